@@ -1,0 +1,69 @@
+/*
+ * ESP-IDF binary partition table: parse, serialize, look up.
+ *
+ * Layout (ESP-IDF documentation, "Partition Tables"): at 0x8000 by default,
+ * up to 0xC00 bytes of 32-byte entries. Entry: magic 0x50AA (bytes AA 50),
+ * type, subtype, offset (LE32), size (LE32), label (16 bytes, NUL padded),
+ * flags (LE32). An optional MD5 entry (bytes EB EB, 14 bytes 0xFF, then the
+ * MD5 of all preceding entries) follows the last partition; the table ends
+ * at the first entry of all 0xFF.
+ */
+#pragma once
+#include "rf_flash.h"
+
+#define RF_PTABLE_OFFSET_DEFAULT 0x8000u
+#define RF_PTABLE_MAX_LEN 0xC00u
+#define RF_PTABLE_ENTRY_LEN 32u
+#define RF_PTABLE_MAX_PARTS 95u   /* 0xC00 / 32 - room for the MD5 entry */
+#define RF_PART_LABEL_MAX 16u
+
+enum { RF_PART_TYPE_APP = 0x00, RF_PART_TYPE_DATA = 0x01, RF_PART_TYPE_BOOTLOADER = 0x02,
+       RF_PART_TYPE_PARTITION_TABLE = 0x03 };
+enum { RF_PART_SUBTYPE_FACTORY = 0x00, RF_PART_SUBTYPE_OTA_MIN = 0x10, RF_PART_SUBTYPE_OTA_MAX = 0x1F,
+       RF_PART_SUBTYPE_TEST = 0x20 };
+enum { RF_PART_SUBTYPE_DATA_OTA = 0x00, RF_PART_SUBTYPE_DATA_PHY = 0x01, RF_PART_SUBTYPE_DATA_NVS = 0x02,
+       RF_PART_SUBTYPE_DATA_COREDUMP = 0x03, RF_PART_SUBTYPE_DATA_NVS_KEYS = 0x04,
+       RF_PART_SUBTYPE_DATA_EFUSE = 0x05, RF_PART_SUBTYPE_DATA_UNDEFINED = 0x06,
+       RF_PART_SUBTYPE_DATA_FAT = 0x81, RF_PART_SUBTYPE_DATA_SPIFFS = 0x82,
+       RF_PART_SUBTYPE_DATA_LITTLEFS = 0x83 };
+#define RF_PART_FLAG_ENCRYPTED 0x1u
+#define RF_PART_FLAG_READONLY 0x2u
+
+typedef struct rf_part {
+    uint8_t type;
+    uint8_t subtype;
+    uint32_t offset;
+    uint32_t size;
+    char label[RF_PART_LABEL_MAX + 1];  /**< always NUL-terminated */
+    uint32_t flags;
+} rf_part_t;
+
+typedef struct rf_ptable {
+    rf_part_t parts[RF_PTABLE_MAX_PARTS];
+    uint32_t count;
+    bool has_md5;   /**< an MD5 entry was present */
+    bool md5_ok;    /**< ... and it matched the entries before it */
+} rf_ptable_t;
+
+/** Parse a table image of `len` bytes (normally RF_PTABLE_MAX_LEN).
+ *  ESP_ERR_NOT_FOUND: the first entry is blank or has no magic (no table);
+ *  ESP_ERR_INVALID_CRC: an MD5 entry is present and does not match (the
+ *  entries are still returned, md5_ok false); ESP_ERR_INVALID_SIZE: an entry
+ *  neither blank, nor a partition, nor MD5 (the table is corrupt). */
+esp_err_t rf_ptable_parse(const uint8_t *buf, size_t len, rf_ptable_t *out);
+
+/** Read and parse the table at `offset` through the flash port, with the
+ *  caller's scratch buffer of at least RF_PTABLE_MAX_LEN bytes. */
+esp_err_t rf_ptable_read(const rf_flash_t *flash, uint32_t offset, uint8_t *scratch, size_t scratch_len,
+                         rf_ptable_t *out);
+
+/** Write the binary image of `t` into buf (len >= RF_PTABLE_MAX_LEN): the
+ *  entries, the MD5 entry when with_md5, then 0xFF to the end. */
+esp_err_t rf_ptable_serialize(const rf_ptable_t *t, bool with_md5, uint8_t *buf, size_t len);
+
+/** First partition with this label, or NULL. */
+const rf_part_t *rf_ptable_find_label(const rf_ptable_t *t, const char *label);
+
+/** Human name of a type/subtype pair ("app/factory", "data/nvs", "app/ota_1");
+ *  writes at most `len` bytes including the NUL. */
+void rf_part_kind_name(uint8_t type, uint8_t subtype, char *out, size_t len);

@@ -1,0 +1,64 @@
+/*
+ * Small helpers for the portable core. The core is freestanding C11: it may
+ * include only <stdint.h>, <stddef.h>, <stdbool.h> and <stdarg.h>, so memory
+ * helpers go through the compiler builtins (which resolve to the C library's
+ * functions on a hosted build and to the toolchain's on a bare-metal one).
+ */
+#pragma once
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "esp_err.h"
+
+#define RF_MEMCPY(d, s, n)  __builtin_memcpy((d), (s), (n))
+#define RF_MEMMOVE(d, s, n) __builtin_memmove((d), (s), (n))
+#define RF_MEMSET(d, v, n)  __builtin_memset((d), (v), (n))
+#define RF_MEMCMP(a, b, n)  __builtin_memcmp((a), (b), (n))
+
+#define RF_MIN(a, b) ((a) < (b) ? (a) : (b))
+#define RF_MAX(a, b) ((a) > (b) ? (a) : (b))
+
+static inline bool rf_is_aligned(uint32_t v, uint32_t align)
+{
+    return align == 0 || (v % align) == 0;
+}
+
+static inline uint32_t rf_align_down(uint32_t v, uint32_t align)
+{
+    return v - (v % align);
+}
+
+/** Round up; saturates at UINT32_MAX rounded down to the alignment. */
+static inline uint32_t rf_align_up(uint32_t v, uint32_t align)
+{
+    uint32_t r = v % align;
+    if (r == 0) {
+        return v;
+    }
+    if (v > UINT32_MAX - (align - r)) {
+        return rf_align_down(UINT32_MAX, align);
+    }
+    return v + (align - r);
+}
+
+/** True when every byte of buf is 0xFF (the erased state of NOR flash). */
+static inline bool rf_is_blank(const uint8_t *buf, size_t len)
+{
+    for (size_t i = 0; i < len; i++) {
+        if (buf[i] != 0xFF) {
+            return false;
+        }
+    }
+    return true;
+}
+
+static inline uint16_t rf_le16(const uint8_t *p) { return (uint16_t)(p[0] | (p[1] << 8)); }
+static inline uint32_t rf_le32(const uint8_t *p)
+{
+    return (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) | ((uint32_t)p[3] << 24);
+}
+static inline void rf_put_le16(uint8_t *p, uint16_t v) { p[0] = (uint8_t)v; p[1] = (uint8_t)(v >> 8); }
+static inline void rf_put_le32(uint8_t *p, uint32_t v)
+{
+    p[0] = (uint8_t)v; p[1] = (uint8_t)(v >> 8); p[2] = (uint8_t)(v >> 16); p[3] = (uint8_t)(v >> 24);
+}

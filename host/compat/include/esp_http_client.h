@@ -1,0 +1,104 @@
+/*
+ * Host stand-in for ESP-IDF's esp_http_client.h: the configuration type and
+ * the documented functions the port uses (implemented over libcurl by the
+ * host emulation). Written from the ESP-IDF API reference.
+ */
+#pragma once
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "esp_err.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct esp_http_client *esp_http_client_handle_t;
+typedef struct esp_http_client_event *esp_http_client_event_handle_t;
+
+typedef enum {
+    HTTP_EVENT_ERROR = 0,
+    HTTP_EVENT_ON_CONNECTED,
+    HTTP_EVENT_HEADERS_SENT,
+    HTTP_EVENT_HEADER_SENT = HTTP_EVENT_HEADERS_SENT,
+    HTTP_EVENT_ON_HEADER,
+    HTTP_EVENT_ON_DATA,
+    HTTP_EVENT_ON_FINISH,
+    HTTP_EVENT_DISCONNECTED,
+    HTTP_EVENT_REDIRECT,
+} esp_http_client_event_id_t;
+
+typedef struct esp_http_client_event {
+    esp_http_client_event_id_t event_id;
+    esp_http_client_handle_t client;
+    void *data;
+    int data_len;
+    void *user_data;
+    char *header_key;
+    char *header_value;
+} esp_http_client_event_t;
+
+typedef esp_err_t (*http_event_handle_cb)(esp_http_client_event_t *evt);
+
+typedef enum {
+    HTTP_METHOD_GET = 0,
+    HTTP_METHOD_POST,
+    HTTP_METHOD_PUT,
+    HTTP_METHOD_PATCH,
+    HTTP_METHOD_DELETE,
+    HTTP_METHOD_HEAD,
+} esp_http_client_method_t;
+
+typedef enum {
+    HTTP_TRANSPORT_UNKNOWN = 0x0,
+    HTTP_TRANSPORT_OVER_TCP,
+    HTTP_TRANSPORT_OVER_SSL,
+} esp_http_client_transport_t;
+
+typedef struct {
+    const char *url;
+    const char *host;
+    int port;
+    const char *username;
+    const char *password;
+    const char *path;
+    const char *query;
+    const char *cert_pem;
+    size_t cert_len;
+    const char *client_cert_pem;
+    size_t client_cert_len;
+    const char *client_key_pem;
+    size_t client_key_len;
+    esp_http_client_method_t method;
+    int timeout_ms;
+    bool disable_auto_redirect;
+    int max_redirection_count;
+    http_event_handle_cb event_handler;
+    esp_http_client_transport_t transport_type;
+    int buffer_size;
+    int buffer_size_tx;
+    void *user_data;
+    bool is_async;
+    bool use_global_ca_store;
+    bool skip_cert_common_name_check;
+    bool keep_alive_enable;
+    int keep_alive_idle;
+    int keep_alive_interval;
+    int keep_alive_count;
+} esp_http_client_config_t;
+
+esp_http_client_handle_t esp_http_client_init(const esp_http_client_config_t *config);
+esp_err_t esp_http_client_open(esp_http_client_handle_t client, int write_len);
+int64_t esp_http_client_fetch_headers(esp_http_client_handle_t client);
+int esp_http_client_get_status_code(esp_http_client_handle_t client);
+int64_t esp_http_client_get_content_length(esp_http_client_handle_t client);
+int esp_http_client_read(esp_http_client_handle_t client, char *buffer, int len);
+bool esp_http_client_is_complete_data_received(esp_http_client_handle_t client);
+bool esp_http_client_is_chunked_response(esp_http_client_handle_t client);
+esp_err_t esp_http_client_set_header(esp_http_client_handle_t client, const char *key, const char *value);
+esp_err_t esp_http_client_close(esp_http_client_handle_t client);
+esp_err_t esp_http_client_cleanup(esp_http_client_handle_t client);
+
+#ifdef __cplusplus
+}
+#endif

@@ -1,0 +1,117 @@
+/*
+ * NOR-flash simulator for the host: a device image you can keep, `cmp` and
+ * `dd`, with the semantics of a real SPI NOR part.
+ *
+ *  - erase sets bytes to 0xFF; the range must be sector-aligned (4 KiB by
+ *    default) or the call fails with ESP_ERR_INVALID_ARG like the real
+ *    driver; a 64 KiB-aligned run inside the range is erased with block
+ *    erases (as esp_flash_erase_region does), the rest with sector erases;
+ *  - program ANDs data into the cells: a 1 cannot be programmed over a 0;
+ *    it is split into page program operations at page boundaries;
+ *  - a timing model (defaults from device-timings.md) advances a simulated
+ *    clock; counters record bytes and operations and per-sector erases;
+ *  - a power cut can be injected before/after any numbered flash operation
+ *    or in the middle of one.
+ *
+ * The content lives in memory; a file-backed simulator maps its file
+ * (MAP_SHARED) so the file is always the device's current content.
+ */
+#pragma once
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "esp_err.h"
+#include "rf_flash.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct nor_sim_timing {
+    uint32_t sector_erase_ns;       /**< 4 KiB sector erase, default 37 ms */
+    uint32_t block_erase_ns;        /**< 64 KiB block erase, default 46 ms */
+    uint32_t page_program_ns;       /**< page holding data, default 0.88 ms */
+    uint32_t page_program_blank_ns; /**< page whose data is all 0xFF, default 0.54 ms */
+    uint32_t read_bytes_per_s;      /**< default 20,000,000 */
+    uint32_t net_bytes_per_s;       /**< network payload rate for sources, default 295,000 */
+} nor_sim_timing_t;
+
+typedef struct nor_sim_config {
+    uint32_t size;          /**< bytes; a multiple of block_size */
+    uint32_t sector_size;   /**< default 4096 */
+    uint32_t block_size;    /**< default 65536 */
+    uint32_t page_size;     /**< default 256 */
+    nor_sim_timing_t timing;
+} nor_sim_config_t;
+
+/** Fill `cfg` with the defaults of device-timings.md for a chip of `size` bytes. */
+void nor_sim_default_config(nor_sim_config_t *cfg, uint32_t size);
+
+typedef struct nor_sim_counters {
+    uint64_t bytes_read, bytes_programmed, bytes_erased;
+    uint64_t read_ops, program_ops, page_programs, blank_page_programs;
+    uint64_t sector_erases, block_erases;
+    uint64_t program_conflicts;  /**< bytes where a program tried to turn a 0 into a 1 */
+    uint64_t flash_ops;          /**< numbered operations: each read, program and erase call */
+    uint64_t time_ns;            /**< simulated clock */
+} nor_sim_counters_t;
+
+/** Where a power cut hits. The operation numbers are those of
+ *  nor_sim_counters_t.flash_ops counting programs and erases only (reads do
+ *  not change the device, so they are not cut points): op 1 is the first
+ *  program or erase after the cut was armed. */
+typedef enum {
+    NOR_CUT_NONE = 0,
+    NOR_CUT_BEFORE,     /**< op N is not performed at all */
+    NOR_CUT_MIDDLE,     /**< op N is partly performed: a program writes a prefix of its
+                             bytes; an erase leaves its (first) sector with arbitrary bytes */
+} nor_cut_mode_t;
+
+typedef struct nor_sim nor_sim_t;
+
+/** A new in-memory device, all 0xFF. NULL on bad config or no memory. */
+nor_sim_t *nor_sim_new(const nor_sim_config_t *cfg);
+/** Open (create=false) or create (create=true: sized cfg->size, filled 0xFF) a
+ *  file-backed device. An existing file must be exactly cfg->size bytes. */
+nor_sim_t *nor_sim_open_file(const char *path, const nor_sim_config_t *cfg, bool create);
+/** An in-memory copy of a device (content, config, counters, wear); cheap
+ *  enough to take at every cut point of a sweep. */
+nor_sim_t *nor_sim_clone(const nor_sim_t *src);
+/** Flush a file-backed device and free it. NULL is allowed. */
+void nor_sim_free(nor_sim_t *sim);
+/** Write the current content to `path` (a new file). */
+esp_err_t nor_sim_save(const nor_sim_t *sim, const char *path);
+
+esp_err_t nor_sim_read(nor_sim_t *sim, uint32_t addr, void *buf, uint32_t len);
+esp_err_t nor_sim_program(nor_sim_t *sim, uint32_t addr, const void *buf, uint32_t len);
+esp_err_t nor_sim_erase(nor_sim_t *sim, uint32_t addr, uint32_t len);
+
+/** Direct access to the content, for tests and tools (no counters, no time). */
+uint8_t *nor_sim_data(nor_sim_t *sim);
+const nor_sim_config_t *nor_sim_config(const nor_sim_t *sim);
+
+const nor_sim_counters_t *nor_sim_counters(const nor_sim_t *sim);
+void nor_sim_reset_counters(nor_sim_t *sim);   /**< zeroes counters and clock, keeps wear */
+/** Erase count of sector `index` (addr / sector_size); a block erase counts
+ *  once for each of its sectors. */
+uint32_t nor_sim_sector_erase_count(const nor_sim_t *sim, uint32_t index);
+/** Advance the simulated clock (network time, CPU time charged by a caller). */
+void nor_sim_advance_ns(nor_sim_t *sim, uint64_t ns);
+
+/** Arm a power cut at program/erase operation `op` (1-based, counted from
+ *  now). For NOR_CUT_MIDDLE, `seed` picks how many bytes a program writes and
+ *  what an interrupted erase leaves. After the cut every program and erase
+ *  fails with ESP_ERR_FLASH_OP_FAIL and changes nothing (reads still work),
+ *  until nor_sim_power_restore(). */
+void nor_sim_arm_cut(nor_sim_t *sim, nor_cut_mode_t mode, uint64_t op, uint32_t seed);
+bool nor_sim_cut_happened(const nor_sim_t *sim);
+void nor_sim_power_restore(nor_sim_t *sim);    /**< disarms and clears the cut */
+/** Program/erase operations performed since creation (or last counter reset). */
+uint64_t nor_sim_write_ops(const nor_sim_t *sim);
+
+/** A flash port over the simulator (cost hints from its timing config). */
+void nor_sim_flash_port(nor_sim_t *sim, rf_flash_t *out);
+
+#ifdef __cplusplus
+}
+#endif

@@ -1,0 +1,46 @@
+/*
+ * What the seed-compatible API needs from the platform it runs on: a flash
+ * port, the partition list, the running partition and a way to turn an
+ * esp_http_client_config_t into a byte stream. Each port provides one
+ * (port/esp_idf over esp_flash / esp_partition / esp_http_client; host/ over
+ * the NOR simulator and libcurl). The seed functions use
+ * esp_self_reflasher_default_platform(); the *_with() variants take one
+ * explicitly, which is how tests run several simulated devices side by side.
+ */
+#pragma once
+#include "self_reflasher.h"
+#include "rf_flash.h"
+#include "rf_log.h"
+#include "rf_ptable.h"
+#include "rf_source.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct esp_self_reflasher_platform {
+    void *ctx;
+    const rf_flash_t *flash;
+    /** The partition the running code executes from (ESP_ERR_NOT_FOUND if none). */
+    esp_err_t (*running_partition)(void *ctx, rf_part_t *out);
+    /** Every partition of the table, in table order. */
+    esp_err_t (*list_partitions)(void *ctx, rf_part_t *out, uint32_t max, uint32_t *count);
+    /** Create a source for this HTTP configuration; it is not opened yet. */
+    esp_err_t (*make_source)(void *ctx, const esp_http_client_config_t *http, rf_source_t *out);
+    /** Release what make_source allocated. */
+    void (*free_source)(void *ctx, rf_source_t *src);
+    rf_log_t log;
+} esp_self_reflasher_platform_t;
+
+/** The platform of this build (the port's). NULL if none is bound yet. */
+const esp_self_reflasher_platform_t *esp_self_reflasher_default_platform(void);
+
+esp_err_t esp_self_reflasher_init_with(const esp_self_reflasher_platform_t *platform,
+                                       const esp_self_reflasher_config_t *config,
+                                       esp_self_reflasher_handle_t *handle);
+esp_err_t esp_self_reflasher_directly_copy_to_region_with(const esp_self_reflasher_platform_t *platform,
+                                                          const esp_self_reflasher_config_t *config);
+
+#ifdef __cplusplus
+}
+#endif
