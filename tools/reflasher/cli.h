@@ -1,0 +1,6 @@
+/* The reflasher command-line tool: one function per subcommand. */
+#pragma once
+
+int cmd_device(int argc, char **argv);    /* cmd_device.c  */
+int cmd_migrate(int argc, char **argv);   /* cmd_migrate.c */
+int cmd_inspect(int argc, char **argv);   /* cmd_inspect.c */

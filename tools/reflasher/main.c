@@ -1,0 +1,38 @@
+/* reflasher: inspect images, build simulated devices, run and rehearse migrations. */
+#include <stdio.h>
+#include <string.h>
+#include "cli.h"
+
+static const struct {
+    const char *name;
+    int (*fn)(int argc, char **argv);
+    const char *help;
+} k_cmds[] = {
+    { "device", cmd_device, "device create ...: make a simulated device" },
+    { "migrate", cmd_migrate, "migrate --device IMG (--image SRC@DEST[:SIZE] ... | --embedded FILE@DEST[:SIZE])" },
+    { "inspect", cmd_inspect, "inspect FILE [--json]: identify and check an image" },
+};
+
+static void usage(FILE *out)
+{
+    fprintf(out, "usage: reflasher COMMAND [ARGS]\n\ncommands:\n");
+    for (size_t i = 0; i < sizeof k_cmds / sizeof k_cmds[0]; i++) {
+        fprintf(out, "  %-8s %s\n", k_cmds[i].name, k_cmds[i].help);
+    }
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2 || strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0) {
+        usage(argc < 2 ? stderr : stdout);
+        return argc < 2 ? 2 : 0;
+    }
+    for (size_t i = 0; i < sizeof k_cmds / sizeof k_cmds[0]; i++) {
+        if (strcmp(argv[1], k_cmds[i].name) == 0) {
+            return k_cmds[i].fn(argc - 1, argv + 1);
+        }
+    }
+    fprintf(stderr, "reflasher: unknown command '%s'\n", argv[1]);
+    usage(stderr);
+    return 2;
+}
