@@ -67,3 +67,54 @@ const rf_part_t *rf_ptable_find_label(const rf_ptable_t *t, const char *label);
 /** Human name of a type/subtype pair ("app/factory", "data/nvs", "app/ota_1");
  *  writes at most `len` bytes including the NUL. */
 void rf_part_kind_name(uint8_t type, uint8_t subtype, char *out, size_t len);
+
+/* ---- additions ---------------------------------------------------------- *
+ * Details of rf_ptable_parse() (hostile input is expected):
+ *  - only the first RF_PTABLE_MAX_LEN bytes of buf are ever looked at, and
+ *    never more than len; the table also ends at the end of that window;
+ *  - ESP_ERR_INVALID_ARG for NULL buf/out; ESP_ERR_INVALID_SIZE when
+ *    len < RF_PTABLE_ENTRY_LEN (not even one entry);
+ *  - ESP_ERR_NOT_FOUND whenever the first entry is not a partition entry
+ *    (an MD5 entry first is no table either);
+ *  - ESP_ERR_INVALID_SIZE (corrupt) also for: a partition entry whose
+ *    offset + size passes 4 GiB, more than RF_PTABLE_MAX_PARTS partitions, an
+ *    MD5 entry whose padding is not 0xFF, a second MD5 entry or a partition
+ *    after the MD5 entry, a blank entry that is not all 0xFF (magic FF FF
+ *    with other bytes), and a trailing partial entry that is not all 0xFF;
+ *  - on every error but ESP_ERR_INVALID_CRC, out->count is 0;
+ *  - labels are copied up to their first NUL (at most 16 bytes) and always
+ *    NUL-terminated; the rest of the label field is ignored.
+ * rf_ptable_serialize(): ESP_ERR_INVALID_ARG for NULL or count >
+ * RF_PTABLE_MAX_PARTS, ESP_ERR_INVALID_SIZE for len < RF_PTABLE_MAX_LEN;
+ * labels are written NUL padded (a 16-character label fills the field). */
+
+#define RF_PTABLE_MAGIC 0x50AAu       /**< partition entry, bytes AA 50 */
+#define RF_PTABLE_MAGIC_MD5 0xEBEBu   /**< MD5 entry, bytes EB EB */
+#define RF_PTABLE_SECTOR 0x1000u      /**< the table occupies one sector */
+#define RF_PART_ALIGN_APP 0x10000u    /**< app partitions start 64 KiB aligned */
+#define RF_PART_ALIGN_DATA 0x1000u    /**< every other partition 4 KiB aligned */
+
+enum { RF_PART_SUBTYPE_DATA_ESPHTTPD = 0x80 };
+enum { RF_PART_SUBTYPE_BOOTLOADER_PRIMARY = 0x00, RF_PART_SUBTYPE_BOOTLOADER_OTA = 0x01,
+       RF_PART_SUBTYPE_BOOTLOADER_RECOVERY = 0x02 };
+enum { RF_PART_SUBTYPE_PARTITION_TABLE_PRIMARY = 0x00, RF_PART_SUBTYPE_PARTITION_TABLE_OTA = 0x01 };
+
+/** Encode one partition as its 32-byte entry. */
+void rf_part_encode(const rf_part_t *p, uint8_t out[RF_PTABLE_ENTRY_LEN]);
+
+/** First partition of this type and subtype, or NULL. */
+const rf_part_t *rf_ptable_find(const rf_ptable_t *t, uint8_t type, uint8_t subtype);
+
+/** Partition containing the flash address, or NULL. */
+const rf_part_t *rf_ptable_find_addr(const rf_ptable_t *t, uint32_t addr);
+
+/** Sanity rules a table must follow before it is written to a device:
+ *  non-empty; every partition non-empty, aligned (app RF_PART_ALIGN_APP,
+ *  others RF_PART_ALIGN_DATA), past the table's sector
+ *  (table_offset + RF_PTABLE_SECTOR; table_offset 0 means the default),
+ *  inside flash_size when flash_size is non-zero; no two partitions overlap;
+ *  labels unique and non-empty; at most one data/ota partition.
+ *  ESP_OK, or ESP_ERR_INVALID_ARG (NULL, count 0 or > RF_PTABLE_MAX_PARTS),
+ *  or ESP_ERR_INVALID_SIZE with *bad (if not NULL) the index of the first
+ *  offending partition. */
+esp_err_t rf_ptable_check(const rf_ptable_t *t, uint32_t table_offset, uint32_t flash_size, uint32_t *bad);

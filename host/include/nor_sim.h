@@ -47,6 +47,22 @@ typedef struct nor_sim_config {
 /** Fill `cfg` with the defaults of device-timings.md for a chip of `size` bytes. */
 void nor_sim_default_config(nor_sim_config_t *cfg, uint32_t size);
 
+/* How the counters count (nor_sim.c):
+ *  - a call rejected with ESP_ERR_INVALID_ARG (misaligned, out of range, NULL
+ *    buffer) never reaches the chip: it counts nowhere and is not a cut point;
+ *  - every other read/program/erase call counts once in flash_ops and in its
+ *    own *_ops, including calls that fail because of a power cut;
+ *  - bytes_* count the bytes an operation actually covered: the whole range
+ *    normally, the written prefix of a program cut in the middle, nothing for
+ *    an operation that failed because of a cut;
+ *  - page_programs counts every page program operation; blank_page_programs
+ *    is the subset whose data was all 0xFF (charged page_program_blank_ns);
+ *  - sector_erases/block_erases count erase units; a block erase adds one to
+ *    the wear of each of its sectors; an interrupted erase adds no unit, no
+ *    bytes and no time (its first sector is left with arbitrary bytes);
+ *  - time_ns: erase units, page programs, reads at read_bytes_per_s (exact:
+ *    the fraction of a nanosecond is carried between reads), plus whatever
+ *    nor_sim_advance_ns()/nor_sim_advance_net() add. */
 typedef struct nor_sim_counters {
     uint64_t bytes_read, bytes_programmed, bytes_erased;
     uint64_t read_ops, program_ops, page_programs, blank_page_programs;
@@ -54,6 +70,8 @@ typedef struct nor_sim_counters {
     uint64_t program_conflicts;  /**< bytes where a program tried to turn a 0 into a 1 */
     uint64_t flash_ops;          /**< numbered operations: each read, program and erase call */
     uint64_t time_ns;            /**< simulated clock */
+    /* Added after the first version (appended so existing code is unaffected): */
+    uint64_t erase_ops;          /**< erase calls (program_ops + erase_ops = nor_sim_write_ops) */
 } nor_sim_counters_t;
 
 /** Where a power cut hits. The operation numbers are those of
@@ -111,6 +129,31 @@ uint64_t nor_sim_write_ops(const nor_sim_t *sim);
 
 /** A flash port over the simulator (cost hints from its timing config). */
 void nor_sim_flash_port(nor_sim_t *sim, rf_flash_t *out);
+
+/* ---- Additions (nor_sim.c) ---- */
+
+/** Advance the simulated clock by the time `bytes` of network payload take at
+ *  timing.net_bytes_per_s (nothing when that rate is 0). The fraction of a
+ *  nanosecond is carried, so many small calls add up to one big one. */
+void nor_sim_advance_net(nor_sim_t *sim, uint64_t bytes);
+
+/** Called once, at the moment an armed cut happens (after the partial work of
+ *  a NOR_CUT_MIDDLE), with the cut operation's number (the `op` that was
+ *  armed). The simulator's state is final when it runs: a sweep may snapshot
+ *  it (nor_sim_clone) or longjmp out. Not copied by nor_sim_clone. */
+typedef void (*nor_sim_cut_hook_t)(void *arg, nor_sim_t *sim, uint64_t op);
+void nor_sim_set_cut_hook(nor_sim_t *sim, nor_sim_cut_hook_t hook, void *arg);
+
+/* nor_sim_arm_cut() details: arming first does what nor_sim_power_restore()
+ * does (one cut at a time); NOR_CUT_NONE or op 0 just disarms. For
+ * NOR_CUT_MIDDLE the outcome is a pure function of (seed, op): a program of
+ * len bytes writes a prefix of seeded length in [0, len) (a program of 0
+ * bytes writes nothing), an erase fills the first sector of its range with
+ * seeded pseudo-random bytes and leaves the rest of the range as it was.
+ * The cut operation returns ESP_ERR_FLASH_OP_FAIL. */
+
+/** True when the content is a mapped file (nor_sim_open_file). */
+bool nor_sim_is_file_backed(const nor_sim_t *sim);
 
 #ifdef __cplusplus
 }

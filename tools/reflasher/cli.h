@@ -4,3 +4,4 @@
 int cmd_device(int argc, char **argv);    /* cmd_device.c  */
 int cmd_migrate(int argc, char **argv);   /* cmd_migrate.c */
 int cmd_inspect(int argc, char **argv);   /* cmd_inspect.c */
+int cmd_image(int argc, char **argv);     /* cmd_image.c   */

@@ -1,10 +1,221 @@
+/*
+ * reflasher migrate --device DEVICE.img --image SOURCE@DEST[:SIZE] ... [--json] [--quiet]
+ * reflasher migrate --device DEVICE.img --embedded FILE@DEST[:SIZE] [--at ADDR] [--json] [--quiet]
+ *
+ * Runs the seed API's download mode for each image in order (init,
+ * download_bin, copy_to_region, upd_next_config for the next), or its
+ * embedded mode, on a simulated device, and prints what it cost the device.
+ */
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "args.h"
 #include "cli.h"
+#include "rf_device.h"
+#include "self_reflasher_platform.h"
+
+#define MAX_IMAGES 16
+
+static int usage(void)
+{
+    fprintf(stderr,
+            "usage: reflasher migrate --device DEVICE.img --image SOURCE@DEST[:SIZE] [--image ...] [--json] [--quiet]\n"
+            "       reflasher migrate --device DEVICE.img --embedded FILE@DEST[:SIZE] [--at ADDR] [--json] [--quiet]\n"
+            "SOURCE is an http(s):// URL or a file; DEST and SIZE take 0x.., decimal, K or M.\n"
+            "SIZE defaults to the size of the partition that starts at DEST.\n");
+    return 2;
+}
+
+/* SIZE omitted: the partition that starts at DEST. */
+static bool default_size(rf_device_t *dev, rf_image_arg_t *img)
+{
+    if (img->has_size) {
+        return true;
+    }
+    rf_ptable_t *t = malloc(sizeof *t);
+    bool ok = false;
+    if (t != NULL && rf_device_ptable(dev, t) == ESP_OK) {
+        for (uint32_t i = 0; i < t->count; i++) {
+            if (t->parts[i].offset == img->dest) {
+                img->size = t->parts[i].size;
+                ok = true;
+                break;
+            }
+        }
+    }
+    free(t);
+    if (!ok) {
+        fprintf(stderr, "reflasher migrate: no partition starts at 0x%x: give the region size as %s@0x%x:SIZE\n",
+                (unsigned)img->dest, img->source, (unsigned)img->dest);
+    }
+    return ok;
+}
+
+static esp_err_t run_download(rf_device_t *dev, rf_image_arg_t *imgs, int n, int *failed_at)
+{
+    const esp_self_reflasher_platform_t *pf = rf_device_get_platform(dev);
+    esp_self_reflasher_handle_t h = NULL;
+    esp_err_t err = ESP_OK;
+    for (int i = 0; i < n && err == ESP_OK; i++) {
+        *failed_at = i;
+        esp_http_client_config_t http = { .url = imgs[i].source, .timeout_ms = 10000 };
+        esp_self_reflasher_config_t cfg = {
+            .http_config = &http,
+            .dest_region = { .region_address = imgs[i].dest, .region_size = imgs[i].size },
+        };
+        err = (i == 0) ? esp_self_reflasher_init_with(pf, &cfg, &h) : esp_self_reflasher_upd_next_config(&cfg, h);
+        if (err == ESP_OK) {
+            err = esp_self_reflasher_download_bin(h);
+        }
+        if (err == ESP_OK) {
+            err = esp_self_reflasher_copy_to_region(h);
+        }
+    }
+    esp_self_reflasher_deinit(h);
+    return err;
+}
+
+static esp_err_t run_embedded(rf_device_t *dev, rf_image_arg_t *img, uint32_t at)
+{
+    FILE *f = fopen(img->source, "rb");
+    if (f == NULL) {
+        fprintf(stderr, "reflasher migrate: cannot read %s\n", img->source);
+        return ESP_ERR_NOT_FOUND;
+    }
+    fseek(f, 0, SEEK_END);
+    long len = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    uint8_t *buf = malloc(len > 0 ? (size_t)len : 1);
+    bool ok = buf != NULL && len > 0 && fread(buf, 1, (size_t)len, f) == (size_t)len;
+    fclose(f);
+    if (!ok) {
+        free(buf);
+        fprintf(stderr, "reflasher migrate: %s is empty or unreadable\n", img->source);
+        return ESP_ERR_INVALID_SIZE;
+    }
+    rf_part_t run;
+    esp_err_t err = dev->platform.running_partition(dev, &run);
+    if (err != ESP_OK || (uint64_t)at < run.offset || (uint64_t)at + (uint64_t)len > (uint64_t)run.offset + run.size) {
+        fprintf(stderr, "reflasher migrate: %ld bytes at 0x%x do not fit inside the running partition '%s'\n", len,
+                (unsigned)at, dev->running);
+        free(buf);
+        return err != ESP_OK ? err : ESP_ERR_INVALID_SIZE;
+    }
+    /* What the linker does when it embeds the image in the running app: not
+     * a step of the migration, so it is not counted. */
+    memcpy(nor_sim_data(dev->sim) + at, buf, (size_t)len);
+    free(buf);
+    if (!img->has_size) {
+        img->size = (uint32_t)len;
+    }
+    esp_self_reflasher_config_t cfg = {
+        .src_region = { .region_address = at, .region_size = (uint32_t)len },
+        .src_bin_size = (size_t)len,
+        .dest_region = { .region_address = img->dest, .region_size = img->size },
+    };
+    return esp_self_reflasher_directly_copy_to_region_with(&dev->platform, &cfg);
+}
 
 int cmd_migrate(int argc, char **argv)
 {
-    (void)argc;
-    (void)argv;
-    fprintf(stderr, "reflasher migrate: not built yet\n");
-    return 2;
+    const char *device = NULL;
+    rf_image_arg_t *imgs = calloc(MAX_IMAGES, sizeof *imgs);
+    int n_img = 0;
+    bool embedded = false, json = false, quiet = false;
+    uint32_t at = 0x14294;   /* where the reference's embedded example has its image */
+    char err[512];
+    int rc = 2;
+    if (imgs == NULL) {
+        return 1;
+    }
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (strcmp(a, "--json") == 0) {
+            json = true;
+            continue;
+        }
+        if (strcmp(a, "--quiet") == 0) {
+            quiet = true;
+            continue;
+        }
+        const char *v = i + 1 < argc ? argv[++i] : NULL;
+        if (v == NULL) {
+            goto out_usage;
+        }
+        if (strcmp(a, "--device") == 0) {
+            device = v;
+        } else if (strcmp(a, "--image") == 0 || strcmp(a, "--embedded") == 0) {
+            if (n_img == MAX_IMAGES) {
+                fprintf(stderr, "reflasher migrate: at most %d images\n", MAX_IMAGES);
+                goto out;
+            }
+            if (!rf_parse_image_arg(v, &imgs[n_img], err, sizeof err)) {
+                fprintf(stderr, "reflasher migrate: %s\n", err);
+                goto out;
+            }
+            n_img++;
+            embedded |= strcmp(a, "--embedded") == 0;
+        } else if (strcmp(a, "--at") == 0) {
+            if (!rf_parse_size(v, &at)) {
+                goto out_usage;
+            }
+        } else {
+            goto out_usage;
+        }
+    }
+    if (device == NULL || n_img == 0 || (embedded && n_img != 1)) {
+        goto out_usage;
+    }
+    rf_device_t dev;
+    if (rf_device_open(device, &dev, err, sizeof err) != ESP_OK) {
+        fprintf(stderr, "reflasher migrate: %s\n", err);
+        rc = 1;
+        goto out;
+    }
+    dev.quiet = quiet;
+    dev.log_to_stderr = json;
+    esp_err_t e = ESP_OK;
+    int failed_at = 0;
+    for (int i = 0; i < n_img && !embedded; i++) {
+        if (!default_size(&dev, &imgs[i])) {
+            e = ESP_ERR_INVALID_ARG;
+        }
+    }
+    nor_sim_reset_counters(dev.sim);
+    if (e == ESP_OK) {
+        e = embedded ? run_embedded(&dev, &imgs[0], at) : run_download(&dev, imgs, n_img, &failed_at);
+    }
+    const nor_sim_counters_t *c = nor_sim_counters(dev.sim);
+    if (json) {
+        printf("{\"ok\": %s, \"error\": \"%s\", \"mode\": \"%s\", \"images\": %d, \"device_time_ms\": %.3f, "
+               "\"bytes_erased\": %llu, \"bytes_programmed\": %llu, \"bytes_read\": %llu, "
+               "\"sector_erases\": %llu, \"block_erases\": %llu, \"page_programs\": %llu, "
+               "\"network_bytes\": %llu}\n",
+               e == ESP_OK ? "true" : "false", e == ESP_OK ? "" : esp_err_to_name(e),
+               embedded ? "embedded" : "download", n_img, (double)c->time_ns / 1e6,
+               (unsigned long long)c->bytes_erased, (unsigned long long)c->bytes_programmed,
+               (unsigned long long)c->bytes_read, (unsigned long long)c->sector_erases,
+               (unsigned long long)c->block_erases, (unsigned long long)c->page_programs,
+               (unsigned long long)dev.net_bytes);
+    } else {
+        printf("summary: %s; device time %.1f ms; erased %llu bytes (%llu sector + %llu block erases); "
+               "programmed %llu bytes (%llu pages); read %llu bytes; network %llu bytes\n",
+               e == ESP_OK ? "ok" : esp_err_to_name(e), (double)c->time_ns / 1e6,
+               (unsigned long long)c->bytes_erased, (unsigned long long)c->sector_erases,
+               (unsigned long long)c->block_erases, (unsigned long long)c->bytes_programmed,
+               (unsigned long long)c->page_programs, (unsigned long long)c->bytes_read,
+               (unsigned long long)dev.net_bytes);
+    }
+    if (e != ESP_OK) {
+        fprintf(stderr, "reflasher migrate: failed%s%s: %s (0x%x)\n", embedded ? "" : " at image ",
+                embedded ? "" : imgs[failed_at].source, esp_err_to_name(e), (unsigned)e);
+    }
+    rf_device_close(&dev);
+    rc = e == ESP_OK ? 0 : 1;
+    goto out;
+out_usage:
+    rc = usage();
+out:
+    free(imgs);
+    return rc;
 }

@@ -11,6 +11,7 @@ static const struct {
     { "device", cmd_device, "device create ...: make a simulated device" },
     { "migrate", cmd_migrate, "migrate --device IMG (--image SRC@DEST[:SIZE] ... | --embedded FILE@DEST[:SIZE])" },
     { "inspect", cmd_inspect, "inspect FILE [--json]: identify and check an image" },
+    { "image", cmd_image, "image esp-bootloader|esp-app|mcuboot ... -o FILE: generate a real-format image" },
 };
 
 static void usage(FILE *out)

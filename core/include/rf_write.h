@@ -1,0 +1,108 @@
+/*
+ * The write engine: every byte the library puts into flash goes through here.
+ *
+ * Least flash work, sector by sector (sector_size, normally 4 KiB):
+ *  - a sector that already holds the target bytes is left alone;
+ *  - a sector whose change only clears bits ((current & target) == target)
+ *    is programmed without an erase, only in the pages that differ;
+ *  - any other sector is erased and only its pages that hold data (not all
+ *    0xFF) are programmed;
+ *  - inside a block-aligned run (block_size, normally 64 KiB) one block
+ *    erase replaces several sector erases when the port's cost hints say it
+ *    is cheaper, counting the pages a block erase forces to be rewritten;
+ *  - every sector written is read back and compared before moving on.
+ *
+ * Two front ends share that sector logic:
+ *  - rf_region_write(): the target is known up front (an image readable at
+ *    random offsets, followed by 0xFF to the end of the region). Source and
+ *    destination may overlap in the same flash (memmove semantics).
+ *  - rf_stream_*: the target arrives as a stream (a download into staging).
+ *
+ * The caller owns all memory: `work` must hold at least 2 * sector_size bytes.
+ */
+#pragma once
+#include "rf_crypto.h"
+#include "rf_flash.h"
+#include "rf_log.h"
+
+typedef struct rf_write_stats {
+    uint32_t sectors_same;          /**< already right: not touched */
+    uint32_t sectors_program_only;  /**< programmed without an erase */
+    uint32_t sectors_erased;        /**< erased with a sector erase */
+    uint32_t blocks_erased;         /**< block erases */
+    uint32_t pages_programmed;      /**< page program operations */
+    uint64_t bytes_programmed;
+    uint64_t bytes_erased;
+} rf_write_stats_t;
+
+/** Random-access reader of an image: bytes [off, off+len) into buf. */
+typedef esp_err_t (*rf_read_fn)(void *arg, uint32_t off, void *buf, uint32_t len);
+
+typedef void (*rf_progress_fn)(void *arg, uint32_t done, uint32_t total);
+
+typedef struct rf_region_write {
+    const rf_flash_t *flash;
+    uint32_t dst;           /**< sector-aligned start of the region */
+    uint32_t dst_size;      /**< region size; rounded up to whole sectors */
+    uint32_t len;           /**< image bytes at the start of the region (<= dst_size) */
+    rf_read_fn read;        /**< the image */
+    void *read_arg;
+    /** When the image is read from the same flash: its absolute address, so
+     *  the engine can order the copy like memmove. 0 length: not in flash. */
+    uint32_t src_addr;
+    uint32_t src_in_flash;  /**< non-zero when src_addr is meaningful */
+    uint8_t *work;          /**< >= 2 * sector_size bytes */
+    size_t work_len;
+    const rf_log_t *log;
+    rf_progress_fn progress;
+    void *progress_arg;
+} rf_region_write_t;
+
+/** Make [dst, dst + dst_size) hold the image followed by 0xFF.
+ *  ESP_ERR_INVALID_ARG: misaligned dst, len > dst_size, region outside the
+ *  flash, work too small. ESP_ERR_INVALID_CRC: a sector read back differs. */
+esp_err_t rf_region_write(const rf_region_write_t *w, rf_write_stats_t *stats);
+
+/** A reader over the flash port (for flash-to-flash copies): arg is an
+ *  rf_flash_reader_t. */
+typedef struct rf_flash_reader {
+    const rf_flash_t *flash;
+    uint32_t base;
+} rf_flash_reader_t;
+esp_err_t rf_flash_reader_read(void *arg, uint32_t off, void *buf, uint32_t len);
+
+/** Streaming writer into an area [base, base + size) (the staging partition). */
+typedef struct rf_stream {
+    const rf_flash_t *flash;
+    uint32_t base;
+    uint32_t size;          /**< the area: block erases may use all of it */
+    uint32_t max_len;       /**< bytes the stream may hold (<= size) */
+    uint32_t expected;      /**< announced length (0: unknown), for the block-erase choice */
+    uint8_t *sector;        /**< target of the sector being filled */
+    uint8_t *scratch;       /**< current content, read back */
+    uint32_t fill;          /**< bytes in `sector` */
+    uint32_t offset;        /**< bytes accepted so far */
+    uint32_t touched_lo;    /**< first/last+1 sector index programmed (for rollback) */
+    uint32_t touched_hi;
+    uint32_t block_prepared; /**< next block index not yet considered for a block erase */
+    rf_sha256_ctx_t sha;    /**< SHA-256 of the bytes accepted */
+    rf_write_stats_t stats;
+    const rf_log_t *log;
+} rf_stream_t;
+
+/** A stream into the area [base, base + size) (all of it scratch space the
+ *  stream may erase) that accepts at most max_len bytes (0: size). */
+esp_err_t rf_stream_init(rf_stream_t *s, const rf_flash_t *flash, uint32_t base, uint32_t size, uint32_t max_len,
+                         uint32_t expected, uint8_t *work, size_t work_len, const rf_log_t *log);
+/** ESP_ERR_INVALID_SIZE when the data would run past max_len. */
+esp_err_t rf_stream_write(rf_stream_t *s, const void *data, uint32_t len);
+/** Write the last partial sector; digest receives the SHA-256 of the stream. */
+esp_err_t rf_stream_finish(rf_stream_t *s, uint8_t digest[RF_SHA256_LEN]);
+/** Erase every sector this stream programmed, so no partial image stays. */
+esp_err_t rf_stream_rollback(rf_stream_t *s);
+
+/** SHA-256 of [addr, addr + len) of the flash, reading through buf. */
+esp_err_t rf_flash_sha256(const rf_flash_t *flash, uint32_t addr, uint32_t len, uint8_t *buf, size_t buf_len,
+                          uint8_t digest[RF_SHA256_LEN]);
+/** ESP_OK when [addr, addr + len) is all 0xFF, ESP_ERR_INVALID_CRC when not. */
+esp_err_t rf_flash_check_blank(const rf_flash_t *flash, uint32_t addr, uint32_t len, uint8_t *buf, size_t buf_len);

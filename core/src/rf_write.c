@@ -1,0 +1,448 @@
+/* The write engine: see rf_write.h for the rules it follows. */
+#include "rf_write.h"
+#include "rf_region.h"
+
+/* Defaults of device-timings.md, used when a port gives no cost hints. */
+#define RF_DEFAULT_SECTOR_ERASE_US 37000u
+#define RF_DEFAULT_BLOCK_ERASE_US 46000u
+#define RF_DEFAULT_PAGE_PROGRAM_US 880u
+#define RF_DEFAULT_PAGE 256u
+#define RF_MAX_SECTORS_PER_BLOCK 64u
+
+typedef enum { SEC_SAME, SEC_PROGRAM, SEC_ERASE } sec_state_t;
+
+static uint32_t cost_se(const rf_flash_t *f) { return f->sector_erase_us ? f->sector_erase_us : RF_DEFAULT_SECTOR_ERASE_US; }
+static uint32_t cost_be(const rf_flash_t *f) { return f->block_erase_us ? f->block_erase_us : RF_DEFAULT_BLOCK_ERASE_US; }
+static uint32_t cost_pp(const rf_flash_t *f) { return f->page_program_us ? f->page_program_us : RF_DEFAULT_PAGE_PROGRAM_US; }
+static uint32_t page_of(const rf_flash_t *f)
+{
+    uint32_t p = f->page_size ? f->page_size : RF_DEFAULT_PAGE;
+    return (f->sector_size % p == 0) ? p : f->sector_size;
+}
+
+/* Compare one sector's target with its current content. */
+static sec_state_t classify(const rf_flash_t *f, const uint8_t *t, const uint8_t *c, uint32_t *dense_pages)
+{
+    const uint32_t S = f->sector_size, P = page_of(f);
+    bool same = true, program_ok = true;
+    uint32_t dense = 0;
+    for (uint32_t p = 0; p < S; p += P) {
+        if (!rf_is_blank(t + p, P)) {
+            dense++;
+        }
+        if (RF_MEMCMP(t + p, c + p, P) != 0) {
+            same = false;
+            for (uint32_t i = p; i < p + P && program_ok; i++) {
+                if ((c[i] & t[i]) != t[i]) {
+                    program_ok = false;
+                }
+            }
+        }
+    }
+    if (dense_pages) {
+        *dense_pages = dense;
+    }
+    return same ? SEC_SAME : (program_ok ? SEC_PROGRAM : SEC_ERASE);
+}
+
+/* Program the pages of the sector at addr that need it: after an erase
+ * (c == NULL) the pages holding data, otherwise the pages that differ from
+ * c. Consecutive pages go out as one program call. */
+static esp_err_t program_pages(const rf_flash_t *f, uint32_t addr, const uint8_t *t, const uint8_t *c,
+                               rf_write_stats_t *st)
+{
+    const uint32_t S = f->sector_size, P = page_of(f);
+    uint32_t p = 0;
+    while (p < S) {
+        bool want = c ? RF_MEMCMP(t + p, c + p, P) != 0 : !rf_is_blank(t + p, P);
+        if (!want) {
+            p += P;
+            continue;
+        }
+        uint32_t q = p + P;
+        while (q < S && (c ? RF_MEMCMP(t + q, c + q, P) != 0 : !rf_is_blank(t + q, P))) {
+            q += P;
+        }
+        esp_err_t err = rf_flash_program(f, addr + p, t + p, q - p);
+        if (err != ESP_OK) {
+            return err;
+        }
+        st->pages_programmed += (q - p) / P;
+        st->bytes_programmed += q - p;
+        p = q;
+    }
+    return ESP_OK;
+}
+
+static esp_err_t verify_sector(const rf_flash_t *f, uint32_t addr, const uint8_t *t, uint8_t *scratch,
+                               const rf_log_t *log)
+{
+    esp_err_t err = rf_flash_read(f, addr, scratch, f->sector_size);
+    if (err != ESP_OK) {
+        return err;
+    }
+    if (RF_MEMCMP(scratch, t, f->sector_size) != 0) {
+        RF_LOGE(log, "Read-back mismatch in sector 0x%08x after writing it", (unsigned)addr);
+        return ESP_ERR_INVALID_CRC;
+    }
+    return ESP_OK;
+}
+
+/* Bring one sector to its target t (scratch: a sector of work space). */
+static esp_err_t sector_write(const rf_flash_t *f, uint32_t addr, const uint8_t *t, uint8_t *scratch,
+                              rf_write_stats_t *st, const rf_log_t *log)
+{
+    esp_err_t err = rf_flash_read(f, addr, scratch, f->sector_size);
+    if (err != ESP_OK) {
+        return err;
+    }
+    switch (classify(f, t, scratch, NULL)) {
+    case SEC_SAME:
+        st->sectors_same++;
+        return ESP_OK;
+    case SEC_PROGRAM:
+        st->sectors_program_only++;
+        err = program_pages(f, addr, t, scratch, st);
+        break;
+    case SEC_ERASE:
+        err = rf_flash_erase(f, addr, f->sector_size);
+        if (err != ESP_OK) {
+            return err;
+        }
+        st->sectors_erased++;
+        st->bytes_erased += f->sector_size;
+        err = program_pages(f, addr, t, NULL, st);
+        break;
+    }
+    if (err != ESP_OK) {
+        return err;
+    }
+    return verify_sector(f, addr, t, scratch, log);
+}
+
+esp_err_t rf_flash_reader_read(void *arg, uint32_t off, void *buf, uint32_t len)
+{
+    const rf_flash_reader_t *r = arg;
+    return rf_flash_read(r->flash, r->base + off, buf, len);
+}
+
+/* Target bytes of the region at offset off: the image, then 0xFF. */
+static esp_err_t read_target(const rf_region_write_t *w, uint32_t off, uint8_t *buf, uint32_t n)
+{
+    uint32_t img = off < w->len ? RF_MIN(n, w->len - off) : 0;
+    if (img) {
+        esp_err_t err = w->read(w->read_arg, off, buf, img);
+        if (err != ESP_OK) {
+            return err;
+        }
+    }
+    RF_MEMSET(buf + img, 0xFF, n - img);
+    return ESP_OK;
+}
+
+/* Would erasing the block [a, a + block) destroy image bytes not read yet?
+ * Only the block's own image bytes can be (see DESIGN.md, "memmove"). */
+static bool block_erase_safe(const rf_region_write_t *w, uint32_t a, uint32_t block)
+{
+    if (!w->src_in_flash) {
+        return true;
+    }
+    uint32_t off = a - w->dst;
+    if (off >= w->len) {
+        return true;
+    }
+    uint32_t n = RF_MIN(block, w->len - off);
+    return !rf_overlaps(w->src_addr + off, n, a, block);
+}
+
+/* One unit of k sectors starting at a (k == 1, or a whole block). Sectors are
+ * visited in the copy's direction. */
+static esp_err_t write_unit(const rf_region_write_t *w, uint32_t a, uint32_t k, bool backward,
+                            rf_write_stats_t *st)
+{
+    const rf_flash_t *f = w->flash;
+    const uint32_t S = f->sector_size;
+    uint8_t *t = w->work, *c = w->work + S;
+    esp_err_t err;
+
+    if (k > 1) {
+        /* Classify every sector first; a block erase pays off when it
+         * replaces enough sector erases, counting the data pages it forces
+         * us to write again in sectors that would otherwise be kept. */
+        uint8_t state[RF_MAX_SECTORS_PER_BLOCK];
+        uint32_t n_erase = 0, n_same = 0;
+        uint64_t rewrite_us = 0;
+        for (uint32_t i = 0; i < k; i++) {
+            uint32_t dense = 0;
+            if ((err = read_target(w, a + i * S - w->dst, t, S)) != ESP_OK ||
+                (err = rf_flash_read(f, a + i * S, c, S)) != ESP_OK) {
+                return err;
+            }
+            state[i] = (uint8_t)classify(f, t, c, &dense);
+            if (state[i] == SEC_ERASE) {
+                n_erase++;
+            } else {
+                rewrite_us += (uint64_t)dense * cost_pp(f);
+                n_same += state[i] == SEC_SAME;
+            }
+        }
+        bool use_block = n_erase > 0 && (uint64_t)cost_be(f) + rewrite_us < (uint64_t)n_erase * cost_se(f) &&
+                         block_erase_safe(w, a, k * S);
+        if (use_block) {
+            if ((err = rf_flash_erase(f, a, k * S)) != ESP_OK) {
+                return err;
+            }
+            st->blocks_erased++;
+            st->bytes_erased += (uint64_t)k * S;
+        }
+        for (uint32_t j = 0; j < k; j++) {
+            uint32_t i = backward ? k - 1 - j : j;
+            uint32_t sa = a + i * S;
+            if (!use_block) {
+                if (state[i] == SEC_SAME) {
+                    st->sectors_same++;
+                    continue;
+                }
+                if ((err = read_target(w, sa - w->dst, t, S)) != ESP_OK ||
+                    (err = sector_write(f, sa, t, c, st, w->log)) != ESP_OK) {
+                    return err;
+                }
+                continue;
+            }
+            if ((err = read_target(w, sa - w->dst, t, S)) != ESP_OK ||
+                (err = program_pages(f, sa, t, NULL, st)) != ESP_OK ||
+                (err = verify_sector(f, sa, t, c, w->log)) != ESP_OK) {
+                return err;
+            }
+        }
+        return ESP_OK;
+    }
+    if ((err = read_target(w, a - w->dst, t, S)) != ESP_OK) {
+        return err;
+    }
+    return sector_write(f, a, t, c, st, w->log);
+}
+
+esp_err_t rf_region_write(const rf_region_write_t *w, rf_write_stats_t *stats)
+{
+    if (w == NULL || w->flash == NULL || w->read == NULL || stats == NULL || w->work == NULL) {
+        return ESP_ERR_INVALID_ARG;
+    }
+    const rf_flash_t *f = w->flash;
+    const uint32_t S = f->sector_size;
+    if (S == 0 || w->work_len < 2u * S || !rf_is_aligned(w->dst, S) || w->dst_size == 0 ||
+        w->len > w->dst_size) {
+        RF_LOGE(w->log, "Region write 0x%08x+0x%x (image 0x%x bytes): bad arguments", (unsigned)w->dst,
+                (unsigned)w->dst_size, (unsigned)w->len);
+        return ESP_ERR_INVALID_ARG;
+    }
+    uint32_t size = rf_align_up(w->dst_size, S);
+    if ((uint64_t)w->dst + size > f->size) {
+        RF_LOGE(w->log, "Region 0x%08x+0x%x ends past the flash (0x%x bytes)", (unsigned)w->dst,
+                (unsigned)size, (unsigned)f->size);
+        return ESP_ERR_INVALID_ARG;
+    }
+    RF_MEMSET(stats, 0, sizeof *stats);
+    const uint32_t B = (f->block_size >= 2u * S && f->block_size % S == 0 &&
+                        f->block_size / S <= RF_MAX_SECTORS_PER_BLOCK) ? f->block_size : 0;
+    /* memmove: when the image sits in flash below the destination, copy from
+     * the end so that no image byte is erased before it has been read. */
+    const bool backward = w->src_in_flash && w->src_addr < w->dst;
+    const uint32_t end = w->dst + size;
+    uint32_t done = 0;
+    while (done < size) {
+        uint32_t a, k;
+        if (!backward) {
+            a = w->dst + done;
+            k = (B && a % B == 0 && (uint64_t)a + B <= end) ? B / S : 1;
+        } else {
+            uint32_t e = end - done;
+            k = (B && e % B == 0 && e - w->dst >= B) ? B / S : 1;
+            a = e - k * S;
+        }
+        esp_err_t err = write_unit(w, a, k, backward, stats);
+        if (err != ESP_OK) {
+            RF_LOGE(w->log, "Writing 0x%08x..0x%08x failed: %s (0x%x)", (unsigned)a, (unsigned)(a + k * S),
+                    esp_err_to_name(err), (unsigned)err);
+            return err;
+        }
+        done += k * S;
+        if (w->progress) {
+            w->progress(w->progress_arg, done, size);
+        }
+    }
+    return ESP_OK;
+}
+
+/* ---- streaming writer ---------------------------------------------------- */
+
+esp_err_t rf_stream_init(rf_stream_t *s, const rf_flash_t *flash, uint32_t base, uint32_t size, uint32_t max_len,
+                         uint32_t expected, uint8_t *work, size_t work_len, const rf_log_t *log)
+{
+    if (s == NULL || flash == NULL || work == NULL || flash->sector_size == 0 || max_len > size ||
+        work_len < 2u * flash->sector_size || !rf_is_aligned(base, flash->sector_size) ||
+        (uint64_t)base + size > flash->size) {
+        return ESP_ERR_INVALID_ARG;
+    }
+    RF_MEMSET(s, 0, sizeof *s);
+    s->flash = flash;
+    s->base = base;
+    s->size = size;
+    s->max_len = max_len ? max_len : size;
+    s->expected = expected;
+    s->sector = work;
+    s->scratch = work + flash->sector_size;
+    s->touched_lo = UINT32_MAX;
+    s->log = log;
+    rf_sha256_start(&s->sha);
+    return ESP_OK;
+}
+
+/* Entering a block-aligned block that lies inside the area: if the sectors
+ * the stream will write there hold enough old data, one block erase is
+ * cheaper than erasing them one by one. The area is scratch space, so the
+ * rest of the block may go too. */
+static esp_err_t stream_prepare_block(rf_stream_t *s, uint32_t addr)
+{
+    const rf_flash_t *f = s->flash;
+    const uint32_t S = f->sector_size, B = f->block_size;
+    if (B < 2u * S || B % S != 0 || addr % B != 0 || (uint64_t)addr + B > (uint64_t)s->base + s->size) {
+        return ESP_OK;
+    }
+    uint32_t idx = addr / B;
+    if (idx < s->block_prepared) {
+        return ESP_OK;
+    }
+    s->block_prepared = idx + 1;
+    uint32_t k = B / S;
+    if (s->expected > s->offset) {
+        k = RF_MIN(k, (s->expected - s->offset + S - 1) / S);
+    }
+    uint32_t dirty = 0;
+    for (uint32_t i = 0; i < k; i++) {
+        esp_err_t err = rf_flash_read(f, addr + i * S, s->scratch, S);
+        if (err != ESP_OK) {
+            return err;
+        }
+        dirty += !rf_is_blank(s->scratch, S);
+    }
+    if ((uint64_t)dirty * cost_se(f) > cost_be(f)) {
+        esp_err_t err = rf_flash_erase(f, addr, B);
+        if (err != ESP_OK) {
+            return err;
+        }
+        s->stats.blocks_erased++;
+        s->stats.bytes_erased += B;
+    }
+    return ESP_OK;
+}
+
+static esp_err_t stream_flush(rf_stream_t *s)
+{
+    const uint32_t S = s->flash->sector_size;
+    uint32_t sector_off = (s->offset - 1) / S * S;   /* the sector holding the last byte */
+    RF_MEMSET(s->sector + s->fill, 0xFF, S - s->fill);
+    uint32_t idx = sector_off / S;
+    s->touched_lo = RF_MIN(s->touched_lo, idx);
+    s->touched_hi = RF_MAX(s->touched_hi, idx + 1);
+    esp_err_t err = sector_write(s->flash, s->base + sector_off, s->sector, s->scratch, &s->stats, s->log);
+    s->fill = 0;
+    return err;
+}
+
+esp_err_t rf_stream_write(rf_stream_t *s, const void *data, uint32_t len)
+{
+    const uint8_t *p = data;
+    const uint32_t S = s->flash->sector_size;
+    if ((uint64_t)s->offset + len > s->max_len) {
+        RF_LOGE(s->log, "Data runs past the 0x%x bytes allowed in the staging area at 0x%08x", (unsigned)s->max_len,
+                (unsigned)s->base);
+        return ESP_ERR_INVALID_SIZE;
+    }
+    while (len > 0) {
+        if (s->fill == 0) {
+            esp_err_t err = stream_prepare_block(s, s->base + s->offset);
+            if (err != ESP_OK) {
+                return err;
+            }
+        }
+        uint32_t n = RF_MIN(S - s->fill, len);
+        RF_MEMCPY(s->sector + s->fill, p, n);
+        rf_sha256_update(&s->sha, p, n);
+        s->fill += n;
+        s->offset += n;
+        p += n;
+        len -= n;
+        if (s->fill == S) {
+            esp_err_t err = stream_flush(s);
+            if (err != ESP_OK) {
+                return err;
+            }
+        }
+    }
+    return ESP_OK;
+}
+
+esp_err_t rf_stream_finish(rf_stream_t *s, uint8_t digest[RF_SHA256_LEN])
+{
+    esp_err_t err = ESP_OK;
+    if (s->fill > 0) {
+        err = stream_flush(s);
+    }
+    rf_sha256_finish(&s->sha, digest);
+    return err;
+}
+
+esp_err_t rf_stream_rollback(rf_stream_t *s)
+{
+    if (s->touched_lo >= s->touched_hi) {
+        return ESP_OK;
+    }
+    const uint32_t S = s->flash->sector_size;
+    uint32_t a = s->base + s->touched_lo * S, n = (s->touched_hi - s->touched_lo) * S;
+    esp_err_t err = rf_flash_erase(s->flash, a, n);
+    if (err == ESP_OK) {
+        s->stats.bytes_erased += n;
+        RF_LOGW(s->log, "Partial data erased from staging 0x%08x..0x%08x", (unsigned)a, (unsigned)(a + n));
+        s->touched_lo = UINT32_MAX;
+        s->touched_hi = 0;
+    }
+    return err;
+}
+
+esp_err_t rf_flash_sha256(const rf_flash_t *flash, uint32_t addr, uint32_t len, uint8_t *buf, size_t buf_len,
+                          uint8_t digest[RF_SHA256_LEN])
+{
+    rf_sha256_ctx_t c;
+    rf_sha256_start(&c);
+    uint32_t done = 0;
+    while (done < len) {
+        uint32_t n = (uint32_t)RF_MIN((size_t)(len - done), buf_len);
+        esp_err_t err = rf_flash_read(flash, addr + done, buf, n);
+        if (err != ESP_OK) {
+            rf_sha256_finish(&c, digest);
+            return err;
+        }
+        rf_sha256_update(&c, buf, n);
+        done += n;
+    }
+    rf_sha256_finish(&c, digest);
+    return ESP_OK;
+}
+
+esp_err_t rf_flash_check_blank(const rf_flash_t *flash, uint32_t addr, uint32_t len, uint8_t *buf, size_t buf_len)
+{
+    uint32_t done = 0;
+    while (done < len) {
+        uint32_t n = (uint32_t)RF_MIN((size_t)(len - done), buf_len);
+        esp_err_t err = rf_flash_read(flash, addr + done, buf, n);
+        if (err != ESP_OK) {
+            return err;
+        }
+        if (!rf_is_blank(buf, n)) {
+            return ESP_ERR_INVALID_CRC;
+        }
+        done += n;
+    }
+    return ESP_OK;
+}

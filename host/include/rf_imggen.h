@@ -1,0 +1,48 @@
+/*
+ * Generators of real-format images for simulated devices, demos and tests
+ * (the project ships no binaries): ESP images (bootloaders and apps, with
+ * extended header, segments, checksum, appended SHA-256 and, for apps, the
+ * application description) and MCUboot images (header, payload, protected
+ * TLVs, SHA-256 TLV, optional swap trailer). Code bytes are deterministic
+ * filler: these images are well-formed, not runnable.
+ */
+#pragma once
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** ESP image chip ids (esp_chip_id_t), by chip name; false if unknown. */
+bool rf_chip_id(const char *chip, uint16_t *id);
+
+typedef struct rf_esp_gen {
+    uint16_t chip_id;
+    bool is_app;                /**< app: the first segment starts with esp_app_desc_t */
+    const char *project_name;   /**< apps */
+    const char *version;        /**< apps */
+    const char *idf_ver;        /**< apps */
+    uint32_t code_size;         /**< filler bytes spread over the segments (multiple of 4 enforced) */
+    uint32_t seed;              /**< filler pattern */
+} rf_esp_gen_t;
+
+/** Build an ESP image into a malloc'd buffer; returns its length (0 on failure). */
+size_t rf_gen_esp_image(const rf_esp_gen_t *g, uint8_t **out);
+
+typedef struct rf_mcuboot_gen {
+    uint32_t payload_size;
+    uint32_t seed;
+    uint8_t ver_major, ver_minor;
+    uint16_t ver_rev;
+    uint32_t slot_size;         /**< 0: no padding; else pad with 0xFF to slot_size */
+    bool trailer_perm;          /**< with slot_size: write magic + image_ok = 1 (a confirmed, permanent swap) */
+} rf_mcuboot_gen_t;
+
+/** Build an MCUboot image (padded to slot_size when given); returns its length. */
+size_t rf_gen_mcuboot_image(const rf_mcuboot_gen_t *g, uint8_t **out);
+
+#ifdef __cplusplus
+}
+#endif

@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# The whole test suite, as CI runs it (.ci/run calls exactly this):
+#  1. the host build and every test (ctest), 2. the same under
+#  AddressSanitizer + UndefinedBehaviorSanitizer, 3. the portable core
+#  built alone for the ESP32-C3's rv32imc with -Wall -Wextra -Werror, and its size.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/deps.sh
+jobs=$(nproc)
+total_pass=0; total_fail=0
+
+run_suite() {   # name, build dir, extra cmake args...
+    local name=$1 dir=$2; shift 2
+    echo "=== $name: configure and build ($dir)"
+    cmake -S . -B "$dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo "$@" >/dev/null
+    cmake --build "$dir" -j "$jobs" >/dev/null
+    echo "=== $name: ctest"
+    local log="$dir/ctest.log" rc=0
+    (cd "$dir" && ctest --output-on-failure -j "$jobs" 2>&1) | tee "$log" || rc=$?
+    local line pass fail
+    line=$(grep -E "tests passed, [0-9]+ tests failed out of" "$log" | tail -1 || true)
+    if [ -z "$line" ]; then
+        echo "$name: ctest printed no summary"; total_fail=$((total_fail + 1)); return
+    fi
+    fail=$(echo "$line" | sed -E 's/.*tests passed, ([0-9]+) tests failed out of ([0-9]+).*/\1/')
+    pass=$(( $(echo "$line" | sed -E 's/.* out of ([0-9]+).*/\1/') - fail ))
+    total_pass=$((total_pass + pass)); total_fail=$((total_fail + fail))
+    [ "$rc" -eq 0 ] || [ "$fail" -gt 0 ] || total_fail=$((total_fail + 1))
+}
+
+run_suite "host" build/ci
+run_suite "asan+ubsan" build/ci-asan -DRF_SANITIZE=ON
+
+echo "=== core for rv32imc (ESP32-C3), freestanding, -Wall -Wextra -Werror"
+mkdir -p build/rv32
+objs=()
+for src in core/src/*.c; do
+    obj="build/rv32/$(basename "${src%.c}").o"
+    riscv64-unknown-elf-gcc -march=rv32imc_zicsr -mabi=ilp32 -ffreestanding -std=c11 -Os \
+        -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Icore/include -Ihost/compat/include -c "$src" -o "$obj"
+    objs+=("$obj")
+done
+riscv64-unknown-elf-size -t "${objs[@]}"
+total_pass=$((total_pass + 1))
+
+echo
+echo "tests: $total_pass passed, $total_fail failed"
+[ "$total_fail" -eq 0 ]

@@ -1,0 +1,472 @@
+/*
+ * The seed-compatible API (self_reflasher.h) over the portable core.
+ * Every function validates first and writes last; see the header for the
+ * contract of each one and DESIGN.md for the invariants.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include "self_reflasher_platform.h"
+#include "rf_region.h"
+#include "rf_write.h"
+
+#define RF_IO_CHUNK 4096u
+
+struct esp_self_reflasher_ctx {
+    const esp_self_reflasher_platform_t *pf;
+    esp_self_reflasher_config_t cfg;
+    rf_part_t running;
+    rf_part_t staging;
+    bool staged;
+    uint32_t staged_len;
+    uint8_t staged_sha[RF_SHA256_LEN];
+    size_t work_len;
+    uint8_t *work;      /* 2 sectors for the write engine + an I/O chunk */
+    rf_part_t parts[RF_PTABLE_MAX_PARTS];
+};
+
+static const rf_log_t *LOG(const esp_self_reflasher_platform_t *pf)
+{
+    return &pf->log;
+}
+
+static esp_err_t check_platform(const esp_self_reflasher_platform_t *pf)
+{
+    if (pf == NULL || pf->flash == NULL || pf->flash->sector_size == 0) {
+        return ESP_ERR_INVALID_STATE;
+    }
+    return ESP_OK;
+}
+
+/* The destination must be a non-empty, sector-aligned range inside the flash. */
+static esp_err_t check_dest(const esp_self_reflasher_platform_t *pf, const addr_region_t *d)
+{
+    const rf_flash_t *f = pf->flash;
+    if (d->region_size == 0) {
+        RF_LOGE(LOG(pf), "Destination region at 0x%08x is empty", (unsigned)d->region_address);
+        return ESP_ERR_INVALID_ARG;
+    }
+    if (!rf_is_aligned(d->region_address, f->sector_size)) {
+        RF_LOGE(LOG(pf), "Destination 0x%08x is not aligned to the 0x%x-byte flash sector",
+                (unsigned)d->region_address, (unsigned)f->sector_size);
+        return ESP_ERR_INVALID_ARG;
+    }
+    if ((uint64_t)d->region_address + rf_align_up(d->region_size, f->sector_size) > f->size) {
+        RF_LOGE(LOG(pf), "Destination 0x%08x+0x%x ends past the end of the 0x%x-byte flash",
+                (unsigned)d->region_address, (unsigned)d->region_size, (unsigned)f->size);
+        return ESP_ERR_INVALID_ARG;
+    }
+    return ESP_OK;
+}
+
+static void part_from_esp(const esp_partition_t *p, rf_part_t *out)
+{
+    memset(out, 0, sizeof *out);
+    out->type = (uint8_t)p->type;
+    out->subtype = (uint8_t)p->subtype;
+    out->offset = p->address;
+    out->size = p->size;
+    size_t n = strnlen(p->label, RF_PART_LABEL_MAX);
+    memcpy(out->label, p->label, n);
+    out->label[n] = 0;
+}
+
+static bool staging_conflicts(const esp_self_reflasher_platform_t *pf, const rf_part_t *st, const rf_part_t *run,
+                              const addr_region_t *d, bool log)
+{
+    uint32_t dsize = rf_align_up(d->region_size, pf->flash->sector_size);
+    if (rf_overlaps(st->offset, st->size, d->region_address, dsize)) {
+        if (log) {
+            RF_LOGE(LOG(pf), "Staging partition '%s' (0x%08x..0x%08x) overlaps the destination 0x%08x..0x%08x",
+                    st->label, (unsigned)st->offset, (unsigned)(st->offset + st->size),
+                    (unsigned)d->region_address, (unsigned)(d->region_address + dsize));
+        }
+        return true;
+    }
+    if (rf_overlaps(st->offset, st->size, run->offset, run->size)) {
+        if (log) {
+            RF_LOGE(LOG(pf), "Staging partition '%s' (0x%08x..0x%08x) overlaps the running partition '%s'",
+                    st->label, (unsigned)st->offset, (unsigned)(st->offset + st->size), run->label);
+        }
+        return true;
+    }
+    return false;
+}
+
+/* Validate a download-mode configuration and choose its staging partition.
+ * `current` is the staging in use (NULL at init): kept when still valid. */
+static esp_err_t plan_download(esp_self_reflasher_handle_t h, const esp_self_reflasher_config_t *cfg,
+                               const rf_part_t *current, rf_part_t *staging)
+{
+    const esp_self_reflasher_platform_t *pf = h->pf;
+    if (cfg->http_config == NULL || cfg->http_config->url == NULL || cfg->http_config->url[0] == 0) {
+        RF_LOGE(LOG(pf), "No download URL in the configuration (http_config->url)");
+        return ESP_ERR_INVALID_ARG;
+    }
+    esp_err_t err = check_dest(pf, &cfg->dest_region);
+    if (err != ESP_OK) {
+        return err;
+    }
+    uint32_t dsize = rf_align_up(cfg->dest_region.region_size, pf->flash->sector_size);
+    if (rf_overlaps(cfg->dest_region.region_address, dsize, h->running.offset, h->running.size)) {
+        RF_LOGE(LOG(pf), "Destination 0x%08x..0x%08x overlaps the running partition '%s' (0x%08x..0x%08x): "
+                "download mode cannot overwrite the code it runs from",
+                (unsigned)cfg->dest_region.region_address, (unsigned)(cfg->dest_region.region_address + dsize),
+                h->running.label, (unsigned)h->running.offset, (unsigned)(h->running.offset + h->running.size));
+        return ESP_ERR_INVALID_ARG;
+    }
+    if (cfg->target_partition != NULL) {
+        part_from_esp(cfg->target_partition, staging);
+        if (staging->size == 0 || !rf_is_aligned(staging->offset, pf->flash->sector_size) ||
+            (uint64_t)staging->offset + staging->size > pf->flash->size) {
+            RF_LOGE(LOG(pf), "Target partition '%s' (0x%08x+0x%x) is not a usable flash range", staging->label,
+                    (unsigned)staging->offset, (unsigned)staging->size);
+            return ESP_ERR_INVALID_ARG;
+        }
+        return staging_conflicts(pf, staging, &h->running, &cfg->dest_region, true) ? ESP_ERR_INVALID_ARG : ESP_OK;
+    }
+    if (current != NULL && !staging_conflicts(pf, current, &h->running, &cfg->dest_region, false)) {
+        *staging = *current;
+        return ESP_OK;
+    }
+    /* As the reference does: an OTA app partition after the running one
+     * (then the ones before it), the first that conflicts with nothing. */
+    uint32_t n = 0;
+    err = pf->list_partitions(pf->ctx, h->parts, RF_PTABLE_MAX_PARTS, &n);
+    if (err != ESP_OK) {
+        RF_LOGE(LOG(pf), "Cannot read the partition table: %s", esp_err_to_name(err));
+        return err;
+    }
+    uint32_t start = 0;
+    for (uint32_t i = 0; i < n; i++) {
+        if (h->parts[i].offset == h->running.offset) {
+            start = i + 1;
+        }
+    }
+    for (uint32_t j = 0; j < n; j++) {
+        const rf_part_t *p = &h->parts[(start + j) % n];
+        if (p->type == RF_PART_TYPE_APP && p->subtype >= RF_PART_SUBTYPE_OTA_MIN &&
+            p->subtype <= RF_PART_SUBTYPE_OTA_MAX && !staging_conflicts(pf, p, &h->running, &cfg->dest_region, false)) {
+            *staging = *p;
+            return ESP_OK;
+        }
+    }
+    RF_LOGE(LOG(pf), "No OTA app partition can stage a download for 0x%08x..0x%08x without overlapping it "
+            "or the running partition", (unsigned)cfg->dest_region.region_address,
+            (unsigned)(cfg->dest_region.region_address + dsize));
+    return ESP_ERR_NOT_FOUND;
+}
+
+static void log_plan(esp_self_reflasher_handle_t h)
+{
+    RF_LOGI(LOG(h->pf), "src_start 0x%08x src_end 0x%08x dest_start 0x%08x dest_end 0x%08x",
+            (unsigned)h->staging.offset, (unsigned)(h->staging.offset + h->staging.size),
+            (unsigned)h->cfg.dest_region.region_address,
+            (unsigned)(h->cfg.dest_region.region_address + h->cfg.dest_region.region_size));
+    RF_LOGI(LOG(h->pf), "Staging partition '%s'; nothing is erased until the download's length is known",
+            h->staging.label);
+}
+
+esp_err_t esp_self_reflasher_init_with(const esp_self_reflasher_platform_t *pf,
+                                       const esp_self_reflasher_config_t *config,
+                                       esp_self_reflasher_handle_t *handle)
+{
+    if (handle != NULL) {
+        *handle = NULL;
+    }
+    if (config == NULL || handle == NULL) {
+        return ESP_ERR_INVALID_ARG;
+    }
+    if (check_platform(pf) != ESP_OK) {
+        return ESP_ERR_INVALID_STATE;
+    }
+    esp_self_reflasher_handle_t h = calloc(1, sizeof *h);
+    if (h == NULL) {
+        return ESP_ERR_NO_MEM;
+    }
+    h->pf = pf;
+    h->work_len = 2u * pf->flash->sector_size + RF_IO_CHUNK;
+    h->work = malloc(h->work_len);
+    if (h->work == NULL) {
+        free(h);
+        return ESP_ERR_NO_MEM;
+    }
+    esp_err_t err = pf->running_partition(pf->ctx, &h->running);
+    if (err != ESP_OK) {
+        RF_LOGE(LOG(pf), "Cannot tell which partition is running: %s", esp_err_to_name(err));
+    } else {
+        err = plan_download(h, config, NULL, &h->staging);
+    }
+    if (err != ESP_OK) {
+        esp_self_reflasher_deinit(h);
+        return err;
+    }
+    h->cfg = *config;
+    log_plan(h);
+    *handle = h;
+    return ESP_OK;
+}
+
+esp_err_t esp_self_reflasher_init(const esp_self_reflasher_config_t *config, esp_self_reflasher_handle_t *handle)
+{
+    return esp_self_reflasher_init_with(esp_self_reflasher_default_platform(), config, handle);
+}
+
+void esp_self_reflasher_deinit(esp_self_reflasher_handle_t handle)
+{
+    if (handle != NULL) {
+        free(handle->work);
+        free(handle);
+    }
+}
+
+size_t esp_self_reflasher_get_downloaded_len(esp_self_reflasher_handle_t handle)
+{
+    return (handle != NULL && handle->staged) ? handle->staged_len : 0;
+}
+
+static esp_err_t stream_source(esp_self_reflasher_handle_t h, rf_source_t *src, rf_stream_t *st, int64_t total)
+{
+    const size_t S = h->pf->flash->sector_size;
+    uint8_t *io = h->work + 2 * S;
+    uint64_t received = 0;
+    for (;;) {
+        uint32_t got = 0;
+        esp_err_t err = src->read(src->ctx, io, RF_IO_CHUNK, &got);
+        if (err != ESP_OK) {
+            RF_LOGE(LOG(h->pf), "Download from %s failed after %llu bytes: %s", src->name ? src->name : "source",
+                    (unsigned long long)received, esp_err_to_name(err));
+            return err;
+        }
+        if (got == 0) {
+            break;
+        }
+        if ((err = rf_stream_write(st, io, got)) != ESP_OK) {
+            return err;
+        }
+        received += got;
+    }
+    if (total >= 0 && received != (uint64_t)total) {
+        RF_LOGE(LOG(h->pf), "Download ended after %llu of %lld bytes", (unsigned long long)received, (long long)total);
+        return ESP_ERR_HTTP_INCOMPLETE_DATA;
+    }
+    if (received == 0) {
+        RF_LOGE(LOG(h->pf), "Downloaded image is empty");
+        return ESP_ERR_INVALID_SIZE;
+    }
+    return ESP_OK;
+}
+
+esp_err_t esp_self_reflasher_download_bin(esp_self_reflasher_handle_t h)
+{
+    if (h == NULL) {
+        return ESP_ERR_INVALID_ARG;
+    }
+    const esp_self_reflasher_platform_t *pf = h->pf;
+    h->staged = false;
+    rf_source_t src;
+    memset(&src, 0, sizeof src);
+    esp_err_t err = pf->make_source(pf->ctx, h->cfg.http_config, &src);
+    if (err != ESP_OK) {
+        RF_LOGE(LOG(pf), "Cannot create a client for %s: %s", h->cfg.http_config->url, esp_err_to_name(err));
+        return err;
+    }
+    int64_t total = -1;
+    err = src.open(src.ctx, 0, &total);
+    if (err != ESP_OK) {
+        RF_LOGE(LOG(pf), "Cannot fetch %s: %s", h->cfg.http_config->url, esp_err_to_name(err));
+        src.close(src.ctx);
+        pf->free_source(pf->ctx, &src);
+        return err;
+    }
+    /* The length decides before anything is erased. */
+    uint32_t limit = RF_MIN(h->staging.size, h->cfg.dest_region.region_size);
+    if (total == 0 || (total > 0 && (uint64_t)total > limit)) {
+        if (total == 0) {
+            RF_LOGE(LOG(pf), "%s announces an empty image", h->cfg.http_config->url);
+        } else if ((uint64_t)total > h->staging.size) {
+            RF_LOGE(LOG(pf), "Image of %lld bytes does not fit the staging partition '%s' (0x%x bytes); nothing erased",
+                    (long long)total, h->staging.label, (unsigned)h->staging.size);
+        } else {
+            RF_LOGE(LOG(pf), "Image of %lld bytes does not fit the destination region 0x%08x (0x%x bytes); nothing erased",
+                    (long long)total, (unsigned)h->cfg.dest_region.region_address,
+                    (unsigned)h->cfg.dest_region.region_size);
+        }
+        src.close(src.ctx);
+        pf->free_source(pf->ctx, &src);
+        return ESP_ERR_INVALID_SIZE;
+    }
+    rf_stream_t st;
+    err = rf_stream_init(&st, pf->flash, h->staging.offset, h->staging.size, limit, total > 0 ? (uint32_t)total : 0, h->work,
+                         2u * pf->flash->sector_size, LOG(pf));
+    if (err == ESP_OK) {
+        err = stream_source(h, &src, &st, total);
+    }
+    uint8_t sha[RF_SHA256_LEN];
+    if (err == ESP_OK) {
+        err = rf_stream_finish(&st, sha);
+    }
+    src.close(src.ctx);
+    pf->free_source(pf->ctx, &src);
+    RF_LOGI(LOG(pf), "Connection closed");
+    if (err != ESP_OK) {
+        rf_stream_rollback(&st);
+        return err;
+    }
+    RF_LOGI(LOG(pf), "Staging writes: %u sectors erased, %u blocks erased, %u sectors kept, %u pages programmed",
+            (unsigned)st.stats.sectors_erased, (unsigned)st.stats.blocks_erased, (unsigned)st.stats.sectors_same,
+            (unsigned)st.stats.pages_programmed);
+    RF_LOGI(LOG(pf), "Total downloaded binary length: %u (0x%x)", (unsigned)st.offset, (unsigned)st.offset);
+    h->staged = true;
+    h->staged_len = st.offset;
+    memcpy(h->staged_sha, sha, sizeof sha);
+    RF_LOGI(LOG(pf), "File downloaded successfully");
+    return ESP_OK;
+}
+
+/* Write dest_region from an image already in flash at src (memmove-safe),
+ * then read the image back and compare its SHA-256 with `sha`. */
+static esp_err_t copy_verified(const esp_self_reflasher_platform_t *pf, uint32_t src, uint32_t len,
+                               const addr_region_t *dest, const uint8_t sha[RF_SHA256_LEN], uint8_t *work,
+                               size_t work_len)
+{
+    rf_flash_reader_t rd = { .flash = pf->flash, .base = src };
+    rf_region_write_t w = {
+        .flash = pf->flash, .dst = dest->region_address, .dst_size = dest->region_size, .len = len,
+        .read = rf_flash_reader_read, .read_arg = &rd, .src_addr = src, .src_in_flash = 1,
+        .work = work, .work_len = work_len, .log = LOG(pf),
+    };
+    rf_write_stats_t ws;
+    esp_err_t err = rf_region_write(&w, &ws);
+    if (err != ESP_OK) {
+        return err;
+    }
+    RF_LOGI(LOG(pf), "Destination 0x%08x..0x%08x: %u sectors already right, %u programmed without erase, "
+            "%u sector erases, %u block erases, %u pages programmed",
+            (unsigned)dest->region_address, (unsigned)(dest->region_address + rf_align_up(dest->region_size, pf->flash->sector_size)),
+            (unsigned)ws.sectors_same, (unsigned)ws.sectors_program_only, (unsigned)ws.sectors_erased,
+            (unsigned)ws.blocks_erased, (unsigned)ws.pages_programmed);
+    uint8_t got[RF_SHA256_LEN];
+    err = rf_flash_sha256(pf->flash, dest->region_address, len, work, work_len, got);
+    if (err == ESP_OK && memcmp(got, sha, RF_SHA256_LEN) != 0) {
+        RF_LOGE(LOG(pf), "Read-back of 0x%08x..0x%08x does not match the image", (unsigned)dest->region_address,
+                (unsigned)(dest->region_address + len));
+        err = ESP_ERR_INVALID_CRC;
+    }
+    return err;
+}
+
+esp_err_t esp_self_reflasher_copy_to_region(esp_self_reflasher_handle_t h)
+{
+    if (h == NULL) {
+        return ESP_ERR_INVALID_ARG;
+    }
+    const esp_self_reflasher_platform_t *pf = h->pf;
+    if (!h->staged) {
+        RF_LOGE(LOG(pf), "Nothing staged: call esp_self_reflasher_download_bin() first");
+        return ESP_ERR_INVALID_STATE;
+    }
+    const addr_region_t *d = &h->cfg.dest_region;
+    if (h->staged_len > d->region_size) {
+        RF_LOGE(LOG(pf), "Image of %u bytes does not fit the destination region 0x%08x (0x%x bytes)",
+                (unsigned)h->staged_len, (unsigned)d->region_address, (unsigned)d->region_size);
+        return ESP_ERR_INVALID_SIZE;
+    }
+    uint8_t sha[RF_SHA256_LEN];
+    esp_err_t err = rf_flash_sha256(pf->flash, h->staging.offset, h->staged_len, h->work, h->work_len, sha);
+    if (err != ESP_OK) {
+        return err;
+    }
+    if (memcmp(sha, h->staged_sha, sizeof sha) != 0) {
+        RF_LOGE(LOG(pf), "Staged image in '%s' no longer matches what was downloaded; destination untouched",
+                h->staging.label);
+        return ESP_ERR_INVALID_CRC;
+    }
+    RF_LOGI(LOG(pf), "Starting copy 0x%08x bytes from address 0x%08x to address 0x%08x", (unsigned)h->staged_len,
+            (unsigned)h->staging.offset, (unsigned)d->region_address);
+    err = copy_verified(pf, h->staging.offset, h->staged_len, d, h->staged_sha, h->work, h->work_len);
+    if (err != ESP_OK) {
+        return err;
+    }
+    RF_LOGI(LOG(pf), "Data copied from partition address 0x%08x offset 0x%08x to region: 0x%08x",
+            (unsigned)h->staging.offset, 0u, (unsigned)d->region_address);
+    return ESP_OK;
+}
+
+esp_err_t esp_self_reflasher_upd_next_config(const esp_self_reflasher_config_t *config,
+                                             esp_self_reflasher_handle_t h)
+{
+    if (config == NULL || h == NULL) {
+        return ESP_ERR_INVALID_ARG;
+    }
+    RF_LOGI(LOG(h->pf), "Updating configuration for next download");
+    rf_part_t staging;
+    esp_err_t err = plan_download(h, config, &h->staging, &staging);
+    if (err != ESP_OK) {
+        RF_LOGE(LOG(h->pf), "Next configuration refused; the handle keeps the previous one");
+        return err;
+    }
+    h->cfg = *config;
+    h->staging = staging;
+    h->staged = false;
+    log_plan(h);
+    return ESP_OK;
+}
+
+esp_err_t esp_self_reflasher_directly_copy_to_region_with(const esp_self_reflasher_platform_t *pf,
+                                                          const esp_self_reflasher_config_t *config)
+{
+    if (config == NULL) {
+        return ESP_ERR_INVALID_ARG;
+    }
+    if (check_platform(pf) != ESP_OK) {
+        return ESP_ERR_INVALID_STATE;
+    }
+    const addr_region_t *s = &config->src_region, *d = &config->dest_region;
+    uint64_t len = config->src_bin_size ? config->src_bin_size : s->region_size;
+    if (len == 0) {
+        RF_LOGE(LOG(pf), "Embedded image size is 0 (src_bin_size and src_region.region_size)");
+        return ESP_ERR_INVALID_ARG;
+    }
+    if (s->region_size != 0 && len > s->region_size) {
+        RF_LOGE(LOG(pf), "src_bin_size 0x%llx is larger than the source region (0x%x bytes)",
+                (unsigned long long)len, (unsigned)s->region_size);
+        return ESP_ERR_INVALID_SIZE;
+    }
+    if (s->region_address + len > pf->flash->size) {
+        RF_LOGE(LOG(pf), "Source 0x%08x+0x%llx is not inside the flash", (unsigned)s->region_address,
+                (unsigned long long)len);
+        return ESP_ERR_INVALID_ARG;
+    }
+    esp_err_t err = check_dest(pf, d);
+    if (err != ESP_OK) {
+        return err;
+    }
+    if (len > d->region_size) {
+        RF_LOGE(LOG(pf), "Image of 0x%llx bytes does not fit the destination region 0x%08x (0x%x bytes)",
+                (unsigned long long)len, (unsigned)d->region_address, (unsigned)d->region_size);
+        return ESP_ERR_INVALID_SIZE;
+    }
+    size_t work_len = 2u * pf->flash->sector_size;
+    uint8_t *work = malloc(work_len);
+    if (work == NULL) {
+        return ESP_ERR_NO_MEM;
+    }
+    uint8_t sha[RF_SHA256_LEN];
+    err = rf_flash_sha256(pf->flash, s->region_address, (uint32_t)len, work, work_len, sha);
+    if (err == ESP_OK) {
+        RF_LOGI(LOG(pf), "Starting copy 0x%08x bytes from address 0x%08x to address 0x%08x", (unsigned)len,
+                (unsigned)s->region_address, (unsigned)d->region_address);
+        err = copy_verified(pf, s->region_address, (uint32_t)len, d, sha, work, work_len);
+    }
+    free(work);
+    if (err == ESP_OK) {
+        RF_LOGI(LOG(pf), "Data copied from address 0x%08x to region: 0x%08x", (unsigned)s->region_address,
+                (unsigned)d->region_address);
+    }
+    return err;
+}
+
+esp_err_t esp_self_reflasher_directly_copy_to_region(const esp_self_reflasher_config_t *config)
+{
+    return esp_self_reflasher_directly_copy_to_region_with(esp_self_reflasher_default_platform(), config);
+}

@@ -1,0 +1,398 @@
+/*
+ * The seed-compatible API end to end on simulated ESP32 devices made from the
+ * reference examples' own partition tables (../shared/seeds), with the real
+ * fixtures (../shared/fixtures) served over real HTTP on 127.0.0.1.
+ * Reads ../shared: the tests skip when it is absent.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+#include "http_server.h"
+#include "rf_device.h"
+#include "self_reflasher_platform.h"
+#include "testlib.h"
+
+#define FLASH_4MB (4u << 20)
+
+typedef struct {
+    char dir[256];
+    char img[512];
+    rf_device_t dev;
+    uint8_t *before;
+    ths_t srv;
+    bool srv_up;
+} fx_t;
+
+static void make_device(fx_t *fx, const char *csv_rel)
+{
+    snprintf(fx->dir, sizeof fx->dir, "%s", tl_tmpdir());
+    snprintf(fx->img, sizeof fx->img, "%s/dev.img", fx->dir);
+    if (tl_shared_dir() == NULL) {
+        skip();
+    }
+    rf_device_spec_t spec = { .chip = "esp32", .flash_size = FLASH_4MB,
+                              .partitions_csv = tl_shared_path(csv_rel), .running = "factory" };
+    char err[256];
+    assert_int_equal(rf_device_create(fx->img, &spec, err, sizeof err), ESP_OK);
+    assert_int_equal(rf_device_open(fx->img, &fx->dev, err, sizeof err), ESP_OK);
+    fx->dev.quiet = getenv("RF_VERBOSE") == NULL;
+    /* An "old system" stand-in: distinct filler everywhere outside the
+     * partition table sector and the OTA app partitions (which stay blank, as
+     * on a device that never took an OTA update), so that any stray write shows. */
+    uint8_t *d = nor_sim_data(fx->dev.sim);
+    for (uint32_t a = 0x1000; a < 0x8000; a++) {
+        d[a] = (uint8_t)(a * 7 + 3);
+    }
+    for (uint32_t a = 0x10000; a < 0x110000; a++) {
+        d[a] = (uint8_t)(a * 13 + 1);
+    }
+    fx->before = malloc(FLASH_4MB);
+    memcpy(fx->before, d, FLASH_4MB);
+}
+
+static int teardown(void **state)
+{
+    fx_t *fx = *state;
+    if (fx->srv_up) {
+        ths_stop(&fx->srv);
+    }
+    rf_device_close(&fx->dev);
+    free(fx->before);
+    free(fx);
+    return 0;
+}
+
+static int setup_download(void **state)
+{
+    fx_t *fx = calloc(1, sizeof *fx);
+    *state = fx;
+    return 0;
+}
+
+static void start_server(fx_t *fx, const char *extra)
+{
+    if (tl_shared_dir() == NULL) {
+        skip();
+    }
+    assert_int_equal(ths_start(tl_shared_path("fixtures"), extra, &fx->srv), 0);
+    fx->srv_up = true;
+}
+
+/* Every byte outside [a0,a0+n0), [a1,a1+n1), [a2,a2+n2) equals fx->before. */
+static void assert_unchanged_outside(fx_t *fx, uint32_t a0, uint32_t n0, uint32_t a1, uint32_t n1, uint32_t a2,
+                                     uint32_t n2)
+{
+    const uint8_t *d = nor_sim_data(fx->dev.sim);
+    for (uint32_t a = 0; a < FLASH_4MB; a++) {
+        if ((a >= a0 && a < a0 + n0) || (a >= a1 && a < a1 + n1) || (a >= a2 && a < a2 + n2)) {
+            continue;
+        }
+        if (d[a] != fx->before[a]) {
+            fail_msg("byte 0x%06x changed: 0x%02x -> 0x%02x", a, fx->before[a], d[a]);
+        }
+    }
+}
+
+static void assert_flash_unchanged(fx_t *fx)
+{
+    assert_unchanged_outside(fx, 0, 0, 0, 0, 0, 0);
+}
+
+static void assert_region_is(fx_t *fx, uint32_t addr, uint32_t size, const uint8_t *img, size_t len)
+{
+    const uint8_t *d = nor_sim_data(fx->dev.sim);
+    assert_memory_equal(d + addr, img, len);
+    for (uint32_t a = addr + (uint32_t)len; a < addr + size; a++) {
+        if (d[a] != 0xFF) {
+            fail_msg("byte 0x%06x after the image is 0x%02x, not 0xFF", a, d[a]);
+        }
+    }
+}
+
+/* The reference download example: app_upd.bin to the MCUboot secondary slot,
+ * then the MCUboot bootloader to 0x1000, staging chosen as ota_1. */
+static void test_reference_download_scenario(void **state)
+{
+    fx_t *fx = *state;
+    make_device(fx, "seeds/boot_swap_download_example-partitions.csv");
+    start_server(fx, NULL);
+    size_t app_len, bl_len;
+    uint8_t *app = tl_read_shared("fixtures/app_upd.bin", &app_len);
+    uint8_t *bl = tl_read_shared("fixtures/mcuboot-esp32.bin", &bl_len);
+    const esp_self_reflasher_platform_t *pf = rf_device_get_platform(&fx->dev);
+
+    char url_app[256], url_bl[256];
+    ths_url(&fx->srv, "/app_upd.bin", url_app, sizeof url_app);
+    ths_url(&fx->srv, "/mcuboot-esp32.bin", url_bl, sizeof url_bl);
+    esp_http_client_config_t http_app = { .url = url_app, .buffer_size = 1024, .keep_alive_enable = true };
+    esp_self_reflasher_config_t cfg_app = { .http_config = &http_app,
+                                            .dest_region = { .region_address = 0x110000, .region_size = 0x100000 } };
+    esp_self_reflasher_handle_t h = NULL;
+    assert_int_equal(esp_self_reflasher_init_with(pf, &cfg_app, &h), ESP_OK);
+    assert_non_null(h);
+    /* init erases nothing */
+    assert_int_equal(nor_sim_counters(fx->dev.sim)->bytes_erased + nor_sim_counters(fx->dev.sim)->bytes_programmed, 0);
+    assert_int_equal(esp_self_reflasher_download_bin(h), ESP_OK);
+    assert_int_equal(esp_self_reflasher_get_downloaded_len(h), app_len);
+    /* staged in ota_1, as the reference's log shows (src_start 0x00210000) */
+    assert_memory_equal(nor_sim_data(fx->dev.sim) + 0x210000, app, app_len);
+    assert_int_equal(esp_self_reflasher_copy_to_region(h), ESP_OK);
+
+    esp_http_client_config_t http_bl = { .url = url_bl };
+    esp_self_reflasher_config_t cfg_bl = { .http_config = &http_bl,
+                                           .dest_region = { .region_address = 0x1000, .region_size = 0xF000 } };
+    assert_int_equal(esp_self_reflasher_upd_next_config(&cfg_bl, h), ESP_OK);
+    assert_int_equal(esp_self_reflasher_download_bin(h), ESP_OK);
+    assert_int_equal(esp_self_reflasher_copy_to_region(h), ESP_OK);
+    esp_self_reflasher_deinit(h);
+
+    assert_region_is(fx, 0x110000, 0x100000, app, app_len);
+    assert_region_is(fx, 0x1000, 0xF000, bl, bl_len);
+    assert_unchanged_outside(fx, 0x1000, 0xF000, 0x110000, 0x100000, 0x210000, 0x100000);
+    free(app);
+    free(bl);
+}
+
+/* The reference embedded example: a merged image (bootloader at 0, app at
+ * 0xF000) inside the running factory app at 0x14294, copied to 0x1000. */
+static void test_reference_embedded_scenario(void **state)
+{
+    fx_t *fx = *state;
+    make_device(fx, "seeds/boot_swap_embedded_example-partitions.csv");
+    size_t app_len, bl_len;
+    uint8_t *app = tl_read_shared("fixtures/app_upd.bin", &app_len);
+    uint8_t *bl = tl_read_shared("fixtures/mcuboot-esp32.bin", &bl_len);
+    const uint32_t merged_len = 0x10F000, at = 0x14294;
+    assert_int_equal(0xF000 + app_len, merged_len);
+    uint8_t *merged = malloc(merged_len);
+    memset(merged, 0xFF, merged_len);
+    memcpy(merged, bl, bl_len);
+    memcpy(merged + 0xF000, app, app_len);
+    /* the linker's job: the image is part of the running app */
+    uint8_t *d = nor_sim_data(fx->dev.sim);
+    memcpy(d + at, merged, merged_len);
+    memcpy(fx->before + at, merged, merged_len);
+
+    esp_self_reflasher_config_t cfg = { .src_region = { .region_address = at, .region_size = merged_len },
+                                        .src_bin_size = merged_len,
+                                        .dest_region = { .region_address = 0x1000, .region_size = 0x110000 } };
+    assert_int_equal(esp_self_reflasher_directly_copy_to_region_with(rf_device_get_platform(&fx->dev), &cfg), ESP_OK);
+    assert_memory_equal(d + 0x1000, merged, merged_len);
+    assert_region_is(fx, 0x1000, 0x110000, merged, merged_len);
+    assert_unchanged_outside(fx, 0x1000, 0x110000, 0, 0, 0, 0);
+    free(merged);
+    free(app);
+    free(bl);
+}
+
+/* The seed entry points without _with use the bound default platform. */
+static void test_default_platform_binding(void **state)
+{
+    fx_t *fx = *state;
+    make_device(fx, "seeds/boot_swap_embedded_example-partitions.csv");
+    uint8_t img[5000];
+    memset(img, 0x42, sizeof img);
+    memcpy(nor_sim_data(fx->dev.sim) + 0x300000, img, sizeof img);
+    esp_self_reflasher_config_t cfg = { .src_region = { .region_address = 0x300000, .region_size = sizeof img },
+                                        .dest_region = { .region_address = 0x380000, .region_size = 0x2000 } };
+    rf_device_bind_default(NULL);
+    assert_int_equal(esp_self_reflasher_directly_copy_to_region(&cfg), ESP_ERR_INVALID_STATE);
+    rf_device_bind_default(&fx->dev);
+    assert_int_equal(esp_self_reflasher_directly_copy_to_region(&cfg), ESP_OK);
+    rf_device_bind_default(NULL);
+    assert_memory_equal(nor_sim_data(fx->dev.sim) + 0x380000, img, sizeof img);
+}
+
+/* ---- bad inputs: a clear error and the whole flash unchanged ------------ */
+
+/* A local port with no listener (bound, read, closed). */
+static int free_port(void)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+    socklen_t l = sizeof a;
+    assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof a), 0);
+    assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &l), 0);
+    close(fd);
+    return ntohs(a.sin_port);
+}
+
+static esp_err_t try_download(fx_t *fx, const char *path, const esp_partition_t *target, uint32_t dest,
+                              uint32_t size)
+{
+    char url[512];
+    if (strncmp(path, "http", 4) == 0) {
+        snprintf(url, sizeof url, "%s", path);
+    } else {
+        ths_url(&fx->srv, path, url, sizeof url);
+    }
+    esp_http_client_config_t http = { .url = url, .timeout_ms = 3000 };
+    esp_self_reflasher_config_t cfg = { .http_config = &http, .target_partition = target,
+                                        .dest_region = { .region_address = dest, .region_size = size } };
+    esp_self_reflasher_handle_t h = NULL;
+    esp_err_t err = esp_self_reflasher_init_with(rf_device_get_platform(&fx->dev), &cfg, &h);
+    if (err == ESP_OK) {
+        err = esp_self_reflasher_download_bin(h);
+    }
+    if (err == ESP_OK) {
+        err = esp_self_reflasher_copy_to_region(h);
+    }
+    esp_self_reflasher_deinit(h);
+    return err;
+}
+
+static void test_null_arguments(void **state)
+{
+    fx_t *fx = *state;
+    make_device(fx, "seeds/boot_swap_download_example-partitions.csv");
+    const esp_self_reflasher_platform_t *pf = rf_device_get_platform(&fx->dev);
+    esp_self_reflasher_handle_t h = (esp_self_reflasher_handle_t)0x1;
+    esp_self_reflasher_config_t cfg = { .dest_region = { 0x110000, 0x100000 } };
+    assert_int_equal(esp_self_reflasher_init_with(pf, NULL, &h), ESP_ERR_INVALID_ARG);
+    assert_null(h);
+    assert_int_equal(esp_self_reflasher_init_with(pf, &cfg, NULL), ESP_ERR_INVALID_ARG);
+    assert_int_equal(esp_self_reflasher_init_with(pf, &cfg, &h), ESP_ERR_INVALID_ARG); /* no http_config */
+    assert_null(h);
+    esp_http_client_config_t http = { .url = NULL };
+    cfg.http_config = &http;
+    assert_int_equal(esp_self_reflasher_init_with(pf, &cfg, &h), ESP_ERR_INVALID_ARG); /* no url */
+    assert_int_equal(esp_self_reflasher_download_bin(NULL), ESP_ERR_INVALID_ARG);
+    assert_int_equal(esp_self_reflasher_copy_to_region(NULL), ESP_ERR_INVALID_ARG);
+    assert_int_equal(esp_self_reflasher_upd_next_config(NULL, NULL), ESP_ERR_INVALID_ARG);
+    assert_int_equal(esp_self_reflasher_upd_next_config(&cfg, NULL), ESP_ERR_INVALID_ARG);
+    assert_int_equal(esp_self_reflasher_directly_copy_to_region_with(pf, NULL), ESP_ERR_INVALID_ARG);
+    esp_self_reflasher_deinit(NULL);
+    assert_flash_unchanged(fx);
+}
+
+static void test_staging_overlaps_destination(void **state)
+{
+    fx_t *fx = *state;
+    make_device(fx, "seeds/boot_swap_download_example-partitions.csv");
+    start_server(fx, NULL);
+    esp_partition_t ota1 = { .type = ESP_PARTITION_TYPE_APP, .subtype = ESP_PARTITION_SUBTYPE_APP_OTA_1,
+                             .address = 0x210000, .size = 0x100000, .label = "ota_1" };
+    /* staging contains the destination: the reference's end-point check misses this */
+    assert_int_equal(try_download(fx, "/mcuboot-esp32.bin", &ota1, 0x220000, 0x10000), ESP_ERR_INVALID_ARG);
+    /* destination contains staging */
+    assert_int_equal(try_download(fx, "/mcuboot-esp32.bin", &ota1, 0x200000, 0x200000), ESP_ERR_INVALID_ARG);
+    /* partial overlap at the start */
+    assert_int_equal(try_download(fx, "/mcuboot-esp32.bin", &ota1, 0x200000, 0x11000), ESP_ERR_INVALID_ARG);
+    assert_flash_unchanged(fx);
+    /* touching is fine: destination ends where staging starts */
+    assert_int_equal(try_download(fx, "/mcuboot-esp32.bin", &ota1, 0x200000, 0x10000), ESP_OK);
+}
+
+static void test_destination_overlaps_running(void **state)
+{
+    fx_t *fx = *state;
+    make_device(fx, "seeds/boot_swap_download_example-partitions.csv");
+    start_server(fx, NULL);
+    assert_int_equal(try_download(fx, "/mcuboot-esp32.bin", NULL, 0x10000, 0x10000), ESP_ERR_INVALID_ARG);
+    assert_int_equal(try_download(fx, "/mcuboot-esp32.bin", NULL, 0x0, 0x20000), ESP_ERR_INVALID_ARG);
+    assert_int_equal(try_download(fx, "/mcuboot-esp32.bin", NULL, 0x100000, 0x20000), ESP_ERR_INVALID_ARG);
+    /* misaligned and out-of-flash destinations */
+    assert_int_equal(try_download(fx, "/mcuboot-esp32.bin", NULL, 0x110800, 0x10000), ESP_ERR_INVALID_ARG);
+    assert_int_equal(try_download(fx, "/mcuboot-esp32.bin", NULL, 0x3F0000, 0x20000), ESP_ERR_INVALID_ARG);
+    assert_flash_unchanged(fx);
+}
+
+static void test_image_larger_than_staging_or_destination(void **state)
+{
+    fx_t *fx = *state;
+    make_device(fx, "seeds/boot_swap_download_example-partitions.csv");
+    start_server(fx, NULL);
+    esp_partition_t small = { .type = ESP_PARTITION_TYPE_APP, .subtype = ESP_PARTITION_SUBTYPE_APP_OTA_1,
+                              .address = 0x210000, .size = 0x4000, .label = "small" };
+    /* 27,376 bytes into a 16 KiB staging partition */
+    assert_int_equal(try_download(fx, "/mcuboot-esp32.bin", &small, 0x110000, 0x100000), ESP_ERR_INVALID_SIZE);
+    /* 1 MiB into a 64 KiB destination */
+    assert_int_equal(try_download(fx, "/app_upd.bin", NULL, 0x110000, 0x10000), ESP_ERR_INVALID_SIZE);
+    assert_int_equal(nor_sim_counters(fx->dev.sim)->bytes_erased, 0);
+    assert_flash_unchanged(fx);
+}
+
+static void test_http_failures_change_nothing(void **state)
+{
+    fx_t *fx = *state;
+    make_device(fx, "seeds/boot_swap_download_example-partitions.csv");
+    start_server(fx, NULL);
+    assert_int_equal(try_download(fx, "/no-such-file.bin", NULL, 0x110000, 0x100000), ESP_ERR_NOT_FOUND);
+    assert_int_equal(try_download(fx, "/app_upd.bin?status=404", NULL, 0x110000, 0x100000), ESP_ERR_NOT_FOUND);
+    assert_int_equal(try_download(fx, "/app_upd.bin?status=500", NULL, 0x110000, 0x100000), ESP_ERR_INVALID_RESPONSE);
+    /* the server sends half the image, then closes: what was staged is erased again */
+    assert_int_equal(try_download(fx, "/app_upd.bin?close_at=524288", NULL, 0x110000, 0x100000),
+                     ESP_ERR_HTTP_INCOMPLETE_DATA);
+    assert_true(nor_sim_counters(fx->dev.sim)->bytes_programmed > 0);
+    assert_flash_unchanged(fx);
+    /* a port nobody listens on */
+    int port = free_port();
+    char url[128];
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/app_upd.bin", port);
+    assert_int_equal(try_download(fx, url, NULL, 0x110000, 0x100000), ESP_ERR_HTTP_CONNECT);
+    assert_flash_unchanged(fx);
+}
+
+/* upd_next_config refusing a configuration keeps the handle usable. */
+static void test_failed_next_config_keeps_handle(void **state)
+{
+    fx_t *fx = *state;
+    make_device(fx, "seeds/boot_swap_download_example-partitions.csv");
+    start_server(fx, NULL);
+    char url[256];
+    ths_url(&fx->srv, "/mcuboot-esp32.bin", url, sizeof url);
+    esp_http_client_config_t http = { .url = url };
+    esp_self_reflasher_config_t cfg = { .http_config = &http, .dest_region = { 0x110000, 0x100000 } };
+    esp_self_reflasher_config_t bad = { .http_config = &http, .dest_region = { 0x10000, 0x1000 } };
+    esp_self_reflasher_handle_t h = NULL;
+    assert_int_equal(esp_self_reflasher_init_with(rf_device_get_platform(&fx->dev), &cfg, &h), ESP_OK);
+    assert_int_equal(esp_self_reflasher_upd_next_config(&bad, h), ESP_ERR_INVALID_ARG);
+    assert_int_equal(esp_self_reflasher_copy_to_region(h), ESP_ERR_INVALID_STATE);
+    assert_int_equal(esp_self_reflasher_download_bin(h), ESP_OK);
+    assert_int_equal(esp_self_reflasher_copy_to_region(h), ESP_OK);
+    esp_self_reflasher_deinit(h);
+    size_t bl_len;
+    uint8_t *bl = tl_read_shared("fixtures/mcuboot-esp32.bin", &bl_len);
+    assert_region_is(fx, 0x110000, 0x100000, bl, bl_len);
+    free(bl);
+}
+
+static void test_embedded_bad_inputs(void **state)
+{
+    fx_t *fx = *state;
+    make_device(fx, "seeds/boot_swap_embedded_example-partitions.csv");
+    const esp_self_reflasher_platform_t *pf = rf_device_get_platform(&fx->dev);
+    esp_self_reflasher_config_t c1 = { .src_region = { 0x14294, 0x1000 }, .dest_region = { 0x1800, 0x2000 } };
+    assert_int_equal(esp_self_reflasher_directly_copy_to_region_with(pf, &c1), ESP_ERR_INVALID_ARG); /* unaligned */
+    esp_self_reflasher_config_t c2 = { .src_region = { 0x14294, 0x3000 }, .dest_region = { 0x1000, 0x2000 } };
+    assert_int_equal(esp_self_reflasher_directly_copy_to_region_with(pf, &c2), ESP_ERR_INVALID_SIZE); /* too big */
+    esp_self_reflasher_config_t c3 = { .src_region = { 0x3FF000, 0x2000 }, .dest_region = { 0x1000, 0x2000 } };
+    assert_int_equal(esp_self_reflasher_directly_copy_to_region_with(pf, &c3), ESP_ERR_INVALID_ARG); /* outside */
+    esp_self_reflasher_config_t c4 = { .src_region = { 0x14294, 0x1000 }, .src_bin_size = 0x1001,
+                                       .dest_region = { 0x1000, 0x2000 } };
+    assert_int_equal(esp_self_reflasher_directly_copy_to_region_with(pf, &c4), ESP_ERR_INVALID_SIZE);
+    esp_self_reflasher_config_t c5 = { .src_region = { 0x14294, 0 }, .dest_region = { 0x1000, 0x2000 } };
+    assert_int_equal(esp_self_reflasher_directly_copy_to_region_with(pf, &c5), ESP_ERR_INVALID_ARG); /* empty */
+    assert_flash_unchanged(fx);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_reference_download_scenario, setup_download, teardown),
+        cmocka_unit_test_setup_teardown(test_reference_embedded_scenario, setup_download, teardown),
+        cmocka_unit_test_setup_teardown(test_default_platform_binding, setup_download, teardown),
+        cmocka_unit_test_setup_teardown(test_null_arguments, setup_download, teardown),
+        cmocka_unit_test_setup_teardown(test_staging_overlaps_destination, setup_download, teardown),
+        cmocka_unit_test_setup_teardown(test_destination_overlaps_running, setup_download, teardown),
+        cmocka_unit_test_setup_teardown(test_image_larger_than_staging_or_destination, setup_download, teardown),
+        cmocka_unit_test_setup_teardown(test_http_failures_change_nothing, setup_download, teardown),
+        cmocka_unit_test_setup_teardown(test_failed_next_config_keeps_handle, setup_download, teardown),
+        cmocka_unit_test_setup_teardown(test_embedded_bad_inputs, setup_download, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

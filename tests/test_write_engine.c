@@ -1,0 +1,248 @@
+/*
+ * The write engine (core/src/rf_write.c) on the NOR simulator: least flash
+ * work (skip, program-only, sector vs block erase), read-back, memmove
+ * semantics for overlapping copies, the streaming writer and its rollback.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include "nor_sim.h"
+#include "rf_write.h"
+#include "testlib.h"
+
+#define SZ (1u << 20)
+#define S 4096u
+
+typedef struct {
+    nor_sim_t *sim;
+    rf_flash_t flash;
+    uint8_t work[2 * S];
+} fx_t;
+
+static int setup(void **state)
+{
+    fx_t *fx = calloc(1, sizeof *fx);
+    nor_sim_config_t cfg;
+    nor_sim_default_config(&cfg, SZ);
+    fx->sim = nor_sim_new(&cfg);
+    nor_sim_flash_port(fx->sim, &fx->flash);
+    *state = fx;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    fx_t *fx = *state;
+    nor_sim_free(fx->sim);
+    free(fx);
+    return 0;
+}
+
+static void fill_random(uint8_t *p, size_t n, uint32_t seed)
+{
+    for (size_t i = 0; i < n; i++) {
+        seed = seed * 1103515245u + 12345u;
+        p[i] = (uint8_t)(seed >> 16);
+    }
+}
+
+typedef struct {
+    const uint8_t *data;
+} buf_reader_t;
+
+static esp_err_t buf_read(void *arg, uint32_t off, void *buf, uint32_t len)
+{
+    memcpy(buf, ((buf_reader_t *)arg)->data + off, len);
+    return ESP_OK;
+}
+
+static esp_err_t write_buf(fx_t *fx, uint32_t dst, uint32_t dst_size, const uint8_t *img, uint32_t len,
+                           rf_write_stats_t *st)
+{
+    buf_reader_t r = { img };
+    rf_region_write_t w = { .flash = &fx->flash, .dst = dst, .dst_size = dst_size, .len = len, .read = buf_read,
+                            .read_arg = &r, .work = fx->work, .work_len = sizeof fx->work };
+    return rf_region_write(&w, st);
+}
+
+/* Region holds image then 0xFF; blank destination needs no erase at all. */
+static void test_blank_destination_is_program_only(void **state)
+{
+    fx_t *fx = *state;
+    uint8_t *img = malloc(100000);
+    fill_random(img, 100000, 1);
+    memset(img + 8192, 0xFF, 8192); /* two blank sectors inside the image */
+    rf_write_stats_t st;
+    assert_int_equal(write_buf(fx, 0x20000, 0x40000, img, 100000, &st), ESP_OK);
+    const uint8_t *d = nor_sim_data(fx->sim);
+    assert_memory_equal(d + 0x20000, img, 100000);
+    for (uint32_t i = 0x20000 + 100000; i < 0x60000; i++) {
+        assert_int_equal(d[i], 0xFF);
+    }
+    const nor_sim_counters_t *c = nor_sim_counters(fx->sim);
+    assert_int_equal(c->sector_erases + c->block_erases, 0);
+    assert_int_equal(st.sectors_erased + st.blocks_erased, 0);
+    /* 100000 bytes = 391 pages, minus the 32 blank ones inside */
+    assert_int_equal(st.pages_programmed, 391 - 32);
+    assert_int_equal(c->page_programs, 391 - 32);
+    free(img);
+}
+
+/* Writing the same thing twice costs no erase and no program the second time. */
+static void test_rewrite_same_is_free(void **state)
+{
+    fx_t *fx = *state;
+    uint8_t *img = malloc(70000);
+    fill_random(img, 70000, 2);
+    rf_write_stats_t st;
+    assert_int_equal(write_buf(fx, 0x10000, 0x20000, img, 70000, &st), ESP_OK);
+    nor_sim_reset_counters(fx->sim);
+    assert_int_equal(write_buf(fx, 0x10000, 0x20000, img, 70000, &st), ESP_OK);
+    const nor_sim_counters_t *c = nor_sim_counters(fx->sim);
+    assert_int_equal(c->bytes_programmed, 0);
+    assert_int_equal(c->bytes_erased, 0);
+    assert_int_equal(st.sectors_same, 0x20000 / S);
+    free(img);
+}
+
+/* A mostly-full block of old data: one block erase beats 16 sector erases;
+ * a single changed sector: one sector erase, everything else kept. */
+static void test_block_vs_sector_erase(void **state)
+{
+    fx_t *fx = *state;
+    uint8_t *old = malloc(0x10000), *img = malloc(0x10000);
+    fill_random(old, 0x10000, 3);
+    fill_random(img, 0x10000, 4);
+    memcpy(nor_sim_data(fx->sim) + 0x30000, old, 0x10000);
+    rf_write_stats_t st;
+    assert_int_equal(write_buf(fx, 0x30000, 0x10000, img, 0x10000, &st), ESP_OK);
+    assert_memory_equal(nor_sim_data(fx->sim) + 0x30000, img, 0x10000);
+    assert_int_equal(st.blocks_erased, 1);
+    assert_int_equal(st.sectors_erased, 0);
+    assert_int_equal(nor_sim_counters(fx->sim)->block_erases, 1);
+
+    nor_sim_reset_counters(fx->sim);
+    /* Turn one programmed byte of sector 5 back to 0xFF: only an erase of
+     * that sector can do it. */
+    uint32_t i = 5 * S;
+    while (img[i] == 0xFF) {
+        i++;
+    }
+    img[i] = 0xFF;
+    assert_int_equal(write_buf(fx, 0x30000, 0x10000, img, 0x10000, &st), ESP_OK);
+    assert_memory_equal(nor_sim_data(fx->sim) + 0x30000, img, 0x10000);
+    assert_int_equal(st.blocks_erased, 0);
+    assert_int_equal(st.sectors_erased, 1);
+    assert_int_equal(st.sectors_same, 15);
+    assert_int_equal(nor_sim_counters(fx->sim)->sector_erases, 1);
+    assert_int_equal(nor_sim_sector_erase_count(fx->sim, 0x30000 / S + 5), 2);
+    assert_int_equal(nor_sim_sector_erase_count(fx->sim, 0x30000 / S + 4), 1);
+    free(old);
+    free(img);
+}
+
+/* Only clearing bits: programmed in place, no erase. */
+static void test_program_only_when_bits_clear(void **state)
+{
+    fx_t *fx = *state;
+    uint8_t img[S];
+    memset(nor_sim_data(fx->sim) + 0x5000, 0xF0, S);
+    memset(img, 0xF0, S);
+    img[300] = 0x10;
+    rf_write_stats_t st;
+    assert_int_equal(write_buf(fx, 0x5000, S, img, S, &st), ESP_OK);
+    assert_int_equal(st.sectors_program_only, 1);
+    assert_int_equal(st.pages_programmed, 1);
+    assert_int_equal(nor_sim_counters(fx->sim)->bytes_erased, 0);
+    assert_memory_equal(nor_sim_data(fx->sim) + 0x5000, img, S);
+}
+
+/* Overlapping copies inside one flash, both directions, offsets smaller and
+ * larger than a sector and a block: the result equals memmove. */
+static void check_overlap(fx_t *fx, uint32_t src, uint32_t dst, uint32_t len, uint32_t dst_size)
+{
+    uint8_t *d = nor_sim_data(fx->sim);
+    memset(d, 0xFF, SZ);
+    uint8_t *img = malloc(len);
+    fill_random(img, len, src ^ dst);
+    memcpy(d + src, img, len);
+    rf_flash_reader_t rd = { &fx->flash, src };
+    rf_region_write_t w = { .flash = &fx->flash, .dst = dst, .dst_size = dst_size, .len = len,
+                            .read = rf_flash_reader_read, .read_arg = &rd, .src_addr = src, .src_in_flash = 1,
+                            .work = fx->work, .work_len = sizeof fx->work };
+    rf_write_stats_t st;
+    assert_int_equal(rf_region_write(&w, &st), ESP_OK);
+    assert_memory_equal(d + dst, img, len);
+    for (uint32_t i = dst + len; i < dst + dst_size; i++) {
+        assert_int_equal(d[i], 0xFF);
+    }
+    free(img);
+}
+
+static void test_memmove_overlaps(void **state)
+{
+    fx_t *fx = *state;
+    check_overlap(fx, 0x1800, 0x1000, 0x30000, 0x31000);    /* dst below src by half a sector */
+    check_overlap(fx, 0x14294, 0x1000, 0x40000, 0x41000);   /* the reference's embedded layout, scaled */
+    check_overlap(fx, 0x1000, 0x3000, 0x30000, 0x30000);    /* dst above src by two sectors */
+    check_overlap(fx, 0x10800, 0x20000, 0x40000, 0x40000);  /* dst above src, block-aligned dst */
+    check_overlap(fx, 0x20000, 0x20000, 0x8000, 0x8000);    /* in place */
+}
+
+static void test_rejects_bad_arguments(void **state)
+{
+    fx_t *fx = *state;
+    uint8_t img[16] = { 0 };
+    rf_write_stats_t st;
+    assert_int_equal(write_buf(fx, 0x1001, S, img, 16, &st), ESP_ERR_INVALID_ARG);
+    assert_int_equal(write_buf(fx, 0x1000, 8, img, 16, &st), ESP_ERR_INVALID_ARG);
+    assert_int_equal(write_buf(fx, SZ - S, 2 * S, img, 16, &st), ESP_ERR_INVALID_ARG);
+    assert_int_equal(nor_sim_counters(fx->sim)->flash_ops, 0);
+}
+
+/* The streaming writer: stage a stream over old data, then roll back. */
+static void test_stream_and_rollback(void **state)
+{
+    fx_t *fx = *state;
+    uint8_t *d = nor_sim_data(fx->sim);
+    uint8_t *img = malloc(150000);
+    fill_random(img, 150000, 9);
+    fill_random(d + 0x40000, 0x30000, 10); /* old content in the staging area */
+    rf_stream_t s;
+    assert_int_equal(rf_stream_init(&s, &fx->flash, 0x40000, 0x40000, 0, 150000, fx->work, sizeof fx->work, NULL),
+                     ESP_OK);
+    for (uint32_t off = 0; off < 150000; off += 1000) {
+        assert_int_equal(rf_stream_write(&s, img + off, 1000), ESP_OK);
+    }
+    uint8_t dig[32], want[32];
+    assert_int_equal(rf_stream_finish(&s, dig), ESP_OK);
+    rf_sha256(img, 150000, want);
+    assert_memory_equal(dig, want, 32);
+    assert_memory_equal(d + 0x40000, img, 150000);
+    /* 150000 bytes span 3 blocks: the first two full of old data -> block erases */
+    assert_true(s.stats.blocks_erased >= 2);
+    assert_int_equal(rf_stream_write(&s, img, 0x40000), ESP_ERR_INVALID_SIZE);
+
+    /* A fresh stream into blank space that fails part-way leaves it blank. */
+    rf_stream_t s2;
+    assert_int_equal(rf_stream_init(&s2, &fx->flash, 0x90000, 0x40000, 0, 0, fx->work, sizeof fx->work, NULL), ESP_OK);
+    assert_int_equal(rf_stream_write(&s2, img, 50000), ESP_OK);
+    assert_int_equal(rf_stream_rollback(&s2), ESP_OK);
+    for (uint32_t i = 0x90000; i < 0xD0000; i++) {
+        assert_int_equal(d[i], 0xFF);
+    }
+    free(img);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_blank_destination_is_program_only, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_rewrite_same_is_free, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_block_vs_sector_erase, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_program_only_when_bits_clear, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_memmove_overlaps, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_rejects_bad_arguments, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_stream_and_rollback, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

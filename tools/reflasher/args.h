@@ -1,0 +1,18 @@
+/* Argument helpers shared by the reflasher subcommands. */
+#pragma once
+#include <stdbool.h>
+#include <stdint.h>
+
+/** Parse "0x1000", "4096", "64K", "4MB", "1M": true on success. */
+bool rf_parse_size(const char *s, uint32_t *out);
+
+/** An image argument SOURCE@DEST[:SIZE] (the last '@' splits, so URLs with
+ *  user@host work). size 0 = not given. */
+typedef struct rf_image_arg {
+    char source[2048];
+    uint32_t dest;
+    uint32_t size;
+    bool has_size;
+} rf_image_arg_t;
+
+bool rf_parse_image_arg(const char *s, rf_image_arg_t *out, char *err, size_t err_len);
