@@ -217,6 +217,8 @@ static esp_err_t host_make_source(void *ctx, const esp_http_client_config_t *htt
     rf_source_opts_t opts;
     memset(&opts, 0, sizeof opts);
     opts.timeout_ms = http->timeout_ms;
+    opts.cert_pem = http->cert_pem;
+    opts.cert_len = http->cert_len;
     opts.on_bytes = host_on_bytes;
     opts.on_bytes_arg = dev;
     return rf_source_url_new(http->url, &opts, out);

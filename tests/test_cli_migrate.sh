@@ -1,0 +1,95 @@
+#!/usr/bin/env bash
+# reflasher device create + migrate, as a user scripts them: the reference's
+# download scenario with the real fixtures over real HTTP on 127.0.0.1, the
+# embedded scenario, and failures that must exit non-zero with the error's
+# name and leave the device image byte-for-byte unchanged.
+# Reads ../shared (seeds and fixtures).
+set -euo pipefail
+: "${REFLASHER:?}" "${RF_SHARED:?}" "${RF_SRC:?}"
+fx="$RF_SHARED/fixtures"; seeds="$RF_SHARED/seeds"
+[ -f "$fx/app_upd.bin" ] || { echo "SKIP: ../shared not available"; exit 0; }
+t=$(mktemp -d); trap 'kill $srv 2>/dev/null || true; rm -rf "$t"' EXIT
+cd "$t"
+fail() { echo "FAIL: $*"; exit 1; }
+
+python3 "$RF_SRC/tests/support/http_server.py" --root "$fx" --port-file port --max-seconds 300 >/dev/null &
+srv=$!
+for _ in $(seq 100); do [ -s port ] && break; sleep 0.05; done
+base="http://127.0.0.1:$(cat port)"
+
+# --- download scenario
+"$REFLASHER" device create --chip esp32 --flash-size 4MB --partitions "$seeds/boot_swap_download_example-partitions.csv" \
+    --running factory -o dev.img >/dev/null
+cp dev.img before.img
+"$REFLASHER" migrate --device dev.img --image "$base/app_upd.bin@0x110000:0x100000" \
+    --image "$base/mcuboot-esp32.bin@0x1000:0xF000" --json > summary.json 2> log.txt || fail "migrate failed: $(cat log.txt)"
+python3 - summary.json <<'PY'
+import json, sys
+s = json.load(open(sys.argv[1]))
+for k in ("device_time_ms", "bytes_erased", "bytes_programmed", "bytes_read", "ok"):
+    assert k in s, k
+assert s["ok"] is True and s["bytes_programmed"] > 0 and s["device_time_ms"] > 0, s
+PY
+grep -q "src_start 0x00210000 src_end 0x00310000 dest_start 0x00110000 dest_end 0x00210000" log.txt || fail "staging log line"
+grep -q "Total downloaded binary length: 1048576 (0x100000)" log.txt || fail "download length line"
+grep -q "Total downloaded binary length: 27376 (0x6af0)" log.txt || fail "bootloader length line"
+cmp <(dd if=dev.img bs=4096 skip=$((0x110000/4096)) count=256 status=none) "$fx/app_upd.bin" || fail "app region"
+cmp <(dd if=dev.img bs=1 skip=$((0x1000)) count=27376 status=none) "$fx/mcuboot-esp32.bin" || fail "bootloader region"
+[ "$(dd if=dev.img bs=1 skip=$((0x1000 + 27376)) count=$((0xF000 - 27376)) status=none | tr -d '\377' | wc -c)" = 0 ] \
+    || fail "bootloader region tail is not 0xFF"
+python3 - dev.img before.img <<'PY'
+import sys
+a = open(sys.argv[1], "rb").read(); b = open(sys.argv[2], "rb").read()
+allowed = [(0x1000, 0x10000), (0x110000, 0x210000), (0x210000, 0x310000)]
+bad = [i for i in range(len(a)) if a[i] != b[i] and not any(lo <= i < hi for lo, hi in allowed)]
+assert not bad, "changed outside destinations and staging at 0x%x" % bad[0]
+PY
+
+# --- embedded scenario
+"$REFLASHER" device create --chip esp32 --flash-size 4MB --partitions "$seeds/boot_swap_embedded_example-partitions.csv" \
+    --running factory -o emb.img >/dev/null
+python3 - "$fx" merged.bin <<'PY'
+import sys
+bl = open(sys.argv[1] + "/mcuboot-esp32.bin", "rb").read(); app = open(sys.argv[1] + "/app_upd.bin", "rb").read()
+m = bytearray(b"\xff" * 0x10F000); m[:len(bl)] = bl; m[0xF000:0xF000 + len(app)] = app
+open(sys.argv[2], "wb").write(m)
+PY
+cp emb.img emb_before.img
+"$REFLASHER" migrate --device emb.img --embedded merged.bin@0x1000:0x110000 --at 0x14294 > emb.txt 2>&1 || fail "embedded: $(cat emb.txt)"
+cmp <(dd if=emb.img bs=4096 skip=1 count=$((0x10F000/4096)) status=none) merged.bin || fail "embedded destination"
+python3 - emb.img emb_before.img merged.bin <<'PY'
+import sys
+a = open(sys.argv[1], "rb").read(); b = bytearray(open(sys.argv[2], "rb").read())
+m = open(sys.argv[3], "rb").read(); b[0x14294:0x14294 + len(m)] = m   # what the "linker" placed
+bad = [i for i in range(len(a)) if a[i] != b[i] and not (0x1000 <= i < 0x111000)]
+assert not bad, "embedded: changed outside the destination at 0x%x" % bad[0]
+PY
+
+# --- failures: non-zero exit, the error's name, nothing written
+check_refused() {   # expected-name, args...
+    local want=$1; shift
+    cp before.img f.img; cp dev.img.meta f.img.meta
+    if "$REFLASHER" migrate --device f.img "$@" >out.txt 2>&1; then fail "accepted: $*"; fi
+    grep -q "$want" out.txt || fail "no $want in: $(cat out.txt)"
+    cmp -s f.img before.img || fail "device changed by a refused migration: $*"
+}
+cp before.img dev.img && "$REFLASHER" device create --chip esp32 --flash-size 4MB \
+    --partitions "$seeds/boot_swap_download_example-partitions.csv" --running factory -o dev.img >/dev/null
+check_refused ESP_ERR_NOT_FOUND --image "$base/missing.bin@0x110000:0x100000"
+check_refused ESP_ERR_INVALID_RESPONSE --image "$base/app_upd.bin?status=500@0x110000:0x100000"
+check_refused ESP_ERR_HTTP_INCOMPLETE_DATA --image "$base/app_upd.bin?close_at=300000@0x110000:0x100000"
+check_refused ESP_ERR_INVALID_SIZE --image "$base/app_upd.bin@0x110000:0x10000"
+check_refused ESP_ERR_INVALID_ARG --image "$base/app_upd.bin@0x10000:0x100000"
+# embedded, misaligned destination: refused; the only change is the image the
+# "linker" placed in the running app (compared against emb_before + merged.bin)
+"$REFLASHER" device create --chip esp32 --flash-size 4MB --partitions "$seeds/boot_swap_embedded_example-partitions.csv" \
+    --running factory -o e2.img >/dev/null
+if "$REFLASHER" migrate --device e2.img --embedded merged.bin@0x1800:0x110000 >out.txt 2>&1; then fail "misaligned accepted"; fi
+grep -q ESP_ERR_INVALID_ARG out.txt || fail "no ESP_ERR_INVALID_ARG for a misaligned embedded destination"
+python3 - e2.img emb_before.img merged.bin <<'PY'
+import sys
+a = open(sys.argv[1], "rb").read(); b = bytearray(open(sys.argv[2], "rb").read())
+m = open(sys.argv[3], "rb").read(); b[0x14294:0x14294 + len(m)] = m
+assert a == bytes(b), "refused embedded migration changed the device"
+PY
+echo "cli migrate: all checks passed"
