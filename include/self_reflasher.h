@@ -47,6 +47,35 @@ typedef struct {
     uint32_t region_size;
 } addr_region_t;
 
+/** What the destination must receive; checked on the staged (or embedded)
+ *  image before any destination byte is written. */
+typedef enum {
+    /** From the destination: the chip's second-stage bootloader offset takes
+     *  an ESP bootloader image for this chip; the start of an app partition
+     *  takes an ESP app image for this chip or an MCUboot image that fits the
+     *  region; any other destination gets the length (and hash) checks only. */
+    ESP_SELF_REFLASHER_IMAGE_AUTO = 0,
+    ESP_SELF_REFLASHER_IMAGE_RAW,            /**< length and hash checks only */
+    ESP_SELF_REFLASHER_IMAGE_ESP_BOOTLOADER, /**< ESP image, bootloader, this chip */
+    ESP_SELF_REFLASHER_IMAGE_ESP_APP,        /**< ESP image, app, this chip */
+    ESP_SELF_REFLASHER_IMAGE_MCUBOOT,        /**< MCUboot image; header, TLVs and trailer fit the region */
+} esp_self_reflasher_image_kind_t;
+
+/** Verification settings (not in the reference; a NULL pointer means the
+ *  defaults: every check on, kind AUTO, no expected digest, no key). */
+typedef struct {
+    /** Turn the content checks off (format, digest, signature). Logged as a
+     *  warning on every use. Length and read-back checks always stay. */
+    bool skip_content_checks;
+    esp_self_reflasher_image_kind_t kind;
+    /** Expected SHA-256 of the whole image (32 bytes), or NULL. */
+    const uint8_t *sha256;
+    /** Public key (PEM or DER SubjectPublicKeyInfo, ECDSA P-256 or Ed25519):
+     *  an MCUboot image must carry a signature that verifies with it. */
+    const uint8_t *pubkey;
+    size_t pubkey_len;
+} esp_self_reflasher_verify_t;
+
 typedef struct {
     /** Download mode: where to fetch the image (url, timeouts, TLS, ...).
      *  On the host the url may also be a file path or a file:// URL. */
@@ -64,6 +93,8 @@ typedef struct {
     /** Embedded mode: bytes of the image at src_region.region_address. 0 means
      *  src_region.region_size. */
     size_t src_bin_size;
+    /** Verification of the image before it is written (NULL: defaults, all on). */
+    const esp_self_reflasher_verify_t *verify;
 } esp_self_reflasher_config_t;
 
 typedef struct esp_self_reflasher_ctx *esp_self_reflasher_handle_t;
@@ -95,7 +126,10 @@ esp_err_t esp_self_reflasher_init(const esp_self_reflasher_config_t *config,
  * before anything is erased (ESP_ERR_INVALID_SIZE). It then writes the
  * stream into the staging partition, erasing only sectors that are not
  * already blank (a whole 64 KiB block at once when that is cheaper), reads
- * it back and checks its SHA-256 against what was received.
+ * it back and checks its SHA-256 against what was received. The staged
+ * image is then verified for its destination (format, chip, digest,
+ * signature: see esp_self_reflasher_verify_t); a refused image never
+ * reaches the destination.
  *
  * Erases: sectors of the staging partition up to the image's length.
  * If the download fails part-way, the sectors written by this call are
@@ -105,7 +139,9 @@ esp_err_t esp_self_reflasher_init(const esp_self_reflasher_config_t *config,
  * or empty), ESP_ERR_HTTP_CONNECT (unreachable), ESP_ERR_NOT_FOUND (HTTP
  * 404), ESP_ERR_INVALID_RESPONSE (other non-2xx status),
  * ESP_ERR_HTTP_INCOMPLETE_DATA (the connection closed early),
- * ESP_ERR_INVALID_CRC (read-back mismatch), flash errors from the port.
+ * ESP_ERR_INVALID_CRC (read-back mismatch, or not the expected SHA-256),
+ * ESP_ERR_IMAGE_INVALID (wrong format for the destination, wrong chip, bad
+ * embedded hash or signature), flash errors from the port.
  */
 esp_err_t esp_self_reflasher_download_bin(esp_self_reflasher_handle_t handle);
 
@@ -146,11 +182,13 @@ esp_err_t esp_self_reflasher_upd_next_config(const esp_self_reflasher_config_t *
  * Preconditions: dest_region sector-aligned and inside the flash; the source
  * inside the flash; src_bin_size (or src_region.region_size) non-zero, no
  * larger than src_region.region_size when that is set, and no larger than
- * dest_region.region_size.
+ * dest_region.region_size. The image is verified for its destination first
+ * (as in download mode).
  * Erases: sectors of dest_region that must change.
  * Errors: ESP_ERR_INVALID_ARG (NULL, misaligned, outside flash),
  * ESP_ERR_INVALID_SIZE (image larger than the region), ESP_ERR_INVALID_CRC
- * (read-back mismatch), flash errors.
+ * (read-back mismatch, not the expected SHA-256), ESP_ERR_IMAGE_INVALID
+ * (refused by the content checks), flash errors.
  */
 esp_err_t esp_self_reflasher_directly_copy_to_region(const esp_self_reflasher_config_t *config);
 

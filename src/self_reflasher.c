@@ -6,7 +6,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include "self_reflasher_platform.h"
+#include "rf_image.h"
+#include "rf_plan.h"
 #include "rf_region.h"
+#include "rf_sig.h"
 #include "rf_write.h"
 
 #define RF_IO_CHUNK 4096u
@@ -23,6 +26,10 @@ struct esp_self_reflasher_ctx {
     uint8_t *work;      /* 2 sectors for the write engine + an I/O chunk */
     rf_part_t parts[RF_PTABLE_MAX_PARTS];
 };
+
+static esp_err_t verify_image(const esp_self_reflasher_platform_t *pf, const esp_self_reflasher_config_t *cfg,
+                              uint32_t addr, uint32_t len, const uint8_t sha[RF_SHA256_LEN], uint8_t *scratch,
+                              size_t scratch_len);
 
 static const rf_log_t *LOG(const esp_self_reflasher_platform_t *pf)
 {
@@ -316,11 +323,175 @@ esp_err_t esp_self_reflasher_download_bin(esp_self_reflasher_handle_t h)
             (unsigned)st.stats.sectors_erased, (unsigned)st.stats.blocks_erased, (unsigned)st.stats.sectors_same,
             (unsigned)st.stats.pages_programmed);
     RF_LOGI(LOG(pf), "Total downloaded binary length: %u (0x%x)", (unsigned)st.offset, (unsigned)st.offset);
+    err = verify_image(pf, &h->cfg, h->staging.offset, st.offset, sha, h->work, h->work_len);
+    if (err != ESP_OK) {
+        RF_LOGE(LOG(pf), "Downloaded image refused; the destination was not touched and the staged copy is erased");
+        rf_stream_rollback(&st);
+        return err;
+    }
     h->staged = true;
     h->staged_len = st.offset;
     memcpy(h->staged_sha, sha, sizeof sha);
     RF_LOGI(LOG(pf), "File downloaded successfully");
     return ESP_OK;
+}
+
+
+static const char *kind_name(esp_self_reflasher_image_kind_t k)
+{
+    switch (k) {
+    case ESP_SELF_REFLASHER_IMAGE_RAW: return "raw";
+    case ESP_SELF_REFLASHER_IMAGE_ESP_BOOTLOADER: return "ESP bootloader";
+    case ESP_SELF_REFLASHER_IMAGE_ESP_APP: return "ESP app";
+    case ESP_SELF_REFLASHER_IMAGE_MCUBOOT: return "MCUboot image";
+    default: return "auto";
+    }
+}
+
+static bool dest_is_app_partition(const esp_self_reflasher_platform_t *pf, uint32_t dest)
+{
+    rf_ptable_t *t = malloc(sizeof *t);
+    bool yes = false;
+    if (t != NULL && pf->list_partitions(pf->ctx, t->parts, RF_PTABLE_MAX_PARTS, &t->count) == ESP_OK) {
+        for (uint32_t i = 0; i < t->count; i++) {
+            yes |= t->parts[i].type == RF_PART_TYPE_APP && t->parts[i].offset == dest;
+        }
+    }
+    free(t);
+    return yes;
+}
+
+static esp_err_t check_esp(const esp_self_reflasher_platform_t *pf, const rf_reader_t *r, rf_esp_kind_t want,
+                           const addr_region_t *d, uint8_t *scratch, size_t scratch_len)
+{
+    rf_esp_image_info_t *info = malloc(sizeof *info);
+    if (info == NULL) {
+        return ESP_ERR_NO_MEM;
+    }
+    rf_esp_image_opts_t opts = { .expect_chip_id = pf->chip_id == 0xFFFF ? RF_ESP_CHIP_ANY : pf->chip_id };
+    if (pf->chip_id == 0xFFFF) {
+        RF_LOGW(LOG(pf), "Chip id of this device unknown: the image's chip id is not checked");
+    }
+    esp_err_t err = rf_esp_image_inspect_ex(r, &opts, scratch, scratch_len, info);
+    const char *what = want == RF_ESP_KIND_BOOTLOADER ? "ESP bootloader" : "ESP app";
+    if (err == ESP_ERR_IMAGE_INVALID) {
+        RF_LOGE(LOG(pf), "Image for 0x%08x refused: %s check failed: %s (at offset 0x%x)", (unsigned)d->region_address,
+                what, rf_img_err_str(info->err), (unsigned)info->err_offset);
+    } else if (err == ESP_OK && info->kind != want) {
+        RF_LOGE(LOG(pf), "Image for 0x%08x refused: an %s, but the destination needs an %s",
+                (unsigned)d->region_address, info->kind == RF_ESP_KIND_APP ? "ESP app" : "ESP bootloader", what);
+        err = ESP_ERR_IMAGE_INVALID;
+    } else if (err == ESP_OK) {
+        RF_LOGI(LOG(pf), "Verified %s for chip id %u: %u segments, checksum and SHA-256 good", what,
+                (unsigned)info->chip_id, (unsigned)info->segment_count);
+    }
+    free(info);
+    return err;
+}
+
+static esp_err_t check_mcuboot(const esp_self_reflasher_platform_t *pf, const rf_reader_t *r,
+                               const esp_self_reflasher_verify_t *v, const addr_region_t *d, uint8_t *scratch,
+                               size_t scratch_len)
+{
+    rf_mcuboot_info_t *info = malloc(sizeof *info);
+    rf_sig_key_t *key = NULL;
+    esp_err_t err = ESP_OK;
+    if (info == NULL) {
+        return ESP_ERR_NO_MEM;
+    }
+    if (v != NULL && v->pubkey != NULL) {
+        key = malloc(sizeof *key);
+        err = key ? rf_sig_load_key(v->pubkey, v->pubkey_len, key) : ESP_ERR_NO_MEM;
+        if (err != ESP_OK) {
+            RF_LOGE(LOG(pf), "The verification key cannot be loaded: %s", esp_err_to_name(err));
+        }
+    }
+    if (err == ESP_OK) {
+        rf_mcuboot_opts_t opts = { .slot_size = r->size == d->region_size ? d->region_size : 0, .key = key };
+        err = rf_mcuboot_inspect_ex(r, &opts, scratch, scratch_len, info);
+        if (err == ESP_ERR_IMAGE_INVALID) {
+            RF_LOGE(LOG(pf), "Image for 0x%08x refused: MCUboot check failed: %s (at offset 0x%x)",
+                    (unsigned)d->region_address, rf_img_err_str(info->err), (unsigned)info->err_offset);
+        } else if (err == ESP_OK && (uint64_t)info->image_end + RF_MCUBOOT_TRAILER_MIN > d->region_size) {
+            RF_LOGE(LOG(pf), "Image for 0x%08x refused: MCUboot image of 0x%x bytes leaves no room for the "
+                    "swap trailer in a 0x%x-byte slot", (unsigned)d->region_address, (unsigned)info->image_end,
+                    (unsigned)d->region_size);
+            err = ESP_ERR_IMAGE_INVALID;
+        } else if (err == ESP_OK && key != NULL && info->sig_state != RF_SIG_STATE_OK) {
+            RF_LOGE(LOG(pf), "Image for 0x%08x refused: signature %s", (unsigned)d->region_address,
+                    rf_sig_state_name(info->sig_state));
+            err = ESP_ERR_IMAGE_INVALID;
+        } else if (err == ESP_OK) {
+            RF_LOGI(LOG(pf), "Verified MCUboot image %u.%u.%u: SHA-256 TLV good%s", info->ver_major, info->ver_minor,
+                    info->ver_revision, key ? ", signature good" : "");
+        }
+    }
+    free(key);
+    free(info);
+    return err;
+}
+
+/* Verify the image at [addr, addr + len) of the flash for its destination,
+ * before anything is written there. sha is the image's SHA-256. */
+static esp_err_t verify_image(const esp_self_reflasher_platform_t *pf, const esp_self_reflasher_config_t *cfg,
+                              uint32_t addr, uint32_t len, const uint8_t sha[RF_SHA256_LEN], uint8_t *scratch,
+                              size_t scratch_len)
+{
+    const esp_self_reflasher_verify_t *v = cfg->verify;
+    const addr_region_t *d = &cfg->dest_region;
+    if (v != NULL && v->skip_content_checks) {
+        RF_LOGW(LOG(pf), "Content checks turned OFF by the caller for 0x%08x: the image is written unverified",
+                (unsigned)d->region_address);
+        return ESP_OK;
+    }
+    if (v != NULL && v->sha256 != NULL && memcmp(v->sha256, sha, RF_SHA256_LEN) != 0) {
+        RF_LOGE(LOG(pf), "Image for 0x%08x refused: its SHA-256 is not the expected one", (unsigned)d->region_address);
+        return ESP_ERR_INVALID_CRC;
+    }
+    esp_self_reflasher_image_kind_t kind = v ? v->kind : ESP_SELF_REFLASHER_IMAGE_AUTO;
+    bool app_slot = false;
+    if (kind == ESP_SELF_REFLASHER_IMAGE_AUTO) {
+        if (pf->chip_id != 0xFFFF && d->region_address == rf_esp_chip_bootloader_offset(pf->chip_id)) {
+            kind = ESP_SELF_REFLASHER_IMAGE_ESP_BOOTLOADER;
+        } else if (dest_is_app_partition(pf, d->region_address)) {
+            app_slot = true;
+        } else {
+            kind = ESP_SELF_REFLASHER_IMAGE_RAW;
+        }
+    }
+    rf_reader_t r;
+    rf_reader_flash_t rctx;
+    esp_err_t err = rf_reader_from_flash(&r, &rctx, pf->flash, addr, len);
+    if (err != ESP_OK) {
+        return err;
+    }
+    if (app_slot) {
+        uint8_t head[4];
+        if ((err = rf_reader_read(&r, 0, head, sizeof head)) != ESP_OK) {
+            return err;
+        }
+        if (head[0] == RF_ESP_IMAGE_MAGIC) {
+            kind = ESP_SELF_REFLASHER_IMAGE_ESP_APP;
+        } else if (rf_le32(head) == RF_MCUBOOT_MAGIC) {
+            kind = ESP_SELF_REFLASHER_IMAGE_MCUBOOT;
+        } else {
+            RF_LOGE(LOG(pf), "Image for app partition 0x%08x refused: neither an ESP app image nor an MCUboot image "
+                    "(first bytes %02x %02x %02x %02x)", (unsigned)d->region_address, head[0], head[1], head[2],
+                    head[3]);
+            return ESP_ERR_IMAGE_INVALID;
+        }
+    }
+    RF_LOGI(LOG(pf), "Verifying the image for 0x%08x as: %s", (unsigned)d->region_address, kind_name(kind));
+    switch (kind) {
+    case ESP_SELF_REFLASHER_IMAGE_ESP_BOOTLOADER:
+        return check_esp(pf, &r, RF_ESP_KIND_BOOTLOADER, d, scratch, scratch_len);
+    case ESP_SELF_REFLASHER_IMAGE_ESP_APP:
+        return check_esp(pf, &r, RF_ESP_KIND_APP, d, scratch, scratch_len);
+    case ESP_SELF_REFLASHER_IMAGE_MCUBOOT:
+        return check_mcuboot(pf, &r, v, d, scratch, scratch_len);
+    default:
+        return ESP_OK;
+    }
 }
 
 /* Write dest_region from an image already in flash at src (memmove-safe),
@@ -453,6 +624,9 @@ esp_err_t esp_self_reflasher_directly_copy_to_region_with(const esp_self_reflash
     }
     uint8_t sha[RF_SHA256_LEN];
     err = rf_flash_sha256(pf->flash, s->region_address, (uint32_t)len, work, work_len, sha);
+    if (err == ESP_OK) {
+        err = verify_image(pf, config, s->region_address, (uint32_t)len, sha, work, work_len);
+    }
     if (err == ESP_OK) {
         RF_LOGI(LOG(pf), "Starting copy 0x%08x bytes from address 0x%08x to address 0x%08x", (unsigned)len,
                 (unsigned)s->region_address, (unsigned)d->region_address);

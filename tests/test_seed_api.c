@@ -11,6 +11,9 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
+#include <sys/stat.h>
+#include "rf_crypto.h"
+#include "rf_imggen.h"
 #include "http_server.h"
 #include "rf_device.h"
 #include "self_reflasher_platform.h"
@@ -344,7 +347,7 @@ static void test_failed_next_config_keeps_handle(void **state)
     make_device(fx, "seeds/boot_swap_download_example-partitions.csv");
     start_server(fx, NULL);
     char url[256];
-    ths_url(&fx->srv, "/mcuboot-esp32.bin", url, sizeof url);
+    ths_url(&fx->srv, "/app_upd.bin", url, sizeof url);
     esp_http_client_config_t http = { .url = url };
     esp_self_reflasher_config_t cfg = { .http_config = &http, .dest_region = { 0x110000, 0x100000 } };
     esp_self_reflasher_config_t bad = { .http_config = &http, .dest_region = { 0x10000, 0x1000 } };
@@ -355,9 +358,153 @@ static void test_failed_next_config_keeps_handle(void **state)
     assert_int_equal(esp_self_reflasher_download_bin(h), ESP_OK);
     assert_int_equal(esp_self_reflasher_copy_to_region(h), ESP_OK);
     esp_self_reflasher_deinit(h);
+    size_t app_len;
+    uint8_t *app = tl_read_shared("fixtures/app_upd.bin", &app_len);
+    assert_region_is(fx, 0x110000, 0x100000, app, app_len);
+    free(app);
+}
+
+/* ---- verify before destroy: every check refuses before any write -------- */
+
+static void write_file(const char *path, const uint8_t *d, size_t n)
+{
+    FILE *f = fopen(path, "wb");
+    assert_non_null(f);
+    assert_int_equal(fwrite(d, 1, n, f), n);
+    fclose(f);
+}
+
+/* Serve a directory of mutated fixtures; each must be refused with `want`,
+ * and the whole flash must stay as it was (the staged copy is erased again). */
+static void expect_refused(fx_t *fx, const char *name, const esp_self_reflasher_verify_t *v, uint32_t dest,
+                           uint32_t size, esp_err_t want)
+{
+    char url[512];
+    ths_url(&fx->srv, name, url, sizeof url);
+    esp_http_client_config_t http = { .url = url };
+    esp_self_reflasher_config_t cfg = { .http_config = &http, .verify = v,
+                                        .dest_region = { .region_address = dest, .region_size = size } };
+    esp_self_reflasher_handle_t h = NULL;
+    assert_int_equal(esp_self_reflasher_init_with(rf_device_get_platform(&fx->dev), &cfg, &h), ESP_OK);
+    esp_err_t err = esp_self_reflasher_download_bin(h);
+    if (err != want) {
+        fail_msg("%s: got %s, want %s", name, esp_err_to_name(err), esp_err_to_name(want));
+    }
+    assert_int_equal(esp_self_reflasher_copy_to_region(h), ESP_ERR_INVALID_STATE);
+    esp_self_reflasher_deinit(h);
+    assert_flash_unchanged(fx);
+}
+
+static void test_verification_refuses_bad_images(void **state)
+{
+    fx_t *fx = *state;
+    make_device(fx, "seeds/boot_swap_download_example-partitions.csv");
+    size_t bl_len, app_len;
+    uint8_t *bl = tl_read_shared("fixtures/mcuboot-esp32.bin", &bl_len);
+    uint8_t *app = tl_read_shared("fixtures/app_upd.bin", &app_len);
+    char www[300], path[400];
+    snprintf(www, sizeof www, "%s/www", fx->dir);
+    assert_int_equal(mkdir(www, 0755), 0);
+    /* ESP bootloader: one flipped byte in each segment (data at 32, 6216,
+     * 19536 per FACTS.md), in the checksum byte, in the appended hash; the
+     * chip id changed; the file truncated. */
+    static const struct { const char *name; uint32_t off; uint8_t xor_; } bl_cases[] = {
+        { "bl_seg0.bin", 32 + 100, 0x01 }, { "bl_seg1.bin", 6216 + 100, 0x80 }, { "bl_seg2.bin", 19536 + 7000, 0x10 },
+        { "bl_checksum.bin", 27343, 0xFF }, { "bl_hash.bin", 27344 + 5, 0x01 }, { "bl_chip.bin", 12, 0x09 },
+    };
+    for (size_t i = 0; i < sizeof bl_cases / sizeof bl_cases[0]; i++) {
+        bl[bl_cases[i].off] ^= bl_cases[i].xor_;
+        snprintf(path, sizeof path, "%s/%s", www, bl_cases[i].name);
+        write_file(path, bl, bl_len);
+        bl[bl_cases[i].off] ^= bl_cases[i].xor_;
+    }
+    snprintf(path, sizeof path, "%s/bl_truncated.bin", www);
+    write_file(path, bl, 20000);
+    /* MCUboot app: a flipped byte in the image, in the TLV area, in the trailer magic */
+    static const struct { const char *name; uint32_t off; } app_cases[] = {
+        { "app_body.bin", 0x1000 }, { "app_tlv.bin", 0x24980 }, { "app_trailer.bin", 0xFFFF3 },
+    };
+    for (size_t i = 0; i < sizeof app_cases / sizeof app_cases[0]; i++) {
+        app[app_cases[i].off] ^= 0x04;
+        snprintf(path, sizeof path, "%s/%s", www, app_cases[i].name);
+        write_file(path, app, app_len);
+        app[app_cases[i].off] ^= 0x04;
+    }
+    /* an unpadded MCUboot image whose TLVs fit the region but its trailer does not */
+    snprintf(path, sizeof path, "%s/app_nopad.bin", www);
+    write_file(path, app, 0x24994);
+    snprintf(path, sizeof path, "%s/app.bin", www);
+    write_file(path, app, app_len);
+    snprintf(path, sizeof path, "%s/bl.bin", www);
+    write_file(path, bl, bl_len);
+    uint8_t *small = NULL;
+    rf_mcuboot_gen_t g = { .payload_size = 20000, .seed = 7 };
+    size_t small_len = rf_gen_mcuboot_image(&g, &small);
+    assert_true(small_len > 0);
+    snprintf(path, sizeof path, "%s/small_mcuboot.bin", www);
+    write_file(path, small, small_len);
+    free(small);
+    assert_int_equal(ths_start(www, NULL, &fx->srv), 0);
+    fx->srv_up = true;
+
+    for (size_t i = 0; i < sizeof bl_cases / sizeof bl_cases[0]; i++) {
+        char n[64];
+        snprintf(n, sizeof n, "/%s", bl_cases[i].name);
+        expect_refused(fx, n, NULL, 0x1000, 0xF000, ESP_ERR_IMAGE_INVALID);
+    }
+    expect_refused(fx, "/bl_truncated.bin", NULL, 0x1000, 0xF000, ESP_ERR_IMAGE_INVALID);
+    for (size_t i = 0; i < sizeof app_cases / sizeof app_cases[0]; i++) {
+        char n[64];
+        snprintf(n, sizeof n, "/%s", app_cases[i].name);
+        expect_refused(fx, n, NULL, 0x110000, 0x100000, ESP_ERR_IMAGE_INVALID);
+    }
+    expect_refused(fx, "/app_nopad.bin", NULL, 0x110000, 0x249A0, ESP_ERR_IMAGE_INVALID);
+    /* the right images for the wrong destination kind */
+    expect_refused(fx, "/small_mcuboot.bin", NULL, 0x1000, 0xF000, ESP_ERR_IMAGE_INVALID);
+    expect_refused(fx, "/bl.bin", NULL, 0x110000, 0x100000, ESP_ERR_IMAGE_INVALID);
+    /* a wrong expected digest */
+    uint8_t wrong[32] = { 0x42 };
+    esp_self_reflasher_verify_t v = { .sha256 = wrong };
+    expect_refused(fx, "/bl.bin", &v, 0x1000, 0xF000, ESP_ERR_INVALID_CRC);
+    /* declared kind that does not match */
+    esp_self_reflasher_verify_t vk = { .kind = ESP_SELF_REFLASHER_IMAGE_MCUBOOT };
+    expect_refused(fx, "/bl.bin", &vk, 0x300000, 0x10000, ESP_ERR_IMAGE_INVALID);
+    /* the same images pass when intact, with the right digest */
+    uint8_t good[32];
+    rf_sha256(bl, bl_len, good);
+    esp_self_reflasher_verify_t vg = { .sha256 = good };
+    char url[512];
+    ths_url(&fx->srv, "/bl.bin", url, sizeof url);
+    esp_http_client_config_t http = { .url = url };
+    esp_self_reflasher_config_t cfg = { .http_config = &http, .verify = &vg, .dest_region = { 0x1000, 0xF000 } };
+    esp_self_reflasher_handle_t h = NULL;
+    assert_int_equal(esp_self_reflasher_init_with(rf_device_get_platform(&fx->dev), &cfg, &h), ESP_OK);
+    assert_int_equal(esp_self_reflasher_download_bin(h), ESP_OK);
+    assert_int_equal(esp_self_reflasher_copy_to_region(h), ESP_OK);
+    esp_self_reflasher_deinit(h);
+    assert_region_is(fx, 0x1000, 0xF000, bl, bl_len);
+    free(bl);
+    free(app);
+}
+
+/* Turning the checks off is explicit: the same bad image then goes through. */
+static void test_verification_opt_out(void **state)
+{
+    fx_t *fx = *state;
+    make_device(fx, "seeds/boot_swap_embedded_example-partitions.csv");
     size_t bl_len;
     uint8_t *bl = tl_read_shared("fixtures/mcuboot-esp32.bin", &bl_len);
-    assert_region_is(fx, 0x110000, 0x100000, bl, bl_len);
+    bl[12] = 0x09; /* ESP32-S3 chip id on an ESP32 */
+    memcpy(nor_sim_data(fx->dev.sim) + 0x14294, bl, bl_len);
+    memcpy(fx->before + 0x14294, bl, bl_len);
+    esp_self_reflasher_config_t cfg = { .src_region = { 0x14294, (uint32_t)bl_len }, .dest_region = { 0x1000, 0xF000 } };
+    const esp_self_reflasher_platform_t *pf = rf_device_get_platform(&fx->dev);
+    assert_int_equal(esp_self_reflasher_directly_copy_to_region_with(pf, &cfg), ESP_ERR_IMAGE_INVALID);
+    assert_flash_unchanged(fx);
+    esp_self_reflasher_verify_t off = { .skip_content_checks = true };
+    cfg.verify = &off;
+    assert_int_equal(esp_self_reflasher_directly_copy_to_region_with(pf, &cfg), ESP_OK);
+    assert_region_is(fx, 0x1000, 0xF000, bl, bl_len);
     free(bl);
 }
 
@@ -393,6 +540,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_http_failures_change_nothing, setup_download, teardown),
         cmocka_unit_test_setup_teardown(test_failed_next_config_keeps_handle, setup_download, teardown),
         cmocka_unit_test_setup_teardown(test_embedded_bad_inputs, setup_download, teardown),
+        cmocka_unit_test_setup_teardown(test_verification_refuses_bad_images, setup_download, teardown),
+        cmocka_unit_test_setup_teardown(test_verification_opt_out, setup_download, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -7,6 +7,7 @@
 #include <string.h>
 #include "ptable_csv.h"
 #include "rf_host_source.h"
+#include "rf_imggen.h"
 
 static const struct {
     const char *chip;
@@ -237,6 +238,9 @@ static void bind_platform(rf_device_t *dev)
     memset(p, 0, sizeof *p);
     p->ctx = dev;
     p->flash = &dev->flash;
+    if (!rf_chip_id(dev->chip, &p->chip_id)) {
+        p->chip_id = 0xFFFF;
+    }
     p->running_partition = host_running_partition;
     p->list_partitions = host_list_partitions;
     p->make_source = host_make_source;

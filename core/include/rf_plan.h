@@ -1,0 +1,121 @@
+/*
+ * The plan: every migration is first a list of images (source, destination,
+ * size, expected kind and digest) that is validated as a whole before any
+ * byte is written. The same code runs on the device (the seed API validates
+ * each step with it) and in the host tool (`reflasher plan`, `migrate`).
+ *
+ * rf_plan_validate():
+ *  - checks each destination: non-empty, sector-aligned, inside the flash,
+ *    clear of the running partition, clear of every other destination;
+ *  - checks each known length against its destination (and staging);
+ *  - derives each destination's kind: the chip's second-stage bootloader
+ *    offset takes only an ESP bootloader for this chip; the start of an app
+ *    partition takes an ESP app or an MCUboot image; anything else gets the
+ *    length and hash checks only;
+ *  - orders the images so that everything that leaves the old boot chain
+ *    intact comes first and the images touching the bootloader or the
+ *    partition table sectors come last (stable otherwise);
+ *  - chooses a staging partition per image (an OTA app partition clear of
+ *    the running partition and of every destination written before it,
+ *    preferring one clear of all destinations);
+ *  - lists the partitions each destination overwrites;
+ *  - estimates device time per step and the bootloader window from the
+ *    timing model.
+ * On a broken rule it stops with err, the rule and the image's index.
+ * Freestanding: no libc, no heap; the caller owns the plan.
+ */
+#pragma once
+#include "rf_ptable.h"
+
+#define RF_PLAN_MAX_IMAGES 8u
+#define RF_PLAN_MAX_OVERWRITES 8u
+
+typedef enum {
+    RF_DEST_RAW = 0,        /**< no declared kind: length and hash checks only */
+    RF_DEST_BOOTLOADER,     /**< the chip's second-stage bootloader offset: ESP bootloader for this chip */
+    RF_DEST_APP_SLOT,       /**< the start of an app partition: ESP app or MCUboot image */
+    RF_DEST_MCUBOOT_SLOT,   /**< declared by the caller: MCUboot image only, header/TLVs/trailer fit */
+    RF_DEST_ESP_APP,        /**< declared by the caller: ESP app for this chip only */
+} rf_dest_kind_t;
+
+typedef enum {
+    RF_RULE_OK = 0,
+    RF_RULE_TOO_MANY_IMAGES,
+    RF_RULE_DEST_EMPTY,
+    RF_RULE_DEST_ALIGN,
+    RF_RULE_DEST_OUTSIDE_FLASH,
+    RF_RULE_DEST_OVERLAPS_RUNNING,
+    RF_RULE_DEST_OVERLAPS_DEST,
+    RF_RULE_IMAGE_EMPTY,
+    RF_RULE_IMAGE_TOO_LARGE,
+    RF_RULE_NO_STAGING,
+    RF_RULE_STAGING_TOO_SMALL,
+    RF_RULE_STAGING_CONFLICT,
+    RF_RULE__COUNT
+} rf_plan_rule_t;
+
+typedef struct rf_plan_cost {
+    uint32_t sector_erase_us, block_erase_us, page_program_us, read_bytes_per_s, net_bytes_per_s;
+} rf_plan_cost_t;
+
+typedef struct rf_plan_image {
+    /* input */
+    const char *source;         /**< display only (URL, path); caller-owned */
+    uint32_t dest;
+    uint32_t dest_size;
+    int64_t len;                /**< image length, -1 while unknown */
+    rf_dest_kind_t kind;        /**< RF_DEST_RAW: derived from the destination */
+    bool has_sha256;
+    uint8_t sha256[32];
+    bool embedded;              /**< source already in flash at src_addr: no staging */
+    uint32_t src_addr;
+    /* output */
+    uint32_t input_index;       /**< position in the caller's list */
+    bool boot_critical;         /**< touches the bootloader or partition table sectors */
+    rf_part_t staging;          /**< chosen staging partition (download mode) */
+    uint32_t overwrites[RF_PLAN_MAX_OVERWRITES]; /**< partition indexes in the table */
+    uint32_t overwrites_count;
+    uint64_t est_download_us, est_stage_us, est_copy_us;
+} rf_plan_image_t;
+
+typedef struct rf_plan {
+    /* input */
+    uint16_t chip_id;
+    uint32_t bootloader_offset;
+    uint32_t ptable_offset;
+    uint32_t flash_size;
+    uint32_t sector_size, block_size, page_size;
+    const rf_ptable_t *table;
+    rf_part_t running;
+    rf_plan_cost_t cost;        /**< zeros: device-timings.md defaults */
+    const rf_part_t *forced_staging; /**< the caller's target partition, or NULL */
+    rf_plan_image_t img[RF_PLAN_MAX_IMAGES];
+    uint32_t count;
+    /* output */
+    bool reordered;
+    uint64_t est_total_us;
+    uint64_t window_us;         /**< estimated bootloader window (0: no bootloader image) */
+    int32_t window_image;       /**< index (execution order) of the image that opens it, -1 none */
+    rf_plan_rule_t rule;
+    int32_t bad;                /**< execution-order index of the offending image, -1 none */
+    int32_t other;              /**< the other image of a pair rule, -1 none */
+} rf_plan_t;
+
+/** ESP_OK or ESP_ERR_INVALID_ARG / ESP_ERR_INVALID_SIZE / ESP_ERR_NOT_FOUND
+ *  with plan->rule and plan->bad saying which rule and which image. */
+esp_err_t rf_plan_validate(rf_plan_t *plan);
+
+/** One-line description of a rule ("the destination overlaps the running partition"). */
+const char *rf_plan_rule_str(rf_plan_rule_t rule);
+/** Short identifier ("DEST_OVERLAPS_RUNNING"). */
+const char *rf_plan_rule_name(rf_plan_rule_t rule);
+const char *rf_dest_kind_name(rf_dest_kind_t kind);
+
+/** Choose a staging partition for [dest, dest + dest_size): the forced one if
+ *  given (checked), else the first OTA app partition after the running one
+ *  (wrapping) that overlaps neither the destination, the running partition,
+ *  nor any of the `avoid` ranges (pairs of start, size). Shared by the plan
+ *  and the seed API. */
+esp_err_t rf_choose_staging(const rf_ptable_t *t, const rf_part_t *running, const rf_part_t *forced, uint32_t dest,
+                            uint32_t dest_size, const uint32_t *avoid, uint32_t avoid_count, rf_part_t *out,
+                            rf_plan_rule_t *rule);

@@ -1,0 +1,332 @@
+/*
+ * ESP image format inspector (rf_image.h). Layout from the ESP-IDF "App
+ * Image Format" documentation:
+ *
+ *   0  magic 0xE9 | segment count | SPI mode | size (hi nibble) / freq (lo)
+ *   4  entry point
+ *   8  extended header: WP pin, 3 drive bytes, chip id (LE16, offset 12),
+ *      legacy min chip rev (14), min full rev (LE16, 15), max full rev
+ *      (LE16, 17), 4 reserved bytes, hash appended (23)
+ *  24  segments: load address (LE32), length (LE32), data
+ *      zero padding so that the checksum byte ends a 16-byte boundary
+ *      (XOR of all segment data, seed 0xEF)
+ *      SHA-256 of all the bytes before it, when hash appended
+ */
+#include "rf_image.h"
+
+static esp_err_t fail(rf_esp_image_info_t *out, rf_img_err_t e, uint64_t off)
+{
+    out->err = e;
+    out->err_offset = off > UINT32_MAX ? UINT32_MAX : (uint32_t)off;
+    return ESP_ERR_IMAGE_INVALID;
+}
+
+static esp_err_t read_fail(rf_esp_image_info_t *out, esp_err_t err, uint64_t off)
+{
+    (void)fail(out, RF_IMG_ERR_READ, off);
+    return err;
+}
+
+/* Copy a fixed-size field up to its first NUL; dst has room for n + 1. */
+static void copy_field(char *dst, const uint8_t *src, size_t n)
+{
+    size_t i = 0;
+    for (; i < n && src[i] != 0; i++) {
+        dst[i] = (char)src[i];
+    }
+    dst[i] = 0;
+}
+
+/* A NUL-terminated printable string inside the field (plausibility only). */
+static bool printable_field(const uint8_t *src, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (src[i] == 0) {
+            return i > 0;
+        }
+        if (src[i] < 0x20 || src[i] > 0x7E) {
+            return false;
+        }
+    }
+    return false;
+}
+
+/* Descriptions at the start of the first segment. d holds n bytes. */
+static void parse_descriptions(const uint8_t *d, uint32_t n, rf_esp_image_info_t *out)
+{
+    if (n >= 4 && rf_le32(d) == RF_ESP_APP_DESC_MAGIC) {
+        out->kind = RF_ESP_KIND_APP;
+        if (n < 144) {
+            return;   /* magic without room for the description: app, no fields */
+        }
+        rf_esp_app_desc_t *a = &out->app;
+        a->magic_word = rf_le32(d);
+        a->secure_version = rf_le32(d + 4);
+        copy_field(a->version, d + 16, 32);
+        copy_field(a->project_name, d + 48, 32);
+        copy_field(a->time, d + 80, 16);
+        copy_field(a->date, d + 96, 16);
+        copy_field(a->idf_ver, d + 112, 32);
+        if (n >= 181) {
+            RF_MEMCPY(a->app_elf_sha256, d + 144, 32);
+            a->min_efuse_blk_rev_full = rf_le16(d + 176);
+            a->max_efuse_blk_rev_full = rf_le16(d + 178);
+            a->mmu_page_size = d[180];
+        }
+        out->has_app_desc = true;
+        return;
+    }
+    out->kind = RF_ESP_KIND_BOOTLOADER;
+    if (n >= RF_ESP_BOOTLOADER_DESC_LEN && d[0] == RF_ESP_BOOTLOADER_DESC_MAGIC && printable_field(d + 8, 32) &&
+        printable_field(d + 40, 24)) {
+        out->has_bootloader_desc = true;
+        out->bootloader.version = rf_le32(d + 4);
+        copy_field(out->bootloader.idf_ver, d + 8, 32);
+        copy_field(out->bootloader.date_time, d + 40, 24);
+    }
+}
+
+esp_err_t rf_esp_image_inspect(const rf_reader_t *r, uint8_t *scratch, size_t scratch_len, rf_esp_image_info_t *out)
+{
+    return rf_esp_image_inspect_ex(r, NULL, scratch, scratch_len, out);
+}
+
+esp_err_t rf_esp_image_inspect_ex(const rf_reader_t *r, const rf_esp_image_opts_t *opts, uint8_t *scratch,
+                                  size_t scratch_len, rf_esp_image_info_t *out)
+{
+    if (out == NULL) {
+        return ESP_ERR_INVALID_ARG;
+    }
+    RF_MEMSET(out, 0, sizeof *out);
+    out->err_segment = -1;
+    if (r == NULL || r->read == NULL || scratch == NULL || scratch_len < RF_IMAGE_SCRATCH_MIN) {
+        out->err = RF_IMG_ERR_ARG;
+        return ESP_ERR_INVALID_ARG;
+    }
+    const uint32_t size = r->size;
+    const uint32_t chunk_max = scratch_len > 0x10000u ? 0x10000u : (uint32_t)scratch_len;
+    const int32_t expect_chip = opts != NULL ? opts->expect_chip_id : RF_ESP_CHIP_ANY;
+    out->file_size = size;
+    esp_err_t err;
+
+    /* Header and extended header. */
+    if (size < 1) {
+        return fail(out, RF_IMG_ERR_TRUNCATED, 0);
+    }
+    if ((err = rf_reader_read(r, 0, scratch, 1)) != ESP_OK) {
+        return read_fail(out, err, 0);
+    }
+    out->magic = scratch[0];
+    if (out->magic != RF_ESP_IMAGE_MAGIC) {
+        return fail(out, RF_IMG_ERR_MAGIC, 0);
+    }
+    if (size < RF_ESP_HEADER_LEN) {
+        return fail(out, RF_IMG_ERR_TRUNCATED, size);
+    }
+    if ((err = rf_reader_read(r, 0, scratch, RF_ESP_HEADER_LEN)) != ESP_OK) {
+        return read_fail(out, err, 0);
+    }
+    const uint8_t *h = scratch;
+    out->segment_count = h[1];
+    out->spi_mode = h[2];
+    out->spi_size_freq = h[3];
+    out->entry_addr = rf_le32(h + 4);
+    out->wp_pin = h[8];
+    out->spi_pin_drv[0] = h[9];
+    out->spi_pin_drv[1] = h[10];
+    out->spi_pin_drv[2] = h[11];
+    out->chip_id = rf_le16(h + 12);
+    out->min_chip_rev = h[14];
+    out->min_chip_rev_full = rf_le16(h + 15);
+    out->max_chip_rev_full = rf_le16(h + 17);
+    out->hash_appended = h[23];
+
+    if (out->chip_id == RF_ESP_CHIP_ID_INVALID ||
+        (expect_chip != RF_ESP_CHIP_ANY && (int32_t)out->chip_id != expect_chip)) {
+        return fail(out, RF_IMG_ERR_CHIP_ID, 12);
+    }
+    if (out->segment_count == 0 || out->segment_count > RF_ESP_MAX_SEGMENTS) {
+        return fail(out, RF_IMG_ERR_SEGMENT_COUNT, 1);
+    }
+
+    /* Segment headers: every length is checked before it is used. */
+    uint64_t pos = RF_ESP_HEADER_LEN;
+    for (uint32_t i = 0; i < out->segment_count; i++) {
+        out->err_segment = (int32_t)i;
+        if (pos + RF_ESP_SEGMENT_HEADER_LEN > size) {
+            return fail(out, RF_IMG_ERR_TRUNCATED, size);
+        }
+        if ((err = rf_reader_read(r, (uint32_t)pos, scratch, RF_ESP_SEGMENT_HEADER_LEN)) != ESP_OK) {
+            return read_fail(out, err, pos);
+        }
+        rf_esp_segment_t *s = &out->segments[i];
+        s->load_addr = rf_le32(scratch);
+        s->len = rf_le32(scratch + 4);
+        s->offset = (uint32_t)(pos + RF_ESP_SEGMENT_HEADER_LEN);
+        out->segments_parsed = i + 1;
+        if (s->len > RF_ESP_MAX_SEGMENT_LEN || (uint64_t)s->load_addr + s->len > 0x100000000ull) {
+            return fail(out, RF_IMG_ERR_SEGMENT_BOUNDS, pos + 4);
+        }
+        if (s->len % 4 != 0) {
+            return fail(out, RF_IMG_ERR_SEGMENT_ALIGN, pos + 4);
+        }
+        if ((uint64_t)s->offset + s->len > size) {
+            return fail(out, RF_IMG_ERR_TRUNCATED, size);
+        }
+        if (i == 0) {
+            uint32_t n = RF_MIN(s->len, RF_ESP_APP_DESC_LEN);
+            if ((err = rf_reader_read(r, s->offset, scratch, n)) != ESP_OK) {
+                return read_fail(out, err, s->offset);
+            }
+            parse_descriptions(scratch, n, out);
+        }
+        pos = (uint64_t)s->offset + s->len;
+    }
+    out->err_segment = -1;
+
+    /* Checksum byte ends a 16-byte boundary; the hash follows it. */
+    uint64_t cs_off = ((pos + 1 + 15) & ~(uint64_t)15) - 1;
+    if (cs_off + 1 > size) {
+        return fail(out, RF_IMG_ERR_TRUNCATED, size);
+    }
+    out->checksum_offset = (uint32_t)cs_off;
+    uint64_t end = cs_off + 1;
+    if (out->hash_appended) {
+        out->sha256_offset = (uint32_t)end;
+        if (end + RF_SHA256_LEN > size) {
+            return fail(out, RF_IMG_ERR_TRUNCATED, size);
+        }
+        out->image_len = (uint32_t)(end + RF_SHA256_LEN);
+    } else {
+        out->image_len = (uint32_t)end;
+    }
+
+    /* One pass over [0, checksum]: XOR of the segment data and SHA-256. */
+    rf_sha256_ctx_t sha;
+    rf_sha256_start(&sha);
+    uint8_t sum = RF_ESP_CHECKSUM_SEED;
+    for (uint32_t c = 0; c < (uint32_t)end;) {
+        uint32_t n = RF_MIN(chunk_max, (uint32_t)end - c);
+        if ((err = rf_reader_read(r, c, scratch, n)) != ESP_OK) {
+            uint8_t dummy[RF_SHA256_LEN];
+            rf_sha256_finish(&sha, dummy);
+            return read_fail(out, err, c);
+        }
+        rf_sha256_update(&sha, scratch, n);
+        for (uint32_t i = 0; i < out->segment_count; i++) {
+            const rf_esp_segment_t *s = &out->segments[i];
+            uint64_t lo = RF_MAX((uint64_t)c, (uint64_t)s->offset);
+            uint64_t hi = RF_MIN((uint64_t)c + n, (uint64_t)s->offset + s->len);
+            for (uint64_t k = lo; k < hi; k++) {
+                sum ^= scratch[k - c];
+            }
+        }
+        c += n;
+    }
+    rf_sha256_finish(&sha, out->sha256_calc);
+    out->checksum_calc = sum;
+
+    if ((err = rf_reader_read(r, (uint32_t)cs_off, scratch, 1)) != ESP_OK) {
+        return read_fail(out, err, cs_off);
+    }
+    out->checksum_stored = scratch[0];
+    out->checksum_checked = true;
+    /* Both footers are checked; the first mismatch is the one reported. */
+    rf_img_err_t first = RF_IMG_OK;
+    uint32_t first_off = 0;
+    if (out->checksum_stored != out->checksum_calc) {
+        first = RF_IMG_ERR_CHECKSUM;
+        first_off = (uint32_t)cs_off;
+    }
+    if (out->hash_appended) {
+        if ((err = rf_reader_read(r, (uint32_t)end, out->sha256_stored, RF_SHA256_LEN)) != ESP_OK) {
+            return read_fail(out, err, end);
+        }
+        out->sha256_checked = true;
+        if (RF_MEMCMP(out->sha256_stored, out->sha256_calc, RF_SHA256_LEN) != 0 && first == RF_IMG_OK) {
+            first = RF_IMG_ERR_SHA256;
+            first_off = (uint32_t)end;
+        }
+    }
+    if (first != RF_IMG_OK) {
+        return fail(out, first, first_off);
+    }
+    out->err = RF_IMG_OK;
+    return ESP_OK;
+}
+
+const char *rf_esp_chip_name(uint16_t chip_id)
+{
+    switch (chip_id) {
+    case 0: return "ESP32";
+    case 2: return "ESP32-S2";
+    case 5: return "ESP32-C3";
+    case 9: return "ESP32-S3";
+    case 12: return "ESP32-C2";
+    case 13: return "ESP32-C6";
+    case 16: return "ESP32-H2";
+    case 18: return "ESP32-P4";
+    case 20: return "ESP32-C61";
+    case 23: return "ESP32-C5";
+    default: return NULL;
+    }
+}
+
+uint32_t rf_esp_chip_bootloader_offset(uint16_t chip_id)
+{
+    switch (chip_id) {
+    case 0:
+    case 2: return 0x1000;
+    case 18:
+    case 23: return 0x2000;
+    default: return 0x0;
+    }
+}
+
+const char *rf_esp_spi_mode_name(uint8_t mode)
+{
+    switch (mode) {
+    case 0: return "QIO";
+    case 1: return "QOUT";
+    case 2: return "DIO";
+    case 3: return "DOUT";
+    case 4: return "FAST_READ";
+    case 5: return "SLOW_READ";
+    default: return "?";
+    }
+}
+
+const char *rf_esp_flash_size_name(uint8_t spi_size_freq)
+{
+    switch (spi_size_freq >> 4) {
+    case 0: return "1MB";
+    case 1: return "2MB";
+    case 2: return "4MB";
+    case 3: return "8MB";
+    case 4: return "16MB";
+    case 5: return "32MB";
+    case 6: return "64MB";
+    case 7: return "128MB";
+    default: return "?";
+    }
+}
+
+uint32_t rf_esp_flash_size_bytes(uint8_t spi_size_freq)
+{
+    uint32_t code = (uint32_t)spi_size_freq >> 4;
+    return code <= 7 ? (0x100000u << code) : 0;
+}
+
+const char *rf_esp_flash_freq_name(uint16_t chip_id, uint8_t spi_size_freq)
+{
+    if (chip_id != 0 && chip_id != 2 && chip_id != 5 && chip_id != 9) {
+        return "?";
+    }
+    switch (spi_size_freq & 0x0F) {
+    case 0x0: return "40MHz";
+    case 0x1: return "26MHz";
+    case 0x2: return "20MHz";
+    case 0xF: return "80MHz";
+    default: return "?";
+    }
+}

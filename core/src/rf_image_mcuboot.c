@@ -1,0 +1,435 @@
+/*
+ * MCUboot image inspector (rf_image.h). Layout from MCUboot's design.md:
+ *
+ *   0                      image_header (32 bytes, ih_hdr_size may be larger)
+ *   hdr_size               image (img_size bytes)
+ *   hdr_size + img_size    protected TLV area, ih_protect_tlv_size bytes
+ *                          (info: magic 0x6908, total length incl. info)
+ *   ... + protect_tlv_size TLV area (info: magic 0x6907, total length)
+ *   slot end - 48          swap trailer fields (8-byte write alignment)
+ *
+ * TLV entry: type (LE16; older MCUboot wrote a byte and a pad byte, the
+ * same bytes for types below 0x100), length (LE16), value. The SHA-256 TLV
+ * holds the hash of [0, hdr_size + img_size + protect_tlv_size).
+ */
+#include "rf_image.h"
+#include "rf_sig.h"
+
+/* Record the first failing check; later checks still fill in fields. */
+static void note(rf_mcuboot_info_t *out, rf_img_err_t e, uint64_t off)
+{
+    if (out->err == RF_IMG_OK) {
+        out->err = e;
+        out->err_offset = off > UINT32_MAX ? UINT32_MAX : (uint32_t)off;
+    }
+}
+
+/* A structural failure: nothing after it can be trusted. */
+static esp_err_t fail(rf_mcuboot_info_t *out, rf_img_err_t e, uint64_t off)
+{
+    note(out, e, off);
+    return ESP_ERR_IMAGE_INVALID;
+}
+
+static esp_err_t read_fail(rf_mcuboot_info_t *out, esp_err_t err, uint64_t off)
+{
+    out->err = RF_IMG_OK;
+    note(out, RF_IMG_ERR_READ, off);
+    return err;
+}
+
+/* Walk the entries of one TLV area [start, end) (the info header excluded). */
+static esp_err_t walk_tlvs(const rf_reader_t *r, uint32_t start, uint32_t end, bool prot, uint8_t *scratch,
+                           rf_mcuboot_info_t *out)
+{
+    uint32_t off = start;
+    esp_err_t err;
+    while (off < end) {   /* each step advances at least 4 bytes: bounded by the area (< 64 KiB) */
+        if (end - off < 4) {
+            return fail(out, RF_IMG_ERR_TLV_BOUNDS, off);
+        }
+        if ((err = rf_reader_read(r, off, scratch, 4)) != ESP_OK) {
+            return read_fail(out, err, off);
+        }
+        uint16_t type = rf_le16(scratch);
+        uint16_t len = rf_le16(scratch + 2);
+        uint32_t val = off + 4;
+        if ((uint64_t)val + len > end) {
+            return fail(out, RF_IMG_ERR_TLV_BOUNDS, off + 2);
+        }
+        if (out->tlvs_listed < RF_MCUBOOT_MAX_TLVS) {
+            rf_mcuboot_tlv_t *t = &out->tlvs[out->tlvs_listed++];
+            t->type = type;
+            t->len = len;
+            t->offset = val;
+            t->is_protected = prot;
+        }
+        out->tlv_count++;
+        switch (type) {
+        case RF_TLV_SHA256:
+            if (len != RF_SHA256_LEN) {
+                return fail(out, RF_IMG_ERR_TLV_LEN, off + 2);
+            }
+            if (out->has_sha256) {
+                return fail(out, RF_IMG_ERR_TLV_DUP, off);
+            }
+            if ((err = rf_reader_read(r, val, out->sha256_tlv, RF_SHA256_LEN)) != ESP_OK) {
+                return read_fail(out, err, val);
+            }
+            out->has_sha256 = true;
+            break;
+        case RF_TLV_SEC_CNT:
+            if (len != 4) {
+                return fail(out, RF_IMG_ERR_TLV_LEN, off + 2);
+            }
+            if (out->has_sec_cnt) {
+                return fail(out, RF_IMG_ERR_TLV_DUP, off);
+            }
+            if ((err = rf_reader_read(r, val, scratch, 4)) != ESP_OK) {
+                return read_fail(out, err, val);
+            }
+            out->sec_cnt = rf_le32(scratch);
+            out->has_sec_cnt = true;
+            break;
+        case RF_TLV_KEYHASH:
+            if (len != RF_SHA256_LEN) {
+                return fail(out, RF_IMG_ERR_TLV_LEN, off + 2);
+            }
+            if (!out->has_keyhash) {
+                if ((err = rf_reader_read(r, val, out->keyhash, RF_SHA256_LEN)) != ESP_OK) {
+                    return read_fail(out, err, val);
+                }
+                out->has_keyhash = true;
+            }
+            break;
+        case RF_TLV_ED25519:
+            if (len != 64) {
+                return fail(out, RF_IMG_ERR_TLV_LEN, off + 2);
+            }
+            /* fall through */
+        case RF_TLV_RSA2048_PSS:
+        case RF_TLV_ECDSA224:
+        case RF_TLV_ECDSA_SIG:
+        case RF_TLV_RSA3072_PSS:
+            if (out->sig_type == 0) {   /* the first signature is the one checked */
+                out->sig_type = type;
+                out->sig_len = len;
+                out->sig_offset = val;
+            }
+            break;
+        default:
+            break;
+        }
+        off = val + len;
+    }
+    return ESP_OK;
+}
+
+static bool trailer_magic_good(const uint8_t m[16])
+{
+    /* 77 c2 95 f3 60 d2 ef 7f 35 52 50 0f 2c b6 79 80 as four LE32 words */
+    return rf_le32(m) == 0xF395C277u && rf_le32(m + 4) == 0x7FEFD260u && rf_le32(m + 8) == 0x0F505235u &&
+           rf_le32(m + 12) == 0x8079B62Cu;
+}
+
+static esp_err_t check_signature(const rf_reader_t *r, const rf_mcuboot_opts_t *opts, uint8_t *scratch,
+                                 rf_mcuboot_info_t *out)
+{
+    out->sig_state = out->sig_type != 0 ? RF_SIG_STATE_NOT_CHECKED : RF_SIG_STATE_ABSENT;
+    out->keyhash_state = out->has_keyhash ? RF_KEYHASH_NOT_CHECKED : RF_KEYHASH_ABSENT;
+    const rf_sig_key_t *key = opts->key;
+    if (key == NULL) {
+        return ESP_OK;
+    }
+    if (out->has_keyhash && key->spki_len > 0 && key->spki_len <= sizeof key->spki) {
+        uint8_t kh[RF_SHA256_LEN];
+        rf_sha256(key->spki, key->spki_len, kh);
+        out->keyhash_state = RF_MEMCMP(kh, out->keyhash, RF_SHA256_LEN) == 0 ? RF_KEYHASH_MATCH : RF_KEYHASH_MISMATCH;
+    }
+    if (out->sig_type == 0) {
+        note(out, RF_IMG_ERR_UNSIGNED, out->tlv_off);
+        return ESP_OK;
+    }
+    rf_sig_alg_t alg = rf_sig_alg_of_tlv(out->sig_type);
+    if (alg == RF_SIG_ALG_NONE || alg != key->alg || out->sig_len > RF_MCUBOOT_SIG_MAX || !rf_sig_supported(alg)) {
+        out->sig_state = RF_SIG_STATE_UNSUPPORTED;
+        note(out, RF_IMG_ERR_SIG_UNSUPPORTED, out->sig_offset);
+        return ESP_OK;
+    }
+    esp_err_t err = rf_reader_read(r, out->sig_offset, scratch, out->sig_len);
+    if (err != ESP_OK) {
+        return read_fail(out, err, out->sig_offset);
+    }
+    /* Over the hash the bootloader computes, not the one the image claims. */
+    err = rf_sig_verify_key(key, alg, out->sha256_calc, scratch, out->sig_len);
+    if (err == ESP_OK) {
+        out->sig_state = RF_SIG_STATE_OK;
+    } else if (err == ESP_ERR_INVALID_CRC) {
+        out->sig_state = RF_SIG_STATE_BAD;
+        note(out, RF_IMG_ERR_SIGNATURE, out->sig_offset);
+    } else {
+        out->sig_state = RF_SIG_STATE_UNSUPPORTED;
+        note(out, RF_IMG_ERR_SIG_UNSUPPORTED, out->sig_offset);
+    }
+    return ESP_OK;
+}
+
+static esp_err_t check_trailer(const rf_reader_t *r, uint8_t *scratch, rf_mcuboot_info_t *out)
+{
+    uint32_t slot = out->slot_size;
+    if (slot == 0 || r->size < slot || slot < RF_MCUBOOT_TRAILER_MIN) {
+        out->trailer = RF_TRAILER_NOT_PRESENT;
+        return ESP_OK;
+    }
+    uint32_t base = slot - RF_MCUBOOT_TRAILER_MIN;
+    esp_err_t err = rf_reader_read(r, base, scratch, RF_MCUBOOT_TRAILER_MIN);
+    if (err != ESP_OK) {
+        return read_fail(out, err, base);
+    }
+    const uint8_t *t = scratch;   /* t[i] is the byte at slot - 48 + i */
+    out->swap_size = rf_le32(t + (RF_MCUBOOT_TRAILER_MIN - RF_MCUBOOT_TRAILER_SWAP_SIZE_END));
+    out->swap_info = t[RF_MCUBOOT_TRAILER_MIN - RF_MCUBOOT_TRAILER_SWAP_INFO_END];
+    out->copy_done = t[RF_MCUBOOT_TRAILER_MIN - RF_MCUBOOT_TRAILER_COPY_DONE_END];
+    out->image_ok = t[RF_MCUBOOT_TRAILER_MIN - RF_MCUBOOT_TRAILER_IMAGE_OK_END];
+    out->trailer_magic_off = slot - RF_MCUBOOT_TRAILER_MAGIC_END;
+    RF_MEMCPY(out->trailer_magic, t + (RF_MCUBOOT_TRAILER_MIN - RF_MCUBOOT_TRAILER_MAGIC_END), 16);
+    if (trailer_magic_good(out->trailer_magic)) {
+        out->trailer = RF_TRAILER_MAGIC_GOOD;
+        if (out->image_ok == RF_MCUBOOT_FLAG_SET) {
+            out->swap_request = RF_SWAP_REQ_PERM;
+        } else if (out->image_ok == 0xFF) {
+            out->swap_request = RF_SWAP_REQ_TEST;
+        }
+    } else if (rf_is_blank(out->trailer_magic, 16)) {
+        out->trailer = RF_TRAILER_MAGIC_UNSET;
+    } else {
+        out->trailer = RF_TRAILER_MAGIC_BAD;
+        note(out, RF_IMG_ERR_TRAILER, out->trailer_magic_off);
+    }
+    return ESP_OK;
+}
+
+esp_err_t rf_mcuboot_inspect(const rf_reader_t *r, uint32_t slot_size, const struct rf_sig_key *key,
+                             uint8_t *scratch, size_t scratch_len, rf_mcuboot_info_t *out)
+{
+    rf_mcuboot_opts_t o = { .slot_size = slot_size, .trailer_size = 0, .key = key };
+    return rf_mcuboot_inspect_ex(r, &o, scratch, scratch_len, out);
+}
+
+esp_err_t rf_mcuboot_inspect_ex(const rf_reader_t *r, const rf_mcuboot_opts_t *opts, uint8_t *scratch,
+                                size_t scratch_len, rf_mcuboot_info_t *out)
+{
+    if (out == NULL) {
+        return ESP_ERR_INVALID_ARG;
+    }
+    RF_MEMSET(out, 0, sizeof *out);
+    if (r == NULL || r->read == NULL || scratch == NULL || scratch_len < RF_IMAGE_SCRATCH_MIN) {
+        out->err = RF_IMG_ERR_ARG;
+        return ESP_ERR_INVALID_ARG;
+    }
+    rf_mcuboot_opts_t none = { 0 };
+    if (opts == NULL) {
+        opts = &none;
+    }
+    const uint32_t size = r->size;
+    out->file_size = size;
+    esp_err_t err;
+
+    /* Header. */
+    if (size < 4) {
+        return fail(out, RF_IMG_ERR_TRUNCATED, size);
+    }
+    if ((err = rf_reader_read(r, 0, scratch, 4)) != ESP_OK) {
+        return read_fail(out, err, 0);
+    }
+    out->magic = rf_le32(scratch);
+    if (out->magic != RF_MCUBOOT_MAGIC) {
+        return fail(out, RF_IMG_ERR_MAGIC, 0);
+    }
+    if (size < RF_MCUBOOT_HEADER_LEN) {
+        return fail(out, RF_IMG_ERR_TRUNCATED, size);
+    }
+    if ((err = rf_reader_read(r, 0, scratch, RF_MCUBOOT_HEADER_LEN)) != ESP_OK) {
+        return read_fail(out, err, 0);
+    }
+    out->load_addr = rf_le32(scratch + 4);
+    out->hdr_size = rf_le16(scratch + 8);
+    out->protect_tlv_size = rf_le16(scratch + 10);
+    out->img_size = rf_le32(scratch + 12);
+    out->flags = rf_le32(scratch + 16);
+    out->ver_major = scratch[20];
+    out->ver_minor = scratch[21];
+    out->ver_revision = rf_le16(scratch + 22);
+    out->ver_build = rf_le32(scratch + 24);
+    if (out->hdr_size < RF_MCUBOOT_HEADER_LEN) {
+        return fail(out, RF_IMG_ERR_HEADER, 8);
+    }
+    uint64_t prot_off = (uint64_t)out->hdr_size + out->img_size;
+    if (prot_off > size) {
+        return fail(out, RF_IMG_ERR_TRUNCATED, size);
+    }
+    out->prot_off = (uint32_t)prot_off;
+    uint64_t tlv_off = prot_off + out->protect_tlv_size;
+    out->tlv_off = tlv_off > UINT32_MAX ? UINT32_MAX : (uint32_t)tlv_off;
+    out->hashed_len = out->tlv_off;
+
+    /* Protected TLV area: exactly ih_protect_tlv_size bytes. */
+    if (out->protect_tlv_size != 0) {
+        if (out->protect_tlv_size < 4) {
+            return fail(out, RF_IMG_ERR_TLV_BOUNDS, 10);
+        }
+        if (prot_off + 4 > size) {
+            return fail(out, RF_IMG_ERR_TRUNCATED, size);
+        }
+        if ((err = rf_reader_read(r, out->prot_off, scratch, 4)) != ESP_OK) {
+            return read_fail(out, err, prot_off);
+        }
+        out->has_prot_area = true;
+        out->prot_magic = rf_le16(scratch);
+        out->prot_tot = rf_le16(scratch + 2);
+        if (out->prot_magic != RF_MCUBOOT_TLV_PROT_INFO_MAGIC) {
+            return fail(out, RF_IMG_ERR_TLV_MAGIC, prot_off);
+        }
+        if (out->prot_tot != out->protect_tlv_size || prot_off + out->prot_tot > size) {
+            return fail(out, RF_IMG_ERR_TLV_BOUNDS, prot_off + 2);
+        }
+        if ((err = walk_tlvs(r, out->prot_off + 4, out->prot_off + out->prot_tot, true, scratch, out)) != ESP_OK) {
+            return err;
+        }
+    }
+
+    /* TLV area. */
+    if (tlv_off + 4 > size) {
+        return fail(out, RF_IMG_ERR_TRUNCATED, size);
+    }
+    if ((err = rf_reader_read(r, out->tlv_off, scratch, 4)) != ESP_OK) {
+        return read_fail(out, err, tlv_off);
+    }
+    out->has_tlv_area = true;
+    out->tlv_magic = rf_le16(scratch);
+    out->tlv_tot = rf_le16(scratch + 2);
+    if (out->tlv_magic != RF_MCUBOOT_TLV_INFO_MAGIC) {
+        return fail(out, RF_IMG_ERR_TLV_MAGIC, tlv_off);
+    }
+    if (out->tlv_tot < 4 || tlv_off + out->tlv_tot > size) {
+        return fail(out, RF_IMG_ERR_TLV_BOUNDS, tlv_off + 2);
+    }
+    out->image_end = out->tlv_off + out->tlv_tot;
+    if ((err = walk_tlvs(r, out->tlv_off + 4, out->image_end, false, scratch, out)) != ESP_OK) {
+        return err;
+    }
+
+    /* From here on the structure is sound: record failures and go on. */
+    if (out->flags & (RF_MCUBOOT_F_ENCRYPTED_AES128 | RF_MCUBOOT_F_ENCRYPTED_AES256)) {
+        note(out, RF_IMG_ERR_ENCRYPTED, 16);
+    }
+
+    /* Slot: given, or the data when it extends a trailer's worth past the image. */
+    out->trailer_size = opts->trailer_size != 0 ? opts->trailer_size : RF_MCUBOOT_TRAILER_MIN;
+    if (out->trailer_size < RF_MCUBOOT_TRAILER_MIN) {
+        out->trailer_size = RF_MCUBOOT_TRAILER_MIN;
+    }
+    if (opts->slot_size != 0) {
+        out->slot_size = opts->slot_size;
+    } else if ((uint64_t)out->image_end + out->trailer_size <= size) {
+        out->slot_size = size;
+    }
+    if (out->slot_size != 0) {
+        if ((uint64_t)out->image_end + out->trailer_size > out->slot_size) {
+            note(out, RF_IMG_ERR_SLOT_SIZE, out->image_end);
+        } else if (size > out->slot_size) {
+            note(out, RF_IMG_ERR_SLOT_SIZE, out->slot_size);
+        }
+    }
+
+    /* Hash of header + image + protected TLVs. */
+    if (!out->has_sha256) {
+        note(out, RF_IMG_ERR_NO_HASH, tlv_off);
+    }
+    if ((err = rf_reader_sha256(r, 0, out->hashed_len, scratch, scratch_len, out->sha256_calc)) != ESP_OK) {
+        return read_fail(out, err, 0);
+    }
+    if (out->has_sha256) {
+        out->sha256_checked = true;
+        if (RF_MEMCMP(out->sha256_calc, out->sha256_tlv, RF_SHA256_LEN) != 0) {
+            uint32_t at = tlv_off;
+            for (uint32_t i = 0; i < out->tlvs_listed; i++) {
+                if (out->tlvs[i].type == RF_TLV_SHA256) {
+                    at = out->tlvs[i].offset;
+                }
+            }
+            note(out, RF_IMG_ERR_SHA256, at);
+        }
+    }
+
+    if ((err = check_signature(r, opts, scratch, out)) != ESP_OK) {
+        return err;
+    }
+    if (out->slot_size != 0 && out->slot_size <= size) {
+        if ((err = check_trailer(r, scratch, out)) != ESP_OK) {
+            return err;
+        }
+    }
+    return out->err == RF_IMG_OK ? ESP_OK : ESP_ERR_IMAGE_INVALID;
+}
+
+const char *rf_mcuboot_tlv_name(uint16_t type)
+{
+    switch (type) {
+    case RF_TLV_KEYHASH: return "KEYHASH";
+    case RF_TLV_PUBKEY: return "PUBKEY";
+    case RF_TLV_SHA256: return "SHA256";
+    case RF_TLV_SHA384: return "SHA384";
+    case RF_TLV_SHA512: return "SHA512";
+    case RF_TLV_RSA2048_PSS: return "RSA2048_PSS";
+    case RF_TLV_ECDSA224: return "ECDSA224";
+    case RF_TLV_ECDSA_SIG: return "ECDSA_SIG";
+    case RF_TLV_RSA3072_PSS: return "RSA3072_PSS";
+    case RF_TLV_ED25519: return "ED25519";
+    case RF_TLV_SIG_PURE: return "SIG_PURE";
+    case RF_TLV_ENC_RSA2048: return "ENC_RSA2048";
+    case RF_TLV_ENC_KW: return "ENC_KW";
+    case RF_TLV_ENC_EC256: return "ENC_EC256";
+    case RF_TLV_ENC_X25519: return "ENC_X25519";
+    case RF_TLV_DEPENDENCY: return "DEPENDENCY";
+    case RF_TLV_SEC_CNT: return "SEC_CNT";
+    case RF_TLV_BOOT_RECORD: return "BOOT_RECORD";
+    default: return NULL;
+    }
+}
+
+const char *rf_mcuboot_swap_type_name(uint8_t swap_type)
+{
+    switch (swap_type) {
+    case RF_SWAP_TYPE_NONE: return "none";
+    case RF_SWAP_TYPE_TEST: return "test";
+    case RF_SWAP_TYPE_PERM: return "perm";
+    case RF_SWAP_TYPE_REVERT: return "revert";
+    case RF_SWAP_TYPE_FAIL: return "fail";
+    case 0xF: return "unset";
+    default: return "?";
+    }
+}
+
+const char *rf_sig_state_name(rf_sig_state_t s)
+{
+    switch (s) {
+    case RF_SIG_STATE_ABSENT: return "absent";
+    case RF_SIG_STATE_NOT_CHECKED: return "not checked";
+    case RF_SIG_STATE_OK: return "OK";
+    case RF_SIG_STATE_BAD: return "BAD";
+    case RF_SIG_STATE_UNSUPPORTED: return "unsupported";
+    }
+    return "?";
+}
+
+const char *rf_trailer_state_name(rf_trailer_state_t s)
+{
+    switch (s) {
+    case RF_TRAILER_NOT_PRESENT: return "not present";
+    case RF_TRAILER_MAGIC_UNSET: return "unset";
+    case RF_TRAILER_MAGIC_GOOD: return "good";
+    case RF_TRAILER_MAGIC_BAD: return "bad";
+    }
+    return "?";
+}

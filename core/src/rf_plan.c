@@ -1,0 +1,280 @@
+/* Plan validation (see rf_plan.h). */
+#include "rf_plan.h"
+#include "rf_region.h"
+
+#define DEF_SE_US 37000u
+#define DEF_BE_US 46000u
+#define DEF_PP_US 880u
+#define DEF_READ_BPS 20000000u
+#define DEF_NET_BPS 295000u
+
+static const struct {
+    const char *name;
+    const char *text;
+} k_rules[RF_RULE__COUNT] = {
+    [RF_RULE_OK] = { "OK", "the plan is valid" },
+    [RF_RULE_TOO_MANY_IMAGES] = { "TOO_MANY_IMAGES", "more images than a plan can hold" },
+    [RF_RULE_DEST_EMPTY] = { "DEST_EMPTY", "the destination region is empty" },
+    [RF_RULE_DEST_ALIGN] = { "DEST_ALIGN", "the destination does not start on a flash sector boundary" },
+    [RF_RULE_DEST_OUTSIDE_FLASH] = { "DEST_OUTSIDE_FLASH", "the destination does not lie inside the flash" },
+    [RF_RULE_DEST_OVERLAPS_RUNNING] = { "DEST_OVERLAPS_RUNNING",
+                                        "the destination overlaps the running partition (download mode)" },
+    [RF_RULE_DEST_OVERLAPS_DEST] = { "DEST_OVERLAPS_DEST", "two destinations overlap" },
+    [RF_RULE_IMAGE_EMPTY] = { "IMAGE_EMPTY", "the image is empty" },
+    [RF_RULE_IMAGE_TOO_LARGE] = { "IMAGE_TOO_LARGE", "the image is larger than its destination region" },
+    [RF_RULE_NO_STAGING] = { "NO_STAGING",
+                             "no OTA app partition can stage the image without overlapping a destination or the "
+                             "running partition" },
+    [RF_RULE_STAGING_TOO_SMALL] = { "STAGING_TOO_SMALL", "the image is larger than its staging partition" },
+    [RF_RULE_STAGING_CONFLICT] = { "STAGING_CONFLICT",
+                                   "the staging partition overlaps a destination or the running partition" },
+};
+
+const char *rf_plan_rule_str(rf_plan_rule_t r)
+{
+    return (unsigned)r < RF_RULE__COUNT ? k_rules[r].text : "?";
+}
+
+const char *rf_plan_rule_name(rf_plan_rule_t r)
+{
+    return (unsigned)r < RF_RULE__COUNT ? k_rules[r].name : "?";
+}
+
+const char *rf_dest_kind_name(rf_dest_kind_t k)
+{
+    switch (k) {
+    case RF_DEST_BOOTLOADER: return "bootloader";
+    case RF_DEST_APP_SLOT: return "app-slot";
+    case RF_DEST_MCUBOOT_SLOT: return "mcuboot-slot";
+    case RF_DEST_ESP_APP: return "esp-app";
+    default: return "raw";
+    }
+}
+
+static bool is_ota_app(const rf_part_t *p)
+{
+    return p->type == RF_PART_TYPE_APP && p->subtype >= RF_PART_SUBTYPE_OTA_MIN && p->subtype <= RF_PART_SUBTYPE_OTA_MAX;
+}
+
+static bool clear_of(const rf_part_t *p, const uint32_t *avoid, uint32_t n)
+{
+    for (uint32_t i = 0; i < n; i++) {
+        if (rf_overlaps(p->offset, p->size, avoid[2 * i], avoid[2 * i + 1])) {
+            return false;
+        }
+    }
+    return true;
+}
+
+esp_err_t rf_choose_staging(const rf_ptable_t *t, const rf_part_t *running, const rf_part_t *forced, uint32_t dest,
+                            uint32_t dest_size, const uint32_t *avoid, uint32_t avoid_count, rf_part_t *out,
+                            rf_plan_rule_t *rule)
+{
+    *rule = RF_RULE_OK;
+    if (forced != NULL) {
+        if (rf_overlaps(forced->offset, forced->size, dest, dest_size) ||
+            rf_overlaps(forced->offset, forced->size, running->offset, running->size) ||
+            !clear_of(forced, avoid, avoid_count)) {
+            *rule = RF_RULE_STAGING_CONFLICT;
+            return ESP_ERR_INVALID_ARG;
+        }
+        *out = *forced;
+        return ESP_OK;
+    }
+    uint32_t n = t ? t->count : 0, start = 0;
+    for (uint32_t i = 0; i < n; i++) {
+        if (t->parts[i].offset == running->offset) {
+            start = i + 1;
+        }
+    }
+    for (uint32_t j = 0; j < n; j++) {
+        const rf_part_t *p = &t->parts[(start + j) % n];
+        if (is_ota_app(p) && !rf_overlaps(p->offset, p->size, dest, dest_size) &&
+            !rf_overlaps(p->offset, p->size, running->offset, running->size) && clear_of(p, avoid, avoid_count)) {
+            *out = *p;
+            return ESP_OK;
+        }
+    }
+    *rule = RF_RULE_NO_STAGING;
+    return ESP_ERR_NOT_FOUND;
+}
+
+static esp_err_t fail(rf_plan_t *p, rf_plan_rule_t rule, int32_t bad, int32_t other, esp_err_t err)
+{
+    p->rule = rule;
+    p->bad = bad;
+    p->other = other;
+    return err;
+}
+
+static uint32_t div_up(uint64_t a, uint32_t b)
+{
+    return (uint32_t)((a + b - 1) / b);
+}
+
+static rf_dest_kind_t derive_kind(const rf_plan_t *p, const rf_plan_image_t *im)
+{
+    if (im->kind != RF_DEST_RAW) {
+        return im->kind;
+    }
+    if (im->dest == p->bootloader_offset) {
+        return RF_DEST_BOOTLOADER;
+    }
+    for (uint32_t i = 0; p->table && i < p->table->count; i++) {
+        if (p->table->parts[i].type == RF_PART_TYPE_APP && p->table->parts[i].offset == im->dest) {
+            return RF_DEST_APP_SLOT;
+        }
+    }
+    return RF_DEST_RAW;
+}
+
+/* Estimated cost of writing `len` bytes into a region of `size` bytes at
+ * `addr` that may hold old data everywhere: erase what the image and the
+ * region's tail need (blocks where aligned), program every page of the image. */
+static uint64_t est_write_us(const rf_plan_t *p, uint32_t addr, uint32_t size, uint64_t len)
+{
+    const rf_plan_cost_t *c = &p->cost;
+    uint64_t us = 0;
+    uint32_t end = addr + rf_align_up(size, p->sector_size);
+    for (uint32_t a = addr; a < end;) {
+        if (p->block_size && a % p->block_size == 0 && (uint64_t)a + p->block_size <= end) {
+            us += c->block_erase_us;
+            a += p->block_size;
+        } else {
+            us += c->sector_erase_us;
+            a += p->sector_size;
+        }
+    }
+    us += (uint64_t)div_up(len, p->page_size) * c->page_program_us;
+    us += (uint64_t)size * 2u * 1000000u / c->read_bytes_per_s; /* compare + read back */
+    return us;
+}
+
+esp_err_t rf_plan_validate(rf_plan_t *p)
+{
+    p->rule = RF_RULE_OK;
+    p->bad = p->other = p->window_image = -1;
+    p->reordered = false;
+    p->est_total_us = p->window_us = 0;
+    if (p->count > RF_PLAN_MAX_IMAGES) {
+        return fail(p, RF_RULE_TOO_MANY_IMAGES, -1, -1, ESP_ERR_INVALID_ARG);
+    }
+    if (p->sector_size == 0) {
+        p->sector_size = 4096;
+    }
+    if (p->page_size == 0) {
+        p->page_size = 256;
+    }
+    rf_plan_cost_t *c = &p->cost;
+    c->sector_erase_us = c->sector_erase_us ? c->sector_erase_us : DEF_SE_US;
+    c->block_erase_us = c->block_erase_us ? c->block_erase_us : DEF_BE_US;
+    c->page_program_us = c->page_program_us ? c->page_program_us : DEF_PP_US;
+    c->read_bytes_per_s = c->read_bytes_per_s ? c->read_bytes_per_s : DEF_READ_BPS;
+    c->net_bytes_per_s = c->net_bytes_per_s ? c->net_bytes_per_s : DEF_NET_BPS;
+
+    /* Order: images that leave the old boot chain intact first, then those
+     * touching the bootloader or partition-table sectors (stable sort). */
+    const uint32_t crit_end = p->ptable_offset ? p->ptable_offset + RF_PTABLE_MAX_LEN : p->bootloader_offset + 0x1000;
+    for (uint32_t i = 0; i < p->count; i++) {
+        rf_plan_image_t *im = &p->img[i];
+        im->input_index = i;
+        im->boot_critical = rf_overlaps(im->dest, im->dest_size, p->bootloader_offset,
+                                        crit_end - p->bootloader_offset);
+    }
+    for (uint32_t i = 1; i < p->count; i++) {
+        for (uint32_t j = i; j > 0 && p->img[j - 1].boot_critical && !p->img[j].boot_critical; j--) {
+            rf_plan_image_t tmp = p->img[j - 1];
+            p->img[j - 1] = p->img[j];
+            p->img[j] = tmp;
+            p->reordered = true;
+        }
+    }
+
+    for (uint32_t i = 0; i < p->count; i++) {
+        rf_plan_image_t *im = &p->img[i];
+        const int32_t b = (int32_t)i;
+        if (im->dest_size == 0) {
+            return fail(p, RF_RULE_DEST_EMPTY, b, -1, ESP_ERR_INVALID_ARG);
+        }
+        if (!rf_is_aligned(im->dest, p->sector_size)) {
+            return fail(p, RF_RULE_DEST_ALIGN, b, -1, ESP_ERR_INVALID_ARG);
+        }
+        uint32_t dsize = rf_align_up(im->dest_size, p->sector_size);
+        if ((uint64_t)im->dest + dsize > p->flash_size) {
+            return fail(p, RF_RULE_DEST_OUTSIDE_FLASH, b, -1, ESP_ERR_INVALID_ARG);
+        }
+        if (!im->embedded && rf_overlaps(im->dest, dsize, p->running.offset, p->running.size)) {
+            return fail(p, RF_RULE_DEST_OVERLAPS_RUNNING, b, -1, ESP_ERR_INVALID_ARG);
+        }
+        for (uint32_t j = 0; j < i; j++) {
+            if (rf_overlaps(im->dest, dsize, p->img[j].dest, rf_align_up(p->img[j].dest_size, p->sector_size))) {
+                return fail(p, RF_RULE_DEST_OVERLAPS_DEST, b, (int32_t)j, ESP_ERR_INVALID_ARG);
+            }
+        }
+        if (im->len == 0) {
+            return fail(p, RF_RULE_IMAGE_EMPTY, b, -1, ESP_ERR_INVALID_SIZE);
+        }
+        if (im->len > 0 && (uint64_t)im->len > im->dest_size) {
+            return fail(p, RF_RULE_IMAGE_TOO_LARGE, b, -1, ESP_ERR_INVALID_SIZE);
+        }
+        im->kind = derive_kind(p, im);
+        im->overwrites_count = 0;
+        for (uint32_t k = 0; p->table && k < p->table->count; k++) {
+            const rf_part_t *pt = &p->table->parts[k];
+            if (rf_overlaps(im->dest, dsize, pt->offset, pt->size) && im->overwrites_count < RF_PLAN_MAX_OVERWRITES) {
+                im->overwrites[im->overwrites_count++] = k;
+            }
+        }
+        uint64_t len = im->len > 0 ? (uint64_t)im->len : im->dest_size;
+        im->est_download_us = im->est_stage_us = 0;
+        if (!im->embedded) {
+            /* Staging: clear of every destination written before this one;
+             * prefer one clear of all destinations. */
+            uint32_t avoid[2 * RF_PLAN_MAX_IMAGES];
+            uint32_t n = 0;
+            for (uint32_t j = 0; j < p->count; j++) {
+                if (j != i) {
+                    avoid[2 * n] = p->img[j].dest;
+                    avoid[2 * n + 1] = rf_align_up(p->img[j].dest_size, p->sector_size);
+                    n++;
+                }
+            }
+            rf_plan_rule_t rule;
+            esp_err_t err = rf_choose_staging(p->table, &p->running, p->forced_staging, im->dest, dsize, avoid, n,
+                                              &im->staging, &rule);
+            if (err != ESP_OK) {
+                /* only the destinations already written must be avoided */
+                n = 0;
+                for (uint32_t j = 0; j < i; j++) {
+                    avoid[2 * n] = p->img[j].dest;
+                    avoid[2 * n + 1] = rf_align_up(p->img[j].dest_size, p->sector_size);
+                    n++;
+                }
+                err = rf_choose_staging(p->table, &p->running, p->forced_staging, im->dest, dsize, avoid, n,
+                                        &im->staging, &rule);
+            }
+            if (err != ESP_OK) {
+                return fail(p, rule, b, -1, err);
+            }
+            if (im->len > 0 && (uint64_t)im->len > im->staging.size) {
+                return fail(p, RF_RULE_STAGING_TOO_SMALL, b, -1, ESP_ERR_INVALID_SIZE);
+            }
+            im->est_download_us = len * 1000000u / c->net_bytes_per_s;
+            im->est_stage_us = est_write_us(p, im->staging.offset, (uint32_t)len, len);
+        }
+        im->est_copy_us = est_write_us(p, im->dest, im->dest_size, len);
+        p->est_total_us += im->est_download_us + im->est_stage_us + im->est_copy_us;
+    }
+    /* The bootloader window: from the first erase of the bootloader's sectors
+     * to the end of their programming (the image that overlaps them). */
+    for (uint32_t i = 0; i < p->count; i++) {
+        rf_plan_image_t *im = &p->img[i];
+        if (rf_overlaps(im->dest, im->dest_size, p->bootloader_offset, p->sector_size)) {
+            uint64_t len = im->len > 0 ? (uint64_t)im->len : im->dest_size;
+            p->window_us = (uint64_t)div_up(len, p->sector_size) * c->sector_erase_us +
+                           (uint64_t)div_up(len, p->page_size) * c->page_program_us;
+            p->window_image = (int32_t)i;
+        }
+    }
+    return ESP_OK;
+}
