@@ -41,6 +41,17 @@
 extern "C" {
 #endif
 
+/* Codes of esp_http_client.h that older ESP-IDF 5.x releases lack (same values). */
+#ifndef ESP_ERR_HTTP_RANGE_NOT_SATISFIABLE
+#define ESP_ERR_HTTP_RANGE_NOT_SATISFIABLE (ESP_ERR_HTTP_BASE + 10)
+#endif
+#ifndef ESP_ERR_HTTP_READ_TIMEOUT
+#define ESP_ERR_HTTP_READ_TIMEOUT (ESP_ERR_HTTP_BASE + 11)
+#endif
+#ifndef ESP_ERR_HTTP_INCOMPLETE_DATA
+#define ESP_ERR_HTTP_INCOMPLETE_DATA (ESP_ERR_HTTP_BASE + 12)
+#endif
+
 /** A range of flash, absolute addresses. */
 typedef struct {
     uint32_t region_address;

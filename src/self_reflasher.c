@@ -12,7 +12,24 @@
 #include "rf_sig.h"
 #include "rf_write.h"
 
+#if defined(ESP_PLATFORM)
+#include "sdkconfig.h"
+#endif
+
+/* Bytes read from the source per call (Kconfig SELF_REFLASHER_BUFFER_SIZE). */
+#if defined(CONFIG_SELF_REFLASHER_BUFFER_SIZE)
+#define RF_IO_CHUNK ((uint32_t)CONFIG_SELF_REFLASHER_BUFFER_SIZE)
+#else
 #define RF_IO_CHUNK 4096u
+#endif
+
+/* Content checks when the caller passes no verify settings (Kconfig
+ * SELF_REFLASHER_VERIFY_DEFAULT; always on outside ESP-IDF). */
+#if defined(ESP_PLATFORM) && !defined(CONFIG_SELF_REFLASHER_VERIFY_DEFAULT)
+#define RF_VERIFY_BY_DEFAULT 0
+#else
+#define RF_VERIFY_BY_DEFAULT 1
+#endif
 
 struct esp_self_reflasher_ctx {
     const esp_self_reflasher_platform_t *pf;
@@ -439,7 +456,7 @@ static esp_err_t verify_image(const esp_self_reflasher_platform_t *pf, const esp
 {
     const esp_self_reflasher_verify_t *v = cfg->verify;
     const addr_region_t *d = &cfg->dest_region;
-    if (v != NULL && v->skip_content_checks) {
+    if ((v != NULL && v->skip_content_checks) || (v == NULL && !RF_VERIFY_BY_DEFAULT)) {
         RF_LOGW(LOG(pf), "Content checks turned OFF by the caller for 0x%08x: the image is written unverified",
                 (unsigned)d->region_address);
         return ESP_OK;

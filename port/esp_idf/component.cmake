@@ -1,0 +1,39 @@
+# ESP-IDF component registration, included by the root CMakeLists.txt when
+# ESP_PLATFORM is set (the repository's root is the component directory).
+#
+# Sources: the portable core, the seed-compatible API, the mbedTLS hashes
+# and this port. Public headers: include/ (self_reflasher.h and the platform
+# interface) and core/include/ (the port interfaces it refers to). The host
+# stand-ins in host/compat/include are never on the path here: ESP-IDF's own
+# headers are used.
+
+get_filename_component(_rf_root "${CMAKE_CURRENT_LIST_DIR}/../.." ABSOLUTE)
+
+file(GLOB _rf_srcs
+     "${_rf_root}/core/src/*.c"
+     "${_rf_root}/crypto/*.c"
+     "${_rf_root}/port/esp_idf/*.c")
+list(APPEND _rf_srcs "${_rf_root}/src/self_reflasher.c")
+list(REMOVE_DUPLICATES _rf_srcs)
+
+# The linker fragment for this component's own archive needs the archive's
+# name, lib<component name>.a, and the component is named after its
+# directory: generate it. Only in the real build, not during ESP-IDF's early
+# requirements expansion (script mode, where nothing may be written).
+set(_rf_ldfragments "${_rf_root}/esp_self_reflasher.lf")
+if(NOT CMAKE_BUILD_EARLY_EXPANSION)
+    string(MAKE_C_IDENTIFIER "self_reflasher_${COMPONENT_NAME}" RF_LF_MAPPING)
+    set(RF_LF_ARCHIVE "lib${COMPONENT_NAME}.a")
+    configure_file("${_rf_root}/port/esp_idf/self_reflasher_archive.lf.in"
+                   "${CMAKE_CURRENT_BINARY_DIR}/self_reflasher_archive.lf" @ONLY)
+    list(APPEND _rf_ldfragments "${CMAKE_CURRENT_BINARY_DIR}/self_reflasher_archive.lf")
+endif()
+
+idf_component_register(
+    SRCS ${_rf_srcs}
+    INCLUDE_DIRS "include" "core/include"
+    # Public: self_reflasher.h uses esp_http_client_config_t and esp_partition_t;
+    # spi_flash for esp_flash.h, which esp_partition.h includes.
+    REQUIRES esp_http_client esp_partition spi_flash
+    PRIV_REQUIRES app_update mbedtls log esp_system
+    LDFRAGMENTS ${_rf_ldfragments})

@@ -1,0 +1,398 @@
+/*
+ * The ESP-IDF port: esp_self_reflasher_default_platform() over the ESP-IDF
+ * APIs (self_reflasher_platform.h says what a port provides).
+ *
+ *  flash       esp_flash_read / esp_flash_write / esp_flash_erase_region on
+ *              esp_flash_default_chip; 4 KiB sectors, 64 KiB blocks, 256-byte
+ *              pages; size from esp_flash_get_size(). No cost hints: the copy
+ *              engine uses its defaults (device-timings.md).
+ *  partitions  esp_partition_find(ANY, ANY, NULL) in table order, main flash
+ *              only; the running one from esp_ota_get_running_partition().
+ *  sources     esp_http_client, streaming API (open, fetch_headers, read).
+ *  log         ESP_LOG_LEVEL_LOCAL with the component's tag.
+ *
+ * The same file builds on the host against the emulation in host/compat
+ * (port/esp_idf/host.cmake), which is how the tests run it.
+ *
+ * State: one platform description, built at the first call and never
+ * changed (the port stands for the one chip the firmware runs on); each
+ * source owns its own context.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include "esp_flash.h"
+#include "esp_http_client.h"
+#include "esp_log.h"
+#include "esp_ota_ops.h"
+#include "esp_partition.h"
+#include "sdkconfig.h"
+#include "self_reflasher_platform.h"
+
+/* Codes of esp_http_client.h that older ESP-IDF 5.x releases lack. */
+#ifndef ESP_ERR_HTTP_RANGE_NOT_SATISFIABLE
+#define ESP_ERR_HTTP_RANGE_NOT_SATISFIABLE (ESP_ERR_HTTP_BASE + 10)
+#endif
+#ifndef ESP_ERR_HTTP_READ_TIMEOUT
+#define ESP_ERR_HTTP_READ_TIMEOUT (ESP_ERR_HTTP_BASE + 11)
+#endif
+#ifndef ESP_ERR_HTTP_INCOMPLETE_DATA
+#define ESP_ERR_HTTP_INCOMPLETE_DATA (ESP_ERR_HTTP_BASE + 12)
+#endif
+
+#ifndef CONFIG_SELF_REFLASHER_ALLOW_PLAIN_HTTP
+#define CONFIG_SELF_REFLASHER_ALLOW_PLAIN_HTTP 0
+#endif
+
+#define PORT_LOG_LINE 256
+
+/* ---- log ------------------------------------------------------------------ */
+
+static void port_log(void *arg, rf_log_level_t level, const char *tag, const char *fmt, va_list ap)
+{
+    (void)arg;
+    char line[PORT_LOG_LINE];
+    vsnprintf(line, sizeof line, fmt, ap);
+    switch (level) {
+    case RF_LOG_ERROR:
+        ESP_LOG_LEVEL_LOCAL(ESP_LOG_ERROR, tag, "%s", line);
+        break;
+    case RF_LOG_WARN:
+        ESP_LOG_LEVEL_LOCAL(ESP_LOG_WARN, tag, "%s", line);
+        break;
+    case RF_LOG_INFO:
+        ESP_LOG_LEVEL_LOCAL(ESP_LOG_INFO, tag, "%s", line);
+        break;
+    case RF_LOG_DEBUG:
+        ESP_LOG_LEVEL_LOCAL(ESP_LOG_DEBUG, tag, "%s", line);
+        break;
+    default:
+        ESP_LOG_LEVEL_LOCAL(ESP_LOG_VERBOSE, tag, "%s", line);
+        break;
+    }
+}
+
+/* ---- flash ---------------------------------------------------------------- */
+
+static esp_err_t flash_read(void *ctx, uint32_t addr, void *buf, uint32_t len)
+{
+    return esp_flash_read((esp_flash_t *)ctx, buf, addr, len);
+}
+
+static esp_err_t flash_program(void *ctx, uint32_t addr, const void *buf, uint32_t len)
+{
+    return esp_flash_write((esp_flash_t *)ctx, buf, addr, len);
+}
+
+static esp_err_t flash_erase(void *ctx, uint32_t addr, uint32_t len)
+{
+    return esp_flash_erase_region((esp_flash_t *)ctx, addr, len);
+}
+
+/* ---- partitions ----------------------------------------------------------- */
+
+static void part_to_rf(const esp_partition_t *p, rf_part_t *out)
+{
+    memset(out, 0, sizeof *out);
+    out->type = (uint8_t)p->type;
+    out->subtype = (uint8_t)p->subtype;
+    out->offset = (uint32_t)p->address;
+    out->size = (uint32_t)p->size;
+    size_t n = strnlen(p->label, RF_PART_LABEL_MAX);
+    memcpy(out->label, p->label, n);
+    out->label[n] = 0;
+    out->flags = p->encrypted ? RF_PART_FLAG_ENCRYPTED : 0;
+}
+
+static esp_err_t list_partitions(void *ctx, rf_part_t *out, uint32_t max, uint32_t *count)
+{
+    (void)ctx;
+    uint32_t n = 0;
+    esp_partition_iterator_t it = esp_partition_find(ESP_PARTITION_TYPE_ANY, ESP_PARTITION_SUBTYPE_ANY, NULL);
+    for (; it != NULL; it = esp_partition_next(it)) {
+        const esp_partition_t *p = esp_partition_get(it);
+        /* Partitions of external chips are not in the main flash's address space. */
+        if (p->flash_chip != esp_flash_default_chip && p->flash_chip != NULL) {
+            continue;
+        }
+        if (n < max) {
+            part_to_rf(p, &out[n]);
+        }
+        n++;
+    }
+    esp_partition_iterator_release(it);
+    if (n == 0) {
+        return ESP_ERR_NOT_FOUND;
+    }
+    *count = n < max ? n : max;
+    return ESP_OK;
+}
+
+static esp_err_t running_partition(void *ctx, rf_part_t *out)
+{
+    (void)ctx;
+    const esp_partition_t *p = esp_ota_get_running_partition();
+    if (p == NULL) {
+        return ESP_ERR_NOT_FOUND;
+    }
+    part_to_rf(p, out);
+    return ESP_OK;
+}
+
+/* ---- HTTP source ---------------------------------------------------------- */
+
+typedef struct {
+    esp_http_client_config_t cfg;   /* the caller's, with our event handler in front of theirs */
+    http_event_handle_cb user_handler;
+    void *user_data;
+    esp_http_client_handle_t client;
+    int64_t remaining;      /* body bytes still expected from this response, -1: unknown */
+    uint32_t skip;          /* bytes to drop: a server that ignored our Range */
+    bool has_range;         /* a Content-Range header was seen ... */
+    uint64_t range_start;   /* ... starting here */
+    int64_t range_total;    /* ... of an object of this size (-1: "*") */
+} http_src_t;
+
+/* Response headers are only visible to the event handler: note
+ * Content-Range, then hand the event to the caller's handler unchanged. */
+static esp_err_t http_event(esp_http_client_event_t *evt)
+{
+    http_src_t *s = evt->user_data;
+    if (evt->event_id == HTTP_EVENT_ON_HEADER && evt->header_key != NULL && evt->header_value != NULL &&
+        strcasecmp(evt->header_key, "Content-Range") == 0) {
+        unsigned long long start = 0, end = 0;
+        char total[24] = "";
+        if (sscanf(evt->header_value, "bytes %llu-%llu/%23s", &start, &end, total) == 3) {
+            s->has_range = true;
+            s->range_start = start;
+            s->range_total = total[0] == '*' ? -1 : strtoll(total, NULL, 10);
+        }
+    }
+    if (s->user_handler == NULL) {
+        return ESP_OK;
+    }
+    evt->user_data = s->user_data;
+    esp_err_t err = s->user_handler(evt);
+    evt->user_data = s;
+    return err;
+}
+
+static void http_close(void *ctx)
+{
+    http_src_t *s = ctx;
+    if (s->client != NULL) {
+        esp_http_client_close(s->client);
+        esp_http_client_cleanup(s->client);
+        s->client = NULL;
+    }
+}
+
+/* open(offset): a GET, with "Range: bytes=offset-" when resuming. A server
+ * that answers 206 sends the rest; one that ignores Range answers 200 with
+ * the whole object, and the first `offset` bytes are dropped. */
+static esp_err_t http_open(void *ctx, uint32_t offset, int64_t *total_len)
+{
+    http_src_t *s = ctx;
+    http_close(s);
+    s->skip = 0;
+    s->remaining = -1;
+    s->has_range = false;
+    s->client = esp_http_client_init(&s->cfg);
+    if (s->client == NULL) {
+        ESP_LOGE(RF_TAG, "Cannot create an HTTP client for %s", s->cfg.url);
+        return ESP_ERR_INVALID_ARG;
+    }
+    esp_err_t err = ESP_OK;
+    if (offset > 0) {
+        char range[32];
+        snprintf(range, sizeof range, "bytes=%" PRIu32 "-", offset);
+        err = esp_http_client_set_header(s->client, "Range", range);
+        if (err != ESP_OK) {
+            return err;
+        }
+    }
+    err = esp_http_client_open(s->client, 0);
+    if (err != ESP_OK) {
+        ESP_LOGE(RF_TAG, "Cannot connect to %s: %s", s->cfg.url, esp_err_to_name(err));
+        return ESP_ERR_HTTP_CONNECT;
+    }
+    int64_t announced = esp_http_client_fetch_headers(s->client);
+    if (announced < 0) {
+        ESP_LOGE(RF_TAG, "No response headers from %s", s->cfg.url);
+        return announced == -ESP_ERR_HTTP_EAGAIN ? ESP_ERR_HTTP_READ_TIMEOUT : ESP_ERR_HTTP_FETCH_HEADER;
+    }
+    int status = esp_http_client_get_status_code(s->client);
+    int64_t length = esp_http_client_is_chunked_response(s->client) ? -1
+                                                                    : esp_http_client_get_content_length(s->client);
+    if (status == 404) {
+        ESP_LOGE(RF_TAG, "%s: HTTP 404, no such file", s->cfg.url);
+        return ESP_ERR_NOT_FOUND;
+    }
+    if (status == 416 && offset > 0) {
+        ESP_LOGE(RF_TAG, "%s: HTTP 416, nothing at offset %" PRIu32, s->cfg.url, offset);
+        return ESP_ERR_HTTP_RANGE_NOT_SATISFIABLE;
+    }
+    if (status < 200 || status > 299) {
+        ESP_LOGE(RF_TAG, "%s: HTTP status %d", s->cfg.url, status);
+        return ESP_ERR_INVALID_RESPONSE;
+    }
+    if (status == 206 && offset > 0) {
+        if (s->has_range && s->range_start != offset) {
+            ESP_LOGE(RF_TAG, "%s: asked for bytes from %" PRIu32 ", got a range from %llu", s->cfg.url, offset,
+                     (unsigned long long)s->range_start);
+            return ESP_ERR_INVALID_RESPONSE;
+        }
+        s->remaining = length;
+        if (s->has_range && s->range_total >= 0) {
+            *total_len = s->range_total;
+        } else {
+            *total_len = length >= 0 ? (int64_t)offset + length : -1;
+        }
+    } else {
+        /* 200 (or a 206 of the whole object): the body starts at byte 0. */
+        if (length >= 0 && length < (int64_t)offset) {
+            ESP_LOGE(RF_TAG, "%s: %" PRId64 " bytes, fewer than the offset %" PRIu32, s->cfg.url, length, offset);
+            return ESP_ERR_HTTP_RANGE_NOT_SATISFIABLE;
+        }
+        s->skip = offset;
+        s->remaining = length;
+        *total_len = length;
+    }
+    return ESP_OK;
+}
+
+static esp_err_t http_read(void *ctx, void *buf, uint32_t cap, uint32_t *got)
+{
+    http_src_t *s = ctx;
+    *got = 0;
+    if (s->client == NULL) {
+        return ESP_ERR_INVALID_STATE;
+    }
+    for (;;) {
+        uint32_t want = cap;
+        if (s->skip > 0 && s->skip < want) {
+            want = s->skip;
+        }
+        if (want > INT32_MAX) {
+            want = INT32_MAX;
+        }
+        int n = esp_http_client_read(s->client, buf, (int)want);
+        if (n == -ESP_ERR_HTTP_EAGAIN) {
+            ESP_LOGE(RF_TAG, "%s: timed out waiting for data", s->cfg.url);
+            return ESP_ERR_HTTP_READ_TIMEOUT;
+        }
+        if (n < 0) {
+            ESP_LOGE(RF_TAG, "%s: connection failed while reading", s->cfg.url);
+            return ESP_ERR_HTTP_INCOMPLETE_DATA;
+        }
+        if (n == 0) {
+            /* End of the body: complete, or the server stopped early. With a
+             * known length, fewer bytes than announced; chunked, no final
+             * chunk. A body delimited by the connection's close (no length,
+             * not chunked) cannot be told from a truncated one. */
+            bool incomplete;
+            if (s->skip > 0) {
+                incomplete = true;
+            } else if (s->remaining >= 0) {
+                incomplete = s->remaining > 0 && !esp_http_client_is_complete_data_received(s->client);
+            } else {
+                incomplete = esp_http_client_is_chunked_response(s->client) &&
+                             !esp_http_client_is_complete_data_received(s->client);
+            }
+            if (incomplete) {
+                ESP_LOGE(RF_TAG, "%s: the connection closed before the end of the file", s->cfg.url);
+                return ESP_ERR_HTTP_INCOMPLETE_DATA;
+            }
+            return ESP_OK;
+        }
+        if (s->remaining > 0) {
+            s->remaining -= n;
+        }
+        if (s->skip > 0) {
+            s->skip -= (uint32_t)n;
+            continue;
+        }
+        *got = (uint32_t)n;
+        return ESP_OK;
+    }
+}
+
+static esp_err_t make_source(void *ctx, const esp_http_client_config_t *http, rf_source_t *out)
+{
+    (void)ctx;
+    if (http == NULL || http->url == NULL) {
+        return ESP_ERR_INVALID_ARG;
+    }
+    if (!CONFIG_SELF_REFLASHER_ALLOW_PLAIN_HTTP && strncmp(http->url, "http://", 7) == 0) {
+        ESP_LOGE(RF_TAG, "%s: plain HTTP is disabled (CONFIG_SELF_REFLASHER_ALLOW_PLAIN_HTTP)", http->url);
+        return ESP_ERR_NOT_SUPPORTED;
+    }
+    http_src_t *s = calloc(1, sizeof *s);
+    if (s == NULL) {
+        return ESP_ERR_NO_MEM;
+    }
+    s->cfg = *http;
+    s->user_handler = http->event_handler;
+    s->user_data = http->user_data;
+    s->cfg.event_handler = http_event;
+    s->cfg.user_data = s;
+    memset(out, 0, sizeof *out);
+    out->ctx = s;
+    out->open = http_open;
+    out->read = http_read;
+    out->close = http_close;
+    out->name = http->url;
+    return ESP_OK;
+}
+
+static void free_source(void *ctx, rf_source_t *src)
+{
+    (void)ctx;
+    if (src != NULL && src->ctx != NULL) {
+        http_close(src->ctx);
+        free(src->ctx);
+        src->ctx = NULL;
+    }
+}
+
+/* ---- the platform --------------------------------------------------------- */
+
+static rf_flash_t s_flash;
+static esp_self_reflasher_platform_t s_platform;
+static bool s_ready;
+
+const esp_self_reflasher_platform_t *esp_self_reflasher_default_platform(void)
+{
+    if (s_ready) {
+        return &s_platform;
+    }
+    esp_flash_t *chip = esp_flash_default_chip;
+    uint32_t size = 0;
+    if (chip == NULL || esp_flash_get_size(chip, &size) != ESP_OK || size == 0) {
+        ESP_LOGE(RF_TAG, "The main flash chip is not initialised");
+        return NULL;
+    }
+    s_flash = (rf_flash_t){
+        .ctx = chip, .size = size, .sector_size = 4096, .block_size = 65536, .page_size = 256,
+        .read = flash_read, .program = flash_program, .erase = flash_erase,
+    };
+    s_platform = (esp_self_reflasher_platform_t){
+        .ctx = NULL, .flash = &s_flash,
+#ifdef CONFIG_IDF_FIRMWARE_CHIP_ID
+        .chip_id = CONFIG_IDF_FIRMWARE_CHIP_ID,
+#else
+        .chip_id = 0xFFFF,
+#endif
+        .running_partition = running_partition,
+        .list_partitions = list_partitions, .make_source = make_source, .free_source = free_source,
+        .log = { .fn = port_log, .arg = NULL },
+    };
+#if !CONFIG_SPI_FLASH_DANGEROUS_WRITE_ALLOWED
+    ESP_LOGW(RF_TAG, "CONFIG_SPI_FLASH_DANGEROUS_WRITE_ALLOWED is not set: writes to the bootloader, the "
+                     "partition table or the running app will be refused by the flash driver");
+#endif
+    s_ready = true;
+    return &s_platform;
+}
