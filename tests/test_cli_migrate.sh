@@ -45,6 +45,14 @@ bad = [i for i in range(len(a)) if a[i] != b[i] and not any(lo <= i < hi for lo,
 assert not bad, "changed outside destinations and staging at 0x%x" % bad[0]
 PY
 
+# whole-flash inspection of the migrated device: the MCUboot bootloader at
+# 0x1000 and the MCUboot image in 0x110000 with its trailer asking for a swap
+"$REFLASHER" inspect dev.img > inspect.txt || true
+grep -q "bootloader at 0x1000:" inspect.txt || fail "inspect: no bootloader at 0x1000"
+grep -A3 "bootloader at 0x1000:" inspect.txt | grep -q "ESP image (bootloader)" || fail "inspect: bootloader type"
+grep -q "image at 0x110000" inspect.txt || fail "inspect: no image at 0x110000"
+grep -A40 "image at 0x110000" inspect.txt | grep -q "permanent swap requested" || fail "inspect: trailer state"
+
 # --- embedded scenario
 "$REFLASHER" device create --chip esp32 --flash-size 4MB --partitions "$seeds/boot_swap_embedded_example-partitions.csv" \
     --running factory -o emb.img >/dev/null

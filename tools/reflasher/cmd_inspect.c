@@ -719,12 +719,44 @@ static bool inspect_dump(ctx_t *c, jw_t *w, const uint8_t *d, uint32_t len, rf_p
     }
 
     if (!has_table) {
-        ok = false;
+        /* No ESP-IDF table: a system like MCUboot's keeps its slots at fixed
+         * offsets. Report every image found at a 64 KiB boundary; each one's
+         * slot runs to the next image (or the end of the flash). */
+        uint32_t found[64], n = 0;
+        for (uint32_t a = 0x10000; a + 32 <= len && n < 64; a += 0x10000) {
+            content_t ct = classify(d + a, 32);
+            if (ct == CONTENT_ESP || ct == CONTENT_MCUBOOT) {
+                found[n++] = a;
+            }
+        }
         if (c->json) {
             jw_key(w, "partition_table");
             fputs("null", w->f);
+            jw_open(w, "images", '[');
         } else {
-            line(0, "partition table at 0x8000: none");
+            line(0, "partition table at 0x8000: none; images found at 64 KiB boundaries: %u", (unsigned)n);
+        }
+        if (n == 0) {
+            ok = false;
+        }
+        for (uint32_t k = 0; k < n; k++) {
+            uint32_t a = found[k], end = k + 1 < n ? found[k + 1] : len;
+            content_t ct = classify(d + a, end - a);
+            if (c->json) {
+                jw_open(w, NULL, '{');
+                jw_num(w, "offset", a);
+                jw_num(w, "slot_size", end - a);
+            } else {
+                line(0, "image at 0x%x (slot up to 0x%x, 0x%x bytes):", (unsigned)a, (unsigned)end, (unsigned)(end - a));
+            }
+            ok &= inspect_image(c, w, "image", 1, d + a, end - a, ct, ct == CONTENT_MCUBOOT ? end - a : 0,
+                                chip != RF_ESP_CHIP_ID_INVALID ? chip : c->expect_chip, NULL);
+            if (c->json) {
+                jw_close(w, '}');
+            }
+        }
+        if (c->json) {
+            jw_close(w, ']');
         }
     } else {
         uint32_t bad = 0;
