@@ -31,6 +31,10 @@ typedef struct rf_device {
     bool log_to_stderr;        /**< log lines on stderr (keeps stdout for --json) */
     uint64_t net_bytes;        /**< bytes delivered by sources made by the platform */
     esp_self_reflasher_platform_t platform;
+    /** SHA-256 (64 lowercase hex digits) of the ESP-IDF bootloader that
+     *  rf_device_write_old_system() put on the device (meta key
+     *  old_bootloader_sha256); "" when the meta has none. */
+    char old_bootloader_sha256[65];
 } rf_device_t;
 
 typedef struct rf_device_spec {
@@ -66,6 +70,10 @@ void rf_device_bind_default(rf_device_t *dev);
 
 /** Read the partition table of the device. */
 esp_err_t rf_device_ptable(rf_device_t *dev, rf_ptable_t *out);
+
+/** Set `key`=`value` in DEVICE.img.meta (replacing the key's lines, or
+ *  appending one). Keys are [a-z0-9_]; values contain no newline. */
+esp_err_t rf_device_meta_set(const char *img_path, const char *key, const char *value);
 
 #ifdef __cplusplus
 }

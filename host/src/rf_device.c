@@ -316,6 +316,8 @@ esp_err_t rf_device_open(const char *img_path, rf_device_t *dev, char *err, size
             cfg.timing.read_bytes_per_s = num;
         } else if (strcmp(k, "net_bytes_per_s") == 0) {
             cfg.timing.net_bytes_per_s = num;
+        } else if (strcmp(k, "old_bootloader_sha256") == 0) {
+            snprintf(dev->old_bootloader_sha256, sizeof dev->old_bootloader_sha256, "%s", v);
         } /* unknown keys are ignored: newer tools may add some */
     }
     fclose(f);
@@ -359,4 +361,61 @@ void rf_device_close(rf_device_t *dev)
 const esp_self_reflasher_platform_t *rf_device_get_platform(rf_device_t *dev)
 {
     return &dev->platform;
+}
+
+esp_err_t rf_device_meta_set(const char *img_path, const char *key, const char *value)
+{
+    if (img_path == NULL || key == NULL || value == NULL || *key == 0 || strpbrk(key, "=\n\r") != NULL ||
+        strpbrk(value, "\n\r") != NULL) {
+        return ESP_ERR_INVALID_ARG;
+    }
+    char path[RF_DEVICE_PATH_MAX + 8];
+    meta_path(img_path, path, sizeof path);
+    FILE *f = fopen(path, "r");
+    if (f == NULL) {
+        return ESP_ERR_NOT_FOUND;
+    }
+    size_t cap = 1 << 16, len = 0, klen = strlen(key);
+    char *text = malloc(cap);
+    char line[512];
+    esp_err_t e = text ? ESP_OK : ESP_ERR_NO_MEM;
+    while (e == ESP_OK && fgets(line, sizeof line, f)) {
+        const char *s = line;
+        while (*s == ' ' || *s == '\t') {
+            s++;
+        }
+        const char *after = s + klen;
+        if (strncmp(s, key, klen) == 0) {
+            while (*after == ' ' || *after == '\t') {
+                after++;
+            }
+            if (*after == '=') {
+                continue;   /* the key's old value: dropped */
+            }
+        }
+        size_t n = strlen(line);
+        if (len + n + 1 > cap) {
+            e = ESP_ERR_NO_MEM;
+            break;
+        }
+        memcpy(text + len, line, n);
+        len += n;
+    }
+    fclose(f);
+    if (e != ESP_OK) {
+        free(text);
+        return e;
+    }
+    f = fopen(path, "w");
+    if (f == NULL) {
+        free(text);
+        return ESP_FAIL;
+    }
+    fwrite(text, 1, len, f);
+    if (len > 0 && text[len - 1] != '\n') {
+        fputc('\n', f);
+    }
+    fprintf(f, "%s=%s\n", key, value);
+    free(text);
+    return fclose(f) == 0 ? ESP_OK : ESP_FAIL;
 }

@@ -32,6 +32,23 @@ bool rf_parse_size(const char *s, uint32_t *out)
     return true;
 }
 
+/* Exactly 64 hex digits. */
+static bool parse_sha256(const char *hex, uint8_t out[32])
+{
+    if (strlen(hex) != 64) {
+        return false;
+    }
+    for (size_t i = 0; i < 64; i++) {
+        char c = hex[i];
+        int v = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+        if (v < 0) {
+            return false;
+        }
+        out[i / 2] = (uint8_t)(i % 2 ? (out[i / 2] | v) : v << 4);
+    }
+    return true;
+}
+
 bool rf_parse_image_arg(const char *s, rf_image_arg_t *out, char *err, size_t err_len)
 {
     memset(out, 0, sizeof *out);
@@ -43,6 +60,15 @@ bool rf_parse_image_arg(const char *s, rf_image_arg_t *out, char *err, size_t er
     memcpy(out->source, s, (size_t)(at - s));
     char rest[128];
     snprintf(rest, sizeof rest, "%s", at + 1);
+    char *hash = strchr(rest, '#');
+    if (hash != NULL) {
+        *hash++ = 0;
+        if (strncmp(hash, "sha256=", 7) != 0 || !parse_sha256(hash + 7, out->sha256)) {
+            snprintf(err, err_len, "bad suffix '#%s' in '%s': want #sha256= and 64 hex digits", hash, s);
+            return false;
+        }
+        out->has_sha256 = true;
+    }
     char *colon = strchr(rest, ':');
     if (colon != NULL) {
         *colon = 0;

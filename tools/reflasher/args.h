@@ -6,13 +6,16 @@
 /** Parse "0x1000", "4096", "64K", "4MB", "1M": true on success. */
 bool rf_parse_size(const char *s, uint32_t *out);
 
-/** An image argument SOURCE@DEST[:SIZE] (the last '@' splits, so URLs with
- *  user@host work). size 0 = not given. */
+/** An image argument SOURCE@DEST[:SIZE][#sha256=HEX] (the last '@' splits,
+ *  so URLs with user@host work). size 0 = not given. The optional suffix
+ *  after DEST[:SIZE] gives the image's expected SHA-256 (64 hex digits). */
 typedef struct rf_image_arg {
     char source[2048];
     uint32_t dest;
     uint32_t size;
     bool has_size;
+    bool has_sha256;
+    uint8_t sha256[32];
 } rf_image_arg_t;
 
 bool rf_parse_image_arg(const char *s, rf_image_arg_t *out, char *err, size_t err_len);

@@ -5,3 +5,5 @@ int cmd_device(int argc, char **argv);    /* cmd_device.c  */
 int cmd_migrate(int argc, char **argv);   /* cmd_migrate.c */
 int cmd_inspect(int argc, char **argv);   /* cmd_inspect.c */
 int cmd_image(int argc, char **argv);     /* cmd_image.c   */
+int cmd_plan(int argc, char **argv);      /* cmd_plan.c    */
+int cmd_boot(int argc, char **argv);      /* cmd_boot.c    */

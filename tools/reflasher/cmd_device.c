@@ -1,15 +1,77 @@
-/* reflasher device create --chip CHIP --flash-size SIZE --partitions CSV --running LABEL -o DEVICE.img */
+/* reflasher device create --chip CHIP --flash-size SIZE --partitions CSV --running LABEL -o DEVICE.img
+ *                         [--old-system [--embed FILE --embed-at ADDR]] */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include "args.h"
 #include "cli.h"
 #include "rf_device.h"
+#include "rf_oldsys.h"
 
 static int usage(void)
 {
     fprintf(stderr, "usage: reflasher device create --chip CHIP --flash-size SIZE --partitions FILE.csv "
-                    "--running LABEL -o DEVICE.img [--ptable-offset ADDR]\n");
+                    "--running LABEL -o DEVICE.img [--ptable-offset ADDR]\n"
+                    "       [--old-system [--embed FILE --embed-at ADDR]]\n"
+                    "  --old-system: also write what a real ESP-IDF device holds: bootloader, otadata and an\n"
+                    "                app (old_app 1.0.0) in the running partition; --embed puts FILE at ADDR\n"
+                    "                inside the running partition (the embedded mode's image)\n");
     return 2;
+}
+
+static int write_old_system(const char *img, const char *embed_path, uint32_t embed_at)
+{
+    rf_oldsys_opts_t o;
+    memset(&o, 0, sizeof o);
+    uint8_t *embed = NULL;
+    if (embed_path != NULL) {
+        FILE *f = fopen(embed_path, "rb");
+        long n = -1;
+        if (f != NULL && fseek(f, 0, SEEK_END) == 0) {
+            n = ftell(f);
+            rewind(f);
+        }
+        if (n > 0 && n <= 0x4000000L) {
+            embed = malloc((size_t)n);
+            if (embed != NULL && fread(embed, 1, (size_t)n, f) != (size_t)n) {
+                free(embed);
+                embed = NULL;
+            }
+        }
+        if (f != NULL) {
+            fclose(f);
+        }
+        if (embed == NULL) {
+            fprintf(stderr, "reflasher device create: cannot read --embed %s\n", embed_path);
+            return 1;
+        }
+        o.embed = embed;
+        o.embed_len = (size_t)n;
+        o.embed_at = embed_at;
+    }
+    rf_device_t *dev = calloc(1, sizeof *dev);
+    char err[512] = "";
+    esp_err_t e = dev ? rf_device_open(img, dev, err, sizeof err) : ESP_ERR_NO_MEM;
+    rf_oldsys_result_t res;
+    if (e == ESP_OK) {
+        e = rf_device_write_old_system(dev, &o, &res, err, sizeof err);
+        rf_device_close(dev);
+    }
+    free(dev);
+    free(embed);
+    if (e != ESP_OK) {
+        fprintf(stderr, "reflasher device create --old-system: %s (%s)\n", err, esp_err_to_name(e));
+        return 1;
+    }
+    printf("old system: ESP-IDF bootloader at 0x%x (%u bytes, sha256 %s), app at 0x%x (%u bytes), otadata %s",
+           (unsigned)res.bootloader_offset, (unsigned)res.bootloader_len, res.bootloader_sha256_hex,
+           (unsigned)res.app_offset, (unsigned)res.app_len,
+           res.otadata_offset == 0 ? "(none)" : res.otadata_written ? "selecting the running OTA slot" : "erased");
+    if (embed_path != NULL) {
+        printf(", %s at 0x%x%s", embed_path, (unsigned)embed_at, res.embedded_in_app ? " (inside the app)" : "");
+    }
+    printf("\n");
+    return 0;
 }
 
 int cmd_device(int argc, char **argv)
@@ -19,9 +81,17 @@ int cmd_device(int argc, char **argv)
     }
     rf_device_spec_t spec = { .chip = "esp32", .flash_size = 4u << 20 };
     const char *out = NULL;
+    bool old_system = false;
+    const char *embed = NULL;
+    uint32_t embed_at = 0;
+    bool has_embed_at = false;
     for (int i = 2; i < argc; i++) {
         const char *a = argv[i];
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (strcmp(a, "--old-system") == 0) {
+            old_system = true;
+            continue;
+        }
         if (v == NULL) {
             return usage();
         }
@@ -42,6 +112,13 @@ int cmd_device(int argc, char **argv)
             }
         } else if (strcmp(a, "-o") == 0 || strcmp(a, "--output") == 0) {
             out = v;
+        } else if (strcmp(a, "--embed") == 0) {
+            embed = v;
+        } else if (strcmp(a, "--embed-at") == 0) {
+            if (!rf_parse_size(v, &embed_at)) {
+                return usage();
+            }
+            has_embed_at = true;
         } else {
             return usage();
         }
@@ -49,6 +126,10 @@ int cmd_device(int argc, char **argv)
     }
     if (out == NULL || spec.partitions_csv == NULL || spec.running == NULL) {
         return usage();
+    }
+    if ((embed != NULL) != has_embed_at || (embed != NULL && !old_system)) {
+        fprintf(stderr, "reflasher device create: --embed FILE and --embed-at ADDR go together, with --old-system\n");
+        return 2;
     }
     char err[512] = "";
     esp_err_t e = rf_device_create(out, &spec, err, sizeof err);
@@ -59,5 +140,5 @@ int cmd_device(int argc, char **argv)
     printf("created %s: %s, %u bytes of flash, running '%s', partition table at 0x%x (meta in %s.meta)\n", out,
            spec.chip, (unsigned)spec.flash_size, spec.running,
            (unsigned)(spec.ptable_offset ? spec.ptable_offset : RF_PTABLE_OFFSET_DEFAULT), out);
-    return 0;
+    return old_system ? write_old_system(out, embed, embed_at) : 0;
 }

@@ -10,7 +10,9 @@ static const struct {
 } k_cmds[] = {
     { "device", cmd_device, "device create ...: make a simulated device" },
     { "migrate", cmd_migrate, "migrate --device IMG (--image SRC@DEST[:SIZE] ... | --embedded FILE@DEST[:SIZE])" },
+    { "plan", cmd_plan, "plan --device IMG --image SRC@DEST[:SIZE][#sha256=HEX] ... [--json] [--svg FILE]: validate, no write" },
     { "inspect", cmd_inspect, "inspect FILE [--json]: identify and check an image" },
+    { "boot", cmd_boot, "boot DEVICE.img [--json]: what the device would boot now (OLD, NEW or BRICK)" },
     { "image", cmd_image, "image esp-bootloader|esp-app|mcuboot ... -o FILE: generate a real-format image" },
 };
 

@@ -1,0 +1,124 @@
+/*
+ * The "old system" of a simulated device: what a real ESP-IDF device holds
+ * before a migration, so a migration (and a power cut in the middle of one)
+ * starts from the real thing rather than from blank flash:
+ *
+ *  - an ESP-IDF-style second-stage bootloader (ESP image, generated) at the
+ *    chip's bootloader offset;
+ *  - the partition table (already written by rf_device_create());
+ *  - otadata: erased (0xFF, "boot factory", what `idf.py flash` writes) when
+ *    the running partition is the factory app, else one esp_ota_select_entry_t
+ *    selecting the running ota_N;
+ *  - a valid ESP-IDF app (generated, project "old_app", version "1.0.0") at
+ *    the start of the running partition;
+ *  - optionally a file embedded in the running partition (the reference's
+ *    embedded mode). When it lies where the app is, the app's first (DROM)
+ *    segment is grown to carry it, as the real example's app does, and the
+ *    app stays valid (checksum and SHA-256 recomputed).
+ *
+ * The bootloader's SHA-256 is recorded in DEVICE.img.meta
+ * (old_bootloader_sha256=HEX) and in dev->old_bootloader_sha256, so the boot
+ * model (rf_boot.h) can tell the old bootloader from a new one.
+ *
+ * otadata (ESP-IDF esp_ota_select_entry_t, 32 bytes, at the start of each
+ * of the two 4 KiB sectors of the data/ota partition): ota_seq (LE32),
+ * seq_label[20], ota_state (LE32), crc (LE32) = crc32_le(UINT32_MAX,
+ * &ota_seq, 4) with the ROM's crc32_le (reflected polynomial 0xEDB88320, the
+ * given value complemented on entry and the result complemented on exit),
+ * i.e. Python's binascii.crc32(ota_seq_bytes, 0xFFFFFFFF). An entry is valid
+ * when ota_seq != 0xFFFFFFFF and the CRC matches; the bootloader boots
+ * ota_{(seq - 1) % number_of_ota_partitions} from the valid entry with the
+ * highest seq, the factory app when neither entry is valid.
+ */
+#pragma once
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "rf_device.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define RF_OTADATA_ENTRY_LEN 32u
+#define RF_OTADATA_SECTOR 0x1000u
+
+/* esp_ota_img_states_t */
+#define RF_OTA_IMG_NEW 0x0u
+#define RF_OTA_IMG_PENDING_VERIFY 0x1u
+#define RF_OTA_IMG_VALID 0x2u
+#define RF_OTA_IMG_INVALID 0x3u
+#define RF_OTA_IMG_ABORTED 0x4u
+#define RF_OTA_IMG_UNDEFINED 0xFFFFFFFFu
+
+/** The ESP32 ROM's crc32_le(crc, buf, len): reflected CRC-32 (0xEDB88320),
+ *  ~crc on entry, ~ on exit. rf_crc32_le(0, "123456789", 9) == 0xCBF43926. */
+uint32_t rf_crc32_le(uint32_t crc, const void *buf, size_t len);
+
+/** CRC of an otadata entry: crc32_le(UINT32_MAX, ota_seq as 4 LE bytes). */
+uint32_t rf_otadata_crc(uint32_t ota_seq);
+
+/** Encode an esp_ota_select_entry_t (seq_label all 0xFF, as after an erase). */
+void rf_otadata_entry_encode(uint32_t ota_seq, uint32_t ota_state, uint8_t out[RF_OTADATA_ENTRY_LEN]);
+
+typedef struct rf_otadata_entry {
+    uint32_t ota_seq;
+    uint32_t ota_state;
+    uint32_t crc;
+    bool valid;   /**< seq != 0xFFFFFFFF, CRC matches, state neither INVALID nor ABORTED */
+} rf_otadata_entry_t;
+
+/** Decode one 32-byte entry. */
+void rf_otadata_entry_decode(const uint8_t in[RF_OTADATA_ENTRY_LEN], rf_otadata_entry_t *out);
+
+typedef struct rf_oldsys_opts {
+    const char *app_project;       /**< NULL: "old_app" */
+    const char *app_version;       /**< NULL: "1.0.0" */
+    uint32_t app_code_size;        /**< 0: 192 KiB of filler code */
+    uint32_t bootloader_code_size; /**< 0: 12 KiB */
+    /** Write an otadata entry even when the running partition is the factory
+     *  app (ota_seq below; the factory app still boots only if it selects no
+     *  OTA slot, so leave this false unless you know why). */
+    bool otadata_force;
+    uint32_t ota_seq;              /**< 0: derived from the running ota_N (N + 1) */
+    bool otadata_state_set;        /**< false: the entry's state is RF_OTA_IMG_UNDEFINED
+                                        (what esp_ota_set_boot_partition writes without
+                                        rollback); true: ota_state below */
+    uint32_t ota_state;
+    /** Embedded file: bytes and flash address (inside the running partition). */
+    const uint8_t *embed;
+    size_t embed_len;
+    uint32_t embed_at;
+} rf_oldsys_opts_t;
+
+typedef struct rf_oldsys_result {
+    uint32_t bootloader_offset;
+    uint32_t bootloader_len;
+    uint8_t bootloader_sha256[32];
+    char bootloader_sha256_hex[65];
+    uint32_t app_offset;           /**< start of the running partition */
+    uint32_t app_len;
+    uint8_t app_sha256[32];
+    uint32_t otadata_offset;       /**< 0: the table has no data/ota partition */
+    bool otadata_written;          /**< false: left erased (boot factory) */
+    uint32_t ota_seq;
+    bool embedded_in_app;          /**< the embed lies inside the app's first segment */
+} rf_oldsys_result_t;
+
+/** Write the old system onto an open device (direct writes to the content:
+ *  no flash counters, no simulated time). The partition table must already
+ *  be there (rf_device_create). The running partition must be an app
+ *  partition (factory or ota_N). Records old_bootloader_sha256 in
+ *  dev->old_bootloader_sha256 and, for a file-backed device, in its meta.
+ *  opts and res may be NULL. err gets a message on failure. */
+esp_err_t rf_device_write_old_system(rf_device_t *dev, const rf_oldsys_opts_t *opts, rf_oldsys_result_t *res,
+                                     char *err, size_t err_len);
+
+/** Lowercase hex of n bytes into out (2n + 1 bytes). */
+void rf_oldsys_hex(const uint8_t *d, size_t n, char *out);
+/** Parse 64 hex digits into 32 bytes; false if malformed. */
+bool rf_oldsys_unhex32(const char *hex, uint8_t out[32]);
+
+#ifdef __cplusplus
+}
+#endif

@@ -1,0 +1,1024 @@
+/*
+ * reflasher plan --device DEVICE.img --image SOURCE@DEST[:SIZE][#sha256=HEX] ...
+ *                [--json] [--svg FILE] [--no-fetch]
+ *
+ * Builds and validates the migration plan for a simulated device without
+ * writing anything: the execution order, per image its source, length,
+ * SHA-256, destination and kind, staging partition, the checks that run,
+ * what the destination overwrites, the estimated device time per step, and
+ * the bootloader window. Refused plans: "refused: RULE: description (image
+ * N: SOURCE)" on stderr, exit 1. Usage errors exit 2.
+ * --svg FILE draws the flash map before and after the migration.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "args.h"
+#include "cli.h"
+#include "planning.h"
+#include "rf_region.h"
+
+#define MAX_ARGS 16
+
+static int usage(void)
+{
+    fprintf(stderr,
+            "usage: reflasher plan --device DEVICE.img --image SOURCE@DEST[:SIZE][#sha256=HEX] [--image ...]\n"
+            "                      [--json] [--svg FILE] [--no-fetch]\n"
+            "Validates the migration plan without writing anything. SOURCE is an http(s):// URL or a file;\n"
+            "DEST and SIZE take 0x.., decimal, K or M; SIZE defaults to the partition that starts at DEST.\n"
+            "--no-fetch: check the destinations only (lengths, hashes and formats unknown).\n");
+    return 2;
+}
+
+/* ---- shared helpers ------------------------------------------------------ */
+
+typedef struct {
+    const char *device;
+    const rf_plan_t *plan;
+    const rf_cli_plan_extra_t *x;
+    const rf_device_t *dev;
+    const rf_image_arg_t *imgs;
+} view_t;
+
+static double us_ms(uint64_t us)
+{
+    return (double)us / 1000.0;
+}
+
+static void hex32(const uint8_t *d, char out[65])
+{
+    for (int i = 0; i < 32; i++) {
+        sprintf(out + 2 * i, "%02x", d[i]);
+    }
+    out[64] = 0;
+}
+
+static const char *base_name(const char *s)
+{
+    const char *q = strchr(s, '?');
+    size_t n = q ? (size_t)(q - s) : strlen(s);
+    static char buf[256];
+    size_t st = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] == '/') {
+            st = i + 1;
+        }
+    }
+    size_t len = n - st < sizeof buf - 1 ? n - st : sizeof buf - 1;
+    memcpy(buf, s + st, len);
+    buf[len] = 0;
+    return buf;
+}
+
+static uint32_t region_end(const rf_plan_image_t *im, uint32_t sector)
+{
+    return im->dest + rf_align_up(im->dest_size, sector);
+}
+
+/* The system areas outside the partition table: the second-stage bootloader
+ * [bootloader_offset, ptable_offset) and the table's sector. */
+static bool hits_bootloader(const rf_plan_t *p, const rf_plan_image_t *im)
+{
+    uint32_t end = p->ptable_offset > p->bootloader_offset ? p->ptable_offset : p->bootloader_offset + p->sector_size;
+    return rf_overlaps(im->dest, rf_align_up(im->dest_size, p->sector_size), p->bootloader_offset,
+                       end - p->bootloader_offset);
+}
+
+static bool hits_ptable(const rf_plan_t *p, const rf_plan_image_t *im)
+{
+    return rf_overlaps(im->dest, rf_align_up(im->dest_size, p->sector_size), p->ptable_offset, RF_PTABLE_SECTOR);
+}
+
+static const char *chip_label(uint16_t id)
+{
+    const char *s = rf_esp_chip_name(id);
+    return s ? s : "?";
+}
+
+static void size_str(uint32_t v, char *out, size_t n)
+{
+    if (v >= 1024u * 1024u && v % (1024u * 1024u) == 0) {
+        snprintf(out, n, "%u MB", (unsigned)(v / (1024u * 1024u)));
+    } else if (v >= 1024u && v % 1024u == 0) {
+        snprintf(out, n, "%u KB", (unsigned)(v / 1024u));
+    } else {
+        snprintf(out, n, "%u bytes", (unsigned)v);
+    }
+}
+
+/* ---- text ------------------------------------------------------------------ */
+
+static void print_text(const view_t *v)
+{
+    const rf_plan_t *p = v->plan;
+    const rf_cli_plan_extra_t *x = v->x;
+    char fs[32];
+    size_str(p->flash_size, fs, sizeof fs);
+    printf("plan for %s: %s (%s, chip id 0x%04x), %s flash (0x%x), sector 0x%x, block 0x%x, page 0x%x\n", v->device,
+           v->dev->chip, chip_label(p->chip_id), p->chip_id, fs, (unsigned)p->flash_size, (unsigned)p->sector_size,
+           (unsigned)p->block_size, (unsigned)p->page_size);
+    printf("  bootloader at 0x%x, partition table at 0x%x, running '%s' 0x%x..0x%x\n", (unsigned)p->bootloader_offset,
+           (unsigned)p->ptable_offset, p->running.label, (unsigned)p->running.offset,
+           (unsigned)(p->running.offset + p->running.size));
+    printf("  timing: sector erase %.3f ms, block erase %.3f ms, page program %.3f ms, read %u B/s, network %u B/s\n",
+           us_ms(p->cost.sector_erase_us), us_ms(p->cost.block_erase_us), us_ms(p->cost.page_program_us),
+           (unsigned)p->cost.read_bytes_per_s, (unsigned)p->cost.net_bytes_per_s);
+
+    printf("\nexecution order:");
+    for (uint32_t k = 0; k < p->count; k++) {
+        printf(" image %u%s", (unsigned)p->img[k].input_index + 1, k + 1 < p->count ? "," : "");
+    }
+    printf("\n");
+    if (p->reordered) {
+        printf("  reordered: images touching the bootloader or partition table sectors (0x%x..0x%x) go last, "
+               "so the old boot chain stays intact while anything can still fail:",
+               (unsigned)p->bootloader_offset, (unsigned)(p->ptable_offset + RF_PTABLE_MAX_LEN));
+        for (uint32_t k = 0; k < p->count; k++) {
+            if (p->img[k].boot_critical) {
+                printf(" image %u", (unsigned)p->img[k].input_index + 1);
+            }
+        }
+        printf("\n");
+    }
+
+    uint64_t t_dl = 0, t_st = 0, t_cp = 0;
+    for (uint32_t k = 0; k < p->count; k++) {
+        const rf_plan_image_t *im = &p->img[k];
+        const int i = (int)im->input_index;
+        const rf_cli_plan_image_t *ci = &x->img[i];
+        printf("\nstep %u of %u: image %d  %s\n", (unsigned)k + 1, (unsigned)p->count, i + 1, im->source);
+        if (ci->fetched) {
+            char h[65];
+            hex32(ci->sha256, h);
+            printf("  length       %zu bytes (0x%zx)\n", ci->len, ci->len);
+            printf("  sha256       %s%s\n", h, ci->sha256_checked ? " (matches #sha256)" : "");
+        } else {
+            printf("  length       unknown (--no-fetch)\n");
+            if (im->has_sha256) {
+                char h[65];
+                hex32(im->sha256, h);
+                printf("  sha256       expected %s (not checked: --no-fetch)\n", h);
+            } else {
+                printf("  sha256       unknown (--no-fetch)\n");
+            }
+        }
+        printf("  destination  0x%x..0x%x (0x%x bytes), kind %s%s\n", (unsigned)im->dest,
+               (unsigned)region_end(im, p->sector_size), (unsigned)im->dest_size, rf_dest_kind_name(im->kind),
+               im->boot_critical ? ", boot-critical" : "");
+        if (ci->content_desc[0]) {
+            printf("  content      %s\n", ci->content_desc);
+        }
+        printf("  staging      '%s' 0x%x..0x%x (0x%x bytes; its old content is lost)\n", im->staging.label,
+               (unsigned)im->staging.offset, (unsigned)(im->staging.offset + im->staging.size),
+               (unsigned)im->staging.size);
+        const char *lead = "  overwrites   ";
+        const char *cont = "               ";
+        bool any = false;
+        if (hits_bootloader(p, im)) {
+            printf("%sthe second-stage bootloader 0x%x..0x%x: no bootable chain until its image is written\n", lead,
+                   (unsigned)p->bootloader_offset, (unsigned)p->ptable_offset);
+            lead = cont;
+            any = true;
+        }
+        if (hits_ptable(p, im)) {
+            printf("%sthe partition table 0x%x..0x%x: erased (the new system must not need it)\n", lead,
+                   (unsigned)p->ptable_offset, (unsigned)(p->ptable_offset + RF_PTABLE_SECTOR));
+            lead = cont;
+            any = true;
+        }
+        for (uint32_t o = 0; o < im->overwrites_count; o++) {
+            const rf_part_t *pt = &p->table->parts[im->overwrites[o]];
+            char kind[32];
+            rf_part_kind_name(pt->type, pt->subtype, kind, sizeof kind);
+            bool whole = rf_contains(im->dest, rf_align_up(im->dest_size, p->sector_size), pt->offset, pt->size);
+            printf("%s'%s' (%s) 0x%x..0x%x%s\n", lead, pt->label, kind, (unsigned)pt->offset,
+                   (unsigned)(pt->offset + pt->size), whole ? "" : " (partly)");
+            lead = cont;
+            any = true;
+        }
+        if (!any) {
+            printf("%sno partition (free flash)\n", lead);
+        }
+        /* checks */
+        const char *st = ci->fetched ? "passed" : "pending (--no-fetch)";
+        printf("  checks       length fits the destination (0x%x) and the staging partition (0x%x): %s\n",
+               (unsigned)im->dest_size, (unsigned)im->staging.size, st);
+        switch (im->kind) {
+        case RF_DEST_BOOTLOADER:
+            printf("               format: ESP bootloader image for %s (magic, chip id, segments, checksum, "
+                   "SHA-256): %s\n",
+                   chip_label(p->chip_id), ci->fetched ? (ci->content_checked ? "passed" : "failed") : st);
+            break;
+        case RF_DEST_APP_SLOT:
+            printf("               format: ESP app for %s, or MCUboot image (header, TLVs, SHA-256, fits the 0x%x "
+                   "slot): %s\n",
+                   chip_label(p->chip_id), (unsigned)im->dest_size,
+                   ci->fetched ? (ci->content_checked ? "passed" : "failed") : st);
+            break;
+        case RF_DEST_MCUBOOT_SLOT:
+            printf("               format: MCUboot image fitting the 0x%x slot: %s\n", (unsigned)im->dest_size,
+                   ci->fetched ? (ci->content_checked ? "passed" : "failed") : st);
+            break;
+        case RF_DEST_ESP_APP:
+            printf("               format: ESP app for %s: %s\n", chip_label(p->chip_id),
+                   ci->fetched ? (ci->content_checked ? "passed" : "failed") : st);
+            break;
+        default:
+            printf("               format: none for a raw destination (length and hash only)\n");
+            break;
+        }
+        if (im->has_sha256) {
+            printf("               sha256 equals #sha256: %s\n", ci->fetched ? "passed" : st);
+        } else {
+            printf("               sha256: none expected (add #sha256=HEX to the image argument)\n");
+        }
+        printf("               signature: not checked (no key given)\n");
+        printf("               on the device: every sector read back, the image re-hashed after staging and copy\n");
+        uint64_t sum = im->est_download_us + im->est_stage_us + im->est_copy_us;
+        printf("  device time  download %.1f ms + staging %.1f ms + copy %.1f ms = %.1f ms%s\n",
+               us_ms(im->est_download_us), us_ms(im->est_stage_us), us_ms(im->est_copy_us), us_ms(sum),
+               im->len < 0 ? " (length unknown: the whole region assumed)" : "");
+        t_dl += im->est_download_us;
+        t_st += im->est_stage_us;
+        t_cp += im->est_copy_us;
+    }
+    printf("\ntotal estimated device time: %.1f ms (download %.1f, staging %.1f, copy %.1f)\n", us_ms(p->est_total_us),
+           us_ms(t_dl), us_ms(t_st), us_ms(t_cp));
+    if (p->window_image >= 0) {
+        printf("bootloader window: %.1f ms during step %d (from the first erase of 0x%x to the end of the "
+               "bootloader's programming; a power cut then leaves no bootable chain)\n",
+               us_ms(p->window_us), (int)p->window_image + 1, (unsigned)p->bootloader_offset);
+    } else {
+        printf("bootloader window: none (the bootloader is not rewritten)\n");
+    }
+    printf("plan valid%s: nothing was written\n", x->fetched ? "" : " (destinations only: --no-fetch)");
+}
+
+/* ---- JSON ------------------------------------------------------------------ */
+
+static void js(FILE *f, const char *s)
+{
+    fputc('"', f);
+    for (const unsigned char *q = (const unsigned char *)s; *q; q++) {
+        if (*q == '"' || *q == '\\') {
+            fprintf(f, "\\%c", *q);
+        } else if (*q < 0x20 || *q >= 0x7F) {
+            fprintf(f, "\\u%04x", *q);
+        } else {
+            fputc(*q, f);
+        }
+    }
+    fputc('"', f);
+}
+
+static void json_part(FILE *f, const rf_part_t *pt)
+{
+    char kind[32];
+    rf_part_kind_name(pt->type, pt->subtype, kind, sizeof kind);
+    fprintf(f, "{\"label\": ");
+    js(f, pt->label);
+    fprintf(f, ", \"kind\": ");
+    js(f, kind);
+    fprintf(f, ", \"offset\": %u, \"size\": %u}", (unsigned)pt->offset, (unsigned)pt->size);
+}
+
+static void print_json(const view_t *v, bool ok, const char *errmsg)
+{
+    FILE *f = stdout;
+    const rf_plan_t *p = v->plan;
+    const rf_cli_plan_extra_t *x = v->x;
+    fprintf(f, "{\"ok\": %s, \"rule\": ", ok ? "true" : "false");
+    js(f, ok ? "OK" : (x->rule_name ? x->rule_name : "ERROR"));
+    fprintf(f, ", \"rule_text\": ");
+    js(f, ok ? "" : x->rule_text);
+    fprintf(f, ", \"detail\": ");
+    js(f, ok ? "" : x->detail);
+    fprintf(f, ", \"message\": ");
+    js(f, ok ? "" : errmsg);
+    if (!ok && x->bad_input >= 0) {
+        fprintf(f, ", \"image\": %d, \"source\": ", x->bad_input + 1);
+        js(f, v->imgs[x->bad_input].source);
+    } else {
+        fprintf(f, ", \"image\": null");
+    }
+    fprintf(f, ",\n \"device\": {\"path\": ");
+    js(f, v->device);
+    fprintf(f, ", \"chip\": ");
+    js(f, v->dev->chip);
+    fprintf(f,
+            ", \"chip_id\": %u, \"flash_size\": %u, \"sector_size\": %u, \"block_size\": %u, \"page_size\": %u, "
+            "\"bootloader_offset\": %u, \"ptable_offset\": %u, \"running\": ",
+            p->chip_id, (unsigned)p->flash_size, (unsigned)p->sector_size, (unsigned)p->block_size,
+            (unsigned)p->page_size, (unsigned)p->bootloader_offset, (unsigned)p->ptable_offset);
+    json_part(f, &p->running);
+    fprintf(f, "},\n \"fetched\": %s, \"reordered\": %s, \"order\": [", x->fetched ? "true" : "false",
+            ok && p->reordered ? "true" : "false");
+    for (uint32_t k = 0; ok && k < p->count; k++) {
+        fprintf(f, "%s%u", k ? ", " : "", (unsigned)p->img[k].input_index + 1);
+    }
+    fprintf(f, "],\n \"images\": [");
+    for (uint32_t k = 0; ok && k < p->count; k++) {
+        const rf_plan_image_t *im = &p->img[k];
+        const int i = (int)im->input_index;
+        const rf_cli_plan_image_t *ci = &x->img[i];
+        char h[65];
+        fprintf(f, "%s\n  {\"step\": %u, \"input\": %d, \"source\": ", k ? "," : "", (unsigned)k + 1, i + 1);
+        js(f, im->source);
+        if (ci->fetched) {
+            hex32(ci->sha256, h);
+            fprintf(f, ", \"length\": %zu, \"sha256\": \"%s\"", ci->len, h);
+        } else {
+            fprintf(f, ", \"length\": null, \"sha256\": null");
+        }
+        if (im->has_sha256) {
+            hex32(im->sha256, h);
+            fprintf(f, ", \"expected_sha256\": \"%s\", \"sha256_checked\": %s", h, ci->sha256_checked ? "true" : "false");
+        } else {
+            fprintf(f, ", \"expected_sha256\": null, \"sha256_checked\": false");
+        }
+        fprintf(f, ", \"dest\": %u, \"dest_size\": %u, \"dest_end\": %u, \"kind\": \"%s\", \"boot_critical\": %s",
+                (unsigned)im->dest, (unsigned)im->dest_size, (unsigned)region_end(im, p->sector_size),
+                rf_dest_kind_name(im->kind), im->boot_critical ? "true" : "false");
+        fprintf(f, ", \"content_checked\": %s, \"content\": ", ci->content_checked ? "true" : "false");
+        js(f, ci->content_desc);
+        fprintf(f, ",\n   \"staging\": ");
+        json_part(f, &im->staging);
+        fprintf(f, ", \"overwrites_bootloader\": %s, \"overwrites_ptable\": %s, \"overwrites\": [",
+                hits_bootloader(p, im) ? "true" : "false", hits_ptable(p, im) ? "true" : "false");
+        for (uint32_t o = 0; o < im->overwrites_count; o++) {
+            fprintf(f, "%s", o ? ", " : "");
+            json_part(f, &p->table->parts[im->overwrites[o]]);
+        }
+        const char *st = ci->fetched ? "passed" : "pending";
+        fprintf(f, "],\n   \"checks\": [{\"name\": \"length\", \"status\": \"%s\"}, ", st);
+        fprintf(f, "{\"name\": \"format\", \"status\": \"%s\"}, ",
+                im->kind == RF_DEST_RAW ? "not-applicable" : (ci->fetched ? (ci->content_checked ? "passed" : "failed") : st));
+        fprintf(f, "{\"name\": \"sha256\", \"status\": \"%s\"}, ", im->has_sha256 ? st : "not-requested");
+        fprintf(f, "{\"name\": \"signature\", \"status\": \"not-checked (no key)\"}]");
+        fprintf(f, ", \"est_download_ms\": %.3f, \"est_stage_ms\": %.3f, \"est_copy_ms\": %.3f, \"est_ms\": %.3f}",
+                us_ms(im->est_download_us), us_ms(im->est_stage_us), us_ms(im->est_copy_us),
+                us_ms(im->est_download_us + im->est_stage_us + im->est_copy_us));
+    }
+    fprintf(f, "],\n \"est_total_ms\": %.3f, \"window_ms\": %.3f, \"window_step\": ", ok ? us_ms(p->est_total_us) : 0.0,
+            ok ? us_ms(p->window_us) : 0.0);
+    if (ok && p->window_image >= 0) {
+        fprintf(f, "%d}\n", (int)p->window_image + 1);
+    } else {
+        fprintf(f, "null}\n");
+    }
+}
+
+/* ---- SVG ------------------------------------------------------------------- */
+
+#define SVG_W 1240
+#define SVG_L 150
+#define SVG_R 30
+#define SVG_BW (SVG_W - SVG_L - SVG_R)
+#define BAR_H 46
+#define FONT_W 6.6   /* average glyph width at 12 px, a little generous */
+
+typedef struct {
+    FILE *f;
+    double y, h;
+    uint32_t base, span;
+} bar_t;
+
+static void xesc(FILE *f, const char *s)
+{
+    for (; *s; s++) {
+        switch (*s) {
+        case '&': fputs("&amp;", f); break;
+        case '<': fputs("&lt;", f); break;
+        case '>': fputs("&gt;", f); break;
+        case '"': fputs("&quot;", f); break;
+        default: fputc(*s, f); break;
+        }
+    }
+}
+
+static double bx(const bar_t *b, uint64_t a)
+{
+    if (a < b->base) {
+        a = b->base;
+    }
+    if (a > (uint64_t)b->base + b->span) {
+        a = (uint64_t)b->base + b->span;
+    }
+    return SVG_L + (double)(a - b->base) * SVG_BW / b->span;
+}
+
+static bool visible(const bar_t *b, uint64_t a0, uint64_t a1)
+{
+    return a1 > b->base && a0 < (uint64_t)b->base + b->span && a1 > a0;
+}
+
+/* A rectangle over [a0, a1) of the bar (clipped); style is raw attributes. */
+static void brect(const bar_t *b, uint64_t a0, uint64_t a1, double dy, double h, const char *style)
+{
+    if (!visible(b, a0, a1)) {
+        return;
+    }
+    double x0 = bx(b, a0), x1 = bx(b, a1);
+    fprintf(b->f, "<rect x=\"%.2f\" y=\"%.2f\" width=\"%.2f\" height=\"%.2f\" %s/>\n", x0, b->y + dy,
+            x1 - x0 < 0.8 ? 0.8 : x1 - x0, h, style);
+}
+
+/* Centred text inside [a0, a1): the first of the alternatives that fits. */
+static bool blabel(const bar_t *b, uint64_t a0, uint64_t a1, double dy, const char *cls, const char *const *alts,
+                   int n)
+{
+    if (!visible(b, a0, a1)) {
+        return false;
+    }
+    double x0 = bx(b, a0), x1 = bx(b, a1), w = x1 - x0;
+    double fw = strstr(cls, "small") ? FONT_W * 10.0 / 12.0 : FONT_W;
+    for (int i = 0; i < n; i++) {
+        if (alts[i] == NULL || alts[i][0] == 0) {
+            continue;
+        }
+        if ((double)strlen(alts[i]) * fw + 6 <= w) {
+            fprintf(b->f, "<text class=\"%s\" x=\"%.2f\" y=\"%.2f\" text-anchor=\"middle\">", cls, (x0 + x1) / 2,
+                    b->y + dy);
+            xesc(b->f, alts[i]);
+            fprintf(b->f, "</text>\n");
+            return true;
+        }
+    }
+    return false;
+}
+
+static const char *part_fill(const rf_part_t *pt)
+{
+    if (pt->type == RF_PART_TYPE_APP) {
+        return "#9fc5e8";
+    }
+    if (pt->type == RF_PART_TYPE_DATA) {
+        return "#b6d7a8";
+    }
+    return "#ffe599";
+}
+
+static void axis(const bar_t *b, uint32_t max_ticks)
+{
+    /* ticks: a power of two such that there are at most max_ticks of them,
+     * and the end; a label that would touch its neighbour is left out
+     * (the start and the end are always labelled) */
+    uint32_t step = 0x1000;
+    while ((uint64_t)b->span / step > max_ticks) {
+        step *= 2;
+    }
+    const uint64_t end = (uint64_t)b->base + b->span;
+    const double fw = FONT_W * 10.0 / 12.0;
+    char t[24];
+    snprintf(t, sizeof t, "0x%llx", (unsigned long long)end);
+    const double end_left = bx(b, end) - (double)strlen(t) * fw;
+    double last_right = -1e9;
+    for (uint64_t a = b->base;; a += step) {
+        if (a > end) {
+            a = end;
+        }
+        double x = bx(b, a);
+        snprintf(t, sizeof t, "0x%llx", (unsigned long long)a);
+        double w = (double)strlen(t) * fw;
+        const char *anchor = a == b->base ? "start" : (a == end ? "end" : "middle");
+        double left = a == b->base ? x : (a == end ? x - w : x - w / 2);
+        fprintf(b->f, "<line x1=\"%.2f\" y1=\"%.2f\" x2=\"%.2f\" y2=\"%.2f\" class=\"tick\"/>\n", x, b->y - 5, x,
+                b->y);
+        if (a == end || (left >= last_right + 6 && left + w <= end_left - 6)) {
+            fprintf(b->f, "<text class=\"axis\" x=\"%.2f\" y=\"%.2f\" text-anchor=\"%s\">%s</text>\n", x,
+                    b->y - 8, anchor, t);
+            last_right = left + w;
+        }
+        if (a == end) {
+            break;
+        }
+    }
+}
+
+static void svg_defs(FILE *f)
+{
+    fprintf(f,
+            "<defs>\n"
+            "<pattern id=\"hatch\" patternUnits=\"userSpaceOnUse\" width=\"7\" height=\"7\" "
+            "patternTransform=\"rotate(45)\"><rect width=\"7\" height=\"7\" fill=\"#ffffff\" fill-opacity=\"0.35\"/>"
+            "<line x1=\"0\" y1=\"0\" x2=\"0\" y2=\"7\" stroke=\"#d62728\" stroke-width=\"3\"/></pattern>\n"
+            "<pattern id=\"stage\" patternUnits=\"userSpaceOnUse\" width=\"8\" height=\"8\" "
+            "patternTransform=\"rotate(-45)\"><rect width=\"8\" height=\"8\" fill=\"#fce5cd\"/>"
+            "<line x1=\"0\" y1=\"0\" x2=\"0\" y2=\"8\" stroke=\"#e69138\" stroke-width=\"2\"/></pattern>\n"
+            "</defs>\n"
+            "<style>\n"
+            "text { font-family: 'DejaVu Sans', Verdana, Arial, sans-serif; font-size: 12px; fill: #222; }\n"
+            ".title { font-size: 17px; font-weight: bold; }\n"
+            ".sub { font-size: 13px; fill: #444; }\n"
+            ".row { font-size: 14px; font-weight: bold; }\n"
+            ".rowsub { font-size: 11px; fill: #555; }\n"
+            ".lbl { font-size: 12px; paint-order: stroke; stroke: #ffffff; stroke-width: 3px; "
+            "stroke-linejoin: round; }\n"
+            ".small { font-size: 10px; paint-order: stroke; stroke: #ffffff; stroke-width: 3px; "
+            "stroke-linejoin: round; }\n"
+            ".axis { font-size: 10px; fill: #666; }\n"
+            ".tick { stroke: #999; stroke-width: 1; }\n"
+            ".warn { fill: #c00000; font-weight: bold; }\n"
+            ".step { font-size: 12.5px; }\n"
+            "</style>\n");
+}
+
+/* The largest part of [*a0, *a1) that no destination covers (after the
+ * migration, the label of a partly overwritten partition goes there). */
+static void largest_gap(const rf_plan_t *p, uint64_t *a0, uint64_t *a1)
+{
+    uint64_t best0 = *a0, best1 = *a0, pos = *a0;
+    while (pos < *a1) {
+        /* the first destination covering pos, else the next one starting after it */
+        uint64_t next = *a1, skip_to = 0;
+        for (uint32_t k = 0; k < p->count; k++) {
+            uint64_t d0 = p->img[k].dest, d1 = d0 + rf_align_up(p->img[k].dest_size, p->sector_size);
+            if (d0 <= pos && pos < d1) {
+                skip_to = d1 > skip_to ? d1 : skip_to;
+            } else if (d0 > pos && d0 < next) {
+                next = d0;
+            }
+        }
+        if (skip_to) {
+            pos = skip_to;
+            continue;
+        }
+        if (next - pos > best1 - best0) {
+            best0 = pos;
+            best1 = next;
+        }
+        pos = next;
+    }
+    *a0 = best0;
+    *a1 = best1;
+}
+
+/* One map: the full flash bar and its zoom on the boot area below it. */
+typedef enum { MAP_BEFORE, MAP_AFTER } map_kind_t;
+
+static void draw_bar_content(const view_t *v, const bar_t *b, map_kind_t kind, bool ok)
+{
+    const rf_plan_t *p = v->plan;
+    FILE *f = b->f;
+    /* free flash */
+    brect(b, b->base, (uint64_t)b->base + b->span, 0, b->h, "fill=\"#f4f4f4\" stroke=\"#bbb\"");
+    const char *fade = kind == MAP_AFTER ? " fill-opacity=\"0.45\"" : "";
+    char style[200];
+    uint32_t bl_end = p->ptable_offset > p->bootloader_offset ? p->ptable_offset : p->bootloader_offset + 0x1000;
+    snprintf(style, sizeof style, "fill=\"#c9c9c9\" stroke=\"#777\"%s", fade);
+    brect(b, p->bootloader_offset, bl_end, 0, b->h, style);
+    snprintf(style, sizeof style, "fill=\"#d5a6e6\" stroke=\"#777\"%s", fade);
+    brect(b, p->ptable_offset, (uint64_t)p->ptable_offset + RF_PTABLE_SECTOR, 0, b->h, style);
+    for (uint32_t k = 0; k < p->table->count; k++) {
+        const rf_part_t *pt = &p->table->parts[k];
+        bool run = pt->offset == p->running.offset && pt->size == p->running.size;
+        snprintf(style, sizeof style, "fill=\"%s\" stroke=\"%s\" stroke-width=\"%s\"%s", part_fill(pt),
+                 run ? "#1f4e79" : "#777", run ? "2.5" : "1", fade);
+        brect(b, pt->offset, (uint64_t)pt->offset + pt->size, 0, b->h, style);
+    }
+    if (kind == MAP_BEFORE) {
+        /* what the plan destroys: destinations (red hatch), staging (orange) */
+        for (uint32_t k = 0; ok && k < p->count; k++) {
+            const rf_plan_image_t *im = &p->img[k];
+            brect(b, im->staging.offset, (uint64_t)im->staging.offset + im->staging.size, 0, b->h,
+                  "fill=\"url(#stage)\" fill-opacity=\"0.55\" stroke=\"#e69138\" stroke-width=\"2\" "
+                  "stroke-dasharray=\"6,3\"");
+        }
+        for (uint32_t k = 0; k < p->count && k < RF_PLAN_MAX_IMAGES; k++) {
+            const rf_plan_image_t *im = &p->img[k];
+            brect(b, im->dest, (uint64_t)im->dest + rf_align_up(im->dest_size, p->sector_size), 0, b->h,
+                  "fill=\"url(#hatch)\" stroke=\"#d62728\" stroke-width=\"2\"");
+        }
+    } else {
+        for (uint32_t k = 0; k < p->count; k++) {
+            const rf_plan_image_t *im = &p->img[k];
+            brect(b, im->staging.offset, (uint64_t)im->staging.offset + im->staging.size, 0, b->h,
+                  "fill=\"#fce5cd\" stroke=\"#e69138\" stroke-width=\"2\" stroke-dasharray=\"6,3\"");
+        }
+        for (uint32_t k = 0; k < p->count; k++) {
+            const rf_plan_image_t *im = &p->img[k];
+            uint64_t end = (uint64_t)im->dest + rf_align_up(im->dest_size, p->sector_size);
+            uint64_t img_end = im->len >= 0 ? (uint64_t)im->dest + (uint64_t)im->len : end;
+            brect(b, im->dest, end, 0, b->h, "fill=\"#d0f0ea\" stroke=\"#1b7f6b\" stroke-width=\"2\"");
+            brect(b, im->dest, img_end, 0, b->h, "fill=\"#45b39d\" stroke=\"none\"");
+            brect(b, im->dest, end, 0, b->h, "fill=\"none\" stroke=\"#1b7f6b\" stroke-width=\"2\"");
+        }
+    }
+    /* labels */
+    char a[96], c[64], d[32];
+    const char *alts[4];
+    alts[0] = "second-stage bootloader";
+    alts[1] = "bootloader";
+    alts[2] = "boot";
+    bool bl_rewritten = false, pt_rewritten = false;
+    for (uint32_t k = 0; ok && k < p->count; k++) {
+        bl_rewritten |= hits_bootloader(p, &p->img[k]);
+        pt_rewritten |= hits_ptable(p, &p->img[k]);
+    }
+    if (!(kind == MAP_AFTER && bl_rewritten)) {
+        blabel(b, p->bootloader_offset, bl_end, b->h / 2 + 4, "lbl", alts, 3);
+    }
+    if (!(kind == MAP_AFTER && pt_rewritten)) {
+        alts[0] = "partition table";
+        alts[1] = "ptable";
+        alts[2] = "pt";
+        blabel(b, p->ptable_offset, (uint64_t)p->ptable_offset + RF_PTABLE_SECTOR, b->h / 2 + 4, "small", alts, 3);
+    }
+    for (uint32_t k = 0; k < p->table->count; k++) {
+        const rf_part_t *pt = &p->table->parts[k];
+        bool covered = false;
+        for (uint32_t j = 0; ok && j < p->count; j++) {
+            const rf_plan_image_t *im = &p->img[j];
+            covered |= (kind == MAP_AFTER &&
+                        rf_contains(im->dest, rf_align_up(im->dest_size, p->sector_size), pt->offset, pt->size)) ||
+                       (im->staging.offset == pt->offset && im->staging.size == pt->size);
+        }
+        if (covered) {
+            continue;
+        }
+        bool run = pt->offset == p->running.offset && pt->size == p->running.size;
+        snprintf(a, sizeof a, "%s%s", pt->label, run ? " (running)" : "");
+        snprintf(c, sizeof c, "%s", pt->label);
+        alts[0] = a;
+        alts[1] = c;
+        uint64_t g0 = pt->offset, g1 = (uint64_t)pt->offset + pt->size;
+        if (kind == MAP_AFTER && ok) {
+            largest_gap(p, &g0, &g1);
+        }
+        blabel(b, g0, g1, b->h / 2 + 4, "lbl", alts, 2);
+    }
+    if (!ok) {
+        return;
+    }
+    /* staging partitions, labelled once */
+    for (uint32_t k = 0; k < p->count; k++) {
+        const rf_plan_image_t *im = &p->img[k];
+        bool first = true;
+        for (uint32_t j = 0; j < k; j++) {
+            first &= p->img[j].staging.offset != im->staging.offset;
+        }
+        if (!first) {
+            continue;
+        }
+        snprintf(a, sizeof a, "%s%s", im->staging.label,
+                 kind == MAP_AFTER ? ": staging scratch (holds the last staged image)" : " (staging: content lost)");
+        snprintf(c, sizeof c, "%s%s", im->staging.label, kind == MAP_AFTER ? ": staging scratch" : " (staging)");
+        alts[0] = a;
+        alts[1] = c;
+        alts[2] = im->staging.label;
+        blabel(b, im->staging.offset, (uint64_t)im->staging.offset + im->staging.size, b->h / 2 + 4, "lbl", alts, 3);
+    }
+    if (kind != MAP_AFTER) {
+        return;
+    }
+    for (uint32_t k = 0; k < p->count; k++) {
+        const rf_plan_image_t *im = &p->img[k];
+        uint64_t end = (uint64_t)im->dest + rf_align_up(im->dest_size, p->sector_size);
+        uint64_t img_end = im->len >= 0 ? (uint64_t)im->dest + (uint64_t)im->len : end;
+        snprintf(a, sizeof a, "%u. %s (%s)", (unsigned)k + 1, base_name(im->source), rf_dest_kind_name(im->kind));
+        snprintf(c, sizeof c, "%u. %s", (unsigned)k + 1, base_name(im->source));
+        snprintf(d, sizeof d, "%u", (unsigned)k + 1);
+        alts[0] = a;
+        alts[1] = c;
+        alts[2] = d;
+        if (!blabel(b, im->dest, img_end, b->h / 2 + 4, "lbl", alts, 3)) {
+            blabel(b, im->dest, end, b->h / 2 + 4, "lbl", alts, 3);
+            continue;
+        }
+        if (img_end < end) {
+            /* the tail: erased, and what used to be there */
+            char was[200];
+            size_t n = 0;
+            was[0] = 0;
+            if (hits_ptable(p, im) && p->ptable_offset >= img_end) {
+                n += (size_t)snprintf(was + n, sizeof was - n, "partition table");
+            }
+            for (uint32_t o = 0; o < im->overwrites_count && n < sizeof was; o++) {
+                const rf_part_t *pt = &p->table->parts[im->overwrites[o]];
+                if ((uint64_t)pt->offset + pt->size > img_end) {
+                    n += (size_t)snprintf(was + n, sizeof was - n, "%s%s", n ? ", " : "", pt->label);
+                }
+            }
+            char e1[260];
+            snprintf(e1, sizeof e1, "erased to 0xFF (was %s)", was);
+            alts[0] = was[0] ? e1 : "erased to 0xFF";
+            alts[1] = "erased to 0xFF";
+            alts[2] = "0xFF";
+            blabel(b, img_end, end, b->h / 2 + 4, "small", alts, 3);
+        }
+    }
+    /* the bootloader window: a red strip under the bootloader's sectors */
+    if (p->window_image >= 0) {
+        const rf_plan_image_t *im = &p->img[p->window_image];
+        uint64_t len = im->len > 0 ? (uint64_t)im->len : im->dest_size;
+        uint64_t w_end = (uint64_t)im->dest + rf_align_up((uint32_t)len, p->sector_size);
+        uint64_t w0 = im->dest > p->bootloader_offset ? im->dest : p->bootloader_offset;
+        if (visible(b, w0, w_end)) {
+            double x0 = bx(b, w0), x1 = bx(b, w_end);
+            if (x1 - x0 < 6) {
+                x1 = x0 + 6;
+            }
+            fprintf(f, "<rect x=\"%.2f\" y=\"%.2f\" width=\"%.2f\" height=\"6\" fill=\"#c00000\"/>\n", x0,
+                    b->y + b->h + 3, x1 - x0);
+        }
+    }
+}
+
+static int write_svg(const view_t *v, const char *path, bool ok, const char *errmsg)
+{
+    FILE *f = fopen(path, "w");
+    if (f == NULL) {
+        fprintf(stderr, "reflasher plan: cannot write %s\n", path);
+        return 2;
+    }
+    const rf_plan_t *p = v->plan;
+    /* zoom on the boot area: up to the first partition at or past 64 KiB */
+    uint32_t zoom = 0x10000;
+    for (uint32_t k = 0; k < p->table->count; k++) {
+        const rf_part_t *pt = &p->table->parts[k];
+        if (pt->type == RF_PART_TYPE_APP) {
+            zoom = pt->offset;
+            break;
+        }
+    }
+    if (zoom < p->ptable_offset + RF_PTABLE_SECTOR) {
+        zoom = p->ptable_offset + RF_PTABLE_SECTOR;
+    }
+    if (zoom > p->flash_size) {
+        zoom = p->flash_size;
+    }
+
+    const double sec_h = 205;   /* one map: header, full bar, trapezoid, zoom bar, axes */
+    const double top = ok ? 70 : 86;
+    uint32_t nsteps = ok ? p->count : 0;
+    double legend_y = top + (ok ? 2 : 1) * sec_h + 10;
+    double steps_y = legend_y + 60;
+    double H = ok ? steps_y + 22 + 18.0 * (nsteps + 1) + 4 : legend_y + 30;
+    fprintf(f, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
+    fprintf(f,
+            "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%.0f\" viewBox=\"0 0 %d %.0f\">\n",
+            SVG_W, H, SVG_W, H);
+    svg_defs(f);
+    fprintf(f, "<rect x=\"0\" y=\"0\" width=\"%d\" height=\"%.0f\" fill=\"#ffffff\"/>\n", SVG_W, H);
+
+    /* title */
+    char fs[32];
+    size_str(p->flash_size, fs, sizeof fs);
+    fprintf(f, "<text class=\"title\" x=\"20\" y=\"28\">reflasher plan: ");
+    xesc(f, v->device);
+    fprintf(f, " (%s, %s flash, running '", chip_label(p->chip_id), fs);
+    xesc(f, p->running.label);
+    fprintf(f, "')</text>\n");
+    if (ok) {
+        fprintf(f,
+                "<text class=\"sub\" x=\"20\" y=\"50\">%u image%s; estimated device time %.2f s; bootloader window "
+                "%.0f ms%s; nothing written yet</text>\n",
+                (unsigned)p->count, p->count == 1 ? "" : "s", us_ms(p->est_total_us) / 1000.0, us_ms(p->window_us),
+                p->reordered ? "; reordered: boot-critical images last" : "");
+    } else {
+        const rf_cli_plan_extra_t *x = v->x;
+        fprintf(f, "<text class=\"sub warn\" x=\"20\" y=\"50\">REFUSED: ");
+        xesc(f, x->rule_name ? x->rule_name : "ERROR");
+        fprintf(f, ": ");
+        xesc(f, x->rule_name ? x->rule_text : errmsg);
+        fprintf(f, "</text>\n<text class=\"sub\" x=\"20\" y=\"68\">");
+        if (x->detail[0]) {
+            xesc(f, x->detail);
+            fprintf(f, " ");
+        }
+        if (x->bad_input >= 0) {
+            fprintf(f, "(image %d: ", x->bad_input + 1);
+            xesc(f, v->imgs[x->bad_input].source);
+            fprintf(f, ")");
+        }
+        fprintf(f, "; red hatch: the requested destinations; nothing will be written</text>\n");
+    }
+
+    for (int m = 0; m < (ok ? 2 : 1); m++) {
+        map_kind_t kind = m == 0 ? MAP_BEFORE : MAP_AFTER;
+        double y0 = top + m * sec_h;
+        bar_t full = { .f = f, .y = y0 + 26, .h = BAR_H, .base = 0, .span = p->flash_size };
+        bar_t zb = { .f = f, .y = y0 + 26 + BAR_H + 52, .h = BAR_H, .base = 0, .span = zoom };
+        fprintf(f, "<text class=\"row\" x=\"20\" y=\"%.2f\">%s</text>\n", full.y + 20,
+                kind == MAP_BEFORE ? "BEFORE" : "AFTER");
+        fprintf(f, "<text class=\"rowsub\" x=\"20\" y=\"%.2f\">whole flash</text>\n", full.y + 36);
+        fprintf(f, "<text class=\"row\" x=\"20\" y=\"%.2f\">%s</text>\n", zb.y + 20, "boot area");
+        fprintf(f, "<text class=\"rowsub\" x=\"20\" y=\"%.2f\">0x0..0x%x (zoom)</text>\n", zb.y + 36,
+                (unsigned)zoom);
+        /* the trapezoid from the boot area of the full bar to the zoom bar */
+        fprintf(f,
+                "<path d=\"M %.2f %.2f L %.2f %.2f L %.2f %.2f L %.2f %.2f Z\" fill=\"#eef3fb\" stroke=\"#9aa9c2\" "
+                "stroke-dasharray=\"4,3\"/>\n",
+                bx(&full, 0), full.y + full.h, bx(&full, zoom), full.y + full.h, (double)SVG_L + SVG_BW, zb.y - 16,
+                (double)SVG_L, zb.y - 16);
+        axis(&full, 8);
+        draw_bar_content(v, &full, kind, ok);
+        axis(&zb, 16);
+        draw_bar_content(v, &zb, kind, ok);
+        if (kind == MAP_AFTER && p->window_image >= 0) {
+            const rf_plan_image_t *im = &p->img[p->window_image];
+            fprintf(f, "<text class=\"warn\" x=\"%.2f\" y=\"%.2f\" text-anchor=\"start\">", bx(&zb, im->dest),
+                    zb.y + zb.h + 24);
+            fprintf(f, "&#9650; bootloader window &#8776; %.0f ms (step %d: from the first erase of 0x%x until the new "
+                       "bootloader is fully programmed)</text>\n",
+                    us_ms(p->window_us), (int)p->window_image + 1, (unsigned)p->bootloader_offset);
+        }
+        if (kind == MAP_BEFORE && ok) {
+            /* what gets destroyed, in words, under the zoom bar */
+            char line[600];
+            size_t n = 0;
+            line[0] = 0;
+            for (uint32_t k = 0; k < p->count; k++) {
+                const rf_plan_image_t *im = &p->img[k];
+                if (hits_bootloader(p, im)) {
+                    n += (size_t)snprintf(line + n, sizeof line - n, "%sbootloader", n ? ", " : "");
+                }
+                if (hits_ptable(p, im) && n < sizeof line) {
+                    n += (size_t)snprintf(line + n, sizeof line - n, "%spartition table", n ? ", " : "");
+                }
+                for (uint32_t o = 0; o < im->overwrites_count && n < sizeof line; o++) {
+                    n += (size_t)snprintf(line + n, sizeof line - n, "%s%s", n ? ", " : "",
+                                          p->table->parts[im->overwrites[o]].label);
+                }
+            }
+            fprintf(f, "<text class=\"warn\" x=\"%d\" y=\"%.2f\">destroyed (red hatch): ", SVG_L, zb.y + zb.h + 20);
+            xesc(f, line);
+            n = 0;
+            line[0] = 0;
+            for (uint32_t k = 0; k < p->count; k++) {
+                bool first = true;
+                for (uint32_t j = 0; j < k; j++) {
+                    first &= p->img[j].staging.offset != p->img[k].staging.offset;
+                }
+                if (first && n < sizeof line) {
+                    n += (size_t)snprintf(line + n, sizeof line - n, "%s%s", n ? ", " : "", p->img[k].staging.label);
+                }
+            }
+            fprintf(f, "; used as staging, content lost (orange): ");
+            xesc(f, line);
+            fprintf(f, "</text>\n");
+        }
+    }
+
+    /* legend */
+    static const struct {
+        const char *fill, *stroke, *text;
+    } k_leg[] = {
+        { "#c9c9c9", "#777", "bootloader" },      { "#d5a6e6", "#777", "partition table" },
+        { "#9fc5e8", "#777", "app partition" },   { "#b6d7a8", "#777", "data partition" },
+        { "#f4f4f4", "#bbb", "free" },            { "url(#hatch)", "#d62728", "destroyed" },
+        { "url(#stage)", "#e69138", "staging" },  { "#45b39d", "#1b7f6b", "new image" },
+        { "#d0f0ea", "#1b7f6b", "erased (0xFF)" },
+    };
+    double lx = 20;
+    for (size_t i = 0; i < sizeof k_leg / sizeof k_leg[0]; i++) {
+        fprintf(f, "<rect x=\"%.1f\" y=\"%.1f\" width=\"18\" height=\"14\" fill=\"%s\" stroke=\"%s\"/>\n", lx,
+                legend_y, k_leg[i].fill, k_leg[i].stroke);
+        fprintf(f, "<text x=\"%.1f\" y=\"%.1f\">%s</text>\n", lx + 23, legend_y + 11.5, k_leg[i].text);
+        lx += 23 + strlen(k_leg[i].text) * FONT_W + 16;
+    }
+    fprintf(f, "<rect x=\"%.1f\" y=\"%.1f\" width=\"18\" height=\"14\" fill=\"#9fc5e8\" stroke=\"#1f4e79\" "
+               "stroke-width=\"2.5\"/>\n",
+            lx, legend_y);
+    fprintf(f, "<text x=\"%.1f\" y=\"%.1f\">running</text>\n", lx + 23, legend_y + 11.5);
+    lx += 23 + 7 * FONT_W + 16;
+    if (ok && p->window_image >= 0) {
+        fprintf(f, "<rect x=\"%.1f\" y=\"%.1f\" width=\"18\" height=\"6\" fill=\"#c00000\"/>\n", lx,
+                legend_y + 4);
+        fprintf(f, "<text x=\"%.1f\" y=\"%.1f\">bootloader window</text>\n", lx + 23, legend_y + 11.5);
+    }
+
+    /* steps */
+    if (ok) {
+        fprintf(f, "<text class=\"row\" x=\"20\" y=\"%.1f\">Steps (execution order)</text>\n", steps_y);
+        for (uint32_t k = 0; k < p->count; k++) {
+            const rf_plan_image_t *im = &p->img[k];
+            const rf_cli_plan_image_t *ci = &v->x->img[im->input_index];
+            char len[48];
+            if (ci->fetched) {
+                snprintf(len, sizeof len, "%zu bytes", ci->len);
+            } else {
+                snprintf(len, sizeof len, "length unknown");
+            }
+            fprintf(f, "<text class=\"step\" x=\"30\" y=\"%.1f\">%u. image %u, ", steps_y + 22 + 18.0 * k,
+                    (unsigned)k + 1, (unsigned)im->input_index + 1);
+            xesc(f, base_name(im->source));
+            fprintf(f, " (%s) &#8594; 0x%x..0x%x %s via staging '", len, (unsigned)im->dest,
+                    (unsigned)region_end(im, p->sector_size), rf_dest_kind_name(im->kind));
+            xesc(f, im->staging.label);
+            fprintf(f, "': download %.0f + staging %.0f + copy %.0f = %.0f ms</text>\n", us_ms(im->est_download_us),
+                    us_ms(im->est_stage_us), us_ms(im->est_copy_us),
+                    us_ms(im->est_download_us + im->est_stage_us + im->est_copy_us));
+        }
+        fprintf(f, "<text class=\"step\" x=\"30\" y=\"%.1f\">total %.0f ms; bootloader window %.0f ms</text>\n",
+                steps_y + 22 + 18.0 * p->count, us_ms(p->est_total_us), us_ms(p->window_us));
+    }
+    fprintf(f, "</svg>\n");
+    if (fclose(f) != 0) {
+        fprintf(stderr, "reflasher plan: cannot write %s\n", path);
+        return 2;
+    }
+    return 0;
+}
+
+/* ---- command --------------------------------------------------------------- */
+
+int cmd_plan(int argc, char **argv)
+{
+    const char *device = NULL, *svg = NULL;
+    bool json = false, fetch = true;
+    rf_image_arg_t *imgs = calloc(MAX_ARGS, sizeof *imgs);
+    int n = 0, rc = 2;
+    char err[1024];
+    if (imgs == NULL) {
+        return 2;
+    }
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (strcmp(a, "--json") == 0) {
+            json = true;
+            continue;
+        }
+        if (strcmp(a, "--no-fetch") == 0) {
+            fetch = false;
+            continue;
+        }
+        if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
+            usage();
+            free(imgs);
+            return 0;
+        }
+        const char *val = i + 1 < argc ? argv[++i] : NULL;
+        if (val == NULL) {
+            goto out_usage;
+        }
+        if (strcmp(a, "--device") == 0) {
+            device = val;
+        } else if (strcmp(a, "--svg") == 0) {
+            svg = val;
+        } else if (strcmp(a, "--image") == 0) {
+            if (n == MAX_ARGS) {
+                fprintf(stderr, "reflasher plan: at most %d images on the command line\n", MAX_ARGS);
+                goto out;
+            }
+            if (!rf_parse_image_arg(val, &imgs[n], err, sizeof err)) {
+                fprintf(stderr, "reflasher plan: %s\n", err);
+                goto out;
+            }
+            n++;
+        } else {
+            goto out_usage;
+        }
+    }
+    if (device == NULL || n == 0) {
+        goto out_usage;
+    }
+    rf_device_t dev;
+    if (rf_device_open(device, &dev, err, sizeof err) != ESP_OK) {
+        fprintf(stderr, "reflasher plan: %s\n", err);
+        goto out;
+    }
+    rf_plan_t *plan = calloc(1, sizeof *plan);
+    rf_cli_plan_extra_t *x = calloc(1, sizeof *x);
+    if (plan == NULL || x == NULL) {
+        free(plan);
+        free(x);
+        rf_device_close(&dev);
+        goto out;
+    }
+    int r = rf_cli_build_plan(&dev, imgs, n, fetch, plan, x, err, sizeof err);
+    view_t v = { .device = device, .plan = plan, .x = x, .dev = &dev, .imgs = imgs };
+    if (r == 2) {
+        fprintf(stderr, "reflasher plan: %s\n", err);
+        rc = 2;
+    } else {
+        bool ok = r == 0;
+        if (json) {
+            print_json(&v, ok, err);
+        } else if (ok) {
+            print_text(&v);
+        }
+        if (!ok) {
+            fprintf(stderr, "refused: %s\n", err);
+        }
+        rc = ok ? 0 : 1;
+        if (svg != NULL && plan->table != NULL) {
+            int s = write_svg(&v, svg, ok, err);
+            if (s != 0 && rc == 0) {
+                rc = s;
+            }
+        }
+    }
+    rf_cli_plan_extra_free(x);
+    free(x);
+    free(plan);
+    rf_device_close(&dev);
+    goto out;
+out_usage:
+    rc = usage();
+out:
+    free(imgs);
+    return rc;
+}
