@@ -45,6 +45,14 @@ bad = [i for i in range(len(a)) if a[i] != b[i] and not any(lo <= i < hi for lo,
 assert not bad, "changed outside destinations and staging at 0x%x" % bad[0]
 PY
 
+# the bootloader given first: the plan moves it last, and the result is the same device
+"$REFLASHER" device create --chip esp32 --flash-size 4MB --partitions "$seeds/boot_swap_download_example-partitions.csv" \
+    --running factory -o rev.img >/dev/null
+"$REFLASHER" migrate --device rev.img --image "$base/mcuboot-esp32.bin@0x1000:0xF000" \
+    --image "$base/app_upd.bin@0x110000:0x100000" > rev.txt 2>&1 || fail "reversed order: $(cat rev.txt)"
+grep -q "reordered so that the bootloader region is written last" rev.txt || fail "no reorder note"
+cmp -s rev.img dev.img || fail "reversed order gave another device"
+
 # whole-flash inspection of the migrated device: the MCUboot bootloader at
 # 0x1000 and the MCUboot image in 0x110000 with its trailer asking for a swap
 "$REFLASHER" inspect dev.img > inspect.txt || true

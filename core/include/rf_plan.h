@@ -64,6 +64,8 @@ typedef struct rf_plan_image {
     uint32_t dest;
     uint32_t dest_size;
     int64_t len;                /**< image length, -1 while unknown */
+    uint32_t data_pages;        /**< pages of the image not all 0xFF (the engine never programs blank
+                                     pages); 0 = unknown: every page is counted */
     rf_dest_kind_t kind;        /**< RF_DEST_RAW: derived from the destination */
     bool has_sha256;
     uint8_t sha256[32];
@@ -102,7 +104,9 @@ typedef struct rf_plan {
 } rf_plan_t;
 
 /** ESP_OK or ESP_ERR_INVALID_ARG / ESP_ERR_INVALID_SIZE / ESP_ERR_NOT_FOUND
- *  with plan->rule and plan->bad saying which rule and which image. */
+ *  with plan->rule and plan->bad saying which rule and which image.
+ *  The images are reordered in place: fill the input fields, validate once;
+ *  to validate again, fill them again. */
 esp_err_t rf_plan_validate(rf_plan_t *plan);
 
 /** One-line description of a rule ("the destination overlaps the running partition"). */

@@ -131,7 +131,7 @@ static rf_dest_kind_t derive_kind(const rf_plan_t *p, const rf_plan_image_t *im)
 /* Estimated cost of writing `len` bytes into a region of `size` bytes at
  * `addr` that may hold old data everywhere: erase what the image and the
  * region's tail need (blocks where aligned), program every page of the image. */
-static uint64_t est_write_us(const rf_plan_t *p, uint32_t addr, uint32_t size, uint64_t len)
+static uint64_t est_write_us(const rf_plan_t *p, uint32_t addr, uint32_t size, uint64_t len, uint32_t data_pages)
 {
     const rf_plan_cost_t *c = &p->cost;
     uint64_t us = 0;
@@ -145,7 +145,7 @@ static uint64_t est_write_us(const rf_plan_t *p, uint32_t addr, uint32_t size, u
             a += p->sector_size;
         }
     }
-    us += (uint64_t)div_up(len, p->page_size) * c->page_program_us;
+    us += (uint64_t)(data_pages ? data_pages : div_up(len, p->page_size)) * c->page_program_us;
     us += (uint64_t)size * 2u * 1000000u / c->read_bytes_per_s; /* compare + read back */
     return us;
 }
@@ -174,7 +174,10 @@ esp_err_t rf_plan_validate(rf_plan_t *p)
 
     /* Order: images that leave the old boot chain intact first, then those
      * touching the bootloader or partition-table sectors (stable sort). */
-    const uint32_t crit_end = p->ptable_offset ? p->ptable_offset + RF_PTABLE_MAX_LEN : p->bootloader_offset + 0x1000;
+    uint32_t crit_end = p->ptable_offset ? p->ptable_offset + RF_PTABLE_MAX_LEN : p->bootloader_offset + 0x1000;
+    if (crit_end <= p->bootloader_offset) {
+        crit_end = p->bootloader_offset + 0x1000;
+    }
     for (uint32_t i = 0; i < p->count; i++) {
         rf_plan_image_t *im = &p->img[i];
         im->input_index = i;
@@ -260,9 +263,9 @@ esp_err_t rf_plan_validate(rf_plan_t *p)
                 return fail(p, RF_RULE_STAGING_TOO_SMALL, b, -1, ESP_ERR_INVALID_SIZE);
             }
             im->est_download_us = len * 1000000u / c->net_bytes_per_s;
-            im->est_stage_us = est_write_us(p, im->staging.offset, (uint32_t)len, len);
+            im->est_stage_us = est_write_us(p, im->staging.offset, (uint32_t)len, len, im->data_pages);
         }
-        im->est_copy_us = est_write_us(p, im->dest, im->dest_size, len);
+        im->est_copy_us = est_write_us(p, im->dest, im->dest_size, len, im->data_pages);
         p->est_total_us += im->est_download_us + im->est_stage_us + im->est_copy_us;
     }
     /* The bootloader window: from the first erase of the bootloader's sectors

@@ -11,6 +11,7 @@
 #include <string.h>
 #include "args.h"
 #include "cli.h"
+#include "planning.h"
 #include "rf_device.h"
 #include "self_reflasher_platform.h"
 
@@ -51,19 +52,65 @@ static bool default_size(rf_device_t *dev, rf_image_arg_t *img)
     return ok;
 }
 
+static esp_err_t rule_err(const char *rule)
+{
+    if (rule == NULL) {
+        return ESP_ERR_INVALID_ARG;
+    }
+    if (strcmp(rule, "IMAGE_TOO_LARGE") == 0 || strcmp(rule, "STAGING_TOO_SMALL") == 0 ||
+        strcmp(rule, "IMAGE_EMPTY") == 0) {
+        return ESP_ERR_INVALID_SIZE;
+    }
+    return strcmp(rule, "NO_STAGING") == 0 ? ESP_ERR_NOT_FOUND : ESP_ERR_INVALID_ARG;
+}
+
+/* The whole migration is validated as a plan first (the same rules the
+ * device applies step by step), then run in the plan's order: images that
+ * touch the bootloader or the partition table go last. */
 static esp_err_t run_download(rf_device_t *dev, rf_image_arg_t *imgs, int n, int *failed_at)
 {
     const esp_self_reflasher_platform_t *pf = rf_device_get_platform(dev);
+    rf_plan_t *plan = calloc(1, sizeof *plan);
+    rf_cli_plan_extra_t x;
+    memset(&x, 0, sizeof x);
+    char msg[512] = "";
+    if (plan == NULL) {
+        return ESP_ERR_NO_MEM;
+    }
+    if (rf_cli_build_plan(dev, imgs, n, false, plan, &x, msg, sizeof msg) != 0) {
+        esp_err_t e = rule_err(x.rule_name);
+        *failed_at = x.bad_input >= 0 ? x.bad_input : 0;
+        fprintf(stderr, "reflasher migrate: plan refused before anything was written: %s: %s%s%s\n",
+                x.rule_name ? x.rule_name : "?", x.rule_text[0] ? x.rule_text : msg, x.detail[0] ? ": " : "",
+                x.detail);
+        rf_cli_plan_extra_free(&x);
+        free(plan);
+        return e;
+    }
+    int order[RF_PLAN_MAX_IMAGES];
+    for (uint32_t k = 0; k < plan->count; k++) {
+        order[k] = (int)plan->img[k].input_index;
+    }
+    if (plan->reordered) {
+        fprintf(dev->log_to_stderr ? stderr : stdout,
+                "reflasher migrate: reordered so that the bootloader region is written last\n");
+    }
+    rf_cli_plan_extra_free(&x);
+    free(plan);
+
     esp_self_reflasher_handle_t h = NULL;
     esp_err_t err = ESP_OK;
-    for (int i = 0; i < n && err == ESP_OK; i++) {
+    for (int k = 0; k < n && err == ESP_OK; k++) {
+        int i = order[k];
         *failed_at = i;
         esp_http_client_config_t http = { .url = imgs[i].source, .timeout_ms = 10000 };
+        esp_self_reflasher_verify_t verify = { .sha256 = imgs[i].has_sha256 ? imgs[i].sha256 : NULL };
         esp_self_reflasher_config_t cfg = {
             .http_config = &http,
             .dest_region = { .region_address = imgs[i].dest, .region_size = imgs[i].size },
+            .verify = &verify,
         };
-        err = (i == 0) ? esp_self_reflasher_init_with(pf, &cfg, &h) : esp_self_reflasher_upd_next_config(&cfg, h);
+        err = (k == 0) ? esp_self_reflasher_init_with(pf, &cfg, &h) : esp_self_reflasher_upd_next_config(&cfg, h);
         if (err == ESP_OK) {
             err = esp_self_reflasher_download_bin(h);
         }

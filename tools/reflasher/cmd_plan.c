@@ -334,7 +334,8 @@ static void print_json(const view_t *v, bool ok, const char *errmsg)
         }
         if (im->has_sha256) {
             hex32(im->sha256, h);
-            fprintf(f, ", \"expected_sha256\": \"%s\", \"sha256_checked\": %s", h, ci->sha256_checked ? "true" : "false");
+            fprintf(f, ", \"expected_sha256\": \"%s\", \"sha256_checked\": %s", h,
+                    ci->sha256_checked ? "true" : "false");
         } else {
             fprintf(f, ", \"expected_sha256\": null, \"sha256_checked\": false");
         }
@@ -354,7 +355,9 @@ static void print_json(const view_t *v, bool ok, const char *errmsg)
         const char *st = ci->fetched ? "passed" : "pending";
         fprintf(f, "],\n   \"checks\": [{\"name\": \"length\", \"status\": \"%s\"}, ", st);
         fprintf(f, "{\"name\": \"format\", \"status\": \"%s\"}, ",
-                im->kind == RF_DEST_RAW ? "not-applicable" : (ci->fetched ? (ci->content_checked ? "passed" : "failed") : st));
+                im->kind == RF_DEST_RAW ? "not-applicable"
+                : ci->fetched           ? (ci->content_checked ? "passed" : "failed")
+                                        : st);
         fprintf(f, "{\"name\": \"sha256\", \"status\": \"%s\"}, ", im->has_sha256 ? st : "not-requested");
         fprintf(f, "{\"name\": \"signature\", \"status\": \"not-checked (no key)\"}]");
         fprintf(f, ", \"est_download_ms\": %.3f, \"est_stage_ms\": %.3f, \"est_copy_ms\": %.3f, \"est_ms\": %.3f}",

@@ -104,6 +104,15 @@ static void fill_images(rf_plan_t *plan, const rf_image_arg_t *imgs, int n, cons
         im->dest = imgs[i].dest;
         im->dest_size = imgs[i].size;
         im->len = x->img[i].fetched ? (int64_t)x->img[i].len : -1;
+        im->data_pages = 0;
+        for (uint32_t off = 0; x->img[i].fetched && off < x->img[i].len; off += 256) {
+            uint32_t cnt = x->img[i].len - off < 256 ? x->img[i].len - off : 256;
+            bool blank = true;
+            for (uint32_t k = 0; k < cnt && blank; k++) {
+                blank = x->img[i].data[off + k] == 0xFF;
+            }
+            im->data_pages += !blank;
+        }
         im->kind = RF_DEST_RAW;
         im->has_sha256 = imgs[i].has_sha256;
         memcpy(im->sha256, imgs[i].sha256, sizeof im->sha256);
