@@ -31,16 +31,7 @@
 #include "sdkconfig.h"
 #include "self_reflasher_platform.h"
 
-/* Codes of esp_http_client.h that older ESP-IDF 5.x releases lack. */
-#ifndef ESP_ERR_HTTP_RANGE_NOT_SATISFIABLE
-#define ESP_ERR_HTTP_RANGE_NOT_SATISFIABLE (ESP_ERR_HTTP_BASE + 10)
-#endif
-#ifndef ESP_ERR_HTTP_READ_TIMEOUT
-#define ESP_ERR_HTTP_READ_TIMEOUT (ESP_ERR_HTTP_BASE + 11)
-#endif
-#ifndef ESP_ERR_HTTP_INCOMPLETE_DATA
-#define ESP_ERR_HTTP_INCOMPLETE_DATA (ESP_ERR_HTTP_BASE + 12)
-#endif
+/* ESP_ERR_HTTP_* codes older ESP-IDF 5.x releases lack: self_reflasher.h defines them. */
 
 #ifndef CONFIG_SELF_REFLASHER_ALLOW_PLAIN_HTTP
 #define CONFIG_SELF_REFLASHER_ALLOW_PLAIN_HTTP 0
