@@ -11,6 +11,7 @@
 #include <string.h>
 #include "args.h"
 #include "cli.h"
+#include "migrate_run.h"
 #include "planning.h"
 #include "rf_device.h"
 #include "self_reflasher_platform.h"
@@ -28,7 +29,7 @@ static int usage(void)
 }
 
 /* SIZE omitted: the partition that starts at DEST. */
-static bool default_size(rf_device_t *dev, rf_image_arg_t *img)
+bool rf_cli_default_size(rf_device_t *dev, rf_image_arg_t *img)
 {
     if (img->has_size) {
         return true;
@@ -67,7 +68,7 @@ static esp_err_t rule_err(const char *rule)
 /* The whole migration is validated as a plan first (the same rules the
  * device applies step by step), then run in the plan's order: images that
  * touch the bootloader or the partition table go last. */
-static esp_err_t run_download(rf_device_t *dev, rf_image_arg_t *imgs, int n, int *failed_at)
+esp_err_t rf_cli_run_download(rf_device_t *dev, rf_image_arg_t *imgs, int n, int *failed_at)
 {
     const esp_self_reflasher_platform_t *pf = rf_device_get_platform(dev);
     rf_plan_t *plan = calloc(1, sizeof *plan);
@@ -122,7 +123,7 @@ static esp_err_t run_download(rf_device_t *dev, rf_image_arg_t *imgs, int n, int
     return err;
 }
 
-static esp_err_t run_embedded(rf_device_t *dev, rf_image_arg_t *img, uint32_t at)
+esp_err_t rf_cli_embed_place(rf_device_t *dev, rf_image_arg_t *img, uint32_t at, uint32_t *out_len)
 {
     FILE *f = fopen(img->source, "rb");
     if (f == NULL) {
@@ -149,15 +150,22 @@ static esp_err_t run_embedded(rf_device_t *dev, rf_image_arg_t *img, uint32_t at
         return err != ESP_OK ? err : ESP_ERR_INVALID_SIZE;
     }
     /* What the linker does when it embeds the image in the running app: not
-     * a step of the migration, so it is not counted. */
+     * a step of the migration, so it is not counted (and a no-op when the
+     * device was made with the image already in place). */
     memcpy(nor_sim_data(dev->sim) + at, buf, (size_t)len);
     free(buf);
     if (!img->has_size) {
         img->size = (uint32_t)len;
     }
+    *out_len = (uint32_t)len;
+    return ESP_OK;
+}
+
+esp_err_t rf_cli_run_embedded(rf_device_t *dev, const rf_image_arg_t *img, uint32_t at, uint32_t len)
+{
     esp_self_reflasher_config_t cfg = {
-        .src_region = { .region_address = at, .region_size = (uint32_t)len },
-        .src_bin_size = (size_t)len,
+        .src_region = { .region_address = at, .region_size = len },
+        .src_bin_size = len,
         .dest_region = { .region_address = img->dest, .region_size = img->size },
     };
     return esp_self_reflasher_directly_copy_to_region_with(&dev->platform, &cfg);
@@ -224,13 +232,17 @@ int cmd_migrate(int argc, char **argv)
     esp_err_t e = ESP_OK;
     int failed_at = 0;
     for (int i = 0; i < n_img && !embedded; i++) {
-        if (!default_size(&dev, &imgs[i])) {
+        if (!rf_cli_default_size(&dev, &imgs[i])) {
             e = ESP_ERR_INVALID_ARG;
         }
     }
+    uint32_t emb_len = 0;
+    if (e == ESP_OK && embedded) {
+        e = rf_cli_embed_place(&dev, &imgs[0], at, &emb_len);
+    }
     nor_sim_reset_counters(dev.sim);
     if (e == ESP_OK) {
-        e = embedded ? run_embedded(&dev, &imgs[0], at) : run_download(&dev, imgs, n_img, &failed_at);
+        e = embedded ? rf_cli_run_embedded(&dev, &imgs[0], at, emb_len) : rf_cli_run_download(&dev, imgs, n_img, &failed_at);
     }
     const nor_sim_counters_t *c = nor_sim_counters(dev.sim);
     if (json) {
