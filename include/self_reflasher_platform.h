@@ -24,6 +24,8 @@ typedef struct esp_self_reflasher_platform {
     /** ESP image chip id of this device (esp_chip_id_t: 0 ESP32, 9 ESP32-S3...);
      *  0xFFFF when unknown (then the chip checks are skipped, with a warning). */
     uint16_t chip_id;
+    /** Offset of the partition table (CONFIG_PARTITION_TABLE_OFFSET, 0x8000 by default). */
+    uint32_t ptable_offset;
     /** The partition the running code executes from (ESP_ERR_NOT_FOUND if none). */
     esp_err_t (*running_partition)(void *ctx, rf_part_t *out);
     /** Every partition of the table, in table order. */

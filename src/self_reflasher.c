@@ -511,6 +511,39 @@ static esp_err_t verify_image(const esp_self_reflasher_platform_t *pf, const esp
     }
 }
 
+/* The ranges a copy writes last, to keep the old boot chain alive as long as
+ * possible: the second-stage bootloader's sectors (the only unavoidable
+ * window), then the partition table and otadata (the old bootloader needs
+ * them; a new bootloader does not). Returns the number of ranges. */
+static uint32_t boot_deferred(const esp_self_reflasher_platform_t *pf, uint32_t out[2 * RF_WRITE_MAX_DEFERRED])
+{
+    uint32_t n = 0;
+    uint32_t pt = pf->ptable_offset ? pf->ptable_offset : RF_PTABLE_OFFSET_DEFAULT;
+    if (pf->chip_id != 0xFFFF) {
+        uint32_t bl = rf_esp_chip_bootloader_offset(pf->chip_id);
+        if (pt > bl) {
+            out[2 * n] = bl;
+            out[2 * n + 1] = pt - bl;
+            n++;
+        }
+    }
+    out[2 * n] = pt;
+    out[2 * n + 1] = 0x1000;
+    n++;
+    rf_ptable_t *t = malloc(sizeof *t);
+    if (t != NULL && pf->list_partitions(pf->ctx, t->parts, RF_PTABLE_MAX_PARTS, &t->count) == ESP_OK) {
+        for (uint32_t i = 0; i < t->count && n < RF_WRITE_MAX_DEFERRED; i++) {
+            if (t->parts[i].type == RF_PART_TYPE_DATA && t->parts[i].subtype == RF_PART_SUBTYPE_DATA_OTA) {
+                out[2 * n] = t->parts[i].offset;
+                out[2 * n + 1] = t->parts[i].size;
+                n++;
+            }
+        }
+    }
+    free(t);
+    return n;
+}
+
 /* Write dest_region from an image already in flash at src (memmove-safe),
  * then read the image back and compare its SHA-256 with `sha`. */
 static esp_err_t copy_verified(const esp_self_reflasher_platform_t *pf, uint32_t src, uint32_t len,
@@ -518,10 +551,12 @@ static esp_err_t copy_verified(const esp_self_reflasher_platform_t *pf, uint32_t
                                size_t work_len)
 {
     rf_flash_reader_t rd = { .flash = pf->flash, .base = src };
+    uint32_t deferred[2 * RF_WRITE_MAX_DEFERRED];
+    uint32_t n_def = boot_deferred(pf, deferred);
     rf_region_write_t w = {
         .flash = pf->flash, .dst = dest->region_address, .dst_size = dest->region_size, .len = len,
         .read = rf_flash_reader_read, .read_arg = &rd, .src_addr = src, .src_in_flash = 1,
-        .work = work, .work_len = work_len, .log = LOG(pf),
+        .work = work, .work_len = work_len, .log = LOG(pf), .deferred = deferred, .deferred_count = n_def,
     };
     rf_write_stats_t ws;
     esp_err_t err = rf_region_write(&w, &ws);

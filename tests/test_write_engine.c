@@ -233,6 +233,69 @@ static void test_stream_and_rollback(void **state)
     free(img);
 }
 
+/* A flash port that logs every erase/program address, over the simulator. */
+typedef struct {
+    rf_flash_t inner;
+    uint32_t addrs[4096];
+    uint32_t n;
+} logflash_t;
+
+static esp_err_t lf_read(void *c, uint32_t a, void *b, uint32_t n)
+{
+    return rf_flash_read(&((logflash_t *)c)->inner, a, b, n);
+}
+static esp_err_t lf_program(void *c, uint32_t a, const void *b, uint32_t n)
+{
+    logflash_t *l = c;
+    l->addrs[l->n++] = a;
+    return rf_flash_program(&l->inner, a, b, n);
+}
+static esp_err_t lf_erase(void *c, uint32_t a, uint32_t n)
+{
+    logflash_t *l = c;
+    l->addrs[l->n++] = a;
+    return rf_flash_erase(&l->inner, a, n);
+}
+
+/* Deferred ranges are written last, in their order: the bootloader's
+ * sectors after everything else, the partition table after those. */
+static void test_deferred_ranges_written_last(void **state)
+{
+    fx_t *fx = *state;
+    static logflash_t lf;
+    memset(&lf, 0, sizeof lf);
+    lf.inner = fx->flash;
+    rf_flash_t f = fx->flash;
+    f.ctx = &lf;
+    f.read = lf_read;
+    f.program = lf_program;
+    f.erase = lf_erase;
+    uint8_t *d = nor_sim_data(fx->sim);
+    fill_random(d + 0x1000, 0xF000, 11);          /* old content everywhere: every sector changes */
+    uint8_t *img = malloc(0xF000);
+    fill_random(img, 0xF000, 12);
+    const uint32_t deferred[] = { 0x1000, 0x7000, 0x8000, 0x1000 };  /* bootloader, then the table */
+    buf_reader_t r = { img };
+    rf_region_write_t w = { .flash = &f, .dst = 0x1000, .dst_size = 0xF000, .len = 0xF000, .read = buf_read,
+                            .read_arg = &r, .work = fx->work, .work_len = sizeof fx->work,
+                            .deferred = deferred, .deferred_count = 2 };
+    rf_write_stats_t st;
+    assert_int_equal(rf_region_write(&w, &st), ESP_OK);
+    assert_memory_equal(d + 0x1000, img, 0xF000);
+    /* phase of each logged op must never go down */
+    int last = 0;
+    for (uint32_t i = 0; i < lf.n; i++) {
+        uint32_t a = lf.addrs[i];
+        int ph = (a >= 0x1000 && a < 0x8000) ? 1 : (a >= 0x8000 && a < 0x9000) ? 2 : 0;
+        if (ph < last) {
+            fail_msg("op %u at 0x%x (phase %d) after phase %d", i, a, ph, last);
+        }
+        last = ph;
+    }
+    assert_int_equal(last, 2);
+    free(img);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -243,6 +306,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_memmove_overlaps, setup, teardown),
         cmocka_unit_test_setup_teardown(test_rejects_bad_arguments, setup, teardown),
         cmocka_unit_test_setup_teardown(test_stream_and_rollback, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_deferred_ranges_written_last, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

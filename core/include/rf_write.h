@@ -56,7 +56,17 @@ typedef struct rf_region_write {
     const rf_log_t *log;
     rf_progress_fn progress;
     void *progress_arg;
+    /** Ranges (address, size pairs) whose sectors are written last, in this
+     *  order: every other sector first, then the sectors overlapping
+     *  deferred[0], then deferred[1]... This keeps the old boot chain alive
+     *  as long as possible (the second-stage bootloader's sectors, then the
+     *  partition table and otadata). Ignored when the image overlaps the
+     *  destination in flash (memmove order wins). At most RF_WRITE_MAX_DEFERRED. */
+    const uint32_t *deferred;
+    uint32_t deferred_count;
 } rf_region_write_t;
+
+#define RF_WRITE_MAX_DEFERRED 4u
 
 /** Make [dst, dst + dst_size) hold the image followed by 0xFF.
  *  ESP_ERR_INVALID_ARG: misaligned dst, len > dst_size, region outside the

@@ -223,6 +223,17 @@ static esp_err_t write_unit(const rf_region_write_t *w, uint32_t a, uint32_t k, 
     return sector_write(f, a, t, c, st, w->log);
 }
 
+/* 0 for a sector written in the first pass, k + 1 when it overlaps deferred[k]. */
+static uint32_t sector_phase(const rf_region_write_t *w, uint32_t n_def, uint32_t a, uint32_t S)
+{
+    for (uint32_t k = 0; k < n_def; k++) {
+        if (rf_overlaps(a, S, w->deferred[2 * k], w->deferred[2 * k + 1])) {
+            return k + 1;
+        }
+    }
+    return 0;
+}
+
 esp_err_t rf_region_write(const rf_region_write_t *w, rf_write_stats_t *stats)
 {
     if (w == NULL || w->flash == NULL || w->read == NULL || stats == NULL || w->work == NULL) {
@@ -249,26 +260,53 @@ esp_err_t rf_region_write(const rf_region_write_t *w, rf_write_stats_t *stats)
      * the end so that no image byte is erased before it has been read. */
     const bool backward = w->src_in_flash && w->src_addr < w->dst;
     const uint32_t end = w->dst + size;
-    uint32_t done = 0;
-    while (done < size) {
-        uint32_t a, k;
-        if (!backward) {
-            a = w->dst + done;
-            k = (B && a % B == 0 && (uint64_t)a + B <= end) ? B / S : 1;
-        } else {
-            uint32_t e = end - done;
-            k = (B && e % B == 0 && e - w->dst >= B) ? B / S : 1;
-            a = e - k * S;
-        }
-        esp_err_t err = write_unit(w, a, k, backward, stats);
-        if (err != ESP_OK) {
-            RF_LOGE(w->log, "Writing 0x%08x..0x%08x failed: %s (0x%x)", (unsigned)a, (unsigned)(a + k * S),
-                    esp_err_to_name(err), (unsigned)err);
-            return err;
-        }
-        done += k * S;
-        if (w->progress) {
-            w->progress(w->progress_arg, done, size);
+    /* Deferred ranges give each sector a phase; the walk is repeated once
+     * per phase. A block holding sectors of several phases goes sector by
+     * sector. Memmove order wins when the image overlaps its destination. */
+    uint32_t n_def = RF_MIN(w->deferred_count, RF_WRITE_MAX_DEFERRED);
+    if (w->deferred == NULL || (w->src_in_flash && rf_overlaps(w->src_addr, w->len, w->dst, size))) {
+        n_def = 0;
+    }
+    uint32_t progress = 0;
+    for (uint32_t phase = 0; phase <= n_def; phase++) {
+        uint32_t done = 0;
+        while (done < size) {
+            uint32_t a, k;
+            if (!backward) {
+                a = w->dst + done;
+                k = (B && a % B == 0 && (uint64_t)a + B <= end) ? B / S : 1;
+            } else {
+                uint32_t e = end - done;
+                k = (B && e % B == 0 && e - w->dst >= B) ? B / S : 1;
+                a = e - k * S;
+            }
+            esp_err_t err = ESP_OK;
+            bool mixed = false;
+            uint32_t first_phase = sector_phase(w, n_def, a, S);
+            for (uint32_t j = 1; j < k && !mixed; j++) {
+                mixed = sector_phase(w, n_def, a + j * S, S) != first_phase;
+            }
+            if (!mixed && first_phase == phase) {
+                err = write_unit(w, a, k, backward, stats);
+                progress += k * S;
+            } else if (mixed) {
+                for (uint32_t jj = 0; jj < k && err == ESP_OK; jj++) {
+                    uint32_t j = backward ? k - 1 - jj : jj;
+                    if (sector_phase(w, n_def, a + j * S, S) == phase) {
+                        err = write_unit(w, a + j * S, 1, backward, stats);
+                        progress += S;
+                    }
+                }
+            }
+            if (err != ESP_OK) {
+                RF_LOGE(w->log, "Writing 0x%08x..0x%08x failed: %s (0x%x)", (unsigned)a, (unsigned)(a + k * S),
+                        esp_err_to_name(err), (unsigned)err);
+                return err;
+            }
+            done += k * S;
+            if (w->progress) {
+                w->progress(w->progress_arg, progress, size);
+            }
         }
     }
     return ESP_OK;

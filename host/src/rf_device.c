@@ -238,6 +238,7 @@ static void bind_platform(rf_device_t *dev)
     memset(p, 0, sizeof *p);
     p->ctx = dev;
     p->flash = &dev->flash;
+    p->ptable_offset = dev->ptable_offset;
     if (!rf_chip_id(dev->chip, &p->chip_id)) {
         p->chip_id = 0xFFFF;
     }

@@ -376,6 +376,11 @@ const esp_self_reflasher_platform_t *esp_self_reflasher_default_platform(void)
 #else
         .chip_id = 0xFFFF,
 #endif
+#ifdef CONFIG_PARTITION_TABLE_OFFSET
+        .ptable_offset = CONFIG_PARTITION_TABLE_OFFSET,
+#else
+        .ptable_offset = 0x8000,
+#endif
         .running_partition = running_partition,
         .list_partitions = list_partitions, .make_source = make_source, .free_source = free_source,
         .log = { .fn = port_log, .arg = NULL },
