@@ -18,6 +18,8 @@
 extern "C" {
 #endif
 
+#define ESP_SELF_REFLASHER_NO_JOURNAL 0xFFFFFFFFu
+
 typedef struct esp_self_reflasher_platform {
     void *ctx;
     const rf_flash_t *flash;
@@ -26,6 +28,11 @@ typedef struct esp_self_reflasher_platform {
     uint16_t chip_id;
     /** Offset of the partition table (CONFIG_PARTITION_TABLE_OFFSET, 0x8000 by default). */
     uint32_t ptable_offset;
+    /** Where the journal lives (two flash sectors): 0 = the last two sectors
+     *  of the flash when no partition covers them; ESP_SELF_REFLASHER_NO_JOURNAL
+     *  = none (no resume). It must overlap no destination, staging or running
+     *  partition; a step whose regions it would overlap runs without it. */
+    uint32_t journal_addr;
     /** The partition the running code executes from (ESP_ERR_NOT_FOUND if none). */
     esp_err_t (*running_partition)(void *ctx, rf_part_t *out);
     /** Every partition of the table, in table order. */

@@ -7,6 +7,7 @@
 #include <string.h>
 #include "self_reflasher_platform.h"
 #include "rf_image.h"
+#include "rf_journal.h"
 #include "rf_plan.h"
 #include "rf_region.h"
 #include "rf_sig.h"
@@ -41,6 +42,8 @@ struct esp_self_reflasher_ctx {
     uint8_t staged_sha[RF_SHA256_LEN];
     size_t work_len;
     uint8_t *work;      /* 2 sectors for the write engine + an I/O chunk */
+    rf_journal_t journal;
+    bool journal_on;
     rf_part_t parts[RF_PTABLE_MAX_PARTS];
 };
 
@@ -248,17 +251,93 @@ size_t esp_self_reflasher_get_downloaded_len(esp_self_reflasher_handle_t handle)
     return (handle != NULL && handle->staged) ? handle->staged_len : 0;
 }
 
-static esp_err_t stream_source(esp_self_reflasher_handle_t h, rf_source_t *src, rf_stream_t *st, int64_t total)
+
+/* Journal progress every this many staged bytes (one page program each). */
+#define RF_JOURNAL_EVERY 0x10000u
+
+/* Open the journal for a step whose regions are given (pairs), if the
+ * platform has one and it overlaps none of them. */
+static bool journal_open(const esp_self_reflasher_platform_t *pf, rf_journal_t *j, const uint32_t *avoid,
+                         uint32_t n_avoid, uint8_t *scratch, size_t scratch_len)
 {
+    const uint32_t S = pf->flash->sector_size, len = RF_JOURNAL_SECTORS * S;
+    if (pf->journal_addr == ESP_SELF_REFLASHER_NO_JOURNAL || pf->flash->size < len) {
+        return false;
+    }
+    uint32_t at = pf->journal_addr ? pf->journal_addr : pf->flash->size - len;
+    for (uint32_t i = 0; i < n_avoid; i++) {
+        if (rf_overlaps(at, len, avoid[2 * i], avoid[2 * i + 1])) {
+            RF_LOGW(LOG(pf), "Journal 0x%08x..0x%08x overlaps a region of this step: no resume for it",
+                    (unsigned)at, (unsigned)(at + len));
+            return false;
+        }
+    }
+    if (pf->journal_addr == 0) {
+        /* automatic place: only where no partition lies */
+        rf_ptable_t *t = malloc(sizeof *t);
+        bool clear = t != NULL && pf->list_partitions(pf->ctx, t->parts, RF_PTABLE_MAX_PARTS, &t->count) == ESP_OK;
+        for (uint32_t i = 0; clear && i < t->count; i++) {
+            clear = !rf_overlaps(at, len, t->parts[i].offset, t->parts[i].size);
+        }
+        free(t);
+        if (!clear) {
+            return false;
+        }
+    }
+    return rf_journal_open(j, pf->flash, at, scratch, scratch_len) == ESP_OK;
+}
+
+static void step_id(const char *what, uint32_t a, uint32_t b, uint32_t c, uint32_t d, uint8_t id[RF_JOURNAL_ID_LEN])
+{
+    uint8_t nums[16], dig[RF_SHA256_LEN];
+    rf_put_le32(nums, a);
+    rf_put_le32(nums + 4, b);
+    rf_put_le32(nums + 8, c);
+    rf_put_le32(nums + 12, d);
+    rf_sha256_ctx_t ctx;
+    rf_sha256_start(&ctx);
+    rf_sha256_update(&ctx, what, strlen(what));
+    rf_sha256_update(&ctx, nums, sizeof nums);
+    rf_sha256_finish(&ctx, dig);
+    memcpy(id, dig, RF_JOURNAL_ID_LEN);
+}
+
+static void journal_note(esp_self_reflasher_handle_t h, rf_jstate_t state, const uint8_t id[RF_JOURNAL_ID_LEN],
+                         uint32_t progress, uint32_t total, const uint8_t *sha, uint32_t aux, uint32_t aux_len)
+{
+    if (!h->journal_on) {
+        return;
+    }
+    rf_journal_rec_t r;
+    memset(&r, 0, sizeof r);
+    r.state = (uint8_t)state;
+    memcpy(r.id, id, RF_JOURNAL_ID_LEN);
+    r.progress = progress;
+    r.total = total;
+    if (sha) {
+        memcpy(r.sha256, sha, RF_SHA256_LEN);
+    }
+    r.aux_addr = aux;
+    r.aux_len = aux_len;
+    esp_err_t err = rf_journal_append(&h->journal, &r);
+    if (err != ESP_OK) {
+        RF_LOGW(LOG(h->pf), "Journal write failed (%s): continuing without resume", esp_err_to_name(err));
+        h->journal_on = false;
+    }
+}
+
+static esp_err_t stream_source(esp_self_reflasher_handle_t h, rf_source_t *src, rf_stream_t *st, int64_t total,
+                               const uint8_t id[RF_JOURNAL_ID_LEN])
+{
+    uint32_t journaled = rf_stream_flushed(st);
     const size_t S = h->pf->flash->sector_size;
     uint8_t *io = h->work + 2 * S;
-    uint64_t received = 0;
     for (;;) {
         uint32_t got = 0;
         esp_err_t err = src->read(src->ctx, io, RF_IO_CHUNK, &got);
         if (err != ESP_OK) {
-            RF_LOGE(LOG(h->pf), "Download from %s failed after %llu bytes: %s", src->name ? src->name : "source",
-                    (unsigned long long)received, esp_err_to_name(err));
+            RF_LOGE(LOG(h->pf), "Download from %s failed after %u bytes: %s", src->name ? src->name : "source",
+                    (unsigned)st->offset, esp_err_to_name(err));
             return err;
         }
         if (got == 0) {
@@ -267,14 +346,46 @@ static esp_err_t stream_source(esp_self_reflasher_handle_t h, rf_source_t *src, 
         if ((err = rf_stream_write(st, io, got)) != ESP_OK) {
             return err;
         }
-        received += got;
+        uint32_t flushed = rf_stream_flushed(st) / RF_JOURNAL_EVERY * RF_JOURNAL_EVERY;
+        if (flushed > journaled) {
+            journaled = flushed;
+            journal_note(h, RF_JSTATE_STAGING, id, flushed, total > 0 ? (uint32_t)total : 0, NULL,
+                         h->staging.offset, 0);
+        }
     }
-    if (total >= 0 && received != (uint64_t)total) {
-        RF_LOGE(LOG(h->pf), "Download ended after %llu of %lld bytes", (unsigned long long)received, (long long)total);
+    if (total >= 0 && st->offset != (uint64_t)total) {
+        RF_LOGE(LOG(h->pf), "Download ended after %llu of %lld bytes", (unsigned long long)st->offset, (long long)total);
         return ESP_ERR_HTTP_INCOMPLETE_DATA;
     }
-    if (received == 0) {
+    if (st->offset == 0) {
         RF_LOGE(LOG(h->pf), "Downloaded image is empty");
+        return ESP_ERR_INVALID_SIZE;
+    }
+    return ESP_OK;
+}
+
+/* Open the source at `offset` and check the announced length. */
+static esp_err_t open_checked(esp_self_reflasher_handle_t h, rf_source_t *src, uint32_t offset, int64_t *total)
+{
+    const esp_self_reflasher_platform_t *pf = h->pf;
+    esp_err_t err = src->open(src->ctx, offset, total);
+    if (err != ESP_OK) {
+        RF_LOGE(LOG(pf), "Cannot fetch %s: %s", h->cfg.http_config->url, esp_err_to_name(err));
+        return err;
+    }
+    /* The length decides before anything is erased. */
+    uint32_t limit = RF_MIN(h->staging.size, h->cfg.dest_region.region_size);
+    if (*total == 0 || (*total > 0 && (uint64_t)*total > limit)) {
+        if (*total == 0) {
+            RF_LOGE(LOG(pf), "%s announces an empty image", h->cfg.http_config->url);
+        } else if ((uint64_t)*total > h->staging.size) {
+            RF_LOGE(LOG(pf), "Image of %lld bytes does not fit the staging partition '%s' (0x%x bytes); nothing erased",
+                    (long long)*total, h->staging.label, (unsigned)h->staging.size);
+        } else {
+            RF_LOGE(LOG(pf), "Image of %lld bytes does not fit the destination region 0x%08x (0x%x bytes); nothing erased",
+                    (long long)*total, (unsigned)h->cfg.dest_region.region_address,
+                    (unsigned)h->cfg.dest_region.region_size);
+        }
         return ESP_ERR_INVALID_SIZE;
     }
     return ESP_OK;
@@ -286,7 +397,37 @@ esp_err_t esp_self_reflasher_download_bin(esp_self_reflasher_handle_t h)
         return ESP_ERR_INVALID_ARG;
     }
     const esp_self_reflasher_platform_t *pf = h->pf;
+    const uint32_t S = pf->flash->sector_size;
     h->staged = false;
+
+    /* The journal says what an earlier run of this same step achieved. */
+    uint8_t id[RF_JOURNAL_ID_LEN];
+    step_id(h->cfg.http_config->url, h->cfg.dest_region.region_address, h->cfg.dest_region.region_size,
+            h->staging.offset, h->staging.size, id);
+    const uint32_t avoid[] = { h->cfg.dest_region.region_address, rf_align_up(h->cfg.dest_region.region_size, S),
+                               h->staging.offset, h->staging.size, h->running.offset, h->running.size };
+    h->journal_on = journal_open(pf, &h->journal, avoid, 3, h->work, h->work_len);
+    uint32_t resume_at = 0, resume_total = 0;
+    const rf_journal_rec_t *last = &h->journal.last;
+    if (h->journal_on && h->journal.have && memcmp(last->id, id, sizeof id) == 0) {
+        if ((last->state == RF_JSTATE_STAGED || last->state == RF_JSTATE_COPIED) && last->total > 0 &&
+            last->total <= h->staging.size) {
+            uint8_t sha[RF_SHA256_LEN];
+            if (rf_flash_sha256(pf->flash, h->staging.offset, last->total, h->work, h->work_len, sha) == ESP_OK &&
+                memcmp(sha, last->sha256, sizeof sha) == 0) {
+                RF_LOGI(LOG(pf), "Image already staged and verified in '%s' (journal): not downloaded again",
+                        h->staging.label);
+                h->staged = true;
+                h->staged_len = last->total;
+                memcpy(h->staged_sha, sha, sizeof sha);
+                return ESP_OK;
+            }
+        } else if (last->state == RF_JSTATE_STAGING && last->progress > 0 && last->progress % S == 0) {
+            resume_at = last->progress;
+            resume_total = last->total;
+        }
+    }
+
     rf_source_t src;
     memset(&src, 0, sizeof src);
     esp_err_t err = pf->make_source(pf->ctx, h->cfg.http_config, &src);
@@ -295,35 +436,35 @@ esp_err_t esp_self_reflasher_download_bin(esp_self_reflasher_handle_t h)
         return err;
     }
     int64_t total = -1;
-    err = src.open(src.ctx, 0, &total);
-    if (err != ESP_OK) {
-        RF_LOGE(LOG(pf), "Cannot fetch %s: %s", h->cfg.http_config->url, esp_err_to_name(err));
-        src.close(src.ctx);
-        pf->free_source(pf->ctx, &src);
-        return err;
-    }
-    /* The length decides before anything is erased. */
-    uint32_t limit = RF_MIN(h->staging.size, h->cfg.dest_region.region_size);
-    if (total == 0 || (total > 0 && (uint64_t)total > limit)) {
-        if (total == 0) {
-            RF_LOGE(LOG(pf), "%s announces an empty image", h->cfg.http_config->url);
-        } else if ((uint64_t)total > h->staging.size) {
-            RF_LOGE(LOG(pf), "Image of %lld bytes does not fit the staging partition '%s' (0x%x bytes); nothing erased",
-                    (long long)total, h->staging.label, (unsigned)h->staging.size);
+    if (resume_at > 0) {
+        err = open_checked(h, &src, resume_at, &total);
+        if (err != ESP_OK || total <= 0 || (uint64_t)total != resume_total || resume_at >= total) {
+            RF_LOGW(LOG(pf), "Cannot resume at byte %u (the source changed or refused the range): starting over",
+                    (unsigned)resume_at);
+            src.close(src.ctx);
+            resume_at = 0;
         } else {
-            RF_LOGE(LOG(pf), "Image of %lld bytes does not fit the destination region 0x%08x (0x%x bytes); nothing erased",
-                    (long long)total, (unsigned)h->cfg.dest_region.region_address,
-                    (unsigned)h->cfg.dest_region.region_size);
+            RF_LOGI(LOG(pf), "Resuming the download at byte %u of %lld (journal)", (unsigned)resume_at,
+                    (long long)total);
         }
-        src.close(src.ctx);
-        pf->free_source(pf->ctx, &src);
-        return ESP_ERR_INVALID_SIZE;
     }
+    if (resume_at == 0) {
+        err = open_checked(h, &src, 0, &total);
+        if (err != ESP_OK) {
+            src.close(src.ctx);
+            pf->free_source(pf->ctx, &src);
+            return err;
+        }
+    }
+    uint32_t limit = RF_MIN(h->staging.size, h->cfg.dest_region.region_size);
     rf_stream_t st;
-    err = rf_stream_init(&st, pf->flash, h->staging.offset, h->staging.size, limit, total > 0 ? (uint32_t)total : 0, h->work,
-                         2u * pf->flash->sector_size, LOG(pf));
+    err = rf_stream_init(&st, pf->flash, h->staging.offset, h->staging.size, limit, total > 0 ? (uint32_t)total : 0,
+                         h->work, 2u * S, LOG(pf));
+    if (err == ESP_OK && resume_at > 0) {
+        err = rf_stream_resume(&st, resume_at);
+    }
     if (err == ESP_OK) {
-        err = stream_source(h, &src, &st, total);
+        err = stream_source(h, &src, &st, total, id);
     }
     uint8_t sha[RF_SHA256_LEN];
     if (err == ESP_OK) {
@@ -333,7 +474,12 @@ esp_err_t esp_self_reflasher_download_bin(esp_self_reflasher_handle_t h)
     pf->free_source(pf->ctx, &src);
     RF_LOGI(LOG(pf), "Connection closed");
     if (err != ESP_OK) {
-        rf_stream_rollback(&st);
+        if (h->journal_on && rf_stream_flushed(&st) >= RF_JOURNAL_EVERY) {
+            RF_LOGW(LOG(pf), "Download incomplete: %u bytes stay staged for a resume (journal)",
+                    (unsigned)(rf_stream_flushed(&st) / RF_JOURNAL_EVERY * RF_JOURNAL_EVERY));
+        } else {
+            rf_stream_rollback(&st);
+        }
         return err;
     }
     RF_LOGI(LOG(pf), "Staging writes: %u sectors erased, %u blocks erased, %u sectors kept, %u pages programmed",
@@ -343,9 +489,15 @@ esp_err_t esp_self_reflasher_download_bin(esp_self_reflasher_handle_t h)
     err = verify_image(pf, &h->cfg, h->staging.offset, st.offset, sha, h->work, h->work_len);
     if (err != ESP_OK) {
         RF_LOGE(LOG(pf), "Downloaded image refused; the destination was not touched and the staged copy is erased");
+        if (resume_at > 0) {
+            /* a resumed image that fails may mix two versions: erase it all */
+            st.touched_lo = 0;
+        }
         rf_stream_rollback(&st);
+        journal_note(h, RF_JSTATE_NONE, id, 0, 0, NULL, 0, 0);
         return err;
     }
+    journal_note(h, RF_JSTATE_STAGED, id, st.offset, st.offset, sha, h->staging.offset, st.offset);
     h->staged = true;
     h->staged_len = st.offset;
     memcpy(h->staged_sha, sha, sizeof sha);
@@ -612,6 +764,12 @@ esp_err_t esp_self_reflasher_copy_to_region(esp_self_reflasher_handle_t h)
     }
     RF_LOGI(LOG(pf), "Data copied from partition address 0x%08x offset 0x%08x to region: 0x%08x",
             (unsigned)h->staging.offset, 0u, (unsigned)d->region_address);
+    if (h->journal_on) {
+        uint8_t id[RF_JOURNAL_ID_LEN];
+        step_id(h->cfg.http_config->url, d->region_address, d->region_size, h->staging.offset, h->staging.size, id);
+        journal_note(h, RF_JSTATE_COPIED, id, h->staged_len, h->staged_len, h->staged_sha, h->staging.offset,
+                     h->staged_len);
+    }
     return ESP_OK;
 }
 

@@ -106,6 +106,15 @@ esp_err_t rf_stream_init(rf_stream_t *s, const rf_flash_t *flash, uint32_t base,
                          uint32_t expected, uint8_t *work, size_t work_len, const rf_log_t *log);
 /** ESP_ERR_INVALID_SIZE when the data would run past max_len. */
 esp_err_t rf_stream_write(rf_stream_t *s, const void *data, uint32_t len);
+/** Resume: take the first n bytes (a multiple of sector_size) as already
+ *  staged and read back by an earlier stream: hash them from flash and go on
+ *  from there. Only on a fresh stream. */
+esp_err_t rf_stream_resume(rf_stream_t *s, uint32_t n);
+/** Bytes written to flash and read back so far (whole sectors). */
+static inline uint32_t rf_stream_flushed(const rf_stream_t *s)
+{
+    return s->offset - s->fill;
+}
 /** Write the last partial sector; digest receives the SHA-256 of the stream. */
 esp_err_t rf_stream_finish(rf_stream_t *s, uint8_t digest[RF_SHA256_LEN]);
 /** Erase every sector this stream programmed, so no partial image stays. */

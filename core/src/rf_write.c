@@ -421,6 +421,30 @@ esp_err_t rf_stream_write(rf_stream_t *s, const void *data, uint32_t len)
     return ESP_OK;
 }
 
+esp_err_t rf_stream_resume(rf_stream_t *s, uint32_t n)
+{
+    const uint32_t S = s->flash->sector_size;
+    if (s->offset != 0 || s->fill != 0 || n % S != 0 || n > s->max_len) {
+        return ESP_ERR_INVALID_ARG;
+    }
+    for (uint32_t off = 0; off < n; off += S) {
+        esp_err_t err = rf_flash_read(s->flash, s->base + off, s->scratch, S);
+        if (err != ESP_OK) {
+            return err;
+        }
+        rf_sha256_update(&s->sha, s->scratch, S);
+    }
+    s->offset = n;
+    /* blocks before the resume point hold staged data: never block-erase them */
+    if (s->flash->block_size) {
+        s->block_prepared = (s->base + n + s->flash->block_size - 1) / s->flash->block_size;
+        if ((s->base + n) % s->flash->block_size == 0) {
+            s->block_prepared = (s->base + n) / s->flash->block_size;
+        }
+    }
+    return ESP_OK;
+}
+
 esp_err_t rf_stream_finish(rf_stream_t *s, uint8_t digest[RF_SHA256_LEN])
 {
     esp_err_t err = ESP_OK;

@@ -155,6 +155,35 @@ void nor_sim_set_cut_hook(nor_sim_t *sim, nor_sim_cut_hook_t hook, void *arg);
 /** True when the content is a mapped file (nor_sim_open_file). */
 bool nor_sim_is_file_backed(const nor_sim_t *sim);
 
+/* ---- Operation trace (additive; used by `reflasher rehearse`) ---- */
+
+typedef enum { NOR_OP_PROGRAM = 1, NOR_OP_ERASE = 2 } nor_sim_op_kind_t;
+
+/** One program or erase call, as the trace sees it. */
+typedef struct nor_sim_op {
+    /** nor_sim_write_ops() counting this call: 1-based since creation or the
+     *  last nor_sim_reset_counters(). On a device whose counters were reset
+     *  (or that had done no write) when a cut was armed, this is the cut-point
+     *  number nor_sim_arm_cut() takes. */
+    uint64_t number;
+    nor_sim_op_kind_t kind;
+    uint32_t addr;
+    uint32_t len;
+    uint64_t t_start_ns;   /**< simulated clock when the call started */
+    uint64_t t_end_ns;     /**< ... and when it returned (== start for a call that did nothing) */
+    esp_err_t result;      /**< ESP_OK, or ESP_ERR_FLASH_OP_FAIL (the cut operation, or power already gone) */
+    nor_cut_mode_t cut;    /**< NOR_CUT_BEFORE/NOR_CUT_MIDDLE for the operation the cut hit, else NOR_CUT_NONE */
+} nor_sim_op_t;
+
+typedef void (*nor_sim_trace_fn_t)(void *arg, const nor_sim_op_t *op);
+
+/** Call `fn` after every program and erase call that passed validation (the
+ *  calls nor_sim_write_ops() counts, including those that fail because of a
+ *  power cut; reads are not reported). For the cut operation it runs before
+ *  the cut hook (nor_sim_set_cut_hook). NULL removes it. Not copied by
+ *  nor_sim_clone. Adds no time and changes no counter. */
+void nor_sim_set_trace(nor_sim_t *sim, nor_sim_trace_fn_t fn, void *arg);
+
 #ifdef __cplusplus
 }
 #endif

@@ -3,8 +3,9 @@
  * (the project ships no binaries): ESP images (bootloaders and apps, with
  * extended header, segments, checksum, appended SHA-256 and, for apps, the
  * application description) and MCUboot images (header, payload, protected
- * TLVs, SHA-256 TLV, optional swap trailer). Code bytes are deterministic
- * filler: these images are well-formed, not runnable.
+ * TLVs, SHA-256 TLV, optional KEYHASH and ECDSA signature TLVs, optional
+ * swap trailer). Code bytes are deterministic filler: these images are
+ * well-formed, not runnable.
  */
 #pragma once
 #include <stdbool.h>
@@ -38,10 +39,27 @@ typedef struct rf_mcuboot_gen {
     uint16_t ver_rev;
     uint32_t slot_size;         /**< 0: no padding; else pad with 0xFF to slot_size */
     bool trailer_perm;          /**< with slot_size: write magic + image_ok = 1 (a confirmed, permanent swap) */
+    /** Optional signing (mbedTLS, host only). Path to an EC P-256 private key
+     *  (PEM or DER; SEC1 or PKCS#8, unencrypted). The image's SHA-256 (the
+     *  value of its SHA-256 TLV) is signed with ECDSA and the ASN.1 DER
+     *  signature is appended as an ECDSA_SIG TLV (0x22) at the end of the
+     *  unprotected TLV area, as imgtool does. NULL: unsigned (the output is
+     *  then byte-identical to what it was before signing existed). Other key
+     *  types (RSA, Ed25519, other curves) make the generator fail. */
+    const char *sign_key_pem;
+    /** With sign_key_pem: also a KEYHASH TLV (0x01: SHA-256 of the public
+     *  key's SubjectPublicKeyInfo DER, what MCUboot embeds) right after the
+     *  SHA-256 TLV, before the signature. Ignored without sign_key_pem. */
+    bool sign_keyhash;
 } rf_mcuboot_gen_t;
 
-/** Build an MCUboot image (padded to slot_size when given); returns its length. */
+/** Build an MCUboot image (padded to slot_size when given); returns its
+ *  length, or 0 on failure (see rf_gen_last_error()). */
 size_t rf_gen_mcuboot_image(const rf_mcuboot_gen_t *g, uint8_t **out);
+
+/** Why the last rf_gen_mcuboot_image() call of this thread failed ("" after
+ *  a success). */
+const char *rf_gen_last_error(void);
 
 #ifdef __cplusplus
 }

@@ -35,41 +35,13 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "rf_device.h"
+#include "rf_otadata.h"
 
 #ifdef __cplusplus
 extern "C" {
 #endif
 
-#define RF_OTADATA_ENTRY_LEN 32u
-#define RF_OTADATA_SECTOR 0x1000u
-
-/* esp_ota_img_states_t */
-#define RF_OTA_IMG_NEW 0x0u
-#define RF_OTA_IMG_PENDING_VERIFY 0x1u
-#define RF_OTA_IMG_VALID 0x2u
-#define RF_OTA_IMG_INVALID 0x3u
-#define RF_OTA_IMG_ABORTED 0x4u
-#define RF_OTA_IMG_UNDEFINED 0xFFFFFFFFu
-
-/** The ESP32 ROM's crc32_le(crc, buf, len): reflected CRC-32 (0xEDB88320),
- *  ~crc on entry, ~ on exit. rf_crc32_le(0, "123456789", 9) == 0xCBF43926. */
-uint32_t rf_crc32_le(uint32_t crc, const void *buf, size_t len);
-
-/** CRC of an otadata entry: crc32_le(UINT32_MAX, ota_seq as 4 LE bytes). */
-uint32_t rf_otadata_crc(uint32_t ota_seq);
-
-/** Encode an esp_ota_select_entry_t (seq_label all 0xFF, as after an erase). */
-void rf_otadata_entry_encode(uint32_t ota_seq, uint32_t ota_state, uint8_t out[RF_OTADATA_ENTRY_LEN]);
-
-typedef struct rf_otadata_entry {
-    uint32_t ota_seq;
-    uint32_t ota_state;
-    uint32_t crc;
-    bool valid;   /**< seq != 0xFFFFFFFF, CRC matches, state neither INVALID nor ABORTED */
-} rf_otadata_entry_t;
-
-/** Decode one 32-byte entry. */
-void rf_otadata_entry_decode(const uint8_t in[RF_OTADATA_ENTRY_LEN], rf_otadata_entry_t *out);
+/* otadata entries and the CRC live in the core: rf_otadata.h, rf_crc.h. */
 
 typedef struct rf_oldsys_opts {
     const char *app_project;       /**< NULL: "old_app" */

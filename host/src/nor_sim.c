@@ -44,6 +44,10 @@ struct nor_sim {
     bool cut_done;              /* the cut happened: writes fail until restore */
     nor_sim_cut_hook_t hook;
     void *hook_arg;
+
+    /* Operation trace (nor_sim_set_trace). */
+    nor_sim_trace_fn_t trace;
+    void *trace_arg;
 };
 
 /* ------------------------------------------------------------------------ */
@@ -306,12 +310,36 @@ static run_t cut_check(nor_sim_t *sim)
     return sim->cut_mode == NOR_CUT_BEFORE ? RUN_CUT_BEFORE : RUN_CUT_MIDDLE;
 }
 
-/* The cut operation has done whatever it does: the power is now gone. */
-static esp_err_t cut_fire(nor_sim_t *sim)
+/* Report one program/erase call to the trace, if any. `t0` is the clock
+ * when the call started (after validation). */
+static void trace_op(nor_sim_t *sim, nor_sim_op_kind_t kind, uint32_t addr, uint32_t len, uint64_t t0,
+                     esp_err_t result, nor_cut_mode_t cut)
+{
+    if (sim->trace == NULL) {
+        return;
+    }
+    nor_sim_op_t op = {
+        .number = sim->ctr.program_ops + sim->ctr.erase_ops,
+        .kind = kind,
+        .addr = addr,
+        .len = len,
+        .t_start_ns = t0,
+        .t_end_ns = sim->ctr.time_ns,
+        .result = result,
+        .cut = cut,
+    };
+    sim->trace(sim->trace_arg, &op);
+}
+
+/* The cut operation has done whatever it does: the power is now gone. The
+ * trace sees the cut operation before the hook runs (the hook may longjmp). */
+static esp_err_t cut_fire(nor_sim_t *sim, nor_sim_op_kind_t kind, uint32_t addr, uint32_t len, uint64_t t0)
 {
     uint64_t op = sim->cut_op;
+    nor_cut_mode_t mode = sim->cut_mode;
     sim->cut_done = true;
     sim->cut_mode = NOR_CUT_NONE;
+    trace_op(sim, kind, addr, len, t0, ESP_ERR_FLASH_OP_FAIL, mode);
     if (sim->hook != NULL) {
         sim->hook(sim->hook_arg, sim, op);
     }
@@ -354,6 +382,14 @@ void nor_sim_set_cut_hook(nor_sim_t *sim, nor_sim_cut_hook_t hook, void *arg)
     if (sim != NULL) {
         sim->hook = hook;
         sim->hook_arg = arg;
+    }
+}
+
+void nor_sim_set_trace(nor_sim_t *sim, nor_sim_trace_fn_t fn, void *arg)
+{
+    if (sim != NULL) {
+        sim->trace = fn;
+        sim->trace_arg = arg;
     }
 }
 
@@ -418,14 +454,17 @@ esp_err_t nor_sim_program(nor_sim_t *sim, uint32_t addr, const void *buf, uint32
     }
     sim->ctr.flash_ops++;
     sim->ctr.program_ops++;
+    const uint64_t t0 = sim->ctr.time_ns;
     switch (cut_check(sim)) {
     case RUN_FULL:
         program_pages(sim, addr, buf, len);
+        trace_op(sim, NOR_OP_PROGRAM, addr, len, t0, ESP_OK, NOR_CUT_NONE);
         return ESP_OK;
     case RUN_DEAD:
+        trace_op(sim, NOR_OP_PROGRAM, addr, len, t0, ESP_ERR_FLASH_OP_FAIL, NOR_CUT_NONE);
         return ESP_ERR_FLASH_OP_FAIL;
     case RUN_CUT_BEFORE:
-        return cut_fire(sim);
+        return cut_fire(sim, NOR_OP_PROGRAM, addr, len, t0);
     case RUN_CUT_MIDDLE:
     default: {
         /* A prefix of seeded length in [0, len) lands, then the power goes. */
@@ -436,7 +475,7 @@ esp_err_t nor_sim_program(nor_sim_t *sim, uint32_t addr, const void *buf, uint32
             prefix = (uint32_t)(prng_next(&r) % len);
         }
         program_pages(sim, addr, buf, prefix);
-        return cut_fire(sim);
+        return cut_fire(sim, NOR_OP_PROGRAM, addr, len, t0);
     }
     }
 }
@@ -469,13 +508,15 @@ esp_err_t nor_sim_erase(nor_sim_t *sim, uint32_t addr, uint32_t len)
     }
     sim->ctr.flash_ops++;
     sim->ctr.erase_ops++;
+    const uint64_t t0 = sim->ctr.time_ns;
     switch (cut_check(sim)) {
     case RUN_FULL:
         break;
     case RUN_DEAD:
+        trace_op(sim, NOR_OP_ERASE, addr, len, t0, ESP_ERR_FLASH_OP_FAIL, NOR_CUT_NONE);
         return ESP_ERR_FLASH_OP_FAIL;
     case RUN_CUT_BEFORE:
-        return cut_fire(sim);
+        return cut_fire(sim, NOR_OP_ERASE, addr, len, t0);
     case RUN_CUT_MIDDLE:
     default:
         /* The first sector is left half-erased: arbitrary bytes. */
@@ -490,7 +531,7 @@ esp_err_t nor_sim_erase(nor_sim_t *sim, uint32_t addr, uint32_t len)
                 }
             }
         }
-        return cut_fire(sim);
+        return cut_fire(sim, NOR_OP_ERASE, addr, len, t0);
     }
 
     /* Block erases for every whole, block-aligned block inside the range,
@@ -507,6 +548,7 @@ esp_err_t nor_sim_erase(nor_sim_t *sim, uint32_t addr, uint32_t len)
             cur += sector;
         }
     }
+    trace_op(sim, NOR_OP_ERASE, addr, len, t0, ESP_OK, NOR_CUT_NONE);
     return ESP_OK;
 }
 

@@ -1,8 +1,16 @@
 /* Real-format image generators (see rf_imggen.h). Layouts follow the ESP-IDF
  * "App Image Format" documentation and MCUboot's design documentation. */
 #include "rf_imggen.h"
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "mbedtls/version.h"
+#include "mbedtls/ctr_drbg.h"
+#include "mbedtls/entropy.h"
+#include "mbedtls/pk.h"
+#if MBEDTLS_VERSION_MAJOR >= 3 && defined(MBEDTLS_PSA_CRYPTO_C)
+#include "psa/crypto.h"
+#endif
 #include "rf_crypto.h"
 #include "rf_util.h"
 
@@ -113,19 +121,112 @@ size_t rf_gen_esp_image(const rf_esp_gen_t *g, uint8_t **out)
     return total;
 }
 
+/* ---- MCUboot signing (mbedTLS 2.28 and 3.x) ------------------------------ */
+
+static _Thread_local char g_err[160];
+
+const char *rf_gen_last_error(void)
+{
+    return g_err;
+}
+
+#define GEN_ERR(...) snprintf(g_err, sizeof g_err, __VA_ARGS__)
+
+/* SubjectPublicKeyInfo prefix of an uncompressed P-256 public key:
+ * SEQUENCE { SEQUENCE { id-ecPublicKey, prime256v1 }, BIT STRING (65 bytes) }. */
+static const uint8_t k_p256_spki_prefix[26] = {
+    0x30, 0x59, 0x30, 0x13, 0x06, 0x07, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01,
+    0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07, 0x03, 0x42, 0x00,
+};
+#define P256_SPKI_LEN (sizeof k_p256_spki_prefix + 65u)
+#define P256_SIG_MAX 72u   /* DER SEQUENCE { INTEGER r, INTEGER s }, each up to 33 bytes */
+
+/* Sign the 32-byte hash with the EC P-256 private key in `path` (ECDSA, DER
+ * signature; deterministic RFC 6979 nonces when mbedTLS has them). Also gives
+ * the SHA-256 of the public key's SubjectPublicKeyInfo DER. */
+static bool sign_hash(const char *path, const uint8_t hash[RF_SHA256_LEN], uint8_t sig[P256_SIG_MAX],
+                      size_t *sig_len, uint8_t keyhash[RF_SHA256_LEN])
+{
+    mbedtls_pk_context pk;
+    mbedtls_entropy_context ent;
+    mbedtls_ctr_drbg_context drbg;
+    mbedtls_pk_init(&pk);
+    mbedtls_entropy_init(&ent);
+    mbedtls_ctr_drbg_init(&drbg);
+    bool ok = false;
+#if MBEDTLS_VERSION_MAJOR >= 3 && defined(MBEDTLS_PSA_CRYPTO_C)
+    /* builds whose pk/md layers go through PSA need it; harmless otherwise */
+    if (psa_crypto_init() != PSA_SUCCESS) {
+        GEN_ERR("psa_crypto_init failed");
+        goto out;
+    }
+#endif
+    int rc = mbedtls_ctr_drbg_seed(&drbg, mbedtls_entropy_func, &ent, (const unsigned char *)"rf_imggen", 9);
+    if (rc != 0) {
+        GEN_ERR("cannot seed the random generator (mbedTLS -0x%04x)", (unsigned)-rc);
+        goto out;
+    }
+#if MBEDTLS_VERSION_MAJOR < 3
+    rc = mbedtls_pk_parse_keyfile(&pk, path, NULL);
+#else
+    rc = mbedtls_pk_parse_keyfile(&pk, path, NULL, mbedtls_ctr_drbg_random, &drbg);
+#endif
+    if (rc != 0) {
+        GEN_ERR("cannot read a private key from %s (mbedTLS -0x%04x)", path, (unsigned)-rc);
+        goto out;
+    }
+    uint8_t spki[160];
+    int n = mbedtls_pk_can_do(&pk, MBEDTLS_PK_ECDSA) ? mbedtls_pk_write_pubkey_der(&pk, spki, sizeof spki) : -1;
+    /* written at the end of the buffer */
+    if (n != (int)P256_SPKI_LEN ||
+        memcmp(spki + sizeof spki - P256_SPKI_LEN, k_p256_spki_prefix, sizeof k_p256_spki_prefix) != 0) {
+        GEN_ERR("%s is not an EC P-256 private key (only ECDSA P-256 signing is supported)", path);
+        goto out;
+    }
+    rf_sha256(spki + sizeof spki - P256_SPKI_LEN, P256_SPKI_LEN, keyhash);
+    uint8_t buf[MBEDTLS_PK_SIGNATURE_MAX_SIZE > P256_SIG_MAX ? MBEDTLS_PK_SIGNATURE_MAX_SIZE : P256_SIG_MAX];
+    size_t len = 0;
+#if MBEDTLS_VERSION_MAJOR < 3
+    rc = mbedtls_pk_sign(&pk, MBEDTLS_MD_SHA256, hash, RF_SHA256_LEN, buf, &len, mbedtls_ctr_drbg_random, &drbg);
+#else
+    rc = mbedtls_pk_sign(&pk, MBEDTLS_MD_SHA256, hash, RF_SHA256_LEN, buf, sizeof buf, &len, mbedtls_ctr_drbg_random,
+                         &drbg);
+#endif
+    if (rc != 0 || len == 0 || len > P256_SIG_MAX) {
+        GEN_ERR("signing with %s failed (mbedTLS -0x%04x)", path, (unsigned)(rc < 0 ? -rc : rc));
+        goto out;
+    }
+    memcpy(sig, buf, len);
+    *sig_len = len;
+    ok = true;
+out:
+    mbedtls_pk_free(&pk);
+    mbedtls_ctr_drbg_free(&drbg);
+    mbedtls_entropy_free(&ent);
+    return ok;
+}
+
 size_t rf_gen_mcuboot_image(const rf_mcuboot_gen_t *g, uint8_t **out)
 {
-    const uint32_t hdr = 32, prot = 12, unprot = 4 + 4 + RF_SHA256_LEN;
-    size_t img_len = hdr + g->payload_size + prot + unprot;
-    size_t total = g->slot_size ? g->slot_size : img_len;
-    if (total < img_len + (g->slot_size ? 48u : 0u)) {
+    g_err[0] = 0;
+    const bool sign = g->sign_key_pem != NULL, keyhash = sign && g->sign_keyhash;
+    const uint32_t hdr = 32, prot = 12;
+    const size_t hashed = (size_t)hdr + g->payload_size + prot;
+    /* Unprotected TLVs: info, SHA-256, [KEYHASH], [ECDSA_SIG]. The signature's
+     * length is known once it is made: size for the longest first. */
+    const size_t unprot_min = 4 + 4 + RF_SHA256_LEN + (keyhash ? 4 + RF_SHA256_LEN : 0) + (sign ? 4 + 8 : 0);
+    const size_t unprot_max = unprot_min + (sign ? P256_SIG_MAX - 8 : 0);
+    if (g->slot_size && g->slot_size < hashed + unprot_min + 48u) {
+        GEN_ERR("the image does not fit a 0x%x-byte slot with its trailer", (unsigned)g->slot_size);
         return 0;
     }
-    uint8_t *b = malloc(total);
+    const size_t cap = g->slot_size && g->slot_size > hashed + unprot_max ? g->slot_size : hashed + unprot_max;
+    uint8_t *b = malloc(cap);
     if (b == NULL) {
+        GEN_ERR("out of memory");
         return 0;
     }
-    memset(b, 0xFF, total);
+    memset(b, 0xFF, cap);
     memset(b, 0, hdr);
     rf_put_le32(b, 0x96F3B83Du);
     rf_put_le32(b + 4, 0);                 /* load address */
@@ -145,11 +246,38 @@ size_t rf_gen_mcuboot_image(const rf_mcuboot_gen_t *g, uint8_t **out)
     rf_put_le16(p + 6, 4);
     rf_put_le32(p + 8, 0);
     p += prot;
+    uint8_t hash[RF_SHA256_LEN], sig[P256_SIG_MAX], kh[RF_SHA256_LEN];
+    size_t sig_len = 0;
+    rf_sha256(b, hashed, hash);
+    if (sign && !sign_hash(g->sign_key_pem, hash, sig, &sig_len, kh)) {
+        free(b);
+        return 0;
+    }
+    const size_t unprot = 4 + 4 + RF_SHA256_LEN + (keyhash ? 4 + RF_SHA256_LEN : 0) + (sign ? 4 + sig_len : 0);
+    const size_t img_len = hashed + unprot;
+    const size_t total = g->slot_size ? g->slot_size : img_len;
+    if (total < img_len + (g->slot_size ? 48u : 0u)) {
+        GEN_ERR("the image does not fit a 0x%x-byte slot with its trailer", (unsigned)g->slot_size);
+        free(b);
+        return 0;
+    }
     rf_put_le16(p, 0x6907);                /* TLV info */
     rf_put_le16(p + 2, (uint16_t)unprot);
     rf_put_le16(p + 4, 0x10);              /* SHA-256 */
     rf_put_le16(p + 6, RF_SHA256_LEN);
-    rf_sha256(b, hdr + g->payload_size + prot, p + 8);
+    memcpy(p + 8, hash, RF_SHA256_LEN);
+    p += 8 + RF_SHA256_LEN;
+    if (keyhash) {
+        rf_put_le16(p, 0x01);              /* KEYHASH */
+        rf_put_le16(p + 2, RF_SHA256_LEN);
+        memcpy(p + 4, kh, RF_SHA256_LEN);
+        p += 4 + RF_SHA256_LEN;
+    }
+    if (sign) {
+        rf_put_le16(p, 0x22);              /* ECDSA_SIG */
+        rf_put_le16(p + 2, (uint16_t)sig_len);
+        memcpy(p + 4, sig, sig_len);
+    }
     if (g->slot_size && g->trailer_perm) {
         static const uint8_t magic[16] = { 0x77, 0xc2, 0x95, 0xf3, 0x60, 0xd2, 0xef, 0x7f,
                                            0x35, 0x52, 0x50, 0x0f, 0x2c, 0xb6, 0x79, 0x80 };

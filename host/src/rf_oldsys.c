@@ -9,43 +9,6 @@
 #include "rf_imggen.h"
 #include "rf_util.h"
 
-uint32_t rf_crc32_le(uint32_t crc, const void *buf, size_t len)
-{
-    const uint8_t *p = buf;
-    crc = ~crc;
-    for (size_t i = 0; i < len; i++) {
-        crc ^= p[i];
-        for (int k = 0; k < 8; k++) {
-            crc = (crc >> 1) ^ (0xEDB88320u & (0u - (crc & 1u)));
-        }
-    }
-    return ~crc;
-}
-
-uint32_t rf_otadata_crc(uint32_t ota_seq)
-{
-    uint8_t b[4];
-    rf_put_le32(b, ota_seq);
-    return rf_crc32_le(UINT32_MAX, b, sizeof b);
-}
-
-void rf_otadata_entry_encode(uint32_t ota_seq, uint32_t ota_state, uint8_t out[RF_OTADATA_ENTRY_LEN])
-{
-    memset(out, 0xFF, RF_OTADATA_ENTRY_LEN);
-    rf_put_le32(out, ota_seq);
-    rf_put_le32(out + 24, ota_state);
-    rf_put_le32(out + 28, rf_otadata_crc(ota_seq));
-}
-
-void rf_otadata_entry_decode(const uint8_t in[RF_OTADATA_ENTRY_LEN], rf_otadata_entry_t *out)
-{
-    out->ota_seq = rf_le32(in);
-    out->ota_state = rf_le32(in + 24);
-    out->crc = rf_le32(in + 28);
-    out->valid = out->ota_seq != UINT32_MAX && out->crc == rf_otadata_crc(out->ota_seq) &&
-                 out->ota_state != RF_OTA_IMG_INVALID && out->ota_state != RF_OTA_IMG_ABORTED;
-}
-
 void rf_oldsys_hex(const uint8_t *d, size_t n, char *out)
 {
     static const char digits[] = "0123456789abcdef";

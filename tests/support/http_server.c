@@ -222,6 +222,16 @@ long ths_requests(const ths_t *s, const char *path)
     return stats_value(s, path, "requests");
 }
 
+int ths_fault_once(const ths_t *s, const char *path, const char *faults)
+{
+    char q[1024];
+    snprintf(q, sizeof q, "/__fault?path=%s&%s", path, faults);
+    char *body = ths_get(s, q);
+    int rc = body != NULL ? 0 : -1;
+    free(body);
+    return rc;
+}
+
 int ths_reset(const ths_t *s)
 {
     char *body = ths_get(s, "/__reset");

@@ -37,6 +37,10 @@ long ths_bytes_sent(const ths_t *s, const char *path);
 /** Requests for `path` since start or the last ths_reset(); -1 on error. */
 long ths_requests(const ths_t *s, const char *path);
 
+/** Queue a one-shot fault for the next request of `path` (query-string
+ *  syntax, e.g. "close_at=600000"). 0 on success, -1 on error. */
+int ths_fault_once(const ths_t *s, const char *path, const char *faults);
+
 /** Zero the server's counters. 0 on success, -1 on error. */
 int ths_reset(const ths_t *s);
 

@@ -41,6 +41,8 @@ Statistics: body bytes actually written to sockets (and requests) are counted
 per URL path (query string excluded; counted after each send returns;
 /__stats first waits up to 1 s for responses in flight to finish).
     GET /__stats  -> {"/big.bin": {"bytes": 123, "requests": 2}, ...}
+    GET /__fault?path=P&close_at=N (any fault parameters) -> the next request
+                  for P gets those faults, once (queued in order).
     GET /__reset  -> zeroes every counter; answers {}. Responses still being
                      sent from requests made before the reset no longer count.
 Python 3 standard library only.
@@ -63,6 +65,7 @@ SEND_CHUNK = 16 * 1024
 STATS_LOCK = threading.Lock()
 STATS = {}
 GENERATION = [0]   # bumped by /__reset: requests from before stop counting
+ONE_SHOT = {}      # path -> list of fault dicts for its next requests (/__fault)
 ACTIVE = [0]       # file responses being sent
 IDLE = threading.Condition(STATS_LOCK)
 
@@ -171,6 +174,16 @@ class Handler(BaseHTTPRequestHandler):
                 body = json.dumps(STATS, separators=(",", ":"))
             self._send_simple(200, body, "application/json")
             return
+        if path == "/__fault":
+            # One-shot faults: /__fault?path=/app.bin&close_at=1000 makes the
+            # NEXT request for /app.bin behave as if it carried close_at=1000
+            # (same URL for the client, so a retry of the same URL is clean).
+            fq = {k: v[-1] for k, v in urllib.parse.parse_qs(url.query).items()}
+            target = fq.pop("path", "")
+            with STATS_LOCK:
+                ONE_SHOT.setdefault(target, []).append(fq)
+            self._send_simple(200, "{}", "application/json")
+            return
         if path == "/__reset":
             with STATS_LOCK:
                 STATS.clear()
@@ -180,6 +193,8 @@ class Handler(BaseHTTPRequestHandler):
 
         q = {k: v[-1] for k, v in urllib.parse.parse_qs(url.query).items()}
         with STATS_LOCK:
+            if ONE_SHOT.get(path):
+                q.update(ONE_SHOT[path].pop(0))
             self.generation = GENERATION[0]
             ACTIVE[0] += 1
         try:

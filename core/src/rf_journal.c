@@ -1,0 +1,116 @@
+/* The journal (see rf_journal.h). */
+#include "rf_journal.h"
+
+#define RF_JOURNAL_MAGIC 0x314A4652u   /* "RFJ1" */
+
+/* Slot layout (little-endian): magic, seq, state, pad[3], id[16], progress,
+ * total, sha256[32], aux_addr, aux_len, 0xFF padding, crc32 of all the
+ * bytes before it in the last 4 bytes. */
+void rf_journal_encode(const rf_journal_rec_t *r, uint8_t out[RF_JOURNAL_REC_LEN])
+{
+    RF_MEMSET(out, 0xFF, RF_JOURNAL_REC_LEN);
+    rf_put_le32(out, RF_JOURNAL_MAGIC);
+    rf_put_le32(out + 4, r->seq);
+    out[8] = r->state;
+    out[9] = out[10] = out[11] = 0;
+    RF_MEMCPY(out + 12, r->id, RF_JOURNAL_ID_LEN);
+    rf_put_le32(out + 28, r->progress);
+    rf_put_le32(out + 32, r->total);
+    RF_MEMCPY(out + 36, r->sha256, 32);
+    rf_put_le32(out + 68, r->aux_addr);
+    rf_put_le32(out + 72, r->aux_len);
+    rf_put_le32(out + RF_JOURNAL_REC_LEN - 4, rf_crc32_le(0, out, RF_JOURNAL_REC_LEN - 4));
+}
+
+bool rf_journal_decode(const uint8_t in[RF_JOURNAL_REC_LEN], rf_journal_rec_t *r)
+{
+    if (rf_le32(in) != RF_JOURNAL_MAGIC ||
+        rf_le32(in + RF_JOURNAL_REC_LEN - 4) != rf_crc32_le(0, in, RF_JOURNAL_REC_LEN - 4)) {
+        return false;
+    }
+    r->seq = rf_le32(in + 4);
+    r->state = in[8];
+    RF_MEMCPY(r->id, in + 12, RF_JOURNAL_ID_LEN);
+    r->progress = rf_le32(in + 28);
+    r->total = rf_le32(in + 32);
+    RF_MEMCPY(r->sha256, in + 36, 32);
+    r->aux_addr = rf_le32(in + 68);
+    r->aux_len = rf_le32(in + 72);
+    return true;
+}
+
+esp_err_t rf_journal_open(rf_journal_t *j, const rf_flash_t *flash, uint32_t addr, uint8_t *scratch,
+                          size_t scratch_len)
+{
+    const uint32_t S = flash ? flash->sector_size : 0;
+    if (j == NULL || flash == NULL || S < RF_JOURNAL_REC_LEN || scratch == NULL || scratch_len < S ||
+        !rf_is_aligned(addr, S) || (uint64_t)addr + RF_JOURNAL_SECTORS * S > flash->size) {
+        return ESP_ERR_INVALID_ARG;
+    }
+    RF_MEMSET(j, 0, sizeof *j);
+    j->flash = flash;
+    j->addr = addr;
+    const uint32_t slots = S / RF_JOURNAL_REC_LEN;
+    uint32_t last_used[RF_JOURNAL_SECTORS] = { 0, 0 };   /* 1 + index of the last non-blank slot */
+    uint32_t best_sector = 0;
+    for (uint32_t s = 0; s < RF_JOURNAL_SECTORS; s++) {
+        esp_err_t err = rf_flash_read(flash, addr + s * S, scratch, S);
+        if (err != ESP_OK) {
+            return err;
+        }
+        for (uint32_t i = 0; i < slots; i++) {
+            const uint8_t *slot = scratch + i * RF_JOURNAL_REC_LEN;
+            if (!rf_is_blank(slot, RF_JOURNAL_REC_LEN)) {
+                last_used[s] = i + 1;
+            }
+            rf_journal_rec_t r;
+            if (rf_journal_decode(slot, &r) && (!j->have || r.seq > j->seq)) {
+                j->have = true;
+                j->seq = r.seq;
+                j->last = r;
+                best_sector = s;
+            }
+        }
+    }
+    /* Append after the newest record's sector's last used slot. */
+    j->sector = j->have ? best_sector : 0;
+    j->next_slot = last_used[j->sector];
+    if (!j->have && last_used[0] > 0) {
+        j->next_slot = slots;   /* garbage and no record: start afresh in sector 1 (erasing it) */
+    }
+    return ESP_OK;
+}
+
+esp_err_t rf_journal_append(rf_journal_t *j, const rf_journal_rec_t *rec)
+{
+    const uint32_t S = j->flash->sector_size, slots = S / RF_JOURNAL_REC_LEN;
+    esp_err_t err;
+    if (j->next_slot >= slots) {
+        uint32_t other = (j->sector + 1) % RF_JOURNAL_SECTORS;
+        if ((err = rf_flash_erase(j->flash, j->addr + other * S, S)) != ESP_OK) {
+            return err;
+        }
+        j->sector = other;
+        j->next_slot = 0;
+    }
+    rf_journal_rec_t r = *rec;
+    r.seq = j->seq + 1;
+    uint8_t buf[RF_JOURNAL_REC_LEN];
+    rf_journal_encode(&r, buf);
+    uint32_t at = j->addr + j->sector * S + j->next_slot * RF_JOURNAL_REC_LEN;
+    j->next_slot++;   /* a torn slot is never reused */
+    if ((err = rf_flash_program(j->flash, at, buf, RF_JOURNAL_REC_LEN)) != ESP_OK) {
+        return err;
+    }
+    uint8_t back[RF_JOURNAL_REC_LEN];
+    if ((err = rf_flash_read(j->flash, at, back, RF_JOURNAL_REC_LEN)) != ESP_OK) {
+        return err;
+    }
+    if (RF_MEMCMP(back, buf, RF_JOURNAL_REC_LEN) != 0) {
+        return ESP_ERR_INVALID_CRC;
+    }
+    j->seq = r.seq;
+    j->last = r;
+    j->have = true;
+    return ESP_OK;
+}
