@@ -8,6 +8,7 @@
 #include "self_reflasher_platform.h"
 #include "rf_image.h"
 #include "rf_journal.h"
+#include "rf_otadata.h"
 #include "rf_plan.h"
 #include "rf_region.h"
 #include "rf_sig.h"
@@ -650,6 +651,12 @@ static esp_err_t verify_image(const esp_self_reflasher_platform_t *pf, const esp
             return ESP_ERR_IMAGE_INVALID;
         }
     }
+    if (v != NULL && v->pubkey != NULL && kind != ESP_SELF_REFLASHER_IMAGE_MCUBOOT) {
+        /* a key asks for a signature; only MCUboot images carry one we check */
+        RF_LOGE(LOG(pf), "Image for 0x%08x refused: a verification key was given, but the image is checked as %s, "
+                "which carries no signature this component can verify", (unsigned)d->region_address, kind_name(kind));
+        return ESP_ERR_IMAGE_INVALID;
+    }
     RF_LOGI(LOG(pf), "Verifying the image for 0x%08x as: %s", (unsigned)d->region_address, kind_name(kind));
     switch (kind) {
     case ESP_SELF_REFLASHER_IMAGE_ESP_BOOTLOADER:
@@ -793,6 +800,153 @@ esp_err_t esp_self_reflasher_upd_next_config(const esp_self_reflasher_config_t *
     return ESP_OK;
 }
 
+/* Make otadata select the OTA partition `sel` (so the old bootloader boots
+ * it): a new entry with the next fitting sequence number, written into the
+ * sector that does not hold the newest entry (a cut leaves the old choice). */
+static esp_err_t otadata_select(const esp_self_reflasher_platform_t *pf, const rf_ptable_t *t, const rf_part_t *sel,
+                                uint8_t *work, size_t work_len)
+{
+    const rf_part_t *od = NULL;
+    uint32_t n_ota = 0;
+    for (uint32_t i = 0; i < t->count; i++) {
+        const rf_part_t *p = &t->parts[i];
+        if (p->type == RF_PART_TYPE_DATA && p->subtype == RF_PART_SUBTYPE_DATA_OTA) {
+            od = p;
+        }
+        if (p->type == RF_PART_TYPE_APP && p->subtype >= RF_PART_SUBTYPE_OTA_MIN && p->subtype <= RF_PART_SUBTYPE_OTA_MAX) {
+            n_ota++;
+        }
+    }
+    if (od == NULL || od->size < 2 * RF_OTADATA_SECTOR || n_ota == 0 || work_len < RF_OTADATA_ENTRY_LEN) {
+        return ESP_ERR_NOT_FOUND;
+    }
+    const uint32_t idx = sel->subtype - RF_PART_SUBTYPE_OTA_MIN;
+    rf_otadata_entry_t e[2];
+    for (int k = 0; k < 2; k++) {
+        esp_err_t err = rf_flash_read(pf->flash, od->offset + (uint32_t)k * RF_OTADATA_SECTOR, work, RF_OTADATA_ENTRY_LEN);
+        if (err != ESP_OK) {
+            return err;
+        }
+        rf_otadata_entry_decode(work, &e[k]);
+    }
+    uint32_t max_seq = 0;
+    int newest = -1;
+    for (int k = 0; k < 2; k++) {
+        if (e[k].valid && (newest < 0 || e[k].ota_seq > max_seq)) {
+            max_seq = e[k].ota_seq;
+            newest = k;
+        }
+    }
+    if (newest >= 0 && (max_seq - 1) % n_ota == idx) {
+        return ESP_OK;   /* already selected */
+    }
+    uint32_t seq = max_seq + 1;
+    while ((seq - 1) % n_ota != idx) {
+        seq++;
+    }
+    uint32_t at = od->offset + (newest == 0 ? RF_OTADATA_SECTOR : 0);
+    uint8_t entry[RF_OTADATA_ENTRY_LEN];
+    rf_otadata_entry_encode(seq, RF_OTA_IMG_UNDEFINED, entry);
+    esp_err_t err = rf_flash_erase(pf->flash, at, RF_OTADATA_SECTOR);
+    if (err == ESP_OK) {
+        err = rf_flash_program(pf->flash, at, entry, sizeof entry);
+    }
+    if (err == ESP_OK) {
+        err = rf_flash_read(pf->flash, at, work, sizeof entry);
+    }
+    if (err == ESP_OK && memcmp(work, entry, sizeof entry) != 0) {
+        err = ESP_ERR_INVALID_CRC;
+    }
+    if (err == ESP_OK) {
+        RF_LOGI(LOG(pf), "otadata now selects '%s' (sequence %u)", sel->label, (unsigned)seq);
+    }
+    return err;
+}
+
+/* Embedded mode over the running app: keep an old bootable system while the
+ * app's own region is overwritten. Copy the running app (with the embedded
+ * image inside) to a free OTA partition, verify it, select it in otadata:
+ * the old bootloader then boots that copy, and the copy is the source.
+ * *img_addr receives where the embedded image lies in the backup. */
+static esp_err_t backup_running_app(const esp_self_reflasher_platform_t *pf, const esp_self_reflasher_config_t *c,
+                                    uint32_t len, const uint8_t sha[RF_SHA256_LEN], const uint32_t *avoid,
+                                    uint32_t n_avoid, uint8_t *work, size_t work_len, uint32_t *img_addr)
+{
+    rf_part_t run;
+    esp_err_t err = pf->running_partition(pf->ctx, &run);
+    if (err != ESP_OK) {
+        return err;
+    }
+    rf_esp_image_info_t *info = malloc(sizeof *info);
+    rf_ptable_t *t = malloc(sizeof *t);
+    if (info == NULL || t == NULL) {
+        free(info);
+        free(t);
+        return ESP_ERR_NO_MEM;
+    }
+    uint32_t app_len = 0;
+    rf_reader_t r;
+    rf_reader_flash_t rctx;
+    if (rf_reader_from_flash(&r, &rctx, pf->flash, run.offset, run.size) == ESP_OK &&
+        rf_esp_image_inspect(&r, work, work_len, info) == ESP_OK) {
+        app_len = info->image_len;
+    }
+    free(info);
+    uint32_t src = c->src_region.region_address;
+    uint32_t need = RF_MAX(app_len, src + len - run.offset);
+    need = rf_align_up(need, pf->flash->sector_size);
+    err = pf->list_partitions(pf->ctx, t->parts, RF_PTABLE_MAX_PARTS, &t->count);
+    const rf_part_t *bk = NULL;
+    for (uint32_t i = 0; err == ESP_OK && i < t->count && bk == NULL; i++) {
+        const rf_part_t *p = &t->parts[i];
+        bool ok = p->type == RF_PART_TYPE_APP && p->subtype >= RF_PART_SUBTYPE_OTA_MIN &&
+                  p->subtype <= RF_PART_SUBTYPE_OTA_MAX && p->size >= need &&
+                  !rf_overlaps(p->offset, p->size, run.offset, run.size);
+        for (uint32_t k = 0; ok && k < n_avoid; k++) {
+            ok = !rf_overlaps(p->offset, p->size, avoid[2 * k], avoid[2 * k + 1]);
+        }
+        if (ok) {
+            bk = p;
+        }
+    }
+    if (err == ESP_OK && bk == NULL) {
+        RF_LOGW(LOG(pf), "No OTA partition outside the destination can hold a copy of the running app (0x%x bytes): "
+                "the device has no bootable system from the first write into 0x%08x until the copy ends",
+                (unsigned)need, (unsigned)c->dest_region.region_address);
+        err = ESP_ERR_NOT_FOUND;
+    }
+    if (err == ESP_OK) {
+        RF_LOGI(LOG(pf), "Backing up the running app '%s' (0x%x bytes) to '%s' at 0x%08x, which keeps the old "
+                "system bootable while 0x%08x..0x%08x is rewritten", run.label, (unsigned)need, bk->label,
+                (unsigned)bk->offset, (unsigned)c->dest_region.region_address,
+                (unsigned)(c->dest_region.region_address + c->dest_region.region_size));
+        rf_flash_reader_t rd = { .flash = pf->flash, .base = run.offset };
+        rf_region_write_t w = { .flash = pf->flash, .dst = bk->offset, .dst_size = need, .len = need,
+                                .read = rf_flash_reader_read, .read_arg = &rd, .src_addr = run.offset,
+                                .src_in_flash = 1, .work = work, .work_len = work_len, .log = LOG(pf) };
+        rf_write_stats_t ws;
+        err = rf_region_write(&w, &ws);
+    }
+    uint8_t got[RF_SHA256_LEN];
+    if (err == ESP_OK) {
+        *img_addr = bk->offset + (src - run.offset);
+        err = rf_flash_sha256(pf->flash, *img_addr, len, work, work_len, got);
+        if (err == ESP_OK && memcmp(got, sha, RF_SHA256_LEN) != 0) {
+            RF_LOGE(LOG(pf), "The backup copy at 0x%08x does not read back right", (unsigned)bk->offset);
+            err = ESP_ERR_INVALID_CRC;
+        }
+    }
+    if (err == ESP_OK) {
+        err = otadata_select(pf, t, bk, work, work_len);
+        if (err == ESP_ERR_NOT_FOUND) {
+            RF_LOGW(LOG(pf), "No otadata partition to select the backup: the old bootloader keeps booting '%s'",
+                    run.label);
+        }
+    }
+    free(t);
+    return err;
+}
+
 esp_err_t esp_self_reflasher_directly_copy_to_region_with(const esp_self_reflasher_platform_t *pf,
                                                           const esp_self_reflasher_config_t *config)
 {
@@ -827,26 +981,76 @@ esp_err_t esp_self_reflasher_directly_copy_to_region_with(const esp_self_reflash
                 (unsigned long long)len, (unsigned)d->region_address, (unsigned)d->region_size);
         return ESP_ERR_INVALID_SIZE;
     }
-    size_t work_len = 2u * pf->flash->sector_size;
+    const uint32_t S = pf->flash->sector_size;
+    size_t work_len = 2u * S;
     uint8_t *work = malloc(work_len);
-    if (work == NULL) {
+    esp_self_reflasher_handle_t jh = calloc(1, sizeof *jh);   /* journal state only */
+    if (work == NULL || jh == NULL) {
+        free(work);
+        free(jh);
         return ESP_ERR_NO_MEM;
     }
+    jh->pf = pf;
+    const uint32_t dsize = rf_align_up(d->region_size, S);
+    const uint32_t avoid[] = { d->region_address, dsize, s->region_address, (uint32_t)len };
+    jh->journal_on = journal_open(pf, &jh->journal, avoid, 2, work, work_len);
+    uint8_t id[RF_JOURNAL_ID_LEN];
+    step_id("embedded", s->region_address, (uint32_t)len, d->region_address, d->region_size, id);
+
     uint8_t sha[RF_SHA256_LEN];
-    err = rf_flash_sha256(pf->flash, s->region_address, (uint32_t)len, work, work_len, sha);
-    if (err == ESP_OK) {
-        err = verify_image(pf, config, s->region_address, (uint32_t)len, sha, work, work_len);
+    uint32_t img = s->region_address;
+    bool have_source = false;
+    const rf_journal_rec_t *last = &jh->journal.last;
+    if (jh->journal_on && jh->journal.have && memcmp(last->id, id, sizeof id) == 0 &&
+        (last->state == RF_JSTATE_BACKUP || last->state == RF_JSTATE_DONE) && last->aux_len == len) {
+        /* an earlier run backed the image up (and maybe began the copy): its
+         * backup is the source, if it still hashes right */
+        uint8_t got[RF_SHA256_LEN];
+        if (rf_flash_sha256(pf->flash, last->aux_addr, (uint32_t)len, work, work_len, got) == ESP_OK &&
+            memcmp(got, last->sha256, sizeof got) == 0) {
+            memcpy(sha, got, sizeof sha);
+            img = last->aux_addr;
+            have_source = true;
+            RF_LOGI(LOG(pf), "Resuming (journal): the embedded image's backup at 0x%08x is the source",
+                    (unsigned)img);
+        }
+    }
+    if (!have_source) {
+        err = rf_flash_sha256(pf->flash, s->region_address, (uint32_t)len, work, work_len, sha);
+        if (err == ESP_OK) {
+            err = verify_image(pf, config, s->region_address, (uint32_t)len, sha, work, work_len);
+        }
+        rf_part_t run;
+        if (err == ESP_OK && pf->running_partition(pf->ctx, &run) == ESP_OK &&
+            rf_overlaps(d->region_address, dsize, run.offset, run.size)) {
+            uint32_t jav[2] = { 0, 0 };
+            uint32_t n_av = 1;
+            const uint32_t JS = RF_JOURNAL_SECTORS * S;
+            jav[0] = d->region_address;
+            jav[1] = dsize;
+            (void)JS;
+            uint32_t at = 0;
+            esp_err_t be = backup_running_app(pf, config, (uint32_t)len, sha, jav, n_av, work, work_len, &at);
+            if (be == ESP_OK) {
+                img = at;
+                journal_note(jh, RF_JSTATE_BACKUP, id, 0, (uint32_t)len, sha, img, (uint32_t)len);
+            } else if (be != ESP_ERR_NOT_FOUND) {
+                err = be;
+            }
+        }
     }
     if (err == ESP_OK) {
         RF_LOGI(LOG(pf), "Starting copy 0x%08x bytes from address 0x%08x to address 0x%08x", (unsigned)len,
-                (unsigned)s->region_address, (unsigned)d->region_address);
-        err = copy_verified(pf, s->region_address, (uint32_t)len, d, sha, work, work_len);
+                (unsigned)img, (unsigned)d->region_address);
+        err = copy_verified(pf, img, (uint32_t)len, d, sha, work, work_len);
     }
-    free(work);
     if (err == ESP_OK) {
+        journal_note(jh, RF_JSTATE_DONE, id, 0, (uint32_t)len, sha, img, (uint32_t)len);
         RF_LOGI(LOG(pf), "Data copied from address 0x%08x to region: 0x%08x", (unsigned)s->region_address,
                 (unsigned)d->region_address);
     }
+    free(work);
+    free(jh);
     return err;
 }
 

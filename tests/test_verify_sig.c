@@ -264,8 +264,8 @@ static esp_self_reflasher_verify_t with_key(const uint8_t *pub, size_t len)
 }
 
 /* init + download_bin must refuse `name` with `want`; copy_to_region then
- * has nothing to copy; no program/erase touched the destination and the
- * whole flash is as it was (the staged copy was written, then erased). */
+ * has nothing to copy; no destination sector was erased and the whole flash
+ * is as it was (the staged copy was written, then erased). */
 static void expect_refused_once(fx_t *fx, const char *name, const esp_self_reflasher_verify_t *v, esp_err_t want,
                                 bool journal)
 {

@@ -1,7 +1,8 @@
 /*
  * reflasher image esp-bootloader|esp-app|mcuboot [options] -o FILE
  * Generates well-formed images in the real formats (filler code) for demos
- * and rehearsals.
+ * and rehearsals. MCUboot images may be signed (ECDSA P-256, mbedTLS) with
+ * --sign-key: an ECDSA_SIG TLV and, unless --no-keyhash, a KEYHASH TLV.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,7 +16,8 @@ static int usage(void)
     fprintf(stderr,
             "usage: reflasher image esp-bootloader --chip CHIP [--code-size N] [--seed N] -o FILE\n"
             "       reflasher image esp-app --chip CHIP [--name NAME] [--version V] [--code-size N] [--seed N] -o FILE\n"
-            "       reflasher image mcuboot --payload N [--slot-size N [--confirm]] [--version A.B.C] [--seed N] -o FILE\n");
+            "       reflasher image mcuboot --payload N [--slot-size N [--confirm]] [--version A.B.C] [--seed N]\n"
+            "                       [--sign-key KEY.pem [--no-keyhash]] -o FILE\n");
     return 2;
 }
 
@@ -25,12 +27,18 @@ int cmd_image(int argc, char **argv)
         return usage();
     }
     const char *kind = argv[1], *chip = "esp32", *out = NULL, *name = "demo_app", *version = "1.0.0";
+    const char *sign_key = NULL;
+    bool keyhash = true;
     uint32_t code = 0, seed = 1, payload = 0, slot = 0;
     bool confirm = false;
     for (int i = 2; i < argc; i++) {
         const char *a = argv[i];
         if (strcmp(a, "--confirm") == 0) {
             confirm = true;
+            continue;
+        }
+        if (strcmp(a, "--no-keyhash") == 0) {
+            keyhash = false;
             continue;
         }
         const char *v = i + 1 < argc ? argv[++i] : NULL;
@@ -54,6 +62,8 @@ int cmd_image(int argc, char **argv)
             ok = rf_parse_size(v, &payload);
         } else if (strcmp(a, "--slot-size") == 0) {
             ok = rf_parse_size(v, &slot);
+        } else if (strcmp(a, "--sign-key") == 0) {
+            sign_key = v;
         } else {
             ok = false;
         }
@@ -80,8 +90,12 @@ int cmd_image(int argc, char **argv)
         sscanf(version, "%u.%u.%u", &maj, &min, &rev);
         rf_mcuboot_gen_t g = { .payload_size = payload ? payload : 150000, .seed = seed, .ver_major = (uint8_t)maj,
                                .ver_minor = (uint8_t)min, .ver_rev = (uint16_t)rev, .slot_size = slot,
-                               .trailer_perm = confirm };
+                               .trailer_perm = confirm, .sign_key_pem = sign_key, .sign_keyhash = keyhash };
         len = rf_gen_mcuboot_image(&g, &img);
+        if (len == 0) {
+            fprintf(stderr, "reflasher image: cannot build that image: %s\n", rf_gen_last_error());
+            return 1;
+        }
     } else {
         return usage();
     }
