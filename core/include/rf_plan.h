@@ -98,6 +98,9 @@ typedef struct rf_plan {
     uint64_t est_total_us;
     uint64_t window_us;         /**< estimated bootloader window (0: no bootloader image) */
     int32_t window_image;       /**< index (execution order) of the image that opens it, -1 none */
+    uint32_t journal_addr;      /**< the journal's declared area (the last two sectors of the flash
+                                     when no partition nor destination covers them); 0 = none: no resume */
+    uint32_t journal_len;
     rf_plan_rule_t rule;
     int32_t bad;                /**< execution-order index of the offending image, -1 none */
     int32_t other;              /**< the other image of a pair rule, -1 none */

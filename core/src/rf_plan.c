@@ -268,6 +268,23 @@ esp_err_t rf_plan_validate(rf_plan_t *p)
         im->est_copy_us = est_write_us(p, im->dest, im->dest_size, len, im->data_pages);
         p->est_total_us += im->est_download_us + im->est_stage_us + im->est_copy_us;
     }
+    /* The journal: where the seed API keeps its progress records. */
+    p->journal_addr = p->journal_len = 0;
+    uint32_t jlen = 2u * p->sector_size;
+    if (p->flash_size >= jlen) {
+        uint32_t ja = p->flash_size - jlen;
+        bool clear = true;
+        for (uint32_t k = 0; clear && p->table && k < p->table->count; k++) {
+            clear = !rf_overlaps(ja, jlen, p->table->parts[k].offset, p->table->parts[k].size);
+        }
+        for (uint32_t i = 0; clear && i < p->count; i++) {
+            clear = !rf_overlaps(ja, jlen, p->img[i].dest, rf_align_up(p->img[i].dest_size, p->sector_size));
+        }
+        if (clear) {
+            p->journal_addr = ja;
+            p->journal_len = jlen;
+        }
+    }
     /* The bootloader window: from the first erase of the bootloader's sectors
      * to the end of their programming (the image that overlaps them). */
     for (uint32_t i = 0; i < p->count; i++) {

@@ -253,6 +253,13 @@ static void print_text(const view_t *v)
     } else {
         printf("bootloader window: none (the bootloader is not rewritten)\n");
     }
+    if (p->journal_len) {
+        printf("journal: 0x%x..0x%x (progress records, so that a rerun after a power cut or a network failure "
+               "resumes; declared: these bytes change)\n", (unsigned)p->journal_addr,
+               (unsigned)(p->journal_addr + p->journal_len));
+    } else {
+        printf("journal: none (no free flash outside the partitions and destinations): a rerun starts over\n");
+    }
     printf("plan valid%s: nothing was written\n", x->fetched ? "" : " (destinations only: --no-fetch)");
 }
 
@@ -364,7 +371,13 @@ static void print_json(const view_t *v, bool ok, const char *errmsg)
                 us_ms(im->est_download_us), us_ms(im->est_stage_us), us_ms(im->est_copy_us),
                 us_ms(im->est_download_us + im->est_stage_us + im->est_copy_us));
     }
-    fprintf(f, "],\n \"est_total_ms\": %.3f, \"window_ms\": %.3f, \"window_step\": ", ok ? us_ms(p->est_total_us) : 0.0,
+    if (ok && p->journal_len) {
+        fprintf(f, "],\n \"journal\": {\"addr\": %u, \"len\": %u", (unsigned)p->journal_addr, (unsigned)p->journal_len);
+        fprintf(f, "}");
+    } else {
+        fprintf(f, "],\n \"journal\": null");
+    }
+    fprintf(f, ",\n \"est_total_ms\": %.3f, \"window_ms\": %.3f, \"window_step\": ", ok ? us_ms(p->est_total_us) : 0.0,
             ok ? us_ms(p->window_us) : 0.0);
     if (ok && p->window_image >= 0) {
         fprintf(f, "%d}\n", (int)p->window_image + 1);
@@ -711,6 +724,16 @@ static void draw_bar_content(const view_t *v, const bar_t *b, map_kind_t kind, b
             alts[2] = "0xFF";
             blabel(b, img_end, end, b->h / 2 + 4, "small", alts, 3);
         }
+    }
+    /* the journal's declared area: a purple strip under it */
+    if (p->journal_len && visible(b, p->journal_addr, (uint64_t)p->journal_addr + p->journal_len)) {
+        double x0 = bx(b, p->journal_addr), x1 = bx(b, (uint64_t)p->journal_addr + p->journal_len);
+        if (x1 - x0 < 6) {
+            x0 = x1 - 6;
+        }
+        fprintf(f, "<rect x=\"%.2f\" y=\"%.2f\" width=\"%.2f\" height=\"6\" fill=\"#7030a0\"><title>journal "
+                "0x%x..0x%x</title></rect>\n", x0, b->y + b->h + 3, x1 - x0, (unsigned)p->journal_addr,
+                (unsigned)(p->journal_addr + p->journal_len));
     }
     /* the bootloader window: a red strip under the bootloader's sectors */
     if (p->window_image >= 0) {
