@@ -52,6 +52,10 @@ static esp_err_t verify_image(const esp_self_reflasher_platform_t *pf, const esp
                               uint32_t addr, uint32_t len, const uint8_t sha[RF_SHA256_LEN], uint8_t *scratch,
                               size_t scratch_len);
 
+static bool journal_open(const esp_self_reflasher_platform_t *pf, rf_journal_t *j, const uint32_t *avoid,
+                         uint32_t n_avoid, uint8_t *scratch, size_t scratch_len);
+static void step_id(const char *what, uint32_t a, uint32_t b, uint32_t c, uint32_t d, uint8_t id[RF_JOURNAL_ID_LEN]);
+
 static const rf_log_t *LOG(const esp_self_reflasher_platform_t *pf)
 {
     return &pf->log;
@@ -219,7 +223,32 @@ esp_err_t esp_self_reflasher_init_with(const esp_self_reflasher_platform_t *pf,
         return ESP_ERR_NO_MEM;
     }
     esp_err_t err = pf->running_partition(pf->ctx, &h->running);
-    if (err != ESP_OK) {
+    if (err != ESP_OK && config->http_config != NULL && config->http_config->url != NULL) {
+        /* No partition table: an earlier run of this migration may have
+         * erased it while writing the new system. Its journal tells where
+         * this step staged its image; nothing else can be planned. */
+        uint8_t id[RF_JOURNAL_ID_LEN];
+        step_id(config->http_config->url, config->dest_region.region_address, config->dest_region.region_size, 0, 0,
+                id);
+        rf_journal_t *j = &h->journal;
+        if (check_dest(pf, &config->dest_region) == ESP_OK && journal_open(pf, j, NULL, 0, h->work, h->work_len) &&
+            j->have && memcmp(j->last.id, id, sizeof id) == 0 && j->last.state >= RF_JSTATE_STAGING &&
+            j->last.state <= RF_JSTATE_COPIED && j->last.aux_len > 0 &&
+            (uint64_t)j->last.aux_addr + j->last.aux_len <= pf->flash->size &&
+            !rf_overlaps(j->last.aux_addr, j->last.aux_len, config->dest_region.region_address,
+                         config->dest_region.region_size)) {
+            memset(&h->running, 0, sizeof h->running);
+            memset(&h->staging, 0, sizeof h->staging);
+            h->staging.offset = j->last.aux_addr;
+            h->staging.size = j->last.aux_len;
+            memcpy(h->staging.label, "(journal)", 10);
+            RF_LOGW(LOG(pf), "No partition table (an interrupted run erased it): resuming this step from the "
+                    "journal, staging at 0x%08x", (unsigned)h->staging.offset);
+            err = ESP_OK;
+        } else {
+            RF_LOGE(LOG(pf), "Cannot tell which partition is running: %s", esp_err_to_name(err));
+        }
+    } else if (err != ESP_OK) {
         RF_LOGE(LOG(pf), "Cannot tell which partition is running: %s", esp_err_to_name(err));
     } else {
         err = plan_download(h, config, NULL, &h->staging);
@@ -276,11 +305,17 @@ static bool journal_open(const esp_self_reflasher_platform_t *pf, rf_journal_t *
     if (pf->journal_addr == 0) {
         /* automatic place: only where no partition lies */
         rf_ptable_t *t = malloc(sizeof *t);
-        bool clear = t != NULL && pf->list_partitions(pf->ctx, t->parts, RF_PTABLE_MAX_PARTS, &t->count) == ESP_OK;
+        bool table = t != NULL && pf->list_partitions(pf->ctx, t->parts, RF_PTABLE_MAX_PARTS, &t->count) == ESP_OK;
+        bool clear = table;
         for (uint32_t i = 0; clear && i < t->count; i++) {
             clear = !rf_overlaps(at, len, t->parts[i].offset, t->parts[i].size);
         }
         free(t);
+        if (!table) {
+            /* No readable table (an interrupted run erased it on its way to
+             * the new system): the journal is used only if it is there. */
+            return rf_journal_open(j, pf->flash, at, scratch, scratch_len) == ESP_OK && j->have;
+        }
         if (!clear) {
             return false;
         }
@@ -351,7 +386,7 @@ static esp_err_t stream_source(esp_self_reflasher_handle_t h, rf_source_t *src, 
         if (flushed > journaled) {
             journaled = flushed;
             journal_note(h, RF_JSTATE_STAGING, id, flushed, total > 0 ? (uint32_t)total : 0, NULL,
-                         h->staging.offset, 0);
+                         h->staging.offset, h->staging.size);
         }
     }
     if (total >= 0 && st->offset != (uint64_t)total) {
@@ -403,15 +438,17 @@ esp_err_t esp_self_reflasher_download_bin(esp_self_reflasher_handle_t h)
 
     /* The journal says what an earlier run of this same step achieved. */
     uint8_t id[RF_JOURNAL_ID_LEN];
-    step_id(h->cfg.http_config->url, h->cfg.dest_region.region_address, h->cfg.dest_region.region_size,
-            h->staging.offset, h->staging.size, id);
+    step_id(h->cfg.http_config->url, h->cfg.dest_region.region_address, h->cfg.dest_region.region_size, 0, 0, id);
     const uint32_t avoid[] = { h->cfg.dest_region.region_address, rf_align_up(h->cfg.dest_region.region_size, S),
                                h->staging.offset, h->staging.size, h->running.offset, h->running.size };
     h->journal_on = journal_open(pf, &h->journal, avoid, 3, h->work, h->work_len);
     uint32_t resume_at = 0, resume_total = 0;
     const rf_journal_rec_t *last = &h->journal.last;
     if (h->journal_on && h->journal.have && memcmp(last->id, id, sizeof id) == 0) {
-        if ((last->state == RF_JSTATE_STAGED || last->state == RF_JSTATE_COPIED) && last->total > 0 &&
+        bool same_staging = last->aux_addr == h->staging.offset;
+        if (!same_staging) {
+            /* another staging partition than before: start over */
+        } else if ((last->state == RF_JSTATE_STAGED || last->state == RF_JSTATE_COPIED) && last->total > 0 &&
             last->total <= h->staging.size) {
             uint8_t sha[RF_SHA256_LEN];
             if (rf_flash_sha256(pf->flash, h->staging.offset, last->total, h->work, h->work_len, sha) == ESP_OK &&
@@ -498,7 +535,7 @@ esp_err_t esp_self_reflasher_download_bin(esp_self_reflasher_handle_t h)
         journal_note(h, RF_JSTATE_NONE, id, 0, 0, NULL, 0, 0);
         return err;
     }
-    journal_note(h, RF_JSTATE_STAGED, id, st.offset, st.offset, sha, h->staging.offset, st.offset);
+    journal_note(h, RF_JSTATE_STAGED, id, st.offset, st.offset, sha, h->staging.offset, h->staging.size);
     h->staged = true;
     h->staged_len = st.offset;
     memcpy(h->staged_sha, sha, sizeof sha);
@@ -773,9 +810,9 @@ esp_err_t esp_self_reflasher_copy_to_region(esp_self_reflasher_handle_t h)
             (unsigned)h->staging.offset, 0u, (unsigned)d->region_address);
     if (h->journal_on) {
         uint8_t id[RF_JOURNAL_ID_LEN];
-        step_id(h->cfg.http_config->url, d->region_address, d->region_size, h->staging.offset, h->staging.size, id);
+        step_id(h->cfg.http_config->url, d->region_address, d->region_size, 0, 0, id);
         journal_note(h, RF_JSTATE_COPIED, id, h->staged_len, h->staged_len, h->staged_sha, h->staging.offset,
-                     h->staged_len);
+                     h->staging.size);
     }
     return ESP_OK;
 }

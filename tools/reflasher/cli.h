@@ -7,3 +7,4 @@ int cmd_inspect(int argc, char **argv);   /* cmd_inspect.c */
 int cmd_image(int argc, char **argv);     /* cmd_image.c   */
 int cmd_plan(int argc, char **argv);      /* cmd_plan.c    */
 int cmd_boot(int argc, char **argv);      /* cmd_boot.c    */
+int cmd_rehearse(int argc, char **argv);  /* cmd_rehearse.c */

@@ -78,6 +78,29 @@ esp_err_t rf_cli_run_download(rf_device_t *dev, rf_image_arg_t *imgs, int n, int
     if (plan == NULL) {
         return ESP_ERR_NO_MEM;
     }
+    int order[RF_PLAN_MAX_IMAGES];
+    int n_run = 0;
+    rf_ptable_t *table = malloc(sizeof *table);
+    bool no_table = table != NULL && rf_device_ptable(dev, table) != ESP_OK;
+    free(table);
+    uint32_t bl_off = 0;
+    if (no_table && rf_chip_bootloader_offset(dev->chip, &bl_off)) {
+        /* No partition table: an earlier run was cut while writing the new
+         * system's boot region, the only step that rewrites the table, and
+         * it runs after every other step: those are done. Resume the
+         * boot-region steps from the journal (the library checks it). */
+        for (int i = 0; i < n && n_run < (int)RF_PLAN_MAX_IMAGES; i++) {
+            uint32_t pt_end = dev->ptable_offset + RF_PTABLE_MAX_LEN;
+            if ((uint64_t)imgs[i].dest < pt_end && (uint64_t)imgs[i].dest + imgs[i].size > bl_off) {
+                order[n_run++] = i;
+            }
+        }
+        fprintf(dev->log_to_stderr ? stderr : stdout,
+                "reflasher migrate: no partition table on the device: resuming the %d step(s) that rewrite the "
+                "boot region (every other step ran before them)\n", n_run);
+        free(plan);
+        goto run;
+    }
     if (rf_cli_build_plan(dev, imgs, n, false, plan, &x, msg, sizeof msg) != 0) {
         esp_err_t e = rule_err(x.rule_name);
         *failed_at = x.bad_input >= 0 ? x.bad_input : 0;
@@ -88,10 +111,10 @@ esp_err_t rf_cli_run_download(rf_device_t *dev, rf_image_arg_t *imgs, int n, int
         free(plan);
         return e;
     }
-    int order[RF_PLAN_MAX_IMAGES];
     for (uint32_t k = 0; k < plan->count; k++) {
         order[k] = (int)plan->img[k].input_index;
     }
+    n_run = (int)plan->count;
     if (plan->reordered) {
         fprintf(dev->log_to_stderr ? stderr : stdout,
                 "reflasher migrate: reordered so that the bootloader region is written last\n");
@@ -99,9 +122,10 @@ esp_err_t rf_cli_run_download(rf_device_t *dev, rf_image_arg_t *imgs, int n, int
     rf_cli_plan_extra_free(&x);
     free(plan);
 
+run:;
     esp_self_reflasher_handle_t h = NULL;
     esp_err_t err = ESP_OK;
-    for (int k = 0; k < n && err == ESP_OK; k++) {
+    for (int k = 0; k < n_run && err == ESP_OK; k++) {
         int i = order[k];
         *failed_at = i;
         esp_http_client_config_t http = { .url = imgs[i].source, .timeout_ms = 10000 };

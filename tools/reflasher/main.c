@@ -13,6 +13,7 @@ static const struct {
     { "plan", cmd_plan, "plan --device IMG --image SRC@DEST[:SIZE][#sha256=HEX] ... [--json] [--svg FILE]: validate, no write" },
     { "inspect", cmd_inspect, "inspect FILE [--json]: identify and check an image" },
     { "boot", cmd_boot, "boot DEVICE.img [--json]: what the device would boot now (OLD, NEW or BRICK)" },
+    { "rehearse", cmd_rehearse, "rehearse --device IMG (--image ... | --embedded ...) --power-cut-sweep [--mid-op] [--json]: cut the power at every write" },
     { "image", cmd_image, "image esp-bootloader|esp-app|mcuboot ... -o FILE: generate a real-format image" },
 };
 

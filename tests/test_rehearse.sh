@@ -1,0 +1,210 @@
+#!/usr/bin/env bash
+# `reflasher rehearse --power-cut-sweep` ("every failure is an outcome"): a
+# power cut before (and in the middle of) every flash write of the reference's
+# two migrations, on devices holding a real old system; the boot model after
+# each cut, a rerun to NEW, the brick window, the network faults; and the
+# device image is never modified.
+# Reads ../shared (seeds and fixtures); real HTTP on 127.0.0.1.
+#
+# Cost: each cut point is two migrations of a 4 MB device (tens of ms, 3-5x
+# that under ASan). The sweeps below use stride 1 while the reference run has
+# at most MAX_POINTS write ops, and a stride that keeps MAX_POINTS cut points
+# otherwise (learned from a first, edges-only run). RF_FULL_SWEEP=1 forces
+# every op, before and mid-op, whatever the count.
+set -euo pipefail
+: "${REFLASHER:?}" "${RF_SHARED:?}" "${RF_SRC:?}"
+fx="$RF_SHARED/fixtures"; seeds="$RF_SHARED/seeds"
+[ -f "$fx/app_upd.bin" ] || { echo "SKIP: ../shared not available"; exit 0; }
+command -v python3 >/dev/null || { echo "SKIP: no python3"; exit 0; }
+t=$(mktemp -d); srv=
+trap '[ -n "$srv" ] && kill "$srv" 2>/dev/null; rm -rf "$t"' EXIT
+cd "$t"
+fails=0
+fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
+MAX_POINTS=${RF_REHEARSE_MAX_POINTS:-400}
+
+python3 "$RF_SRC/tests/support/http_server.py" --root "$fx" --port-file port --max-seconds 580 >/dev/null &
+srv=$!
+for _ in $(seq 100); do [ -s port ] && break; sleep 0.05; done
+[ -s port ] || { echo "FAIL: http server did not start"; exit 1; }
+base="http://127.0.0.1:$(cat port)"
+
+# rehearse NAME EXPECTED_RC ARGS...: stdout in NAME.out, stderr in NAME.err,
+# exit status in $RC; EXPECTED_RC "any" accepts 0 and 1 (not a usage error
+# or a crash): then the JSON's "ok" must agree with it (check_ok NAME).
+rehearse() {
+    local name=$1 want=$2 rc=0
+    shift 2
+    "$REFLASHER" rehearse "$@" >"$name.out" 2>"$name.err" || rc=$?
+    RC=$rc
+    if [ "$want" = any ] && { [ "$rc" = 0 ] || [ "$rc" = 1 ]; }; then
+        return 0
+    fi
+    if [ "$rc" != "$want" ]; then
+        fail "$name: exit $rc, expected $want"
+        sed 's/^/    /' "$name.out" | head -40
+        grep -v '^rehearse: ' "$name.err" | sed 's/^/    /' | head -20
+    fi
+    return 0
+}
+check_ok() {
+    local ok
+    ok=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["ok"])' "$1.out") || { fail "$1: no JSON"; return 0; }
+    { [ "$ok" = True ] && [ "$RC" = 0 ]; } || { [ "$ok" = False ] && [ "$RC" = 1 ]; } || fail "$1: exit $RC but ok=$ok"
+}
+# stride for a scenario: 1 when it has at most MAX_POINTS write ops
+stride_for() {   # JSON file of an edges-only run
+    if [ "${RF_FULL_SWEEP:-0}" = 1 ]; then echo 1; return; fi
+    python3 -c 'import json,sys; n=json.load(open(sys.argv[1]))["write_ops"]; m=int(sys.argv[2]); print(max(1, -(-n // m)))' "$1" "$MAX_POINTS"
+}
+
+# ---------------------------------------------------------------- download
+"$REFLASHER" device create --chip esp32 --flash-size 4MB --partitions "$seeds/boot_swap_download_example-partitions.csv" \
+    --running factory -o dev.img --old-system >/dev/null
+cp dev.img dev.orig; cp dev.img.meta dev.meta.orig
+DL=(--device dev.img --image "$base/app_upd.bin@0x110000:0x100000" --image "$base/mcuboot-esp32.bin@0x1000:0xF000")
+
+rehearse dl_probe 0 "${DL[@]}" --power-cut-sweep --stride 1000000000 --json
+s=$(stride_for dl_probe.out)
+echo "download: stride $s"
+rehearse dl 0 "${DL[@]}" --power-cut-sweep --stride "$s" --json
+python3 - dl.out "$s" <<'PY' || fail "download sweep JSON"
+import json, sys
+j = json.load(open(sys.argv[1])); stride = int(sys.argv[2])
+for k in ("cut_points", "outcomes", "brick_outside_window", "window_ops", "window_ms", "reruns_ended_new",
+          "mid_op", "stride", "write_ops", "runs"):
+    assert k in j, k
+o = j["outcomes"]
+assert set(o) == {"OLD", "NEW", "BRICK"}, o
+assert j["ok"] is True and j["mode"] == "download" and j["mid_op"] is False and j["stride"] == stride, j
+assert sum(o.values()) == j["cut_points"] > 0, j
+if stride == 1:
+    assert j["cut_points"] == j["write_ops"], j
+assert j["brick_outside_window"] == 0, j
+assert j["reruns_ended_new"] == j["cut_points"] and j["rerun_failures"] == 0, j
+assert j["cuts_not_reached"] == 0 and j["trace_mismatches"] == 0, j
+first, last = j["window_ops"]
+assert 1 <= first <= last <= j["write_ops"], j["window_ops"]
+# the old system boots until the bootloader region is touched, the new one after
+assert o["OLD"] > 0 and o["BRICK"] > 0 and o["NEW"] > 0, o
+assert o["BRICK"] == j["brick_inside_window"], j
+# never longer than the reference component's window (device-timings.md: 690 ms)
+assert 0 < j["window_ms"] < 690, j["window_ms"]
+runs = j["runs"]
+assert runs[0]["outcome"] == "OLD" and runs[0]["first"] == 1, runs[0]
+assert all(r["outcome"] != "BRICK" or r["in_window"] for r in runs), runs
+print("download: %d write ops, %d cut points, OLD %d NEW %d BRICK %d, window ops %d-%d = %.1f ms"
+      % (j["write_ops"], j["cut_points"], o["OLD"], o["NEW"], o["BRICK"], first, last, j["window_ms"]))
+PY
+grep -q '^rehearse: .*10%' dl.err || fail "no progress lines on stderr"
+cmp -s dev.img dev.orig || fail "rehearse modified dev.img"
+cmp -s dev.img.meta dev.meta.orig || fail "rehearse modified dev.img.meta"
+
+# the text report: a table of cut points by outcome, the window, the reference's windows
+rehearse dl_text 0 "${DL[@]}" --power-cut-sweep --stride 5
+for p in '^  before 1-[0-9]+ +[0-9]+  OLD ' 'BRICK \(inside window\)' '^brick window: ops [0-9]+-[0-9]+ .* ms of simulated device time' \
+    'download example 690 ms' 'embedded example 12,310 ms' '^outcomes: OLD [0-9]+, NEW [0-9]+, BRICK [0-9]+ \(inside the window [0-9]+, OUTSIDE 0\)' \
+    '^PASS '; do
+    grep -Eq -- "$p" dl_text.out || fail "text report: no line matches $p"
+done
+rehearse dl_quiet 0 "${DL[@]}" --power-cut-sweep --stride 50 --quiet
+grep -q '^rehearse:' dl_quiet.err && fail "--quiet printed progress"
+grep -q '^PASS ' dl_quiet.out || fail "--quiet: no PASS line"
+
+# mid-op: a cut in the middle of each op too (a prefix of a program, an erase
+# leaving random bytes in its first sector)
+rehearse dl_mid 0 "${DL[@]}" --power-cut-sweep --mid-op --stride "$s" --json
+check_ok dl_mid
+python3 - dl_mid.out <<'PY' || fail "download mid-op sweep JSON"
+import json, sys
+j = json.load(open(sys.argv[1]))
+assert j["mid_op"] is True and j["brick_outside_window"] == 0, j
+assert j["reruns_ended_new"] == j["cut_points"], j
+assert sum(j["outcomes"].values()) == j["cut_points"], j
+# a cut anywhere, even in the middle of the partition table's erase after
+# the new bootloader is complete, reruns to the reference's destinations
+assert j["ok"] and j["rerun_failures"] == 0, j.get("rerun_failure_points")
+PY
+
+# network faults: the connection closes at 10/50/90 % of each image, or 500
+rehearse dl_net 0 "${DL[@]}" --power-cut-sweep --stride 1000000000 --net-faults --json
+python3 - dl_net.out <<'PY' || fail "network faults JSON"
+import json, sys
+j = json.load(open(sys.argv[1]))
+nf = j["net_faults"]
+assert len(nf) == 8 and j["net_fault_failures"] == 0, nf
+for f in nf:
+    assert f["ok"] and f["error"] and f["after"] != "BRICK" and f["rerun"] == "NEW" and f["destinations_ok"], f
+    if f["fault"].startswith("close_at="):
+        assert f["error"] == "ESP_ERR_HTTP_INCOMPLETE_DATA", f
+        if f["served_bytes"] >= 0:
+            assert f["served_bytes"] == int(f["fault"].split("=")[1]), f
+    else:
+        assert f["fault"] == "status=500" and f["error"] == "ESP_ERR_INVALID_RESPONSE", f
+print("network faults: %d, all recovered" % len(nf))
+PY
+
+# a migration that does not end NEW (no bootloader) is refused as a reference
+rehearse dl_noboot 1 --device dev.img --image "$base/app_upd.bin@0x110000:0x100000" --power-cut-sweep
+grep -q 'reference run (no power cut) does not end NEW' dl_noboot.err || fail "no 'does not end NEW' message"
+# usage errors
+rehearse u1 2 "${DL[@]}"
+rehearse u2 2 "${DL[@]}" --power-cut-sweep --at 0x14294
+rehearse u3 2 "${DL[@]}" --power-cut-sweep --stride 0
+cmp -s dev.img dev.orig || fail "rehearse modified dev.img"
+
+# ---------------------------------------------------------------- embedded
+python3 - "$fx" merged.bin <<'PY'
+import sys
+bl = open(sys.argv[1] + "/mcuboot-esp32.bin", "rb").read(); app = open(sys.argv[1] + "/app_upd.bin", "rb").read()
+m = bytearray(b"\xff" * 0x10F000); m[:len(bl)] = bl; m[0xF000:0xF000 + len(app)] = app
+open(sys.argv[2], "wb").write(m)
+PY
+"$REFLASHER" device create --chip esp32 --flash-size 4MB --partitions "$seeds/boot_swap_embedded_example-partitions.csv" \
+    --running factory -o emb.img --old-system --embed merged.bin --embed-at 0x14294 >/dev/null
+cp emb.img emb.orig
+EM=(--device emb.img --embedded merged.bin@0x1000:0x110000 --at 0x14294)
+rehearse em_probe any "${EM[@]}" --power-cut-sweep --stride 1000000000 --json
+es=$(stride_for em_probe.out)
+emid=(--mid-op)   # the embedded sweep is cheap: always before and mid-op
+echo "embedded: stride $es"
+rehearse em 0 "${EM[@]}" --power-cut-sweep --stride "$es" "${emid[@]}" --json
+check_ok em
+python3 - em.out "$es" <<'PY' || fail "embedded sweep JSON"
+import json, sys
+j = json.load(open(sys.argv[1])); stride = int(sys.argv[2])
+o = j["outcomes"]
+assert j["mode"] == "embedded" and j["stride"] == stride, j
+assert sum(o.values()) == j["cut_points"] > 0, j
+assert j["cuts_not_reached"] == 0 and j["trace_mismatches"] == 0, j
+first, last = j["window_ops"]
+assert 1 <= first <= last <= j["write_ops"], j
+# shorter than the reference component's: its whole 12,310 ms copy (device-timings.md)
+assert 0 < j["window_ms"] < 12310, j["window_ms"]
+runs = j["runs"]
+# Holds today: the old system boots until the bootloader region is touched
+# (the running app is backed up and selected first), a BRICK happens only
+# inside the bootloader window, and every cut up to the window's end reruns
+# to NEW with the reference's destinations.
+# (cut before op k: ops 1..k-1 done; cut in the middle of op k: k partly done)
+assert j["brick_outside_window"] == 0, j["brick_outside_points"]
+assert all(r["outcome"] != "BRICK" or r["in_window"] for r in runs), runs
+assert o["BRICK"] == j["brick_inside_window"] > 0 and o["OLD"] > 0 and o["NEW"] > 0, o
+assert j["reruns_ended_new"] == j["cut_points"], j
+for r in runs:
+    before = r["cut"] == "before"
+    if r["last"] < first + before:
+        assert r["outcome"] == "OLD", r
+    if r["last"] <= last + before:
+        assert r["rerun_ok"], r
+assert j["ok"] and j["rerun_failures"] == 0, j.get("rerun_failure_points")
+print("embedded: all %d cut points good, window ops %d-%d = %.1f ms" % (j["cut_points"], first, last, j["window_ms"]))
+PY
+rehearse em_net 2 "${EM[@]}" --power-cut-sweep --net-faults
+cmp -s emb.img emb.orig || fail "rehearse modified emb.img"
+
+if [ "$fails" -ne 0 ]; then
+    echo "$fails failure(s)"
+    exit 1
+fi
+echo "rehearse: all checks passed"
