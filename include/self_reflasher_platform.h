@@ -33,6 +33,11 @@ typedef struct esp_self_reflasher_platform {
      *  = none (no resume). It must overlap no destination, staging or running
      *  partition; a step whose regions it would overlap runs without it. */
     uint32_t journal_addr;
+    /** The ROM's recovery-bootloader address (ESP32-C5/-C61/-P4: eFuse
+     *  RECOVERY_BOOTLOADER_FLASH_SECTOR x 4 KiB); 0 = none. With one, a new
+     *  bootloader is written and verified there first, so rewriting the
+     *  primary bootloader leaves no window. */
+    uint32_t recovery_bootloader_addr;
     /** The partition the running code executes from (ESP_ERR_NOT_FOUND if none). */
     esp_err_t (*running_partition)(void *ctx, rf_part_t *out);
     /** Every partition of the table, in table order. */

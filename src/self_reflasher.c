@@ -740,12 +740,65 @@ static uint32_t boot_deferred(const esp_self_reflasher_platform_t *pf, uint32_t 
     return n;
 }
 
+/* On chips whose ROM falls back to a recovery bootloader: when the copy
+ * rewrites the second-stage bootloader's sectors, write the new bootloader
+ * (the ESP image the copy puts at the bootloader offset) at the recovery
+ * address first, and verify it. The ROM then boots it whenever the primary
+ * is half-written: no window at all. */
+static esp_err_t write_recovery_copy(const esp_self_reflasher_platform_t *pf, uint32_t src, uint32_t len,
+                                     const addr_region_t *dest, uint8_t *work, size_t work_len)
+{
+    const uint32_t rec = pf->recovery_bootloader_addr, S = pf->flash->sector_size;
+    if (rec == 0 || pf->chip_id == 0xFFFF) {
+        return ESP_OK;
+    }
+    uint32_t bl = rf_esp_chip_bootloader_offset(pf->chip_id);
+    uint32_t pt = pf->ptable_offset ? pf->ptable_offset : RF_PTABLE_OFFSET_DEFAULT;
+    if (pt <= bl || !rf_overlaps(dest->region_address, dest->region_size, bl, pt - bl) ||
+        dest->region_address > bl || bl - dest->region_address >= len) {
+        return ESP_OK;
+    }
+    uint32_t off = bl - dest->region_address;
+    rf_esp_image_info_t *info = malloc(sizeof *info);
+    if (info == NULL) {
+        return ESP_ERR_NO_MEM;
+    }
+    rf_reader_t r;
+    rf_reader_flash_t rctx;
+    uint32_t bl_len = 0;
+    if (rf_reader_from_flash(&r, &rctx, pf->flash, src + off, len - off) == ESP_OK &&
+        rf_esp_image_inspect(&r, work, work_len, info) == ESP_OK && info->kind == RF_ESP_KIND_BOOTLOADER) {
+        bl_len = info->image_len;
+    }
+    free(info);
+    uint32_t size = rf_align_up(bl_len, S);
+    if (bl_len == 0 || !rf_is_aligned(rec, S) || (uint64_t)rec + size > pf->flash->size ||
+        rf_overlaps(rec, size, dest->region_address, dest->region_size) || rf_overlaps(rec, size, src, len) ||
+        rf_overlaps(rec, size, pf->flash->size - RF_JOURNAL_SECTORS * S, RF_JOURNAL_SECTORS * S)) {
+        RF_LOGW(LOG(pf), "No recovery copy of the new bootloader at 0x%08x (no bootloader image, or the area is in "
+                "use): the bootloader's sectors are a window", (unsigned)rec);
+        return ESP_OK;
+    }
+    RF_LOGI(LOG(pf), "Writing the new bootloader (0x%x bytes) at the recovery address 0x%08x first: the ROM boots it "
+            "while 0x%08x is rewritten", (unsigned)bl_len, (unsigned)rec, (unsigned)bl);
+    rf_flash_reader_t rd = { .flash = pf->flash, .base = src + off };
+    rf_region_write_t w = { .flash = pf->flash, .dst = rec, .dst_size = size, .len = bl_len,
+                            .read = rf_flash_reader_read, .read_arg = &rd, .src_addr = src + off, .src_in_flash = 1,
+                            .work = work, .work_len = work_len, .log = LOG(pf) };
+    rf_write_stats_t ws;
+    return rf_region_write(&w, &ws);
+}
+
 /* Write dest_region from an image already in flash at src (memmove-safe),
  * then read the image back and compare its SHA-256 with `sha`. */
 static esp_err_t copy_verified(const esp_self_reflasher_platform_t *pf, uint32_t src, uint32_t len,
                                const addr_region_t *dest, const uint8_t sha[RF_SHA256_LEN], uint8_t *work,
                                size_t work_len)
 {
+    esp_err_t err = write_recovery_copy(pf, src, len, dest, work, work_len);
+    if (err != ESP_OK) {
+        return err;
+    }
     rf_flash_reader_t rd = { .flash = pf->flash, .base = src };
     uint32_t deferred[2 * RF_WRITE_MAX_DEFERRED];
     uint32_t n_def = boot_deferred(pf, deferred);
@@ -755,7 +808,7 @@ static esp_err_t copy_verified(const esp_self_reflasher_platform_t *pf, uint32_t
         .work = work, .work_len = work_len, .log = LOG(pf), .deferred = deferred, .deferred_count = n_def,
     };
     rf_write_stats_t ws;
-    esp_err_t err = rf_region_write(&w, &ws);
+    err = rf_region_write(&w, &ws);
     if (err != ESP_OK) {
         return err;
     }

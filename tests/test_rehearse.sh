@@ -203,6 +203,23 @@ PY
 rehearse em_net 2 "${EM[@]}" --power-cut-sweep --net-faults
 cmp -s emb.img emb.orig || fail "rehearse modified emb.img"
 
+# ESP32-C5 with a ROM recovery bootloader: the new bootloader is written and
+# verified at the recovery address first, so no cut point is BRICK at all
+"$REFLASHER" image mcuboot --payload 149824 --slot-size 0x100000 --confirm -o c5_app.bin >/dev/null
+"$REFLASHER" image esp-bootloader --chip esp32c5 --code-size 27000 --seed 5 -o c5_bl.bin >/dev/null
+"$REFLASHER" device create --chip esp32c5 --flash-size 4MB --partitions "$seeds/boot_swap_download_example-partitions.csv" \
+    --running factory --old-system --recovery-offset 0x3F0000 -o c5.img >/dev/null
+rehearse c5 0 --device c5.img --image c5_app.bin@0x110000:0x100000 --image c5_bl.bin@0x2000:0xE000 \
+    --power-cut-sweep --mid-op --json
+python3 - c5.out <<'PY' || fail "esp32c5 recovery sweep JSON"
+import json, sys
+j = json.load(open(sys.argv[1]))
+assert j["ok"] and j["outcomes"]["BRICK"] == 0 and j["outcomes"]["OLD"] > 0 and j["outcomes"]["NEW"] > 0, j["outcomes"]
+assert j["reruns_ended_new"] == j["cut_points"], j
+print("esp32c5 with a recovery bootloader: %d cut points, OLD %d NEW %d BRICK 0"
+      % (j["cut_points"], j["outcomes"]["OLD"], j["outcomes"]["NEW"]))
+PY
+
 if [ "$fails" -ne 0 ]; then
     echo "$fails failure(s)"
     exit 1

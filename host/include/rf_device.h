@@ -35,6 +35,9 @@ typedef struct rf_device {
      *  rf_device_write_old_system() put on the device (meta key
      *  old_bootloader_sha256); "" when the meta has none. */
     char old_bootloader_sha256[65];
+    /** ROM recovery-bootloader address (eFuse RECOVERY_BOOTLOADER_FLASH_SECTOR
+     *  x 4 KiB on ESP32-C5/-C61/-P4); 0 = none. Meta key recovery_bootloader_offset. */
+    uint32_t recovery_offset;
 } rf_device_t;
 
 typedef struct rf_device_spec {

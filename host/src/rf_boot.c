@@ -43,6 +43,7 @@ void rf_boot_expect_from_device(const rf_device_t *dev, rf_boot_expect_t *exp)
 {
     memset(exp, 0, sizeof *exp);
     exp->ptable_offset = dev->ptable_offset;
+    exp->recovery_bootloader_offset = dev->recovery_offset;
     if (rf_oldsys_unhex32(dev->old_bootloader_sha256, exp->old_bootloader_sha256)) {
         exp->has_old_bootloader_sha256 = true;
     }

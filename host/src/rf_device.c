@@ -239,6 +239,7 @@ static void bind_platform(rf_device_t *dev)
     p->ctx = dev;
     p->flash = &dev->flash;
     p->ptable_offset = dev->ptable_offset;
+    p->recovery_bootloader_addr = dev->recovery_offset;
     if (!rf_chip_id(dev->chip, &p->chip_id)) {
         p->chip_id = 0xFFFF;
     }
@@ -317,6 +318,8 @@ esp_err_t rf_device_open(const char *img_path, rf_device_t *dev, char *err, size
             cfg.timing.read_bytes_per_s = num;
         } else if (strcmp(k, "net_bytes_per_s") == 0) {
             cfg.timing.net_bytes_per_s = num;
+        } else if (strcmp(k, "recovery_bootloader_offset") == 0) {
+            dev->recovery_offset = num;
         } else if (strcmp(k, "old_bootloader_sha256") == 0) {
             snprintf(dev->old_bootloader_sha256, sizeof dev->old_bootloader_sha256, "%s", v);
         } /* unknown keys are ignored: newer tools may add some */

@@ -12,7 +12,7 @@ static int usage(void)
 {
     fprintf(stderr, "usage: reflasher device create --chip CHIP --flash-size SIZE --partitions FILE.csv "
                     "--running LABEL -o DEVICE.img [--ptable-offset ADDR]\n"
-                    "       [--old-system [--embed FILE --embed-at ADDR]]\n"
+                    "       [--old-system [--embed FILE --embed-at ADDR]] [--recovery-offset ADDR]\n"
                     "  --old-system: also write what a real ESP-IDF device holds: bootloader, otadata and an\n"
                     "                app (old_app 1.0.0) in the running partition; --embed puts FILE at ADDR\n"
                     "                inside the running partition (the embedded mode's image)\n");
@@ -85,6 +85,7 @@ int cmd_device(int argc, char **argv)
     const char *embed = NULL;
     uint32_t embed_at = 0;
     bool has_embed_at = false;
+    uint32_t recovery = 0;
     for (int i = 2; i < argc; i++) {
         const char *a = argv[i];
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -112,6 +113,11 @@ int cmd_device(int argc, char **argv)
             }
         } else if (strcmp(a, "-o") == 0 || strcmp(a, "--output") == 0) {
             out = v;
+        } else if (strcmp(a, "--recovery-offset") == 0) {
+            /* the eFuse RECOVERY_BOOTLOADER_FLASH_SECTOR of ESP32-C5/-C61/-P4, as an address */
+            if (!rf_parse_size(v, &recovery) || recovery % 0x1000 != 0) {
+                return usage();
+            }
         } else if (strcmp(a, "--embed") == 0) {
             embed = v;
         } else if (strcmp(a, "--embed-at") == 0) {
@@ -140,5 +146,13 @@ int cmd_device(int argc, char **argv)
     printf("created %s: %s, %u bytes of flash, running '%s', partition table at 0x%x (meta in %s.meta)\n", out,
            spec.chip, (unsigned)spec.flash_size, spec.running,
            (unsigned)(spec.ptable_offset ? spec.ptable_offset : RF_PTABLE_OFFSET_DEFAULT), out);
+    if (recovery != 0) {
+        char v[32];
+        snprintf(v, sizeof v, "0x%x", (unsigned)recovery);
+        if (rf_device_meta_set(out, "recovery_bootloader_offset", v) != ESP_OK) {
+            fprintf(stderr, "reflasher device create: cannot record the recovery offset\n");
+            return 1;
+        }
+    }
     return old_system ? write_old_system(out, embed, embed_at) : 0;
 }
