@@ -381,6 +381,9 @@ const esp_self_reflasher_platform_t *esp_self_reflasher_default_platform(void)
 #else
         .ptable_offset = 0x8000,
 #endif
+#ifdef CONFIG_SELF_REFLASHER_RECOVERY_BOOTLOADER_ADDR
+        .recovery_bootloader_addr = CONFIG_SELF_REFLASHER_RECOVERY_BOOTLOADER_ADDR,
+#endif
         .running_partition = running_partition,
         .list_partitions = list_partitions, .make_source = make_source, .free_source = free_source,
         .log = { .fn = port_log, .arg = NULL },
