@@ -986,18 +986,14 @@ static esp_err_t backup_running_app(const esp_self_reflasher_platform_t *pf, con
     uint32_t need = RF_MAX(app_len, src + len - run.offset);
     need = rf_align_up(need, pf->flash->sector_size);
     err = pf->list_partitions(pf->ctx, t->parts, RF_PTABLE_MAX_PARTS, &t->count);
+    /* the plan's rule (rf_plan.c): the first OTA app partition in table
+     * order that is large enough and clear of the running partition and of
+     * the destination (avoid[0..1]; the only range callers pass) */
+    rf_part_t bk_part;
     const rf_part_t *bk = NULL;
-    for (uint32_t i = 0; err == ESP_OK && i < t->count && bk == NULL; i++) {
-        const rf_part_t *p = &t->parts[i];
-        bool ok = p->type == RF_PART_TYPE_APP && p->subtype >= RF_PART_SUBTYPE_OTA_MIN &&
-                  p->subtype <= RF_PART_SUBTYPE_OTA_MAX && p->size >= need &&
-                  !rf_overlaps(p->offset, p->size, run.offset, run.size);
-        for (uint32_t k = 0; ok && k < n_avoid; k++) {
-            ok = !rf_overlaps(p->offset, p->size, avoid[2 * k], avoid[2 * k + 1]);
-        }
-        if (ok) {
-            bk = p;
-        }
+    if (err == ESP_OK && rf_choose_backup(t, &run, need, n_avoid ? avoid[0] : 0, n_avoid ? avoid[1] : 0,
+                                          &bk_part) == ESP_OK) {
+        bk = &bk_part;
     }
     if (err == ESP_OK && bk == NULL) {
         RF_LOGW(LOG(pf), "No OTA partition outside the destination can hold a copy of the running app (0x%x bytes): "

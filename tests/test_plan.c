@@ -19,6 +19,24 @@
 #define BOOTLOADER_LEN 27376   /* mcuboot-esp32.bin (FACTS.md) */
 
 #define SEED_DOWNLOAD "seeds/boot_swap_download_example-partitions.csv"
+#define SEED_EMBEDDED "seeds/boot_swap_embedded_example-partitions.csv"
+
+/* The embedded example's table with its only OTA partition too small for a
+ * backup of the 2 MB factory app's first 0x114000 bytes. */
+static const char *const EMB_SMALL_OTA_CSV =
+    "nvs,      data, nvs,     0x9000,   0x4000,\n"
+    "otadata,  data, ota,     0xd000,   0x2000,\n"
+    "phy_init, data, phy,     0xf000,   0x1000,\n"
+    "factory,  app,  factory, 0x10000,  0x200000,\n"
+    "ota_0,    app,  ota_0,   0x210000, 0x80000,\n";
+
+/* Two OTA partitions, the first too small, the second large enough; no otadata. */
+static const char *const EMB_TWO_OTA_CSV =
+    "nvs,      data, nvs,     0x9000,   0x6000,\n"
+    "phy_init, data, phy,     0xf000,   0x1000,\n"
+    "factory,  app,  factory, 0x10000,  0x200000,\n"
+    "ota_0,    app,  ota_0,   0x210000, 0x80000,\n"
+    "ota_1,    app,  ota_1,   0x290000, 0x160000,\n";
 
 /* The download example's table spelled out (same content as the seed CSV),
  * for the rule tests that must not depend on ../shared. */
@@ -59,6 +77,22 @@ static fx_t *fx_csv(const char *csv)
     esp_err_t e = ptable_csv_parse(csv, 0, 4 * MIB, &f->table, err, sizeof err);
     if (e != ESP_OK) {
         fail_msg("ptable_csv_parse: %s (%s)", esp_err_to_name(e), err);
+    }
+    return f;
+}
+
+static fx_t *fx_seed_path(const char *rel)
+{
+    if (tl_shared_dir() == NULL) {
+        print_message("../shared is not available: skipping\n");
+        skip();
+    }
+    fx_t *f = calloc(1, sizeof *f);
+    assert_non_null(f);
+    char err[256] = "";
+    esp_err_t e = ptable_csv_load(tl_shared_path(rel), 0, 4 * MIB, &f->table, err, sizeof err);
+    if (e != ESP_OK) {
+        fail_msg("ptable_csv_load: %s (%s)", esp_err_to_name(e), err);
     }
     return f;
 }
@@ -585,6 +619,146 @@ static void test_overwrites_partial(void **state)
     free(f);
 }
 
+
+/* ---- embedded mode: the backup of the running app -------------------------------- */
+
+static void test_choose_backup(void **state)
+{
+    (void)state;
+    fx_t *f = fx_seed_path(SEED_EMBEDDED);
+    const rf_part_t *run = rf_ptable_find_label(&f->table, "factory");
+    assert_non_null(run);
+    rf_part_t out;
+    memset(&out, 0, sizeof out);
+    /* the reference: 0x114000 bytes fit ota_0 (0x180000), clear of factory and of 0x1000..0x111000 */
+    assert_int_equal(rf_choose_backup(&f->table, run, 0x114000, 0x1000, 0x110000, &out), ESP_OK);
+    assert_string_equal(out.label, "ota_0");
+    assert_int_equal(out.offset, 0x210000);
+    assert_int_equal(out.size, 0x180000);
+    /* exactly the partition's size fits; one sector more does not */
+    assert_int_equal(rf_choose_backup(&f->table, run, 0x180000, 0x1000, 0x110000, &out), ESP_OK);
+    assert_int_equal(rf_choose_backup(&f->table, run, 0x181000, 0x1000, 0x110000, &out), ESP_ERR_NOT_FOUND);
+    /* a destination overlapping ota_0 (even by a sector) rules it out; touching does not */
+    assert_int_equal(rf_choose_backup(&f->table, run, 0x1000, 0x1000, 0x210000 + 0x1000, &out), ESP_ERR_NOT_FOUND);
+    assert_int_equal(rf_choose_backup(&f->table, run, 0x1000, 0x1000, 0x210000 - 0x1000, &out), ESP_OK);
+    /* running from ota_0: the only OTA partition is the running one */
+    const rf_part_t *ota0 = rf_ptable_find_label(&f->table, "ota_0");
+    assert_int_equal(rf_choose_backup(&f->table, ota0, 0x1000, 0x1000, 0xF000, &out), ESP_ERR_NOT_FOUND);
+    /* no table */
+    assert_int_equal(rf_choose_backup(NULL, run, 0x1000, 0x1000, 0xF000, &out), ESP_ERR_NOT_FOUND);
+    free(f);
+
+    /* table order: the first OTA partition large enough */
+    f = fx_csv(EMB_TWO_OTA_CSV);
+    run = rf_ptable_find_label(&f->table, "factory");
+    assert_int_equal(rf_choose_backup(&f->table, run, 0x80000, 0x1000, 0x110000, &out), ESP_OK);
+    assert_string_equal(out.label, "ota_0");
+    assert_int_equal(rf_choose_backup(&f->table, run, 0x114000, 0x1000, 0x110000, &out), ESP_OK);
+    assert_string_equal(out.label, "ota_1");
+    /* the factory app is not an OTA partition: never a backup, even when it is not running */
+    const rf_part_t *ota1 = rf_ptable_find_label(&f->table, "ota_1");
+    assert_int_equal(rf_choose_backup(&f->table, ota1, 0x114000, 0x1000, 0xF000, &out), ESP_ERR_NOT_FOUND);
+    free(f);
+}
+
+/* The reference embedded example: MCUboot + NuttX merged (0x10F000 bytes)
+ * inside the factory app at 0x14294, copied to 0x1000..0x111000. */
+static void add_embedded(rf_plan_t *p, uint32_t backup_need)
+{
+    add(p, "merged.bin", 0x1000, 0x110000, 0x10F000);
+    rf_plan_image_t *im = &p->img[p->count - 1];
+    im->embedded = true;
+    im->src_addr = 0x14294;
+    im->backup_need = backup_need;
+}
+
+static void test_embedded_with_backup(void **state)
+{
+    (void)state;
+    fx_t *f = fx_seed_path(SEED_EMBEDDED);
+    rf_plan_t *p = plan_for(f, "factory");
+    add_embedded(p, 0x14294 + 0x10F000 - 0x10000);   /* 0x113294: the embedded image's end */
+    expect_ok(p);
+    const rf_plan_image_t *im = &p->img[0];
+    assert_true(im->over_running);
+    assert_true(im->has_backup);
+    assert_string_equal(im->backup.label, "ota_0");
+    assert_int_equal(im->backup.offset, 0x210000);
+    assert_int_equal(im->backup_len, 0x114000);
+    assert_true(im->writes_otadata);
+    assert_string_equal(im->otadata.label, "otadata");
+    assert_int_equal(im->otadata.offset, 0xd000);
+    assert_int_equal(im->otadata.size, 0x2000);
+    /* no staging for an embedded image */
+    assert_int_equal(im->staging.size, 0);
+    assert_int_equal(im->est_download_us, 0);
+    assert_int_equal(im->est_stage_us, 0);
+    /* the backup costs something and counts in the total */
+    assert_true(im->est_backup_us > 0);
+    assert_int_equal(p->est_total_us, im->est_backup_us + im->est_copy_us);
+    /* the window: the bootloader's sectors 0x1000..0x8000 only (written
+     * last), 7 sector erases and the 0x7000 bytes' 112 pages */
+    assert_false(p->no_backup_window);
+    assert_int_equal(p->window_image, 0);
+    assert_int_equal(p->window_us, 7u * 37000u + 112u * 880u);
+    assert_true(p->window_us < im->est_copy_us);
+    /* the journal: the last two sectors, past every partition */
+    assert_int_equal(p->journal_addr, 0x3FE000);
+    assert_int_equal(p->journal_len, 0x2000);
+
+    /* backup_need unknown: the running partition's size (2 MB) fits no OTA partition */
+    p = plan_for(f, "factory");
+    add_embedded(p, 0);
+    expect_ok(p);
+    assert_false(p->img[0].has_backup);
+    assert_int_equal(p->img[0].backup_len, 0x200000);
+    assert_true(p->no_backup_window);
+
+    /* an embedded destination clear of the running partition needs no backup */
+    p = plan_for(f, "factory");
+    add(p, "boot.bin", 0x1000, 0xF000, 0x7000);
+    p->img[0].embedded = true;
+    p->img[0].src_addr = 0x14294;
+    expect_ok(p);
+    assert_false(p->img[0].over_running);
+    assert_false(p->img[0].has_backup);
+    assert_false(p->img[0].writes_otadata);
+    assert_false(p->no_backup_window);
+    assert_int_equal(p->window_us, 7u * 37000u + 112u * 880u);
+    free(f);
+
+    /* no otadata partition: a backup, nothing to switch */
+    f = fx_csv(EMB_TWO_OTA_CSV);
+    p = plan_for(f, "factory");
+    add_embedded(p, 0x113294);
+    expect_ok(p);
+    assert_true(p->img[0].has_backup);
+    assert_string_equal(p->img[0].backup.label, "ota_1");
+    assert_false(p->img[0].writes_otadata);
+    assert_false(p->no_backup_window);
+    free(f);
+}
+
+static void test_embedded_no_backup(void **state)
+{
+    (void)state;
+    fx_t *f = fx_csv(EMB_SMALL_OTA_CSV);
+    rf_plan_t *p = plan_for(f, "factory");
+    add_embedded(p, 0x113294);
+    expect_ok(p);   /* valid, but risky */
+    const rf_plan_image_t *im = &p->img[0];
+    assert_true(im->over_running);
+    assert_false(im->has_backup);
+    assert_false(im->writes_otadata);
+    assert_int_equal(im->backup_len, 0x114000);
+    assert_int_equal(im->est_backup_us, 0);
+    assert_true(p->no_backup_window);
+    assert_int_equal(p->window_image, 0);
+    assert_int_equal(p->window_us, im->est_copy_us);
+    assert_int_equal(p->est_total_us, im->est_copy_us);
+    free(f);
+}
+
 static void test_rule_names(void **state)
 {
     (void)state;
@@ -617,6 +791,9 @@ int main(void)
         cmocka_unit_test(test_rule_staging_conflict),
         cmocka_unit_test(test_rule_too_many_images),
         cmocka_unit_test(test_overwrites_partial),
+        cmocka_unit_test(test_choose_backup),
+        cmocka_unit_test(test_embedded_with_backup),
+        cmocka_unit_test(test_embedded_no_backup),
         cmocka_unit_test(test_rule_names),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -3,9 +3,12 @@
 # real HTTP on 127.0.0.1 (text, --json, --svg rendered to PNG), then refused
 # plans (exit 1, "refused: RULE"), content checks (#sha256=, a bootloader for
 # another chip, an image that is not an ESP bootloader), usage errors (exit 2).
-# No plan writes to the device. Reads ../shared (seeds and fixtures).
+# Embedded mode (--embedded): the backup of the running app to ota_0 and the
+# otadata switch; with no room for a backup, the warning (exit 0; exit 1 with
+# --require-backup). No plan writes to the device. Reads ../shared.
 # Leaves the drawing of the reference plan at $RF_BIN/plan-reference.svg and
-# $RF_BIN/plan-reference.png (when rsvg-convert is installed).
+# $RF_BIN/plan-reference.png (when rsvg-convert is installed), and the
+# embedded ones at $RF_BIN/plan-embedded{,-nobackup}.{svg,png}.
 set -euo pipefail
 : "${REFLASHER:?}" "${RF_SHARED:?}" "${RF_SRC:?}"
 fx="$RF_SHARED/fixtures"; seeds="$RF_SHARED/seeds"
@@ -157,6 +160,114 @@ refused CONTENT_CHIP_ID --image "$t/espapp_s3.bin@0x110000"
 rc=0; "$REFLASHER" plan --device dev.img --image "$base/app_upd.bin@0x10000:0x100000" --json > r.json 2>/dev/null || rc=$?
 [ "$rc" = 1 ] || fail "json refusal exit $rc"
 python3 -c 'import json,sys; p=json.load(open(sys.argv[1])); assert p["ok"] is False and p["rule"]=="DEST_OVERLAPS_RUNNING" and p["image"]==1, p' r.json
+
+# --- embedded mode: the reference embedded example (MCUboot + NuttX merged,
+# 0x10F000 bytes inside the factory app at 0x14294, copied to 0x1000)
+python3 - "$fx" merged.bin <<'PY'
+import sys
+bl = open(sys.argv[1] + "/mcuboot-esp32.bin", "rb").read(); app = open(sys.argv[1] + "/app_upd.bin", "rb").read()
+m = bytearray(b"\xff" * 0x10F000); m[:len(bl)] = bl; m[0xF000:0xF000 + len(app)] = app
+open(sys.argv[2], "wb").write(m)
+PY
+"$REFLASHER" device create --chip esp32 --flash-size 4MB --partitions "$seeds/boot_swap_embedded_example-partitions.csv" \
+    --running factory -o emb.img --old-system --embed merged.bin --embed-at 0x14294 >/dev/null
+cp emb.img emb_before.img
+EM=(--device emb.img --embedded "$t/merged.bin@0x1000:0x110000" --at 0x14294)
+"$REFLASHER" plan "${EM[@]}" --svg "$out_dir/plan-embedded.svg" > emb.txt 2> err.txt || fail "embedded plan: $(cat err.txt)"
+echo "----- reflasher plan --embedded (reference embedded example)"; cat emb.txt; echo "-----"
+needf() { grep -qF -- "$2" "$1" || fail "$1 lacks '$2'"; }
+needf emb.txt "mode: embedded: merged.bin is already in flash inside the running app at 0x14294..0x123294"
+needf emb.txt "step 1 of 3: back up the running app 'factory' to 'ota_0' 0x210000..0x"
+needf emb.txt "step 2 of 3: switch otadata 'otadata' 0xd000..0xf000 to select 'ota_0'"
+needf emb.txt "step 3 of 3: image 1  $t/merged.bin (embedded), copied from the backup at 0x214294"
+needf emb.txt "the bootloader's sectors 0x1000..0x8000 last"
+needf emb.txt "content      ESP bootloader for ESP32"
+needf emb.txt "bootloader window: "
+needf emb.txt "journal: 0x3fe000..0x400000"
+needf emb.txt "plan valid: nothing was written"
+grep -q "no OTA partition can hold" emb.txt && fail "reference embedded plan warns about a missing backup"
+# the running app (old_app + the embedded image) decides the backup's size: ota_0 holds it
+"$REFLASHER" plan "${EM[@]}" --json > emb.json 2> err.txt || fail "embedded json: $(cat err.txt)"
+python3 - emb.json <<'PY'
+import json, sys
+p = json.load(open(sys.argv[1]))
+assert p["ok"] is True and p["mode"] == "embedded" and p["embedded_at"] == 0x14294, p
+b = p["backup"]
+assert b["label"] == "ota_0" and b["addr"] == 0x210000 and b["len"] % 0x1000 == 0 and 0x114000 <= b["len"] <= 0x180000, b
+assert p["otadata"] == {"label": "otadata", "addr": 0xd000, "len": 0x2000}, p["otadata"]
+assert p["no_backup_window"] is False
+assert p["journal"] == {"addr": 0x3FE000, "len": 0x2000}, p["journal"]
+im, = p["images"]
+assert im["staging"] is None and im["kind"] == "bootloader" and im["est_backup_ms"] > 0, im
+assert 0 < p["window_ms"] < im["est_copy_ms"] and p["window_step"] == 1, p
+assert abs(p["est_total_ms"] - im["est_ms"]) < 0.01, p
+PY
+python3 - "$out_dir/plan-embedded.svg" <<'PY'
+import sys, xml.etree.ElementTree as ET
+root = ET.parse(sys.argv[1]).getroot()
+texts = " ".join("".join(t.itertext()) for t in root.iter("{http://www.w3.org/2000/svg}text"))
+for want in ("backup of the running app", "ota_0", "otadata", "journal 0x3fe000", "bootloader window", "merged.bin"):
+    assert want in texts, want
+assert "NO BACKUP" not in texts
+PY
+# the file need not be on the device yet: the plan reads it locally; outside the running app it is refused
+rc=0; "$REFLASHER" plan --device emb.img --embedded "$t/merged.bin@0x1000:0x110000" --at 0x200000 > out.txt 2> err.txt || rc=$?
+[ "$rc" = 1 ] || fail "embedded image outside the running app: exit $rc"
+grep -q "^refused: EMBEDDED_NOT_IN_RUNNING: " err.txt || fail "no EMBEDDED_NOT_IN_RUNNING: $(cat err.txt)"
+rc=0; "$REFLASHER" plan --device emb.img --embedded "$t/merged.bin@0x1800:0x110000" > out.txt 2> err.txt || rc=$?
+[ "$rc" = 1 ] && grep -q "^refused: DEST_ALIGN: " err.txt || fail "misaligned embedded destination: $rc $(cat err.txt)"
+cmp -s emb.img emb_before.img || fail "embedded plan wrote to the device"
+
+# --- embedded mode, no room for a backup: the only OTA partition is too small
+sed 's/^ota_0, *app, *ota_0, *0x210000, *0x180000,/ota_0,      app,  ota_0,     0x210000,       0x80000,/' \
+    "$seeds/boot_swap_embedded_example-partitions.csv" > small.csv
+grep -q "0x80000" small.csv || fail "small.csv"
+"$REFLASHER" device create --chip esp32 --flash-size 4MB --partitions small.csv \
+    --running factory -o small.img --old-system --embed merged.bin --embed-at 0x14294 >/dev/null
+SM=(--device small.img --embedded "$t/merged.bin@0x1000:0x110000")
+"$REFLASHER" plan "${SM[@]}" --svg "$out_dir/plan-embedded-nobackup.svg" > small.txt 2> err.txt \
+    || fail "no-backup plan must exit 0: $(cat err.txt)"
+echo "----- reflasher plan --embedded (no room for a backup)"; cat small.txt; echo "-----"
+grep -qE "^warning: no OTA partition can hold a backup of the running app \([0-9]+ bytes\): the device has no bootable system for the whole copy, about [0-9.]+ ms$" small.txt \
+    || fail "no-backup warning missing"
+needf small.txt "'ota_0' 0x210000..0x290000 (0x80000 bytes): too small"
+needf small.txt "window: "
+needf small.txt "the whole copy (step 1)"
+grep -q "back up the running app" small.txt && fail "no-backup plan shows a backup step"
+rc=0; "$REFLASHER" plan "${SM[@]}" --require-backup > out.txt 2> err.txt || rc=$?
+[ "$rc" = 1 ] || fail "--require-backup without room: exit $rc (want 1)"
+grep -q "^refused: NO_BACKUP: no OTA partition can hold a backup of the running app" err.txt || fail "--require-backup message: $(cat err.txt)"
+"$REFLASHER" plan "${EM[@]}" --require-backup > /dev/null 2> err.txt || fail "--require-backup with room: $(cat err.txt)"
+"$REFLASHER" plan "${SM[@]}" --json > small.json 2> err.txt || fail "no-backup json exit"
+grep -q "^warning: no OTA partition can hold" err.txt || fail "json mode: no warning on stderr"
+python3 - small.json <<'PY'
+import json, sys
+p = json.load(open(sys.argv[1]))
+assert p["ok"] is True and p["backup"] is None and p["otadata"] is None and p["no_backup_window"] is True, p
+im, = p["images"]
+assert abs(p["window_ms"] - im["est_copy_ms"]) < 0.01 and im["est_backup_ms"] == 0, p
+PY
+rc=0; "$REFLASHER" plan "${SM[@]}" --json --require-backup > small2.json 2>/dev/null || rc=$?
+[ "$rc" = 1 ] || fail "json --require-backup exit $rc"
+python3 -c 'import json,sys; p=json.load(open(sys.argv[1])); assert p["ok"] is False and p["rule"]=="NO_BACKUP" and p["no_backup_window"] is True and p["images"], p' small2.json
+python3 - "$out_dir/plan-embedded-nobackup.svg" <<'PY'
+import sys, xml.etree.ElementTree as ET
+root = ET.parse(sys.argv[1]).getroot()
+texts = " ".join("".join(t.itertext()) for t in root.iter("{http://www.w3.org/2000/svg}text"))
+for want in ("NO BACKUP", "window", "the whole copy", "journal 0x3fe000"):
+    assert want in texts, want
+assert "backup of the running app (declared)" not in texts
+PY
+if command -v rsvg-convert >/dev/null; then
+    rsvg-convert -o "$out_dir/plan-embedded.png" "$out_dir/plan-embedded.svg" || fail "rsvg-convert embedded"
+    rsvg-convert -o "$out_dir/plan-embedded-nobackup.png" "$out_dir/plan-embedded-nobackup.svg" || fail "rsvg-convert"
+    echo "drawings: $out_dir/plan-embedded.png $out_dir/plan-embedded-nobackup.png"
+fi
+# embedded usage errors
+usage_e() { local rc=0; "$REFLASHER" plan "$@" > /dev/null 2>&1 || rc=$?; [ "$rc" = 2 ] || fail "exit $rc (want 2) for: $*"; }
+usage_e --device emb.img --embedded "$t/merged.bin@0x1000" --embedded "$t/merged.bin@0x200000"
+usage_e --device emb.img --embedded "$t/merged.bin@0x1000" --image "$APP"
+usage_e --device dev.img --image "$APP" --require-backup
 
 # --- usage errors: exit 2
 usage() {

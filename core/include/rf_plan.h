@@ -19,8 +19,16 @@
  *    the running partition and of every destination written before it,
  *    preferring one clear of all destinations);
  *  - lists the partitions each destination overwrites;
+ *  - for an embedded image whose destination overlaps the running partition
+ *    (the library's embedded mode over the running app): chooses the OTA app
+ *    partition that takes a backup of the running app (rf_choose_backup(),
+ *    the library's rule) and the otadata partition switched to select it;
  *  - estimates device time per step and the bootloader window from the
- *    timing model.
+ *    timing model: the bootloader sectors' estimate; for an embedded image,
+ *    the sectors of [bootloader, partition table) it rewrites (the library
+ *    writes them last); an embedded image over the running partition with no
+ *    room for a backup has no bootable system for its whole copy: the window
+ *    is its whole copy's estimate and no_backup_window is set.
  * On a broken rule it stops with err, the rule and the image's index.
  * Freestanding: no libc, no heap; the caller owns the plan.
  */
@@ -71,6 +79,10 @@ typedef struct rf_plan_image {
     uint8_t sha256[32];
     bool embedded;              /**< source already in flash at src_addr: no staging */
     uint32_t src_addr;
+    uint32_t backup_need;       /**< embedded over the running partition: bytes the backup of the running app
+                                     needs (the library: max(app image length, src_addr + len - running.offset));
+                                     0 = unknown: the running partition's size. Rounded up to a sector. */
+    uint32_t backup_data_pages; /**< pages of the backup not all 0xFF; 0 = unknown: every page is counted */
     /* output */
     uint32_t input_index;       /**< position in the caller's list */
     bool boot_critical;         /**< touches the bootloader or partition table sectors */
@@ -78,6 +90,14 @@ typedef struct rf_plan_image {
     uint32_t overwrites[RF_PLAN_MAX_OVERWRITES]; /**< partition indexes in the table */
     uint32_t overwrites_count;
     uint64_t est_download_us, est_stage_us, est_copy_us;
+    /* output, embedded images whose destination overlaps the running partition */
+    bool over_running;          /**< the library backs the running app up first (when it can) */
+    bool has_backup;            /**< a partition can hold the backup (rf_choose_backup()) */
+    rf_part_t backup;           /**< the backup partition: its first backup_len bytes are rewritten */
+    uint32_t backup_len;        /**< bytes copied to it (backup_need rounded up to a sector) */
+    bool writes_otadata;        /**< otadata is switched to select the backup */
+    rf_part_t otadata;          /**< the otadata partition (one of its two sectors is rewritten) */
+    uint64_t est_backup_us;     /**< backup copy + otadata switch (included in est_total_us) */
 } rf_plan_image_t;
 
 typedef struct rf_plan {
@@ -98,6 +118,8 @@ typedef struct rf_plan {
     uint64_t est_total_us;
     uint64_t window_us;         /**< estimated bootloader window (0: no bootloader image) */
     int32_t window_image;       /**< index (execution order) of the image that opens it, -1 none */
+    bool no_backup_window;      /**< the window is a whole embedded copy over the running partition: no OTA
+                                     partition can hold a backup of the running app */
     uint32_t journal_addr;      /**< the journal's declared area (the last two sectors of the flash
                                      when no partition nor destination covers them); 0 = none: no resume */
     uint32_t journal_len;
@@ -126,3 +148,11 @@ const char *rf_dest_kind_name(rf_dest_kind_t kind);
 esp_err_t rf_choose_staging(const rf_ptable_t *t, const rf_part_t *running, const rf_part_t *forced, uint32_t dest,
                             uint32_t dest_size, const uint32_t *avoid, uint32_t avoid_count, rf_part_t *out,
                             rf_plan_rule_t *rule);
+
+/** Choose the partition that takes a backup of the running app before an
+ *  embedded copy overwrites the running partition: the first OTA app
+ *  partition in table order with size >= need that overlaps neither the
+ *  running partition nor [dest, dest + dest_size). ESP_ERR_NOT_FOUND when
+ *  none does. Shared by the plan and the seed API (backup_running_app()). */
+esp_err_t rf_choose_backup(const rf_ptable_t *t, const rf_part_t *running, uint32_t need, uint32_t dest,
+                           uint32_t dest_size, rf_part_t *out);

@@ -1,5 +1,6 @@
 /* Plan validation (see rf_plan.h). */
 #include "rf_plan.h"
+#include "rf_otadata.h"
 #include "rf_region.h"
 
 #define DEF_SE_US 37000u
@@ -97,6 +98,33 @@ esp_err_t rf_choose_staging(const rf_ptable_t *t, const rf_part_t *running, cons
     }
     *rule = RF_RULE_NO_STAGING;
     return ESP_ERR_NOT_FOUND;
+}
+
+esp_err_t rf_choose_backup(const rf_ptable_t *t, const rf_part_t *running, uint32_t need, uint32_t dest,
+                           uint32_t dest_size, rf_part_t *out)
+{
+    for (uint32_t i = 0; t != NULL && i < t->count; i++) {
+        const rf_part_t *p = &t->parts[i];
+        if (is_ota_app(p) && p->size >= need && !rf_overlaps(p->offset, p->size, running->offset, running->size) &&
+            !rf_overlaps(p->offset, p->size, dest, dest_size)) {
+            *out = *p;
+            return ESP_OK;
+        }
+    }
+    return ESP_ERR_NOT_FOUND;
+}
+
+/* The otadata partition the library's otadata_select() would switch: the
+ * last data/ota partition, with room for its two sectors. */
+static const rf_part_t *find_otadata(const rf_ptable_t *t)
+{
+    const rf_part_t *od = NULL;
+    for (uint32_t i = 0; t != NULL && i < t->count; i++) {
+        if (t->parts[i].type == RF_PART_TYPE_DATA && t->parts[i].subtype == RF_PART_SUBTYPE_DATA_OTA) {
+            od = &t->parts[i];
+        }
+    }
+    return od != NULL && od->size >= 2u * RF_OTADATA_SECTOR ? od : NULL;
 }
 
 static esp_err_t fail(rf_plan_t *p, rf_plan_rule_t rule, int32_t bad, int32_t other, esp_err_t err)
@@ -266,7 +294,31 @@ esp_err_t rf_plan_validate(rf_plan_t *p)
             im->est_stage_us = est_write_us(p, im->staging.offset, (uint32_t)len, len, im->data_pages);
         }
         im->est_copy_us = est_write_us(p, im->dest, im->dest_size, len, im->data_pages);
-        p->est_total_us += im->est_download_us + im->est_stage_us + im->est_copy_us;
+        /* Embedded over the running partition: the library first backs the
+         * running app up to a free OTA partition and selects it in otadata. */
+        im->over_running = im->embedded && rf_overlaps(im->dest, dsize, p->running.offset, p->running.size);
+        im->has_backup = im->writes_otadata = false;
+        im->backup_len = 0;
+        im->est_backup_us = 0;
+        RF_MEMSET(&im->backup, 0, sizeof im->backup);
+        RF_MEMSET(&im->otadata, 0, sizeof im->otadata);
+        if (im->over_running) {
+            uint32_t need = rf_align_up(im->backup_need ? im->backup_need : p->running.size, p->sector_size);
+            im->backup_len = need;
+            im->has_backup = rf_choose_backup(p->table, &p->running, need, im->dest, dsize, &im->backup) == ESP_OK;
+            const rf_part_t *od = im->has_backup ? find_otadata(p->table) : NULL;
+            if (od != NULL) {
+                im->writes_otadata = true;
+                im->otadata = *od;
+            }
+            if (im->has_backup) {
+                im->est_backup_us = est_write_us(p, im->backup.offset, need, need, im->backup_data_pages);
+                if (im->writes_otadata) {
+                    im->est_backup_us += c->sector_erase_us + c->page_program_us;
+                }
+            }
+        }
+        p->est_total_us += im->est_download_us + im->est_stage_us + im->est_backup_us + im->est_copy_us;
     }
     /* The journal: where the seed API keeps its progress records. */
     p->journal_addr = p->journal_len = 0;
@@ -286,11 +338,34 @@ esp_err_t rf_plan_validate(rf_plan_t *p)
         }
     }
     /* The bootloader window: from the first erase of the bootloader's sectors
-     * to the end of their programming (the image that overlaps them). */
+     * to the end of their programming (the image that overlaps them). An
+     * embedded copy writes the sectors of [bootloader, partition table) last:
+     * only those count. An embedded copy over the running partition without
+     * a backup leaves no bootable system for the whole copy. */
+    p->no_backup_window = false;
     for (uint32_t i = 0; i < p->count; i++) {
         rf_plan_image_t *im = &p->img[i];
-        if (rf_overlaps(im->dest, im->dest_size, p->bootloader_offset, p->sector_size)) {
-            uint64_t len = im->len > 0 ? (uint64_t)im->len : im->dest_size;
+        uint64_t len = im->len > 0 ? (uint64_t)im->len : im->dest_size;
+        if (im->over_running && !im->has_backup) {
+            if (!p->no_backup_window || im->est_copy_us > p->window_us) {
+                p->window_us = im->est_copy_us;
+                p->window_image = (int32_t)i;
+            }
+            p->no_backup_window = true;
+        } else if (p->no_backup_window) {
+            continue;
+        } else if (im->embedded && p->ptable_offset > p->bootloader_offset) {
+            uint32_t dsize = rf_align_up(im->dest_size, p->sector_size);
+            uint64_t lo = RF_MAX(im->dest, p->bootloader_offset);
+            uint64_t hi = RF_MIN((uint64_t)im->dest + dsize, (uint64_t)p->ptable_offset);
+            if (lo < hi) {
+                uint64_t data_end = RF_MIN((uint64_t)im->dest + len, hi);
+                uint64_t data = data_end > lo ? data_end - lo : 0;
+                p->window_us = (uint64_t)div_up(hi - lo, p->sector_size) * c->sector_erase_us +
+                               (uint64_t)div_up(data, p->page_size) * c->page_program_us;
+                p->window_image = (int32_t)i;
+            }
+        } else if (rf_overlaps(im->dest, im->dest_size, p->bootloader_offset, p->sector_size)) {
             p->window_us = (uint64_t)div_up(len, p->sector_size) * c->sector_erase_us +
                            (uint64_t)div_up(len, p->page_size) * c->page_program_us;
             p->window_image = (int32_t)i;

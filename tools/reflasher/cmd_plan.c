@@ -1,6 +1,8 @@
 /*
  * reflasher plan --device DEVICE.img --image SOURCE@DEST[:SIZE][#sha256=HEX] ...
  *                [--json] [--svg FILE] [--no-fetch]
+ * reflasher plan --device DEVICE.img --embedded FILE@DEST[:SIZE] [--at ADDR] [--require-backup]
+ *                [--json] [--svg FILE]
  *
  * Builds and validates the migration plan for a simulated device without
  * writing anything: the execution order, per image its source, length,
@@ -9,6 +11,11 @@
  * the bootloader window. Refused plans: "refused: RULE: description (image
  * N: SOURCE)" on stderr, exit 1. Usage errors exit 2.
  * --svg FILE draws the flash map before and after the migration.
+ * --embedded: the library's embedded mode (FILE already inside the running
+ * app at ADDR): over the running partition, the backup of the running app to
+ * an OTA partition and the otadata switch come first, and the window is the
+ * bootloader's sectors; with no room for a backup, a warning and the whole
+ * copy is the window (exit 0; 1 with --require-backup).
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -26,9 +33,15 @@ static int usage(void)
     fprintf(stderr,
             "usage: reflasher plan --device DEVICE.img --image SOURCE@DEST[:SIZE][#sha256=HEX] [--image ...]\n"
             "                      [--json] [--svg FILE] [--no-fetch]\n"
+            "       reflasher plan --device DEVICE.img --embedded FILE@DEST[:SIZE][#sha256=HEX] [--at ADDR]\n"
+            "                      [--require-backup] [--json] [--svg FILE]\n"
             "Validates the migration plan without writing anything. SOURCE is an http(s):// URL or a file;\n"
             "DEST and SIZE take 0x.., decimal, K or M; SIZE defaults to the partition that starts at DEST.\n"
-            "--no-fetch: check the destinations only (lengths, hashes and formats unknown).\n");
+            "--no-fetch: check the destinations only (lengths, hashes and formats unknown).\n"
+            "--embedded: the library's embedded mode: FILE lies inside the running app at ADDR (default 0x14294)\n"
+            "and is copied to DEST (SIZE defaults to FILE's length); over the running partition the running app\n"
+            "is first backed up to a free OTA partition selected in otadata. --require-backup: exit 1 when no\n"
+            "partition can hold that backup (the whole copy is then a window).\n");
     return 2;
 }
 
@@ -40,7 +53,11 @@ typedef struct {
     const rf_cli_plan_extra_t *x;
     const rf_device_t *dev;
     const rf_image_arg_t *imgs;
+    bool no_backup_refused;     /**< valid, but --require-backup and no OTA partition can hold the backup */
 } view_t;
+
+#define RULE_NO_BACKUP "NO_BACKUP"
+#define RULE_NO_BACKUP_TEXT "no OTA partition can hold a backup of the running app (--require-backup)"
 
 static double us_ms(uint64_t us)
 {
@@ -110,10 +127,9 @@ static void size_str(uint32_t v, char *out, size_t n)
 
 /* ---- text ------------------------------------------------------------------ */
 
-static void print_text(const view_t *v)
+static void print_header(const view_t *v)
 {
     const rf_plan_t *p = v->plan;
-    const rf_cli_plan_extra_t *x = v->x;
     char fs[32];
     size_str(p->flash_size, fs, sizeof fs);
     printf("plan for %s: %s (%s, chip id 0x%04x), %s flash (0x%x), sector 0x%x, block 0x%x, page 0x%x\n", v->device,
@@ -125,6 +141,19 @@ static void print_text(const view_t *v)
     printf("  timing: sector erase %.3f ms, block erase %.3f ms, page program %.3f ms, read %u B/s, network %u B/s\n",
            us_ms(p->cost.sector_erase_us), us_ms(p->cost.block_erase_us), us_ms(p->cost.page_program_us),
            (unsigned)p->cost.read_bytes_per_s, (unsigned)p->cost.net_bytes_per_s);
+}
+
+static void print_text_embedded(const view_t *v);
+
+static void print_text(const view_t *v)
+{
+    const rf_plan_t *p = v->plan;
+    const rf_cli_plan_extra_t *x = v->x;
+    print_header(v);
+    if (x->embedded) {
+        print_text_embedded(v);
+        return;
+    }
 
     printf("\nexecution order:");
     for (uint32_t k = 0; k < p->count; k++) {
@@ -263,6 +292,204 @@ static void print_text(const view_t *v)
     printf("plan valid%s: nothing was written\n", x->fetched ? "" : " (destinations only: --no-fetch)");
 }
 
+/* ---- text, embedded mode ---------------------------------------------------- */
+
+/* What the destination overwrites, one line each (lead first). */
+static void print_overwrites(const rf_plan_t *p, const rf_plan_image_t *im)
+{
+    const char *lead = "  overwrites   ";
+    const char *cont = "               ";
+    bool any = false;
+    if (hits_bootloader(p, im)) {
+        printf("%sthe second-stage bootloader 0x%x..0x%x: no bootable chain until its image is written\n", lead,
+               (unsigned)p->bootloader_offset, (unsigned)p->ptable_offset);
+        lead = cont;
+        any = true;
+    }
+    if (hits_ptable(p, im)) {
+        printf("%sthe partition table 0x%x..0x%x: erased (the new system must not need it)\n", lead,
+               (unsigned)p->ptable_offset, (unsigned)(p->ptable_offset + RF_PTABLE_SECTOR));
+        lead = cont;
+        any = true;
+    }
+    for (uint32_t o = 0; o < im->overwrites_count; o++) {
+        const rf_part_t *pt = &p->table->parts[im->overwrites[o]];
+        char kind[32];
+        rf_part_kind_name(pt->type, pt->subtype, kind, sizeof kind);
+        bool whole = rf_contains(im->dest, rf_align_up(im->dest_size, p->sector_size), pt->offset, pt->size);
+        bool run = pt->offset == p->running.offset && pt->size == p->running.size;
+        printf("%s'%s' (%s) 0x%x..0x%x%s%s\n", lead, pt->label, kind, (unsigned)pt->offset,
+               (unsigned)(pt->offset + pt->size), whole ? "" : " (partly)", run ? " (the running partition)" : "");
+        lead = cont;
+        any = true;
+    }
+    if (!any) {
+        printf("%sno partition (free flash)\n", lead);
+    }
+}
+
+/* Why each OTA app partition cannot take the backup (no-backup case). */
+static void print_backup_candidates(const rf_plan_t *p, const rf_plan_image_t *im)
+{
+    const char *lead = "  candidates   ";
+    bool any = false;
+    uint32_t dsize = rf_align_up(im->dest_size, p->sector_size);
+    for (uint32_t k = 0; k < p->table->count; k++) {
+        const rf_part_t *pt = &p->table->parts[k];
+        if (pt->type != RF_PART_TYPE_APP || pt->subtype < RF_PART_SUBTYPE_OTA_MIN ||
+            pt->subtype > RF_PART_SUBTYPE_OTA_MAX) {
+            continue;
+        }
+        const char *why = rf_overlaps(pt->offset, pt->size, p->running.offset, p->running.size)
+                              ? "overlaps the running partition"
+                          : rf_overlaps(pt->offset, pt->size, im->dest, dsize) ? "overlaps the destination"
+                          : pt->size < im->backup_len                          ? "too small"
+                                                                               : "?";
+        printf("%s'%s' 0x%x..0x%x (0x%x bytes): %s\n", lead, pt->label, (unsigned)pt->offset,
+               (unsigned)(pt->offset + pt->size), (unsigned)pt->size, why);
+        lead = "               ";
+        any = true;
+    }
+    if (!any) {
+        printf("%snone: the partition table has no OTA app partition\n", lead);
+    }
+}
+
+static void print_text_embedded(const view_t *v)
+{
+    const rf_plan_t *p = v->plan;
+    const rf_cli_plan_extra_t *x = v->x;
+    const rf_plan_image_t *im = &p->img[0];
+    const rf_cli_plan_image_t *ci = &x->img[0];
+    const rf_part_t *run = &p->running;
+    const uint32_t S = p->sector_size;
+    printf("  mode: embedded: %s is already in flash inside the running app at 0x%x..0x%x (nothing is "
+           "downloaded)\n", base_name(im->source), (unsigned)x->at, (unsigned)(x->at + ci->len));
+    if (p->no_backup_window) {
+        printf("\nwarning: no OTA partition can hold a backup of the running app (%u bytes): the device has no "
+               "bootable system for the whole copy, about %.1f ms\n", (unsigned)im->backup_len, us_ms(p->window_us));
+    }
+
+    const uint32_t nsteps = im->has_backup ? (im->writes_otadata ? 3u : 2u) : 1u;
+    uint32_t step = 0;
+    uint32_t img_src = x->at;
+    if (im->over_running && im->has_backup) {
+        img_src = im->backup.offset + (x->at - run->offset);
+        step++;
+        printf("\nstep %u of %u: back up the running app '%s' to '%s' 0x%x..0x%x (0x%x of its 0x%x bytes)\n",
+               (unsigned)step, (unsigned)nsteps, run->label, im->backup.label, (unsigned)im->backup.offset,
+               (unsigned)(im->backup.offset + im->backup_len), (unsigned)im->backup_len, (unsigned)im->backup.size);
+        printf("  why          the copy overwrites '%s' 0x%x..0x%x, the partition the device runs from: the backup "
+               "keeps an old system bootable\n", run->label, (unsigned)run->offset,
+               (unsigned)(run->offset + run->size));
+        if (x->app_len) {
+            printf("  size         the running app's ESP image is %u bytes (0x%x); the embedded image ends 0x%x "
+                   "bytes into '%s'; rounded up to 0x%x\n", (unsigned)x->app_len, (unsigned)x->app_len,
+                   (unsigned)(x->at + ci->len - run->offset), run->label, (unsigned)S);
+        } else {
+            printf("  size         no ESP app image at 0x%x on the device: up to the embedded image's end 0x%x, "
+                   "rounded up to 0x%x\n", (unsigned)run->offset, (unsigned)(x->at + ci->len), (unsigned)S);
+        }
+        printf("  overwrites   '%s' 0x%x..0x%x (its old content is lost)\n", im->backup.label,
+               (unsigned)im->backup.offset, (unsigned)(im->backup.offset + im->backup_len));
+        printf("  checks       every sector read back; the embedded image re-hashed in the backup at 0x%x\n",
+               (unsigned)img_src);
+        printf("  device time  %.1f ms\n",
+               us_ms(im->est_backup_us - (im->writes_otadata ? p->cost.sector_erase_us + p->cost.page_program_us : 0)));
+        if (im->writes_otadata) {
+            step++;
+            printf("\nstep %u of %u: switch otadata '%s' 0x%x..0x%x to select '%s'\n", (unsigned)step,
+                   (unsigned)nsteps, im->otadata.label, (unsigned)im->otadata.offset,
+                   (unsigned)(im->otadata.offset + im->otadata.size), im->backup.label);
+            printf("  effect       from here on the old bootloader boots the backup; one of otadata's two sectors "
+                   "is rewritten (a cut keeps the old choice)\n");
+            printf("  device time  %.1f ms\n", us_ms(p->cost.sector_erase_us + p->cost.page_program_us));
+        } else {
+            printf("  warning      no otadata partition to select the backup: the old bootloader keeps booting '%s' "
+                   "while it is rewritten\n", run->label);
+        }
+    }
+    step++;
+    char h[65];
+    hex32(ci->sha256, h);
+    printf("\nstep %u of %u: image 1  %s (embedded), copied from %s at 0x%x\n", (unsigned)step, (unsigned)nsteps,
+           im->source, im->over_running && im->has_backup ? "the backup" : "the running app", (unsigned)img_src);
+    printf("  length       %zu bytes (0x%zx)\n", ci->len, ci->len);
+    printf("  sha256       %s%s\n", h, ci->sha256_checked ? " (matches #sha256)" : "");
+    printf("  destination  0x%x..0x%x (0x%x bytes), kind %s%s\n", (unsigned)im->dest,
+           (unsigned)region_end(im, S), (unsigned)im->dest_size, rf_dest_kind_name(im->kind),
+           im->boot_critical ? ", boot-critical" : "");
+    if (ci->content_desc[0]) {
+        printf("  content      %s\n", ci->content_desc);
+    }
+    if (im->over_running && im->has_backup) {
+        printf("  source       the backup in '%s' 0x%x..0x%x (the running partition is overwritten)\n",
+               im->backup.label, (unsigned)img_src, (unsigned)(img_src + ci->len));
+    } else if (im->over_running) {
+        printf("  source       the running app '%s' 0x%x..0x%x itself: the copy overwrites the partition it reads "
+               "(a memmove) and the one the old bootloader boots\n", run->label, (unsigned)x->at,
+               (unsigned)(x->at + ci->len));
+        print_backup_candidates(p, im);
+    } else {
+        printf("  source       the running app '%s' 0x%x..0x%x (the copy does not touch it)\n", run->label,
+               (unsigned)x->at, (unsigned)(x->at + ci->len));
+    }
+    if (p->no_backup_window) {
+        printf("  order        the whole copy is the window (see the warning above)\n");
+    } else if (hits_bootloader(p, im)) {
+        uint32_t lo = im->dest > p->bootloader_offset ? im->dest : p->bootloader_offset;
+        printf("  order        everything else first, the bootloader's sectors 0x%x..0x%x last (then the partition "
+               "table and otadata)%s\n", (unsigned)lo, (unsigned)p->ptable_offset,
+               im->has_backup ? ": until then the old bootloader boots the backup" : "");
+    }
+    print_overwrites(p, im);
+    printf("  checks       length fits the destination (0x%x) and lies inside '%s': passed\n",
+           (unsigned)im->dest_size, run->label);
+    switch (im->kind) {
+    case RF_DEST_BOOTLOADER:
+        printf("               format: ESP bootloader image for %s (magic, chip id, segments, checksum, SHA-256): "
+               "%s\n", chip_label(p->chip_id), ci->content_checked ? "passed" : "failed");
+        break;
+    case RF_DEST_APP_SLOT:
+        printf("               format: ESP app for %s, or MCUboot image (header, TLVs, SHA-256, fits the 0x%x "
+               "slot): %s\n", chip_label(p->chip_id), (unsigned)im->dest_size,
+               ci->content_checked ? "passed" : "failed");
+        break;
+    default:
+        printf("               format: none for a raw destination (length and hash only)\n");
+        break;
+    }
+    if (im->has_sha256) {
+        printf("               sha256 equals #sha256: passed\n");
+    } else {
+        printf("               sha256: none expected (add #sha256=HEX to the image argument)\n");
+    }
+    printf("               on the device: the same checks on the image in flash before the copy; every sector "
+           "read back, the image re-hashed after the copy\n");
+    printf("  device time  copy %.1f ms\n", us_ms(im->est_copy_us));
+
+    printf("\ntotal estimated device time: %.1f ms (backup %.1f, copy %.1f)\n", us_ms(p->est_total_us),
+           us_ms(im->est_backup_us), us_ms(im->est_copy_us));
+    if (p->no_backup_window) {
+        printf("window: %.1f ms, the whole copy (step %u): no OTA partition can hold a backup of the running app, so "
+               "a power cut during the copy leaves no bootable system\n", us_ms(p->window_us), (unsigned)step);
+    } else if (p->window_image >= 0) {
+        printf("bootloader window: %.1f ms during step %u (from the first erase of 0x%x to the end of the "
+               "bootloader's programming; a power cut then leaves no bootable chain)\n",
+               us_ms(p->window_us), (unsigned)step, (unsigned)p->bootloader_offset);
+    } else {
+        printf("bootloader window: none (the bootloader is not rewritten)\n");
+    }
+    if (p->journal_len) {
+        printf("journal: 0x%x..0x%x (progress records, so that a rerun after a power cut %s; declared: these bytes "
+               "change)\n", (unsigned)p->journal_addr, (unsigned)(p->journal_addr + p->journal_len),
+               im->has_backup ? "resumes from the backup" : "knows where it stopped");
+    } else {
+        printf("journal: none (no free flash outside the partitions and destinations): a rerun starts over\n");
+    }
+    printf("plan valid%s: nothing was written\n", p->no_backup_window ? " but risky (no backup)" : "");
+}
+
 /* ---- JSON ------------------------------------------------------------------ */
 
 static void js(FILE *f, const char *s)
@@ -296,15 +523,27 @@ static void print_json(const view_t *v, bool ok, const char *errmsg)
     FILE *f = stdout;
     const rf_plan_t *p = v->plan;
     const rf_cli_plan_extra_t *x = v->x;
-    fprintf(f, "{\"ok\": %s, \"rule\": ", ok ? "true" : "false");
-    js(f, ok ? "OK" : (x->rule_name ? x->rule_name : "ERROR"));
-    fprintf(f, ", \"rule_text\": ");
-    js(f, ok ? "" : x->rule_text);
-    fprintf(f, ", \"detail\": ");
-    js(f, ok ? "" : x->detail);
-    fprintf(f, ", \"message\": ");
-    js(f, ok ? "" : errmsg);
-    if (!ok && x->bad_input >= 0) {
+    if (ok && v->no_backup_refused) {
+        /* a valid plan refused by --require-backup: the plan is still shown */
+        fprintf(f, "{\"ok\": false, \"rule\": \"%s\", \"rule_text\": ", RULE_NO_BACKUP);
+        js(f, RULE_NO_BACKUP_TEXT);
+        fprintf(f, ", \"detail\": \"\", \"message\": ");
+        js(f, errmsg);
+        fprintf(f, ", \"image\": 1, \"source\": ");
+        js(f, v->imgs[0].source);
+    } else {
+        fprintf(f, "{\"ok\": %s, \"rule\": ", ok ? "true" : "false");
+        js(f, ok ? "OK" : (x->rule_name ? x->rule_name : "ERROR"));
+        fprintf(f, ", \"rule_text\": ");
+        js(f, ok ? "" : x->rule_text);
+        fprintf(f, ", \"detail\": ");
+        js(f, ok ? "" : x->detail);
+        fprintf(f, ", \"message\": ");
+        js(f, ok ? "" : errmsg);
+    }
+    if (ok && v->no_backup_refused) {
+        /* the image was named above */
+    } else if (!ok && x->bad_input >= 0) {
         fprintf(f, ", \"image\": %d, \"source\": ", x->bad_input + 1);
         js(f, v->imgs[x->bad_input].source);
     } else {
@@ -352,7 +591,11 @@ static void print_json(const view_t *v, bool ok, const char *errmsg)
         fprintf(f, ", \"content_checked\": %s, \"content\": ", ci->content_checked ? "true" : "false");
         js(f, ci->content_desc);
         fprintf(f, ",\n   \"staging\": ");
-        json_part(f, &im->staging);
+        if (im->embedded) {
+            fprintf(f, "null");
+        } else {
+            json_part(f, &im->staging);
+        }
         fprintf(f, ", \"overwrites_bootloader\": %s, \"overwrites_ptable\": %s, \"overwrites\": [",
                 hits_bootloader(p, im) ? "true" : "false", hits_ptable(p, im) ? "true" : "false");
         for (uint32_t o = 0; o < im->overwrites_count; o++) {
@@ -367,9 +610,11 @@ static void print_json(const view_t *v, bool ok, const char *errmsg)
                                         : st);
         fprintf(f, "{\"name\": \"sha256\", \"status\": \"%s\"}, ", im->has_sha256 ? st : "not-requested");
         fprintf(f, "{\"name\": \"signature\", \"status\": \"not-checked (no key)\"}]");
-        fprintf(f, ", \"est_download_ms\": %.3f, \"est_stage_ms\": %.3f, \"est_copy_ms\": %.3f, \"est_ms\": %.3f}",
-                us_ms(im->est_download_us), us_ms(im->est_stage_us), us_ms(im->est_copy_us),
-                us_ms(im->est_download_us + im->est_stage_us + im->est_copy_us));
+        fprintf(f,
+                ", \"est_download_ms\": %.3f, \"est_stage_ms\": %.3f, \"est_backup_ms\": %.3f, \"est_copy_ms\": %.3f, "
+                "\"est_ms\": %.3f}",
+                us_ms(im->est_download_us), us_ms(im->est_stage_us), us_ms(im->est_backup_us), us_ms(im->est_copy_us),
+                us_ms(im->est_download_us + im->est_stage_us + im->est_backup_us + im->est_copy_us));
     }
     if (ok && p->journal_len) {
         fprintf(f, "],\n \"journal\": {\"addr\": %u, \"len\": %u", (unsigned)p->journal_addr, (unsigned)p->journal_len);
@@ -380,10 +625,36 @@ static void print_json(const view_t *v, bool ok, const char *errmsg)
     fprintf(f, ",\n \"est_total_ms\": %.3f, \"window_ms\": %.3f, \"window_step\": ", ok ? us_ms(p->est_total_us) : 0.0,
             ok ? us_ms(p->window_us) : 0.0);
     if (ok && p->window_image >= 0) {
-        fprintf(f, "%d}\n", (int)p->window_image + 1);
+        fprintf(f, "%d", (int)p->window_image + 1);
     } else {
-        fprintf(f, "null}\n");
+        fprintf(f, "null");
     }
+    /* embedded mode: the backup of the running app and the otadata switch */
+    const rf_plan_image_t *im0 = ok && p->count ? &p->img[0] : NULL;
+    fprintf(f, ",\n \"mode\": \"%s\", \"embedded_at\": ", x->embedded ? "embedded" : "download");
+    if (x->embedded) {
+        fprintf(f, "%u, \"backup_need\": %u", (unsigned)x->at, im0 ? (unsigned)im0->backup_len : 0u);
+    } else {
+        fprintf(f, "null, \"backup_need\": null");
+    }
+    fprintf(f, ", \"backup\": ");
+    if (im0 && im0->has_backup) {
+        fprintf(f, "{\"label\": ");
+        js(f, im0->backup.label);
+        fprintf(f, ", \"addr\": %u, \"len\": %u, \"size\": %u}", (unsigned)im0->backup.offset,
+                (unsigned)im0->backup_len, (unsigned)im0->backup.size);
+    } else {
+        fprintf(f, "null");
+    }
+    fprintf(f, ", \"otadata\": ");
+    if (im0 && im0->writes_otadata) {
+        fprintf(f, "{\"label\": ");
+        js(f, im0->otadata.label);
+        fprintf(f, ", \"addr\": %u, \"len\": %u}", (unsigned)im0->otadata.offset, (unsigned)im0->otadata.size);
+    } else {
+        fprintf(f, "null");
+    }
+    fprintf(f, ", \"no_backup_window\": %s}\n", ok && p->no_backup_window ? "true" : "false");
 }
 
 /* ---- SVG ------------------------------------------------------------------- */
@@ -523,6 +794,9 @@ static void svg_defs(FILE *f)
             "<pattern id=\"stage\" patternUnits=\"userSpaceOnUse\" width=\"8\" height=\"8\" "
             "patternTransform=\"rotate(-45)\"><rect width=\"8\" height=\"8\" fill=\"#fce5cd\"/>"
             "<line x1=\"0\" y1=\"0\" x2=\"0\" y2=\"8\" stroke=\"#e69138\" stroke-width=\"2\"/></pattern>\n"
+            "<pattern id=\"backup\" patternUnits=\"userSpaceOnUse\" width=\"8\" height=\"8\" "
+            "patternTransform=\"rotate(-45)\"><rect width=\"8\" height=\"8\" fill=\"#d4eef1\"/>"
+            "<line x1=\"0\" y1=\"0\" x2=\"0\" y2=\"8\" stroke=\"#00838f\" stroke-width=\"2.5\"/></pattern>\n"
             "</defs>\n"
             "<style>\n"
             "text { font-family: 'DejaVu Sans', Verdana, Arial, sans-serif; font-size: 12px; fill: #222; }\n"
@@ -622,6 +896,21 @@ static void draw_bar_content(const view_t *v, const bar_t *b, map_kind_t kind, b
             brect(b, im->dest, end, 0, b->h, "fill=\"none\" stroke=\"#1b7f6b\" stroke-width=\"2\"");
         }
     }
+    /* embedded mode: the backup of the running app (teal hatch; declared:
+     * those bytes change) and the otadata partition switched to select it */
+    for (uint32_t k = 0; ok && k < p->count; k++) {
+        const rf_plan_image_t *im = &p->img[k];
+        if (!im->has_backup) {
+            continue;
+        }
+        uint64_t b0 = im->backup.offset, b1 = b0 + im->backup_len, pend = b0 + im->backup.size;
+        brect(b, b0, pend, 0, b->h, "fill=\"none\" stroke=\"#00838f\" stroke-width=\"2\" stroke-dasharray=\"6,3\"");
+        brect(b, b0, b1, 0, b->h, "fill=\"url(#backup)\" stroke=\"#00838f\" stroke-width=\"2\"");
+        if (kind == MAP_BEFORE && im->writes_otadata) {
+            brect(b, im->otadata.offset, (uint64_t)im->otadata.offset + im->otadata.size, -3, b->h + 6,
+                  "fill=\"none\" stroke=\"#00838f\" stroke-width=\"3\"");
+        }
+    }
     /* labels */
     char a[96], c[64], d[32];
     const char *alts[4];
@@ -649,9 +938,20 @@ static void draw_bar_content(const view_t *v, const bar_t *b, map_kind_t kind, b
             const rf_plan_image_t *im = &p->img[j];
             covered |= (kind == MAP_AFTER &&
                         rf_contains(im->dest, rf_align_up(im->dest_size, p->sector_size), pt->offset, pt->size)) ||
-                       (im->staging.offset == pt->offset && im->staging.size == pt->size);
+                       (im->staging.offset == pt->offset && im->staging.size == pt->size && im->staging.size) ||
+                       (im->has_backup && im->backup.offset == pt->offset);
         }
         if (covered) {
+            continue;
+        }
+        const rf_plan_image_t *im0 = ok && p->count ? &p->img[0] : NULL;
+        if (kind == MAP_BEFORE && im0 && im0->writes_otadata && pt->offset == im0->otadata.offset) {
+            snprintf(a, sizeof a, "%s: switched to %s", pt->label, im0->backup.label);
+            snprintf(c, sizeof c, "%s \xe2\x86\x92 %s", pt->label, im0->backup.label);
+            alts[0] = a;
+            alts[1] = c;
+            alts[2] = pt->label;
+            blabel(b, pt->offset, (uint64_t)pt->offset + pt->size, b->h / 2 + 4, "lbl", alts, 3);
             continue;
         }
         bool run = pt->offset == p->running.offset && pt->size == p->running.size;
@@ -668,9 +968,26 @@ static void draw_bar_content(const view_t *v, const bar_t *b, map_kind_t kind, b
     if (!ok) {
         return;
     }
+    /* the backup of the running app */
+    for (uint32_t k = 0; k < p->count; k++) {
+        const rf_plan_image_t *im = &p->img[k];
+        if (!im->has_backup) {
+            continue;
+        }
+        snprintf(a, sizeof a, "%s: backup of the %s app (0x%x bytes)", im->backup.label,
+                 kind == MAP_AFTER ? "old" : "running", (unsigned)im->backup_len);
+        snprintf(c, sizeof c, "%s: backup", im->backup.label);
+        alts[0] = a;
+        alts[1] = c;
+        alts[2] = im->backup.label;
+        blabel(b, im->backup.offset, (uint64_t)im->backup.offset + im->backup.size, b->h / 2 + 4, "lbl", alts, 3);
+    }
     /* staging partitions, labelled once */
     for (uint32_t k = 0; k < p->count; k++) {
         const rf_plan_image_t *im = &p->img[k];
+        if (im->embedded) {
+            continue;
+        }
         bool first = true;
         for (uint32_t j = 0; j < k; j++) {
             first &= p->img[j].staging.offset != im->staging.offset;
@@ -741,6 +1058,12 @@ static void draw_bar_content(const view_t *v, const bar_t *b, map_kind_t kind, b
         uint64_t len = im->len > 0 ? (uint64_t)im->len : im->dest_size;
         uint64_t w_end = (uint64_t)im->dest + rf_align_up((uint32_t)len, p->sector_size);
         uint64_t w0 = im->dest > p->bootloader_offset ? im->dest : p->bootloader_offset;
+        if (p->no_backup_window) {   /* the whole copy: the whole destination */
+            w0 = im->dest;
+            w_end = (uint64_t)im->dest + rf_align_up(im->dest_size, p->sector_size);
+        } else if (im->embedded && p->ptable_offset > p->bootloader_offset && w_end > p->ptable_offset) {
+            w_end = p->ptable_offset;   /* an embedded copy writes the bootloader's sectors last */
+        }
         if (visible(b, w0, w_end)) {
             double x0 = bx(b, w0), x1 = bx(b, w_end);
             if (x1 - x0 < 6) {
@@ -778,7 +1101,8 @@ static int write_svg(const view_t *v, const char *path, bool ok, const char *err
 
     const double sec_h = 205;   /* one map: header, full bar, trapezoid, zoom bar, axes */
     const double top = ok ? 70 : 86;
-    uint32_t nsteps = ok ? p->count : 0;
+    const rf_plan_image_t *em = ok && v->x->embedded && p->count ? &p->img[0] : NULL;
+    uint32_t nsteps = em != NULL ? (em->has_backup ? (em->writes_otadata ? 3u : 2u) : 1u) : ok ? p->count : 0;
     double legend_y = top + (ok ? 2 : 1) * sec_h + 10;
     double steps_y = legend_y + 60;
     double H = ok ? steps_y + 22 + 18.0 * (nsteps + 1) + 4 : legend_y + 30;
@@ -797,7 +1121,19 @@ static int write_svg(const view_t *v, const char *path, bool ok, const char *err
     fprintf(f, " (%s, %s flash, running '", chip_label(p->chip_id), fs);
     xesc(f, p->running.label);
     fprintf(f, "')</text>\n");
-    if (ok) {
+    if (em != NULL && p->no_backup_window) {
+        fprintf(f,
+                "<text class=\"sub warn\" x=\"20\" y=\"50\">embedded image at 0x%x; NO BACKUP (no OTA partition holds "
+                "0x%x bytes): no bootable system for the whole copy, &#8776; %.0f ms</text>\n",
+                (unsigned)v->x->at, (unsigned)em->backup_len, us_ms(p->window_us));
+    } else if (em != NULL) {
+        fprintf(f,
+                "<text class=\"sub\" x=\"20\" y=\"50\">embedded image at 0x%x; %s'%s'; estimated device time %.2f s; "
+                "bootloader window %.0f ms; nothing written yet</text>\n",
+                (unsigned)v->x->at, em->has_backup ? "running app backed up to " : "the running partition is not "
+                "overwritten: no backup; running ", em->has_backup ? em->backup.label : p->running.label,
+                us_ms(p->est_total_us) / 1000.0, us_ms(p->window_us));
+    } else if (ok) {
         fprintf(f,
                 "<text class=\"sub\" x=\"20\" y=\"50\">%u image%s; estimated device time %.2f s; bootloader window "
                 "%.0f ms%s; nothing written yet</text>\n",
@@ -843,7 +1179,24 @@ static int write_svg(const view_t *v, const char *path, bool ok, const char *err
         draw_bar_content(v, &full, kind, ok);
         axis(&zb, 16);
         draw_bar_content(v, &zb, kind, ok);
-        if (kind == MAP_AFTER && p->window_image >= 0) {
+        if (kind == MAP_AFTER && p->no_backup_window) {
+            const rf_plan_image_t *im = &p->img[p->window_image];
+            fprintf(f, "<text class=\"warn\" x=\"%.2f\" y=\"%.2f\" text-anchor=\"start\">", bx(&zb, im->dest),
+                    zb.y + zb.h + 24);
+            fprintf(f, "&#9650; window &#8776; %.0f ms: the whole copy (step %d; no backup of the running app, so "
+                       "no bootable system until the copy ends)</text>\n",
+                    us_ms(p->window_us), (int)p->window_image + 1);
+        } else if (kind == MAP_AFTER && em != NULL && p->window_image >= 0) {
+            const rf_plan_image_t *im = &p->img[p->window_image];
+            fprintf(f, "<text class=\"warn\" x=\"%.2f\" y=\"%.2f\" text-anchor=\"start\">", bx(&zb, im->dest),
+                    zb.y + zb.h + 24);
+            fprintf(f, "&#9650; bootloader window &#8776; %.0f ms (0x%x..0x%x, written last: until then the old "
+                       "bootloader boots the backup in '",
+                    us_ms(p->window_us), (unsigned)(im->dest > p->bootloader_offset ? im->dest : p->bootloader_offset),
+                    (unsigned)p->ptable_offset);
+            xesc(f, im->backup.label);
+            fprintf(f, "')</text>\n");
+        } else if (kind == MAP_AFTER && p->window_image >= 0) {
             const rf_plan_image_t *im = &p->img[p->window_image];
             fprintf(f, "<text class=\"warn\" x=\"%.2f\" y=\"%.2f\" text-anchor=\"start\">", bx(&zb, im->dest),
                     zb.y + zb.h + 24);
@@ -882,8 +1235,22 @@ static int write_svg(const view_t *v, const char *path, bool ok, const char *err
                     n += (size_t)snprintf(line + n, sizeof line - n, "%s%s", n ? ", " : "", p->img[k].staging.label);
                 }
             }
-            fprintf(f, "; used as staging, content lost (orange): ");
-            xesc(f, line);
+            if (em != NULL && em->has_backup) {
+                fprintf(f, "</text>\n<text class=\"warn\" x=\"%d\" y=\"%.2f\">first, a backup of the running app "
+                           "(teal hatch; old content lost): ", SVG_L, zb.y + zb.h + 36);
+                xesc(f, em->backup.label);
+                fprintf(f, " 0x%x..0x%x", (unsigned)em->backup.offset, (unsigned)(em->backup.offset + em->backup_len));
+                if (em->writes_otadata) {
+                    fprintf(f, "; then otadata (teal frame) selects it");
+                }
+            } else if (em != NULL && em->over_running) {
+                fprintf(f, "</text>\n<text class=\"warn\" x=\"%d\" y=\"%.2f\">no backup: no OTA partition can hold "
+                           "the running app (0x%x bytes), so the whole copy is a window", SVG_L, zb.y + zb.h + 36,
+                        (unsigned)em->backup_len);
+            } else if (em == NULL) {
+                fprintf(f, "; used as staging, content lost (orange): ");
+                xesc(f, line);
+            }
             fprintf(f, "</text>\n");
         }
     }
@@ -900,6 +1267,9 @@ static int write_svg(const view_t *v, const char *path, bool ok, const char *err
     };
     double lx = 20;
     for (size_t i = 0; i < sizeof k_leg / sizeof k_leg[0]; i++) {
+        if (em != NULL && strcmp(k_leg[i].text, "staging") == 0) {
+            continue;   /* an embedded copy stages nothing */
+        }
         fprintf(f, "<rect x=\"%.1f\" y=\"%.1f\" width=\"18\" height=\"14\" fill=\"%s\" stroke=\"%s\"/>\n", lx,
                 legend_y, k_leg[i].fill, k_leg[i].stroke);
         fprintf(f, "<text x=\"%.1f\" y=\"%.1f\">%s</text>\n", lx + 23, legend_y + 11.5, k_leg[i].text);
@@ -910,14 +1280,68 @@ static int write_svg(const view_t *v, const char *path, bool ok, const char *err
             lx, legend_y);
     fprintf(f, "<text x=\"%.1f\" y=\"%.1f\">running</text>\n", lx + 23, legend_y + 11.5);
     lx += 23 + 7 * FONT_W + 16;
+    /* second legend row: the backup, the strips under the bars */
+    double ly2 = legend_y + 24, lx2 = 20;
+    if (em != NULL && em->has_backup) {
+        fprintf(f, "<rect x=\"%.1f\" y=\"%.1f\" width=\"18\" height=\"14\" fill=\"url(#backup)\" "
+                   "stroke=\"#00838f\"/>\n", lx2, ly2);
+        fprintf(f, "<text x=\"%.1f\" y=\"%.1f\">backup of the running app (declared)</text>\n", lx2 + 23, ly2 + 11.5);
+        lx2 += 23 + 36 * FONT_W + 16;
+    }
     if (ok && p->window_image >= 0) {
-        fprintf(f, "<rect x=\"%.1f\" y=\"%.1f\" width=\"18\" height=\"6\" fill=\"#c00000\"/>\n", lx,
-                legend_y + 4);
-        fprintf(f, "<text x=\"%.1f\" y=\"%.1f\">bootloader window</text>\n", lx + 23, legend_y + 11.5);
+        const char *wt = p->no_backup_window ? "window: the whole copy (no backup)" : "bootloader window";
+        fprintf(f, "<rect x=\"%.1f\" y=\"%.1f\" width=\"18\" height=\"6\" fill=\"#c00000\"/>\n", lx2, ly2 + 4);
+        fprintf(f, "<text x=\"%.1f\" y=\"%.1f\">%s</text>\n", lx2 + 23, ly2 + 11.5, wt);
+        lx2 += 23 + strlen(wt) * FONT_W + 16;
+    }
+    if (ok && p->journal_len) {
+        fprintf(f, "<rect x=\"%.1f\" y=\"%.1f\" width=\"18\" height=\"6\" fill=\"#7030a0\"/>\n", lx2, ly2 + 4);
+        fprintf(f, "<text x=\"%.1f\" y=\"%.1f\">journal 0x%x..0x%x (declared)</text>\n", lx2 + 23, ly2 + 11.5,
+                (unsigned)p->journal_addr, (unsigned)(p->journal_addr + p->journal_len));
     }
 
     /* steps */
-    if (ok) {
+    if (em != NULL) {
+        const rf_cli_plan_image_t *ci = &v->x->img[0];
+        uint32_t k = 0;
+        uint32_t src = v->x->at;
+        fprintf(f, "<text class=\"row\" x=\"20\" y=\"%.1f\">Steps (execution order)</text>\n", steps_y);
+        if (em->has_backup) {
+            src = em->backup.offset + (v->x->at - p->running.offset);
+            fprintf(f, "<text class=\"step\" x=\"30\" y=\"%.1f\">%u. back up the running app '", steps_y + 22 + 18.0 * k,
+                    (unsigned)k + 1);
+            xesc(f, p->running.label);
+            fprintf(f, "' (0x%x bytes) &#8594; '", (unsigned)em->backup_len);
+            xesc(f, em->backup.label);
+            fprintf(f, "' 0x%x..0x%x, read back and re-hashed: %.0f ms</text>\n", (unsigned)em->backup.offset,
+                    (unsigned)(em->backup.offset + em->backup_len),
+                    us_ms(em->est_backup_us - (em->writes_otadata ? p->cost.sector_erase_us + p->cost.page_program_us
+                                                                   : 0)));
+            k++;
+            if (em->writes_otadata) {
+                fprintf(f, "<text class=\"step\" x=\"30\" y=\"%.1f\">%u. otadata 0x%x..0x%x switched to select '",
+                        steps_y + 22 + 18.0 * k, (unsigned)k + 1, (unsigned)em->otadata.offset,
+                        (unsigned)(em->otadata.offset + em->otadata.size));
+                xesc(f, em->backup.label);
+                fprintf(f, "': the old bootloader now boots the backup: %.0f ms</text>\n",
+                        us_ms(p->cost.sector_erase_us + p->cost.page_program_us));
+                k++;
+            }
+        }
+        fprintf(f, "<text class=\"step%s\" x=\"30\" y=\"%.1f\">%u. ", p->no_backup_window ? " warn" : "",
+                steps_y + 22 + 18.0 * k, (unsigned)k + 1);
+        xesc(f, base_name(em->source));
+        fprintf(f, " (%zu bytes, embedded) from 0x%x &#8594; 0x%x..0x%x %s, %s: copy %.0f ms</text>\n", ci->len,
+                (unsigned)src, (unsigned)em->dest, (unsigned)region_end(em, p->sector_size),
+                rf_dest_kind_name(em->kind),
+                p->no_backup_window ? "in place, no backup: the whole copy is a window"
+                                    : "the bootloader's sectors last",
+                us_ms(em->est_copy_us));
+        k++;
+        fprintf(f, "<text class=\"step\" x=\"30\" y=\"%.1f\">total %.0f ms; %s %.0f ms</text>\n",
+                steps_y + 22 + 18.0 * k, us_ms(p->est_total_us),
+                p->no_backup_window ? "window (the whole copy)" : "bootloader window", us_ms(p->window_us));
+    } else if (ok) {
         fprintf(f, "<text class=\"row\" x=\"20\" y=\"%.1f\">Steps (execution order)</text>\n", steps_y);
         for (uint32_t k = 0; k < p->count; k++) {
             const rf_plan_image_t *im = &p->img[k];
@@ -954,7 +1378,8 @@ static int write_svg(const view_t *v, const char *path, bool ok, const char *err
 int cmd_plan(int argc, char **argv)
 {
     const char *device = NULL, *svg = NULL;
-    bool json = false, fetch = true;
+    bool json = false, fetch = true, embedded = false, require_backup = false, have_at = false;
+    uint32_t at = 0x14294;   /* where the reference's embedded example has its image (as migrate) */
     rf_image_arg_t *imgs = calloc(MAX_ARGS, sizeof *imgs);
     int n = 0, rc = 2;
     char err[1024];
@@ -971,6 +1396,10 @@ int cmd_plan(int argc, char **argv)
             fetch = false;
             continue;
         }
+        if (strcmp(a, "--require-backup") == 0) {
+            require_backup = true;
+            continue;
+        }
         if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
             usage();
             free(imgs);
@@ -984,7 +1413,14 @@ int cmd_plan(int argc, char **argv)
             device = val;
         } else if (strcmp(a, "--svg") == 0) {
             svg = val;
-        } else if (strcmp(a, "--image") == 0) {
+        } else if (strcmp(a, "--at") == 0) {
+            if (!rf_parse_size(val, &at)) {
+                fprintf(stderr, "reflasher plan: bad --at %s\n", val);
+                goto out_usage;
+            }
+            have_at = true;
+        } else if (strcmp(a, "--image") == 0 || strcmp(a, "--embedded") == 0) {
+            embedded |= strcmp(a, "--embedded") == 0;
             if (n == MAX_ARGS) {
                 fprintf(stderr, "reflasher plan: at most %d images on the command line\n", MAX_ARGS);
                 goto out;
@@ -1001,6 +1437,18 @@ int cmd_plan(int argc, char **argv)
     if (device == NULL || n == 0) {
         goto out_usage;
     }
+    if (embedded && n != 1) {
+        fprintf(stderr, "reflasher plan: --embedded takes exactly one image, without --image\n");
+        goto out_usage;
+    }
+    if (!embedded && (have_at || require_backup)) {
+        fprintf(stderr, "reflasher plan: --at and --require-backup go with --embedded\n");
+        goto out_usage;
+    }
+    if (embedded && !fetch) {
+        fprintf(stderr, "reflasher plan: --no-fetch does not apply to --embedded (the file is read locally)\n");
+        goto out_usage;
+    }
     rf_device_t dev;
     if (rf_device_open(device, &dev, err, sizeof err) != ESP_OK) {
         fprintf(stderr, "reflasher plan: %s\n", err);
@@ -1014,8 +1462,19 @@ int cmd_plan(int argc, char **argv)
         rf_device_close(&dev);
         goto out;
     }
-    int r = rf_cli_build_plan(&dev, imgs, n, fetch, plan, x, err, sizeof err);
+    int r = embedded ? rf_cli_build_embedded_plan(&dev, &imgs[0], at, plan, x, err, sizeof err)
+                     : rf_cli_build_plan(&dev, imgs, n, fetch, plan, x, err, sizeof err);
     view_t v = { .device = device, .plan = plan, .x = x, .dev = &dev, .imgs = imgs };
+    if (r == 0 && plan->no_backup_window) {
+        const rf_plan_image_t *im = &plan->img[0];
+        snprintf(err, sizeof err,
+                 "no OTA partition can hold a backup of the running app (%u bytes): the device has no bootable "
+                 "system for the whole copy, about %.1f ms", (unsigned)im->backup_len, us_ms(plan->window_us));
+        v.no_backup_refused = require_backup;
+        if (json) {
+            fprintf(stderr, "warning: %s\n", err);
+        }
+    }
     if (r == 2) {
         fprintf(stderr, "reflasher plan: %s\n", err);
         rc = 2;
@@ -1030,6 +1489,10 @@ int cmd_plan(int argc, char **argv)
             fprintf(stderr, "refused: %s\n", err);
         }
         rc = ok ? 0 : 1;
+        if (ok && v.no_backup_refused) {
+            fprintf(stderr, "refused: %s: %s (--require-backup)\n", RULE_NO_BACKUP, err);
+            rc = 1;
+        }
         if (svg != NULL && plan->table != NULL) {
             int s = write_svg(&v, svg, ok, err);
             if (s != 0 && rc == 0) {

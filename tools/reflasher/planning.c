@@ -346,18 +346,9 @@ static const char *content_rule_text(const char *rule)
     return "an app slot takes only an ESP app for this chip or an MCUboot image";
 }
 
-int rf_cli_build_plan(rf_device_t *dev, rf_image_arg_t *imgs, int n, bool do_fetch, rf_plan_t *plan,
-                      rf_cli_plan_extra_t *x, char *err, size_t err_len)
+/* The plan's device part (chip, geometry, timing, table, running partition). */
+static int fill_device(rf_device_t *dev, rf_plan_t *plan, rf_cli_plan_extra_t *x, char *err, size_t err_len)
 {
-    memset(plan, 0, sizeof *plan);
-    memset(x, 0, sizeof *x);
-    x->bad_input = -1;
-    x->count = n;
-    if (err && err_len) {
-        err[0] = 0;
-    }
-
-    /* The device. */
     if (!rf_chip_id(dev->chip, &plan->chip_id) || !rf_chip_bootloader_offset(dev->chip, &plan->bootloader_offset)) {
         seterr(err, err_len, "unknown chip '%s' in %s.meta", dev->chip, dev->path);
         return 2;
@@ -391,6 +382,24 @@ int rf_cli_build_plan(rf_device_t *dev, rf_image_arg_t *imgs, int n, bool do_fet
         return 2;
     }
     plan->running = *run;
+    return 0;
+}
+
+int rf_cli_build_plan(rf_device_t *dev, rf_image_arg_t *imgs, int n, bool do_fetch, rf_plan_t *plan,
+                      rf_cli_plan_extra_t *x, char *err, size_t err_len)
+{
+    memset(plan, 0, sizeof *plan);
+    memset(x, 0, sizeof *x);
+    x->bad_input = -1;
+    x->count = n;
+    if (err && err_len) {
+        err[0] = 0;
+    }
+    int r = fill_device(dev, plan, x, err, err_len);
+    if (r != 0) {
+        return r;
+    }
+    esp_err_t e;
 
     /* The images: SIZE defaults to the partition that starts at DEST. */
     for (int i = 0; i < n; i++) {
@@ -465,6 +474,114 @@ int rf_cli_build_plan(rf_device_t *dev, rf_image_arg_t *imgs, int n, bool do_fet
         if (rule != NULL) {
             return refuse(x, imgs, i, rule, content_rule_text(rule), detail, err, err_len);
         }
+    }
+    return 0;
+}
+
+/* The running app's ESP image length on the device (0: not an ESP image). */
+static uint32_t running_app_len(rf_device_t *dev, const rf_part_t *run)
+{
+    const nor_sim_config_t *cfg = nor_sim_config(dev->sim);
+    if ((uint64_t)run->offset + run->size > cfg->size) {
+        return 0;
+    }
+    rf_esp_image_info_t *info = calloc(1, sizeof *info);
+    uint8_t *scratch = malloc(SCRATCH_LEN);
+    uint32_t len = 0;
+    rf_reader_t r;
+    rf_reader_buf_t ctx;
+    if (info != NULL && scratch != NULL &&
+        rf_reader_from_buffer(&r, &ctx, nor_sim_data(dev->sim) + run->offset, run->size) == ESP_OK &&
+        rf_esp_image_inspect(&r, scratch, SCRATCH_LEN, info) == ESP_OK) {
+        len = info->image_len;
+    }
+    free(info);
+    free(scratch);
+    return len;
+}
+
+int rf_cli_build_embedded_plan(rf_device_t *dev, rf_image_arg_t *img, uint32_t at, rf_plan_t *plan,
+                               rf_cli_plan_extra_t *x, char *err, size_t err_len)
+{
+    memset(plan, 0, sizeof *plan);
+    memset(x, 0, sizeof *x);
+    x->bad_input = -1;
+    x->count = 1;
+    x->embedded = true;
+    x->at = at;
+    if (err && err_len) {
+        err[0] = 0;
+    }
+    int r = fill_device(dev, plan, x, err, err_len);
+    if (r != 0) {
+        return r;
+    }
+
+    /* The file, read locally: its length, its hash. */
+    rf_cli_plan_image_t *ci = &x->img[0];
+    bool over = false;
+    esp_err_t e = fetch(img->source, (size_t)plan->flash_size, &ci->data, &ci->len, &over);
+    if (e != ESP_OK) {
+        char d[96];
+        snprintf(d, sizeof d, "%s (0x%x)", esp_err_to_name(e), (unsigned)e);
+        return refuse(x, img, 0, RF_CLI_RULE_SOURCE_FETCH, "the source cannot be read completely", d, err, err_len);
+    }
+    ci->fetched = true;
+    x->fetched = true;
+    rf_sha256(ci->data, ci->len, ci->sha256);
+    if (!img->has_size) {   /* as `migrate --embedded`: the region is the image */
+        img->size = (uint32_t)RF_MIN(ci->len, (size_t)UINT32_MAX);
+        img->has_size = true;
+    }
+
+    /* Where the image lies: inside the running partition (the linker put it there). */
+    const rf_part_t *run = &plan->running;
+    if (ci->len == 0 || (uint64_t)at < run->offset || (uint64_t)at + ci->len > (uint64_t)run->offset + run->size) {
+        char d[200];
+        snprintf(d, sizeof d, "%zu bytes at 0x%x, '%s' is 0x%x..0x%x", ci->len, (unsigned)at, run->label,
+                 (unsigned)run->offset, (unsigned)(run->offset + run->size));
+        return refuse(x, img, 0, RF_CLI_RULE_EMBED_PLACE, "the embedded image does not lie inside the running partition",
+                      d, err, err_len);
+    }
+
+    /* What the backup needs (the library's rule): the running app's image
+     * or the embedded image's end, whichever is further. */
+    x->app_len = running_app_len(dev, run);
+    uint64_t img_end = (uint64_t)at + ci->len - run->offset;
+    x->backup_need = (uint32_t)RF_MAX((uint64_t)x->app_len, img_end);
+
+    fill_images(plan, img, 1, x);
+    rf_plan_image_t *im = &plan->img[0];
+    im->embedded = true;
+    im->src_addr = at;
+    im->backup_need = x->backup_need;
+    /* the pages the backup programs (the engine skips blank ones) */
+    uint32_t bneed = rf_align_up(x->backup_need, plan->sector_size);
+    const uint8_t *flash = nor_sim_data(dev->sim);
+    for (uint32_t off = 0; off < bneed && (uint64_t)run->offset + off + plan->page_size <= plan->flash_size;
+         off += plan->page_size) {
+        im->backup_data_pages += !rf_is_blank(flash + run->offset + off, plan->page_size);
+    }
+    if (rf_plan_validate(plan) != ESP_OK) {
+        return refuse_rule(x, plan, img, err, err_len);
+    }
+
+    /* Hash, then content for the kind (as in download mode). */
+    char detail[320];
+    if (img->has_sha256) {
+        ci->sha256_checked = true;
+        if (memcmp(ci->sha256, img->sha256, 32) != 0) {
+            char got[65], want[65];
+            hex(ci->sha256, 32, got);
+            hex(img->sha256, 32, want);
+            snprintf(detail, sizeof detail, "sha256 %s, expected %s", got, want);
+            return refuse(x, img, 0, RF_CLI_RULE_SHA256, "the image's SHA-256 is not the expected one", detail, err,
+                          err_len);
+        }
+    }
+    const char *rule = check_content(plan, im, ci, detail, sizeof detail);
+    if (rule != NULL) {
+        return refuse(x, img, 0, rule, content_rule_text(rule), detail, err, err_len);
     }
     return 0;
 }

@@ -66,6 +66,11 @@ typedef struct rf_cli_plan_extra {
     char rule_text[160];        /**< the rule's description */
     char detail[320];           /**< what exactly failed (content checks), "" for plan rules */
     int bad_input;              /**< 0-based input index of the offending image, -1 none */
+    /* embedded mode (rf_cli_build_embedded_plan) */
+    bool embedded;
+    uint32_t at;                /**< where the image lies inside the running app */
+    uint32_t app_len;           /**< the running app's ESP image length on the device, 0: not an image */
+    uint32_t backup_need;       /**< max(app_len, at + len - running.offset): the plan rounds it up */
 } rf_cli_plan_extra_t;
 
 /** Content-check rule names (besides rf_plan_rule_name()'s). */
@@ -77,9 +82,21 @@ typedef struct rf_cli_plan_extra {
 #define RF_CLI_RULE_CHIP_ID "CONTENT_CHIP_ID"
 #define RF_CLI_RULE_APP_FORMAT "CONTENT_APP_FORMAT"
 #define RF_CLI_RULE_MCUBOOT_INVALID "CONTENT_MCUBOOT_INVALID"
+#define RF_CLI_RULE_EMBED_PLACE "EMBEDDED_NOT_IN_RUNNING"
 
 int rf_cli_build_plan(rf_device_t *dev, rf_image_arg_t *imgs, int n, bool fetch, rf_plan_t *plan,
                       rf_cli_plan_extra_t *extra, char *err, size_t err_len);
+
+/** Embedded mode (the library's directly_copy_to_region): one image, the
+ *  local FILE, already in flash at `at` inside the running partition (the
+ *  plan does not place it). SIZE omitted: the file's length (as `migrate
+ *  --embedded`). Reads the file, checks that [at, at + len) lies inside the
+ *  running partition (EMBEDDED_NOT_IN_RUNNING), sets the image's backup_need
+ *  from the device (the running app's ESP image length vs the embedded
+ *  image's end, as the library), validates, then the hash and content checks
+ *  of download mode. Same return values as rf_cli_build_plan(). */
+int rf_cli_build_embedded_plan(rf_device_t *dev, rf_image_arg_t *img, uint32_t at, rf_plan_t *plan,
+                               rf_cli_plan_extra_t *extra, char *err, size_t err_len);
 
 /** Free what rf_cli_build_plan() allocated (safe on a zeroed or failed extra). */
 void rf_cli_plan_extra_free(rf_cli_plan_extra_t *extra);
