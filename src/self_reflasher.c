@@ -45,7 +45,7 @@ struct esp_self_reflasher_ctx {
     uint8_t *work;      /* 2 sectors for the write engine + an I/O chunk */
     rf_journal_t journal;
     bool journal_on;
-    rf_part_t parts[RF_PTABLE_MAX_PARTS];
+    rf_ptable_t table;  /* the partitions, for the staging choice */
 };
 
 static esp_err_t verify_image(const esp_self_reflasher_platform_t *pf, const esp_self_reflasher_config_t *cfg,
@@ -161,26 +161,17 @@ static esp_err_t plan_download(esp_self_reflasher_handle_t h, const esp_self_ref
         return ESP_OK;
     }
     /* As the reference does: an OTA app partition after the running one
-     * (then the ones before it), the first that conflicts with nothing. */
-    uint32_t n = 0;
-    err = pf->list_partitions(pf->ctx, h->parts, RF_PTABLE_MAX_PARTS, &n);
+     * (then the ones before it), the first that conflicts with nothing: the
+     * plan's rule (rf_choose_staging), so the host tool predicts this choice. */
+    err = pf->list_partitions(pf->ctx, h->table.parts, RF_PTABLE_MAX_PARTS, &h->table.count);
     if (err != ESP_OK) {
         RF_LOGE(LOG(pf), "Cannot read the partition table: %s", esp_err_to_name(err));
         return err;
     }
-    uint32_t start = 0;
-    for (uint32_t i = 0; i < n; i++) {
-        if (h->parts[i].offset == h->running.offset) {
-            start = i + 1;
-        }
-    }
-    for (uint32_t j = 0; j < n; j++) {
-        const rf_part_t *p = &h->parts[(start + j) % n];
-        if (p->type == RF_PART_TYPE_APP && p->subtype >= RF_PART_SUBTYPE_OTA_MIN &&
-            p->subtype <= RF_PART_SUBTYPE_OTA_MAX && !staging_conflicts(pf, p, &h->running, &cfg->dest_region, false)) {
-            *staging = *p;
-            return ESP_OK;
-        }
+    rf_plan_rule_t rule;
+    if (rf_choose_staging(&h->table, &h->running, NULL, cfg->dest_region.region_address, dsize, NULL, 0, staging,
+                          &rule) == ESP_OK) {
+        return ESP_OK;
     }
     RF_LOGE(LOG(pf), "No OTA app partition can stage a download for 0x%08x..0x%08x without overlapping it "
             "or the running partition", (unsigned)cfg->dest_region.region_address,
