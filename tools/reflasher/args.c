@@ -87,3 +87,42 @@ bool rf_parse_image_arg(const char *s, rf_image_arg_t *out, char *err, size_t er
     }
     return true;
 }
+
+void rf_migration_args_init(rf_migration_args_t *m, rf_image_arg_t *imgs, int max)
+{
+    memset(m, 0, sizeof *m);
+    m->imgs = imgs;
+    m->max = max;
+    m->at = 0x14294;
+}
+
+int rf_migration_arg(rf_migration_args_t *m, const char *cmd, const char *opt, const char *val)
+{
+    char err[512];
+    if (strcmp(opt, "--device") == 0) {
+        m->device = val;
+        return 1;
+    }
+    if (strcmp(opt, "--at") == 0) {
+        if (!rf_parse_size(val, &m->at)) {
+            fprintf(stderr, "%s: bad --at '%s'\n", cmd, val);
+            return -1;
+        }
+        m->at_given = true;
+        return 1;
+    }
+    if (strcmp(opt, "--image") != 0 && strcmp(opt, "--embedded") != 0) {
+        return 0;
+    }
+    if (m->n == m->max) {
+        fprintf(stderr, "%s: at most %d images\n", cmd, m->max);
+        return -1;
+    }
+    if (!rf_parse_image_arg(val, &m->imgs[m->n], err, sizeof err)) {
+        fprintf(stderr, "%s: %s\n", cmd, err);
+        return -1;
+    }
+    m->n++;
+    m->embedded |= strcmp(opt, "--embedded") == 0;
+    return 1;
+}

@@ -19,3 +19,22 @@ typedef struct rf_image_arg {
 } rf_image_arg_t;
 
 bool rf_parse_image_arg(const char *s, rf_image_arg_t *out, char *err, size_t err_len);
+
+/** The arguments migrate, plan and rehearse share: --device, --image (repeated),
+ *  --embedded (once, instead of --image), --at. */
+typedef struct rf_migration_args {
+    const char *device;
+    rf_image_arg_t *imgs;   /**< the caller's array of `max` entries */
+    int max;
+    int n;
+    bool embedded;
+    bool at_given;
+    uint32_t at;            /**< default 0x14294, where the reference's embedded example has its image */
+} rf_migration_args_t;
+
+void rf_migration_args_init(rf_migration_args_t *m, rf_image_arg_t *imgs, int max);
+
+/** If `opt` is one of the shared options, take `val`: 1 when handled, 0 when
+ *  `opt` is not one of them, -1 on a bad value (a message on stderr, prefixed
+ *  with `cmd`). */
+int rf_migration_arg(rf_migration_args_t *m, const char *cmd, const char *opt, const char *val);

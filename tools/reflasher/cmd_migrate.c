@@ -207,6 +207,8 @@ int cmd_migrate(int argc, char **argv)
     if (imgs == NULL) {
         return 1;
     }
+    rf_migration_args_t m;
+    rf_migration_args_init(&m, imgs, MAX_IMAGES);
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (strcmp(a, "--json") == 0) {
@@ -221,27 +223,18 @@ int cmd_migrate(int argc, char **argv)
         if (v == NULL) {
             goto out_usage;
         }
-        if (strcmp(a, "--device") == 0) {
-            device = v;
-        } else if (strcmp(a, "--image") == 0 || strcmp(a, "--embedded") == 0) {
-            if (n_img == MAX_IMAGES) {
-                fprintf(stderr, "reflasher migrate: at most %d images\n", MAX_IMAGES);
-                goto out;
-            }
-            if (!rf_parse_image_arg(v, &imgs[n_img], err, sizeof err)) {
-                fprintf(stderr, "reflasher migrate: %s\n", err);
-                goto out;
-            }
-            n_img++;
-            embedded |= strcmp(a, "--embedded") == 0;
-        } else if (strcmp(a, "--at") == 0) {
-            if (!rf_parse_size(v, &at)) {
-                goto out_usage;
-            }
-        } else {
+        int r = rf_migration_arg(&m, "reflasher migrate", a, v);
+        if (r < 0) {
+            goto out;
+        }
+        if (r == 0) {
             goto out_usage;
         }
     }
+    device = m.device;
+    n_img = m.n;
+    embedded = m.embedded;
+    at = m.at;
     if (device == NULL || n_img == 0 || (embedded && n_img != 1)) {
         goto out_usage;
     }

@@ -1386,6 +1386,8 @@ int cmd_plan(int argc, char **argv)
     if (imgs == NULL) {
         return 2;
     }
+    rf_migration_args_t m;
+    rf_migration_args_init(&m, imgs, MAX_ARGS);
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (strcmp(a, "--json") == 0) {
@@ -1409,31 +1411,24 @@ int cmd_plan(int argc, char **argv)
         if (val == NULL) {
             goto out_usage;
         }
-        if (strcmp(a, "--device") == 0) {
-            device = val;
-        } else if (strcmp(a, "--svg") == 0) {
-            svg = val;
-        } else if (strcmp(a, "--at") == 0) {
-            if (!rf_parse_size(val, &at)) {
-                fprintf(stderr, "reflasher plan: bad --at %s\n", val);
+        int r = rf_migration_arg(&m, "reflasher plan", a, val);
+        if (r < 0) {
+            if (strcmp(a, "--at") == 0) {
                 goto out_usage;
             }
-            have_at = true;
-        } else if (strcmp(a, "--image") == 0 || strcmp(a, "--embedded") == 0) {
-            embedded |= strcmp(a, "--embedded") == 0;
-            if (n == MAX_ARGS) {
-                fprintf(stderr, "reflasher plan: at most %d images on the command line\n", MAX_ARGS);
-                goto out;
-            }
-            if (!rf_parse_image_arg(val, &imgs[n], err, sizeof err)) {
-                fprintf(stderr, "reflasher plan: %s\n", err);
-                goto out;
-            }
-            n++;
-        } else {
+            goto out;
+        }
+        if (r == 0 && strcmp(a, "--svg") == 0) {
+            svg = val;
+        } else if (r == 0) {
             goto out_usage;
         }
     }
+    device = m.device;
+    n = m.n;
+    embedded = m.embedded;
+    at = m.at;
+    have_at = m.at_given;
     if (device == NULL || n == 0) {
         goto out_usage;
     }

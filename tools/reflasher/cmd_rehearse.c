@@ -794,6 +794,8 @@ int cmd_rehearse(int argc, char **argv)
     if (imgs == NULL) {
         return 1;
     }
+    rf_migration_args_t margs;
+    rf_migration_args_init(&margs, imgs, MAX_IMAGES);
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (strcmp(a, "--json") == 0) {
@@ -825,24 +827,16 @@ int cmd_rehearse(int argc, char **argv)
         if (v == NULL) {
             goto out_usage;
         }
-        if (strcmp(a, "--device") == 0) {
-            device = v;
-        } else if (strcmp(a, "--image") == 0 || strcmp(a, "--embedded") == 0) {
-            if (n_img == MAX_IMAGES) {
-                fprintf(stderr, "reflasher rehearse: at most %d images\n", MAX_IMAGES);
-                goto out;
-            }
-            if (!rf_parse_image_arg(v, &imgs[n_img], err, sizeof err)) {
-                fprintf(stderr, "reflasher rehearse: %s\n", err);
-                goto out;
-            }
-            n_img++;
-            embedded |= strcmp(a, "--embedded") == 0;
-        } else if (strcmp(a, "--at") == 0) {
-            if (!rf_parse_size(v, &at)) {
-                goto out_usage;
-            }
-            at_given = true;
+        int r = rf_migration_arg(&margs, "reflasher rehearse", a, v);
+        if (r < 0) {
+            goto out;
+        }
+        if (r > 0) {
+            device = margs.device;
+            n_img = margs.n;
+            embedded = margs.embedded;
+            at = margs.at;
+            at_given = margs.at_given;
         } else if (strcmp(a, "--stride") == 0) {
             if (!rf_parse_size(v, &stride) || stride == 0) {
                 goto out_usage;
