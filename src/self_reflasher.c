@@ -90,6 +90,24 @@ static esp_err_t check_dest(const esp_self_reflasher_platform_t *pf, const addr_
     return ESP_OK;
 }
 
+/* A verification key that cannot be loaded is refused before anything is
+ * downloaded or written. */
+static esp_err_t check_key(const esp_self_reflasher_platform_t *pf, const esp_self_reflasher_config_t *cfg)
+{
+    if (cfg->verify == NULL || cfg->verify->pubkey == NULL) {
+        return ESP_OK;
+    }
+    rf_sig_key_t *key = malloc(sizeof *key);
+    esp_err_t err = key ? rf_sig_load_key(cfg->verify->pubkey, cfg->verify->pubkey_len, key) : ESP_ERR_NO_MEM;
+    free(key);
+    if (err != ESP_OK && err != ESP_ERR_NO_MEM) {
+        RF_LOGE(LOG(pf), "The verification key cannot be loaded (%s): PEM or DER SubjectPublicKeyInfo expected",
+                esp_err_to_name(err));
+        return ESP_ERR_INVALID_ARG;
+    }
+    return err;
+}
+
 static void part_from_esp(const esp_partition_t *p, rf_part_t *out)
 {
     memset(out, 0, sizeof *out);
@@ -136,6 +154,9 @@ static esp_err_t plan_download(esp_self_reflasher_handle_t h, const esp_self_ref
     }
     esp_err_t err = check_dest(pf, &cfg->dest_region);
     if (err != ESP_OK) {
+        return err;
+    }
+    if ((err = check_key(pf, cfg)) != ESP_OK) {
         return err;
     }
     uint32_t dsize = rf_align_up(cfg->dest_region.region_size, pf->flash->sector_size);
@@ -1050,6 +1071,9 @@ esp_err_t esp_self_reflasher_directly_copy_to_region_with(const esp_self_reflash
         return ESP_ERR_INVALID_ARG;
     }
     esp_err_t err = check_dest(pf, d);
+    if (err == ESP_OK) {
+        err = check_key(pf, config);
+    }
     if (err != ESP_OK) {
         return err;
     }

@@ -289,6 +289,15 @@ static void test_null_arguments(void **state)
     assert_int_equal(esp_self_reflasher_upd_next_config(&cfg, NULL), ESP_ERR_INVALID_ARG);
     assert_int_equal(esp_self_reflasher_directly_copy_to_region_with(pf, NULL), ESP_ERR_INVALID_ARG);
     esp_self_reflasher_deinit(NULL);
+    /* a key that cannot be loaded is refused before anything happens */
+    static const uint8_t junk[] = "-----BEGIN PUBLIC KEY-----\nnot a key\n-----END PUBLIC KEY-----\n";
+    esp_self_reflasher_verify_t bad_key = { .pubkey = junk, .pubkey_len = sizeof junk };
+    esp_http_client_config_t http2 = { .url = "http://127.0.0.1:9/x.bin" };
+    esp_self_reflasher_config_t kc = { .http_config = &http2, .verify = &bad_key, .dest_region = { 0x110000, 0x100000 } };
+    assert_int_equal(esp_self_reflasher_init_with(pf, &kc, &h), ESP_ERR_INVALID_ARG);
+    esp_self_reflasher_config_t ke = { .src_region = { 0x14294, 0x1000 }, .verify = &bad_key,
+                                       .dest_region = { 0x300000, 0x1000 } };
+    assert_int_equal(esp_self_reflasher_directly_copy_to_region_with(pf, &ke), ESP_ERR_INVALID_ARG);
     assert_flash_unchanged(fx);
 }
 
