@@ -29,8 +29,9 @@ echo "== images (real formats, filler code)"
 "$R" image mcuboot --payload 149824 --slot-size 0x100000 --confirm --version 1.0.0 -o www/app_upd.bin
 "$R" image esp-bootloader --chip esp32 --code-size 27000 -o www/mcuboot-esp32.bin
 
-echo "== simulated device"
-"$R" device create --chip esp32 --flash-size 4MB --partitions partitions.csv --running factory -o device.img
+echo "== simulated device with an old ESP-IDF system (bootloader, partition table, otadata, app)"
+"$R" device create --chip esp32 --flash-size 4MB --partitions partitions.csv --running factory --old-system -o device.img
+"$R" boot device.img
 
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 python3 -m http.server --bind 127.0.0.1 "$port" --directory www >http.log 2>&1 &
@@ -38,10 +39,18 @@ srv=$!
 trap 'kill $srv 2>/dev/null || true' EXIT
 for _ in $(seq 50); do curl -sf "http://127.0.0.1:$port/" >/dev/null && break; sleep 0.1; done
 
+IMAGES=(--image "http://127.0.0.1:$port/app_upd.bin@0x110000:0x100000"
+        --image "http://127.0.0.1:$port/mcuboot-esp32.bin@0x1000:0xF000")
+
+echo "== plan: validated before anything is written (map in $work/plan.svg)"
+"$R" plan --device device.img "${IMAGES[@]}" --svg plan.svg | tail -6
+
+echo "== rehearse: a power cut before and in the middle of every flash operation"
+"$R" rehearse --device device.img "${IMAGES[@]}" --power-cut-sweep --mid-op --quiet | tail -5
+
 echo "== migrate (download mode, the reference's two images in its order)"
-"$R" migrate --device device.img \
-    --image "http://127.0.0.1:$port/app_upd.bin@0x110000:0x100000" \
-    --image "http://127.0.0.1:$port/mcuboot-esp32.bin@0x1000:0xF000"
+"$R" migrate --device device.img "${IMAGES[@]}"
+"$R" boot device.img
 
 echo "== check the device image"
 cmp <(dd if=device.img bs=4096 skip=$((0x110000 / 4096)) count=256 status=none) www/app_upd.bin \

@@ -95,9 +95,11 @@ esp_err_t rf_cli_run_download(rf_device_t *dev, rf_image_arg_t *imgs, int n, int
                 order[n_run++] = i;
             }
         }
-        fprintf(dev->log_to_stderr ? stderr : stdout,
-                "reflasher migrate: no partition table on the device: resuming the %d step(s) that rewrite the "
-                "boot region (every other step ran before them)\n", n_run);
+        if (!dev->quiet) {
+            fprintf(dev->log_to_stderr ? stderr : stdout,
+                    "reflasher migrate: no partition table on the device: resuming the %d step(s) that rewrite the "
+                    "boot region (every other step ran before them)\n", n_run);
+        }
         free(plan);
         goto run;
     }
@@ -115,7 +117,7 @@ esp_err_t rf_cli_run_download(rf_device_t *dev, rf_image_arg_t *imgs, int n, int
         order[k] = (int)plan->img[k].input_index;
     }
     n_run = (int)plan->count;
-    if (plan->reordered) {
+    if (plan->reordered && !dev->quiet) {
         fprintf(dev->log_to_stderr ? stderr : stdout,
                 "reflasher migrate: reordered so that the bootloader region is written last\n");
     }
