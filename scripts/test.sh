@@ -43,6 +43,20 @@ done
 riscv64-unknown-elf-size -t "${objs[@]}"
 total_pass=$((total_pass + 1))
 
+echo "=== fuzz smoke: the parsers of untrusted bytes, 20 s of libFuzzer + ASan + UBSan (seeded)"
+seeds=$(mktemp -d)
+R=build/ci/reflasher
+"$R" image esp-bootloader --chip esp32 -o "$seeds/bl.bin" >/dev/null
+"$R" image esp-app --chip esp32 --code-size 30000 -o "$seeds/app.bin" >/dev/null
+"$R" image mcuboot --payload 20000 --slot-size 0x10000 --confirm -o "$seeds/mcu.bin" >/dev/null
+if RF_SEEDS="$seeds" bash scripts/fuzz.sh 20; then
+    total_pass=$((total_pass + 1))
+else
+    echo "fuzz smoke: FAILED (the crashing input is build/fuzz/crash-*)"
+    total_fail=$((total_fail + 1))
+fi
+rm -rf "$seeds"
+
 echo
 echo "tests: $total_pass passed, $total_fail failed"
 [ "$total_fail" -eq 0 ]
