@@ -1124,14 +1124,9 @@ esp_err_t esp_self_reflasher_directly_copy_to_region_with(const esp_self_reflash
         rf_part_t run;
         if (err == ESP_OK && pf->running_partition(pf->ctx, &run) == ESP_OK &&
             rf_overlaps(d->region_address, dsize, run.offset, run.size)) {
-            uint32_t jav[2] = { 0, 0 };
-            uint32_t n_av = 1;
-            const uint32_t JS = RF_JOURNAL_SECTORS * S;
-            jav[0] = d->region_address;
-            jav[1] = dsize;
-            (void)JS;
+            const uint32_t keep_clear[2] = { d->region_address, dsize };   /* the backup must survive the copy */
             uint32_t at = 0;
-            esp_err_t be = backup_running_app(pf, config, (uint32_t)len, sha, jav, n_av, work, work_len, &at);
+            esp_err_t be = backup_running_app(pf, config, (uint32_t)len, sha, keep_clear, 1, work, work_len, &at);
             if (be == ESP_OK) {
                 img = at;
                 journal_note(jh, RF_JSTATE_BACKUP, id, 0, (uint32_t)len, sha, img, (uint32_t)len);
