@@ -995,6 +995,12 @@ static esp_err_t backup_running_app(const esp_self_reflasher_platform_t *pf, con
     }
     free(info);
     uint32_t src = c->src_region.region_address;
+    if (src < run.offset || (uint64_t)src + len > (uint64_t)run.offset + run.size) {
+        RF_LOGW(LOG(pf), "The image is not inside the running app: no backup copy, the device has no bootable "
+                "system while 0x%08x is rewritten", (unsigned)c->dest_region.region_address);
+        free(t);
+        return ESP_ERR_NOT_FOUND;
+    }
     uint32_t need = RF_MAX(app_len, src + len - run.offset);
     need = rf_align_up(need, pf->flash->sector_size);
     err = pf->list_partitions(pf->ctx, t->parts, RF_PTABLE_MAX_PARTS, &t->count);
