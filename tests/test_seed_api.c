@@ -434,6 +434,56 @@ static void test_resume_with_changed_image_restarts(void **state)
     free(b);
 }
 
+/* The reference download scenario over HTTPS: the server's certificate is
+ * given as esp_http_client_config_t.cert_pem, as on a device; a client
+ * without it refuses the server before anything is written. */
+static void test_https_download(void **state)
+{
+    fx_t *fx = *state;
+    make_device(fx, "seeds/boot_swap_download_example-partitions.csv");
+    char cert[400], key[400], cmd[1400], args[1000];
+    snprintf(cert, sizeof cert, "%s/cert.pem", fx->dir);
+    snprintf(key, sizeof key, "%s/key.pem", fx->dir);
+    snprintf(cmd, sizeof cmd,
+             "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout '%s' -out '%s' "
+             "-days 2 -subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1 >/dev/null 2>&1", key, cert);
+    if (system(cmd) != 0) {
+        print_message("openssl cannot make a test certificate: skipping\n");
+        skip();
+    }
+    snprintf(args, sizeof args, "--tls-cert %s --tls-key %s", cert, key);
+    start_server(fx, args);
+    size_t pem_len = 0, app_len = 0;
+    char *raw = (char *)tl_read_file(cert, &pem_len);
+    assert_non_null(raw);
+    char *pem = calloc(1, pem_len + 1);   /* PEM text with its NUL, as ESP-IDF expects */
+    memcpy(pem, raw, pem_len);
+    free(raw);
+    uint8_t *app = tl_read_shared("fixtures/app_upd.bin", &app_len);
+    char url[256];
+    ths_url(&fx->srv, "/app_upd.bin", url, sizeof url);
+    assert_memory_equal(url, "https://", 8);
+    const esp_self_reflasher_platform_t *pf = rf_device_get_platform(&fx->dev);
+
+    esp_http_client_config_t untrusted = { .url = url, .timeout_ms = 5000 };
+    esp_self_reflasher_config_t cu = { .http_config = &untrusted, .dest_region = { 0x110000, 0x100000 } };
+    esp_self_reflasher_handle_t h = NULL;
+    assert_int_equal(esp_self_reflasher_init_with(pf, &cu, &h), ESP_OK);
+    assert_int_equal(esp_self_reflasher_download_bin(h), ESP_ERR_HTTP_CONNECT);
+    esp_self_reflasher_deinit(h);
+    assert_flash_unchanged(fx);
+
+    esp_http_client_config_t trusted = { .url = url, .cert_pem = pem, .cert_len = pem_len + 1, .timeout_ms = 5000 };
+    esp_self_reflasher_config_t ct = { .http_config = &trusted, .dest_region = { 0x110000, 0x100000 } };
+    assert_int_equal(esp_self_reflasher_init_with(pf, &ct, &h), ESP_OK);
+    assert_int_equal(esp_self_reflasher_download_bin(h), ESP_OK);
+    assert_int_equal(esp_self_reflasher_copy_to_region(h), ESP_OK);
+    esp_self_reflasher_deinit(h);
+    assert_region_is(fx, 0x110000, 0x100000, app, app_len);
+    free(pem);
+    free(app);
+}
+
 /* upd_next_config refusing a configuration keeps the handle usable. */
 static void test_failed_next_config_keeps_handle(void **state)
 {
@@ -634,6 +684,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_http_failures_change_nothing, setup_download, teardown),
         cmocka_unit_test_setup_teardown(test_failed_next_config_keeps_handle, setup_download, teardown),
         cmocka_unit_test_setup_teardown(test_resume_after_connection_resets, setup_download, teardown),
+        cmocka_unit_test_setup_teardown(test_https_download, setup_download, teardown),
         cmocka_unit_test_setup_teardown(test_resume_with_changed_image_restarts, setup_download, teardown),
         cmocka_unit_test_setup_teardown(test_embedded_bad_inputs, setup_download, teardown),
         cmocka_unit_test_setup_teardown(test_verification_refuses_bad_images, setup_download, teardown),
