@@ -253,19 +253,7 @@ static esp_err_t try_download(fx_t *fx, const char *path, const esp_partition_t 
     } else {
         ths_url(&fx->srv, path, url, sizeof url);
     }
-    esp_http_client_config_t http = { .url = url, .timeout_ms = 3000 };
-    esp_self_reflasher_config_t cfg = { .http_config = &http, .target_partition = target,
-                                        .dest_region = { .region_address = dest, .region_size = size } };
-    esp_self_reflasher_handle_t h = NULL;
-    esp_err_t err = esp_self_reflasher_init_with(rf_device_get_platform(&fx->dev), &cfg, &h);
-    if (err == ESP_OK) {
-        err = esp_self_reflasher_download_bin(h);
-    }
-    if (err == ESP_OK) {
-        err = esp_self_reflasher_copy_to_region(h);
-    }
-    esp_self_reflasher_deinit(h);
-    return err;
+    return tl_seed_download(rf_device_get_platform(&fx->dev), url, target, NULL, dest, size, 3000);
 }
 
 static void test_null_arguments(void **state)

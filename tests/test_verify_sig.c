@@ -304,19 +304,7 @@ static esp_err_t download_and_copy(fx_t *fx, const char *name, const esp_self_re
 {
     char url[512];
     ths_url(&fx->srv, name, url, sizeof url);
-    esp_http_client_config_t http = { .url = url };
-    esp_self_reflasher_config_t cfg = { .http_config = &http, .verify = v,
-                                        .dest_region = { .region_address = OTA0, .region_size = SLOT } };
-    esp_self_reflasher_handle_t h = NULL;
-    esp_err_t err = esp_self_reflasher_init_with(rf_device_get_platform(&fx->dev), &cfg, &h);
-    if (err == ESP_OK) {
-        err = esp_self_reflasher_download_bin(h);
-    }
-    if (err == ESP_OK) {
-        err = esp_self_reflasher_copy_to_region(h);
-    }
-    esp_self_reflasher_deinit(h);
-    return err;
+    return tl_seed_download(rf_device_get_platform(&fx->dev), url, NULL, v, OTA0, SLOT, 0);
 }
 
 /* ---- the generator's signed images -------------------------------------- */

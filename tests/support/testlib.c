@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include "self_reflasher_platform.h"
 
 const char *tl_shared_dir(void)
 {
@@ -68,4 +69,22 @@ void tl_hex(const uint8_t *d, size_t n, char *out)
         sprintf(out + 2 * i, "%02x", d[i]);
     }
     out[2 * n] = 0;
+}
+
+int tl_seed_download(const esp_self_reflasher_platform_t *pf, const char *url, const void *target,
+                     const void *verify, uint32_t dest, uint32_t size, int timeout_ms)
+{
+    esp_http_client_config_t http = { .url = url, .timeout_ms = timeout_ms };
+    esp_self_reflasher_config_t cfg = { .http_config = &http, .target_partition = target, .verify = verify,
+                                        .dest_region = { .region_address = dest, .region_size = size } };
+    esp_self_reflasher_handle_t h = NULL;
+    esp_err_t err = esp_self_reflasher_init_with(pf, &cfg, &h);
+    if (err == ESP_OK) {
+        err = esp_self_reflasher_download_bin(h);
+    }
+    if (err == ESP_OK) {
+        err = esp_self_reflasher_copy_to_region(h);
+    }
+    esp_self_reflasher_deinit(h);
+    return err;
 }

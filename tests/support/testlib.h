@@ -16,5 +16,13 @@ uint8_t *tl_read_shared(const char *rel, size_t *len);
 const char *tl_shared_path(const char *rel);
 /** A fresh temporary directory (removed by nothing: under $TMPDIR). */
 const char *tl_tmpdir(void);
+struct esp_self_reflasher_platform;
+
+/** The seed API's download sequence for one image: init (on `pf`), download_bin,
+ *  copy_to_region, deinit. `target` (const esp_partition_t *) and `verify`
+ *  (const esp_self_reflasher_verify_t *) may be NULL. Returns the first error. */
+int tl_seed_download(const struct esp_self_reflasher_platform *pf, const char *url, const void *target,
+                     const void *verify, uint32_t dest, uint32_t size, int timeout_ms);
+
 /** Lowercase hex of a SHA-256 digest into out[65]. */
 void tl_hex(const uint8_t *d, size_t n, char *out);
