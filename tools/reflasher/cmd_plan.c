@@ -145,6 +145,8 @@ static void print_header(const view_t *v)
 
 static void print_text_embedded(const view_t *v);
 
+static void print_overwrites(const rf_plan_t *p, const rf_plan_image_t *im);
+
 static void print_text(const view_t *v)
 {
     const rf_plan_t *p = v->plan;
@@ -202,34 +204,7 @@ static void print_text(const view_t *v)
         printf("  staging      '%s' 0x%x..0x%x (0x%x bytes; its old content is lost)\n", im->staging.label,
                (unsigned)im->staging.offset, (unsigned)(im->staging.offset + im->staging.size),
                (unsigned)im->staging.size);
-        const char *lead = "  overwrites   ";
-        const char *cont = "               ";
-        bool any = false;
-        if (hits_bootloader(p, im)) {
-            printf("%sthe second-stage bootloader 0x%x..0x%x: no bootable chain until its image is written\n", lead,
-                   (unsigned)p->bootloader_offset, (unsigned)p->ptable_offset);
-            lead = cont;
-            any = true;
-        }
-        if (hits_ptable(p, im)) {
-            printf("%sthe partition table 0x%x..0x%x: erased (the new system must not need it)\n", lead,
-                   (unsigned)p->ptable_offset, (unsigned)(p->ptable_offset + RF_PTABLE_SECTOR));
-            lead = cont;
-            any = true;
-        }
-        for (uint32_t o = 0; o < im->overwrites_count; o++) {
-            const rf_part_t *pt = &p->table->parts[im->overwrites[o]];
-            char kind[32];
-            rf_part_kind_name(pt->type, pt->subtype, kind, sizeof kind);
-            bool whole = rf_contains(im->dest, rf_align_up(im->dest_size, p->sector_size), pt->offset, pt->size);
-            printf("%s'%s' (%s) 0x%x..0x%x%s\n", lead, pt->label, kind, (unsigned)pt->offset,
-                   (unsigned)(pt->offset + pt->size), whole ? "" : " (partly)");
-            lead = cont;
-            any = true;
-        }
-        if (!any) {
-            printf("%sno partition (free flash)\n", lead);
-        }
+        print_overwrites(p, im);
         /* checks */
         const char *st = ci->fetched ? "passed" : "pending (--no-fetch)";
         printf("  checks       length fits the destination (0x%x) and the staging partition (0x%x): %s\n",
