@@ -4,7 +4,8 @@
 set -euo pipefail
 pkgs=(build-essential cmake pkg-config python3 openssl curl
       libcurl4-openssl-dev libmbedtls-dev libcmocka-dev
-      gcc-riscv64-unknown-elf librsvg2-bin clang libclang-rt-14-dev)
+      gcc-riscv64-unknown-elf librsvg2-bin clang libclang-rt-14-dev
+      libcjson-dev libsodium-dev zlib1g-dev)
 missing=()
 for p in "${pkgs[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
