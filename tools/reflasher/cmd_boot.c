@@ -100,7 +100,7 @@ int cmd_boot(int argc, char **argv)
     bool json = false;
     rf_boot_expect_t ov;
     memset(&ov, 0, sizeof ov);
-    bool have_old = false, have_new = false, have_rec = false, have_p = false, have_s = false;
+    bool have_rec = false, have_p = false, have_s = false;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -127,17 +127,21 @@ int cmd_boot(int argc, char **argv)
             }
             have_rec = true;
         } else if (strcmp(a, "--old-bootloader-sha256") == 0) {
-            if (!rf_oldsys_unhex32(v, ov.old_bootloader_sha256)) {
+            uint8_t ignored[32];
+            if (!rf_oldsys_unhex32(v, ignored)) {
                 fprintf(stderr, "reflasher boot: --old-bootloader-sha256 wants 64 hex digits\n");
                 return 2;
             }
-            have_old = true;
+            fprintf(stderr, "reflasher boot: --old-bootloader-sha256 is ignored: bootloaders are recognised by "
+                    "their content\n");
         } else if (strcmp(a, "--new-bootloader-sha256") == 0) {
-            if (!rf_oldsys_unhex32(v, ov.new_bootloader_sha256)) {
+            uint8_t ignored[32];
+            if (!rf_oldsys_unhex32(v, ignored)) {
                 fprintf(stderr, "reflasher boot: --new-bootloader-sha256 wants 64 hex digits\n");
                 return 2;
             }
-            have_new = true;
+            fprintf(stderr, "reflasher boot: --new-bootloader-sha256 is ignored: bootloaders are recognised by "
+                    "their content\n");
         } else if (strcmp(a, "--primary") == 0) {
             if (!parse_slot(v, &ov.primary_slot, &ov.primary_size)) {
                 return usage();
@@ -201,14 +205,6 @@ int cmd_boot(int argc, char **argv)
         fprintf(stderr, "reflasher boot: %s (%s); give --chip to model a raw flash dump\n", err, esp_err_to_name(e));
         free(dev);
         return 2;
-    }
-    if (have_old) {
-        exp.has_old_bootloader_sha256 = true;
-        memcpy(exp.old_bootloader_sha256, ov.old_bootloader_sha256, 32);
-    }
-    if (have_new) {
-        exp.has_new_bootloader_sha256 = true;
-        memcpy(exp.new_bootloader_sha256, ov.new_bootloader_sha256, 32);
     }
     if (have_rec) {
         exp.recovery_bootloader_offset = ov.recovery_bootloader_offset;
