@@ -33,6 +33,10 @@
 #define RF_VERIFY_BY_DEFAULT 1
 #endif
 
+/* The handle's object; the public handle type is void * (as the reference's),
+ * each public function converts it at its top. */
+typedef struct esp_self_reflasher_ctx rf_ctx_t;
+
 struct esp_self_reflasher_ctx {
     const esp_self_reflasher_platform_t *pf;
     esp_self_reflasher_config_t cfg;
@@ -82,7 +86,8 @@ static esp_err_t check_dest(const esp_self_reflasher_platform_t *pf, const addr_
                 (unsigned)d->region_address, (unsigned)f->sector_size);
         return ESP_ERR_INVALID_ARG;
     }
-    if ((uint64_t)d->region_address + rf_align_up(d->region_size, f->sector_size) > f->size) {
+    if (d->region_size > f->size ||   /* size_t: no truncation below */
+        (uint64_t)d->region_address + rf_align_up((uint32_t)d->region_size, f->sector_size) > f->size) {
         RF_LOGE(LOG(pf), "Destination 0x%08x+0x%x ends past the end of the 0x%x-byte flash",
                 (unsigned)d->region_address, (unsigned)d->region_size, (unsigned)f->size);
         return ESP_ERR_INVALID_ARG;
@@ -144,7 +149,7 @@ static bool staging_conflicts(const esp_self_reflasher_platform_t *pf, const rf_
 
 /* Validate a download-mode configuration and choose its staging partition.
  * `current` is the staging in use (NULL at init): kept when still valid. */
-static esp_err_t plan_download(esp_self_reflasher_handle_t h, const esp_self_reflasher_config_t *cfg,
+static esp_err_t plan_download(rf_ctx_t *h, const esp_self_reflasher_config_t *cfg,
                                const rf_part_t *current, rf_part_t *staging)
 {
     const esp_self_reflasher_platform_t *pf = h->pf;
@@ -200,7 +205,7 @@ static esp_err_t plan_download(esp_self_reflasher_handle_t h, const esp_self_ref
     return ESP_ERR_NOT_FOUND;
 }
 
-static void log_plan(esp_self_reflasher_handle_t h)
+static void log_plan(rf_ctx_t *h)
 {
     RF_LOGI(LOG(h->pf), "src_start 0x%08x src_end 0x%08x dest_start 0x%08x dest_end 0x%08x",
             (unsigned)h->staging.offset, (unsigned)(h->staging.offset + h->staging.size),
@@ -223,7 +228,7 @@ esp_err_t esp_self_reflasher_init_with(const esp_self_reflasher_platform_t *pf,
     if (check_platform(pf) != ESP_OK) {
         return ESP_ERR_INVALID_STATE;
     }
-    esp_self_reflasher_handle_t h = calloc(1, sizeof *h);
+    rf_ctx_t *h = calloc(1, sizeof *h);
     if (h == NULL) {
         return ESP_ERR_NO_MEM;
     }
@@ -282,15 +287,17 @@ esp_err_t esp_self_reflasher_init(const esp_self_reflasher_config_t *config, esp
 
 void esp_self_reflasher_deinit(esp_self_reflasher_handle_t handle)
 {
-    if (handle != NULL) {
-        free(handle->work);
-        free(handle);
+    rf_ctx_t *h = handle;
+    if (h != NULL) {
+        free(h->work);
+        free(h);
     }
 }
 
 size_t esp_self_reflasher_get_downloaded_len(esp_self_reflasher_handle_t handle)
 {
-    return (handle != NULL && handle->staged) ? handle->staged_len : 0;
+    const rf_ctx_t *h = handle;
+    return (h != NULL && h->staged) ? h->staged_len : 0;
 }
 
 
@@ -350,7 +357,7 @@ static void step_id(const char *what, uint32_t a, uint32_t b, uint32_t c, uint32
     memcpy(id, dig, RF_JOURNAL_ID_LEN);
 }
 
-static void journal_note(esp_self_reflasher_handle_t h, rf_jstate_t state, const uint8_t id[RF_JOURNAL_ID_LEN],
+static void journal_note(rf_ctx_t *h, rf_jstate_t state, const uint8_t id[RF_JOURNAL_ID_LEN],
                          uint32_t progress, uint32_t total, const uint8_t *sha, uint32_t aux, uint32_t aux_len)
 {
     if (!h->journal_on) {
@@ -374,7 +381,7 @@ static void journal_note(esp_self_reflasher_handle_t h, rf_jstate_t state, const
     }
 }
 
-static esp_err_t stream_source(esp_self_reflasher_handle_t h, rf_source_t *src, rf_stream_t *st, int64_t total,
+static esp_err_t stream_source(rf_ctx_t *h, rf_source_t *src, rf_stream_t *st, int64_t total,
                                const uint8_t id[RF_JOURNAL_ID_LEN])
 {
     uint32_t journaled = rf_stream_flushed(st);
@@ -413,7 +420,7 @@ static esp_err_t stream_source(esp_self_reflasher_handle_t h, rf_source_t *src, 
 }
 
 /* Open the source at `offset` and check the announced length. */
-static esp_err_t open_checked(esp_self_reflasher_handle_t h, rf_source_t *src, uint32_t offset, int64_t *total)
+static esp_err_t open_checked(rf_ctx_t *h, rf_source_t *src, uint32_t offset, int64_t *total)
 {
     const esp_self_reflasher_platform_t *pf = h->pf;
     esp_err_t err = src->open(src->ctx, offset, total);
@@ -439,8 +446,9 @@ static esp_err_t open_checked(esp_self_reflasher_handle_t h, rf_source_t *src, u
     return ESP_OK;
 }
 
-esp_err_t esp_self_reflasher_download_bin(esp_self_reflasher_handle_t h)
+esp_err_t esp_self_reflasher_download_bin(esp_self_reflasher_handle_t handle)
 {
+    rf_ctx_t *h = handle;
     if (h == NULL) {
         return ESP_ERR_INVALID_ARG;
     }
@@ -839,8 +847,9 @@ static esp_err_t copy_verified(const esp_self_reflasher_platform_t *pf, uint32_t
     return err;
 }
 
-esp_err_t esp_self_reflasher_copy_to_region(esp_self_reflasher_handle_t h)
+esp_err_t esp_self_reflasher_copy_to_region(esp_self_reflasher_handle_t handle)
 {
+    rf_ctx_t *h = handle;
     if (h == NULL) {
         return ESP_ERR_INVALID_ARG;
     }
@@ -883,8 +892,9 @@ esp_err_t esp_self_reflasher_copy_to_region(esp_self_reflasher_handle_t h)
 }
 
 esp_err_t esp_self_reflasher_upd_next_config(const esp_self_reflasher_config_t *config,
-                                             esp_self_reflasher_handle_t h)
+                                             esp_self_reflasher_handle_t handle)
 {
+    rf_ctx_t *h = handle;
     if (config == NULL || h == NULL) {
         return ESP_ERR_INVALID_ARG;
     }
@@ -1091,7 +1101,7 @@ esp_err_t esp_self_reflasher_directly_copy_to_region_with(const esp_self_reflash
     const uint32_t S = pf->flash->sector_size;
     size_t work_len = 2u * S;
     uint8_t *work = malloc(work_len);
-    esp_self_reflasher_handle_t jh = calloc(1, sizeof *jh);   /* journal state only */
+    rf_ctx_t *jh = calloc(1, sizeof *jh);   /* journal state only */
     if (work == NULL || jh == NULL) {
         free(work);
         free(jh);
