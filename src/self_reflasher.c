@@ -49,6 +49,7 @@ struct esp_self_reflasher_ctx {
     uint8_t *work;      /* 2 sectors for the write engine + an I/O chunk */
     rf_journal_t journal;
     bool journal_on;
+    char src_validator[RF_SOURCE_VALIDATOR_MAX];   /* of the download being staged: journaled with STAGING */
     rf_ptable_t table;  /* the partitions, for the staging choice */
 };
 
@@ -374,6 +375,9 @@ static void journal_note(rf_ctx_t *h, rf_jstate_t state, const uint8_t id[RF_JOU
     }
     r.aux_addr = aux;
     r.aux_len = aux_len;
+    if (state == RF_JSTATE_STAGING) {
+        memcpy(r.validator, h->src_validator, sizeof r.validator);
+    }
     esp_err_t err = rf_journal_append(&h->journal, &r);
     if (err != ESP_OK) {
         RF_LOGW(LOG(h->pf), "Journal write failed (%s): continuing without resume", esp_err_to_name(err));
@@ -419,11 +423,13 @@ static esp_err_t stream_source(rf_ctx_t *h, rf_source_t *src, rf_stream_t *st, i
     return ESP_OK;
 }
 
-/* Open the source at `offset` and check the announced length. */
-static esp_err_t open_checked(rf_ctx_t *h, rf_source_t *src, uint32_t offset, int64_t *total)
+/* Open the source (at io->offset when it proves the same object) and check
+ * the announced length. */
+static esp_err_t open_checked(rf_ctx_t *h, rf_source_t *src, rf_source_open_t *io)
 {
     const esp_self_reflasher_platform_t *pf = h->pf;
-    esp_err_t err = src->open(src->ctx, offset, total);
+    int64_t *total = &io->total;
+    esp_err_t err = rf_source_open_at(src, io);
     if (err != ESP_OK) {
         RF_LOGE(LOG(pf), "Cannot fetch %s: %s", h->cfg.http_config->url, esp_err_to_name(err));
         return err;
@@ -462,7 +468,9 @@ esp_err_t esp_self_reflasher_download_bin(esp_self_reflasher_handle_t handle)
     const uint32_t avoid[] = { h->cfg.dest_region.region_address, rf_align_up(h->cfg.dest_region.region_size, S),
                                h->staging.offset, h->staging.size, h->running.offset, h->running.size };
     h->journal_on = journal_open(pf, &h->journal, avoid, 3, h->work, h->work_len);
-    uint32_t resume_at = 0, resume_total = 0;
+    uint32_t resume_at = 0;
+    rf_journal_rec_t staging_rec;   /* this step's STAGING record, if any */
+    bool have_staging = false;
     const rf_journal_rec_t *last = &h->journal.last;
     if (h->journal_on && h->journal.have && memcmp(last->id, id, sizeof id) == 0) {
         bool same_staging = last->aux_addr == h->staging.offset;
@@ -480,9 +488,9 @@ esp_err_t esp_self_reflasher_download_bin(esp_self_reflasher_handle_t handle)
                 memcpy(h->staged_sha, sha, sizeof sha);
                 return ESP_OK;
             }
-        } else if (last->state == RF_JSTATE_STAGING && last->progress > 0 && last->progress % S == 0) {
-            resume_at = last->progress;
-            resume_total = last->total;
+        } else if (last->state == RF_JSTATE_STAGING) {
+            staging_rec = *last;
+            have_staging = true;
         }
     }
 
@@ -493,26 +501,35 @@ esp_err_t esp_self_reflasher_download_bin(esp_self_reflasher_handle_t handle)
         RF_LOGE(LOG(pf), "Cannot create a client for %s: %s", h->cfg.http_config->url, esp_err_to_name(err));
         return err;
     }
-    int64_t total = -1;
-    if (resume_at > 0) {
-        err = open_checked(h, &src, resume_at, &total);
-        if (err != ESP_OK || total <= 0 || (uint64_t)total != resume_total || resume_at >= total) {
-            RF_LOGW(LOG(pf), "Cannot resume at byte %u (the source changed or refused the range): starting over",
-                    (unsigned)resume_at);
-            src.close(src.ctx);
-            resume_at = 0;
-        } else {
-            RF_LOGI(LOG(pf), "Resuming the download at byte %u of %lld (journal)", (unsigned)resume_at,
-                    (long long)total);
-        }
+    /* Resume only what the source proves to be the same file (rf_resume_decide). */
+    rf_source_open_t io;
+    memset(&io, 0, sizeof io);
+    io.offset = rf_resume_offset(have_staging ? &staging_rec : NULL, S);
+    io.if_range = io.offset > 0 ? staging_rec.validator : NULL;
+    err = open_checked(h, &src, &io);
+    rf_resume_t how = err == ESP_OK ? rf_resume_decide(have_staging ? &staging_rec : NULL, &io) : RF_RESUME_REOPEN;
+    if (io.offset > 0 && how != RF_RESUME_CONTINUE) {
+        RF_LOGW(LOG(pf), "Cannot resume at byte %u (the file changed, has no validator or the range was wrong): "
+                "starting over", (unsigned)io.offset);
     }
-    if (resume_at == 0) {
-        err = open_checked(h, &src, 0, &total);
-        if (err != ESP_OK) {
-            src.close(src.ctx);
-            pf->free_source(pf->ctx, &src);
-            return err;
-        }
+    if (how == RF_RESUME_REOPEN) {
+        src.close(src.ctx);
+        memset(&io, 0, sizeof io);
+        err = open_checked(h, &src, &io);
+    }
+    if (err != ESP_OK) {
+        src.close(src.ctx);
+        pf->free_source(pf->ctx, &src);
+        return err;
+    }
+    int64_t total = io.total;
+    memcpy(h->src_validator, io.validator, sizeof h->src_validator);
+    if (how == RF_RESUME_CONTINUE) {
+        resume_at = io.offset;
+        RF_LOGI(LOG(pf), "Resuming the download at byte %u of %lld (journal, validator %s)", (unsigned)resume_at,
+                (long long)total, io.validator);
+    } else if (have_staging && staging_rec.progress > 0) {
+        journal_note(h, RF_JSTATE_NONE, id, 0, 0, NULL, 0, 0);   /* the staged bytes are no longer a resume point */
     }
     uint32_t limit = RF_MIN(h->staging.size, h->cfg.dest_region.region_size);
     rf_stream_t st;
@@ -532,7 +549,7 @@ esp_err_t esp_self_reflasher_download_bin(esp_self_reflasher_handle_t handle)
     pf->free_source(pf->ctx, &src);
     RF_LOGI(LOG(pf), "Connection closed");
     if (err != ESP_OK) {
-        if (h->journal_on && rf_stream_flushed(&st) >= RF_JOURNAL_EVERY) {
+        if (h->journal_on && h->src_validator[0] != 0 && rf_stream_flushed(&st) >= RF_JOURNAL_EVERY) {
             RF_LOGW(LOG(pf), "Download incomplete: %u bytes stay staged for a resume (journal)",
                     (unsigned)(rf_stream_flushed(&st) / RF_JOURNAL_EVERY * RF_JOURNAL_EVERY));
         } else {
