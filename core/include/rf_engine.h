@@ -26,7 +26,10 @@
  *     given; a key with any other kind is refused);
  *  6. the end state: the boot model (rf_bootmodel.h) on the would-be flash
  *     must boot (OLD or NEW); a write that changes the bootloader must boot
- *     through it (not through the ROM's recovery fallback).
+ *     through it (not through the ROM's recovery fallback). The one
+ *     exception is "never worse": a write that touches no bootloader, table
+ *     or otadata sector, on a flash that boots nothing already (a blank
+ *     simulated device), passes with before_brick set.
  *
  * On success the write stays laid on the vflash (so a plan checks its next
  * step against the state this one leaves); on refusal it is removed.
@@ -83,6 +86,8 @@ typedef struct rf_eng_dev {
 /** One write: [dst, dst + dst_size) takes src[0, len) then 0xFF. */
 typedef struct rf_eng_write {
     uint32_t dst, dst_size, len;
+    uint32_t slot_size;               /**< the region as the caller named it (0: dst_size): an MCUboot image
+                                           with room for its trailer must fit it */
     const rf_reader_t *src;
     const uint8_t *src_sha256;        /**< SHA-256 of src[0, len) (hashed once, on the way in) */
     const uint8_t *expect_sha256;     /**< NULL: none */
@@ -112,6 +117,8 @@ typedef struct rf_eng_verdict {
     bool signature_ok;
     rf_boot_loader_t bootloader;      /**< what sits at the bootloader offset after the write */
     rf_boot_state_t end;              /**< the boot model on the would-be flash */
+    bool before_brick;                /**< the flash booted nothing before either: a write off the boot path
+                                           (no bootloader, table or otadata sector) was let through */
 } rf_eng_verdict_t;
 
 #define RF_ENG_WORK_LEN (RF_BOOT_WORK_LEN + 4096u)

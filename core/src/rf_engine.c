@@ -189,7 +189,8 @@ static esp_err_t check_mcuboot(eng_t *e, const rf_eng_write_t *wr)
 {
     rf_eng_verdict_t *out = e->out;
     rf_mcuboot_info_t *info = aligned_at(e->work, 4096);
-    rf_mcuboot_opts_t o = { .slot_size = wr->len == wr->dst_size ? wr->dst_size : 0, .key = wr->key };
+    const uint32_t slot = wr->slot_size ? wr->slot_size : wr->dst_size;
+    rf_mcuboot_opts_t o = { .slot_size = wr->len == slot ? slot : 0, .key = wr->key };
     esp_err_t err = rf_mcuboot_inspect_ex(wr->src, &o, e->work, 4096, info);
     out->at = wr->dst;
     out->content = RF_ENG_CONTENT_MCUBOOT;
@@ -211,7 +212,7 @@ static esp_err_t check_mcuboot(eng_t *e, const rf_eng_write_t *wr)
                              ? RF_ENG_SIGNATURE
                              : RF_ENG_MCUBOOT_INVALID);
     }
-    if ((uint64_t)info->image_end + RF_MCUBOOT_TRAILER_MIN > wr->dst_size) {
+    if ((uint64_t)info->image_end + RF_MCUBOOT_TRAILER_MIN > slot) {
         out->img_err = RF_IMG_ERR_SLOT_SIZE;
         out->err_offset = info->image_end;
         return refuse(e, RF_ENG_MCUBOOT_INVALID);
@@ -403,6 +404,17 @@ esp_err_t rf_eng_check_write(const rf_eng_dev_t *dev, rf_vflash_t *vf, const rf_
         lay.chip_id = dev->chip_id;
         lay.ptable_offset = e.pt_off;
         rf_boot_result_t r = rf_boot_eval(&e.vr, &lay, work, work_len, &out->end);
+        if (r == RF_BOOT_BRICK && !out->touches_bootloader && !out->touches_ptable && !out->touches_otadata) {
+            /* Never worse than before: a flash that boots nothing already
+             * (a blank simulated device, say) may take writes off the boot
+             * path; the state before is modelled only on this rare path. */
+            rf_boot_state_t *prev = aligned_at(e.work, RF_BOOT_WORK_LEN);
+            if ((uint8_t *)prev + sizeof *prev <= e.work + work_len &&
+                rf_boot_eval(&before, &lay, work, RF_BOOT_WORK_LEN, prev) == RF_BOOT_BRICK) {
+                out->before_brick = true;
+                r = RF_BOOT_OLD;
+            }
+        }
         if (r == RF_BOOT_BRICK) {
             err = refuse(&e, RF_ENG_END_BRICK);
         } else if (bl_changed && out->end.used_recovery) {
