@@ -480,9 +480,14 @@ esp_err_t esp_self_reflasher_download_bin(esp_self_reflasher_handle_t handle)
         } else if ((last->state == RF_JSTATE_STAGED || last->state == RF_JSTATE_COPIED) && last->total > 0 &&
             last->total <= h->staging.size) {
             uint8_t sha[RF_SHA256_LEN];
+            /* The journal is a hint: the staged bytes must still hash to
+             * what it recorded AND pass this configuration's checks (its
+             * expected digest, key and destination rules) on the flash as
+             * it is now; anything else is downloaded again. */
             if (rf_flash_sha256(pf->flash, h->staging.offset, last->total, h->work, h->work_len, sha) == ESP_OK &&
-                memcmp(sha, last->sha256, sizeof sha) == 0) {
-                RF_LOGI(LOG(pf), "Image already staged and verified in '%s' (journal): not downloaded again",
+                memcmp(sha, last->sha256, sizeof sha) == 0 &&
+                verify_image(pf, &h->cfg, h->staging.offset, last->total, sha, h->work, h->work_len) == ESP_OK) {
+                RF_LOGI(LOG(pf), "Image already staged in '%s' (journal) and verified again: not downloaded again",
                         h->staging.label);
                 h->staged = true;
                 h->staged_len = last->total;
@@ -847,6 +852,12 @@ esp_err_t esp_self_reflasher_copy_to_region(esp_self_reflasher_handle_t handle)
                 h->staging.label);
         return ESP_ERR_INVALID_CRC;
     }
+    /* Re-verify before every copy: the flash may have changed since the
+     * download (other steps ran), and the end state is judged on it now. */
+    if ((err = verify_image(pf, &h->cfg, h->staging.offset, h->staged_len, sha, h->work, h->work_len)) != ESP_OK) {
+        RF_LOGE(LOG(pf), "Staged image refused before the copy; destination untouched");
+        return err;
+    }
     RF_LOGI(LOG(pf), "Starting copy 0x%08x bytes from address 0x%08x to address 0x%08x", (unsigned)h->staged_len,
             (unsigned)h->staging.offset, (unsigned)d->region_address);
     err = copy_verified(pf, h->staging.offset, h->staged_len, d, h->staged_sha, h->work, h->work_len);
@@ -1097,7 +1108,8 @@ esp_err_t esp_self_reflasher_directly_copy_to_region_with(const esp_self_reflash
          * backup is the source, if it still hashes right */
         uint8_t got[RF_SHA256_LEN];
         if (rf_flash_sha256(pf->flash, last->aux_addr, (uint32_t)len, work, work_len, got) == ESP_OK &&
-            memcmp(got, last->sha256, sizeof got) == 0) {
+            memcmp(got, last->sha256, sizeof got) == 0 &&
+            verify_image(pf, config, last->aux_addr, (uint32_t)len, got, work, work_len) == ESP_OK) {
             memcpy(sha, got, sizeof sha);
             img = last->aux_addr;
             have_source = true;

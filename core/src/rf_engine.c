@@ -142,6 +142,10 @@ static esp_err_t check_esp(eng_t *e, const rf_reader_t *rd, uint32_t off, uint32
         out->img_err = RF_IMG_ERR_TRUNCATED;
         return refuse(e, RF_ENG_NOT_ESP_IMAGE);
     }
+    uint8_t head[4];
+    if (len >= 4 && rf_reader_read(&w, 0, head, 4) == ESP_OK) {
+        out->magic = rf_le32(head);
+    }
     rf_esp_image_info_t *info = aligned_at(e->work, 4096);
     rf_esp_image_opts_t o = { .expect_chip_id = e->dev->chip_id };
     esp_err_t err = rf_esp_image_inspect_ex(&w, &o, e->work, 4096, info);

@@ -53,7 +53,7 @@ typedef struct rf_cli_plan_image {
     bool sha256_checked;        /**< an expected hash was given and compared */
     bool content_checked;       /**< the content check for the kind ran (and passed unless refused) */
     rf_cli_content_t content;
-    char content_desc[200];     /**< "ESP bootloader for ESP32, 3 segments, checksum and SHA-256 ok" */
+    char content_desc[400];     /**< "ESP bootloader for ESP32, 3 segments, checksum and SHA-256 ok" */
 } rf_cli_plan_image_t;
 
 typedef struct rf_cli_plan_extra {
@@ -73,15 +73,8 @@ typedef struct rf_cli_plan_extra {
     uint32_t backup_need;       /**< max(app_len, at + len - running.offset): the plan rounds it up */
 } rf_cli_plan_extra_t;
 
-/** Content-check rule names (besides rf_plan_rule_name()'s). */
+/** Rule names of the tool itself (content rules are rf_eng_rule_name()'s, plan rules rf_plan_rule_name()'s). */
 #define RF_CLI_RULE_SOURCE_FETCH "SOURCE_FETCH"
-#define RF_CLI_RULE_SHA256 "CONTENT_SHA256"
-#define RF_CLI_RULE_NOT_ESP_IMAGE "CONTENT_NOT_ESP_IMAGE"
-#define RF_CLI_RULE_ESP_INVALID "CONTENT_ESP_IMAGE_INVALID"
-#define RF_CLI_RULE_NOT_BOOTLOADER "CONTENT_NOT_BOOTLOADER"
-#define RF_CLI_RULE_CHIP_ID "CONTENT_CHIP_ID"
-#define RF_CLI_RULE_APP_FORMAT "CONTENT_APP_FORMAT"
-#define RF_CLI_RULE_MCUBOOT_INVALID "CONTENT_MCUBOOT_INVALID"
 #define RF_CLI_RULE_EMBED_PLACE "EMBEDDED_NOT_IN_RUNNING"
 
 int rf_cli_build_plan(rf_device_t *dev, rf_image_arg_t *imgs, int n, bool fetch, rf_plan_t *plan,
