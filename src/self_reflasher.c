@@ -555,7 +555,13 @@ esp_err_t esp_self_reflasher_download_bin(esp_self_reflasher_handle_t handle)
     pf->free_source(pf->ctx, &src);
     RF_LOGI(LOG(pf), "Connection closed");
     if (err != ESP_OK) {
-        if (h->journal_on && h->src_validator[0] != 0 && rf_stream_flushed(&st) >= RF_JOURNAL_EVERY) {
+        /* Only a transfer that failed (the network, a timeout) leaves a
+         * resumable part; an image refused for what it is (too long, an
+         * endless body, a wrong digest) is erased again. */
+        bool transfer_failed = err != ESP_ERR_INVALID_SIZE && err != ESP_ERR_INVALID_CRC &&
+                               err != ESP_ERR_IMAGE_INVALID && err != ESP_ERR_INVALID_ARG;
+        if (transfer_failed && h->journal_on && h->src_validator[0] != 0 &&
+            rf_stream_flushed(&st) >= RF_JOURNAL_EVERY) {
             RF_LOGW(LOG(pf), "Download incomplete: %u bytes stay staged for a resume (journal)",
                     (unsigned)(rf_stream_flushed(&st) / RF_JOURNAL_EVERY * RF_JOURNAL_EVERY));
         } else {

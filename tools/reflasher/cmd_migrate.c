@@ -22,7 +22,10 @@ static int usage(void)
 {
     fprintf(stderr,
             "usage: reflasher migrate --device DEVICE.img --image SOURCE@DEST[:SIZE] [--image ...] [--json] [--quiet]\n"
-            "       reflasher migrate --device DEVICE.img --embedded FILE@DEST[:SIZE] [--at ADDR] [--json] [--quiet]\n"
+            "       reflasher migrate --device DEVICE.img --embedded FILE@DEST[:SIZE] [--at ADDR] [--allow-no-backup]\n"
+            "                         [--json] [--quiet]\n"
+            "The whole plan (every image read and checked on the flash it leaves) is validated before anything is\n"
+            "written. Embedded mode without room for a backup of the running app is refused unless --allow-no-backup.\n"
             "SOURCE is an http(s):// URL or a file; DEST and SIZE take 0x.., decimal, K or M.\n"
             "SIZE defaults to the size of the partition that starts at DEST.\n");
     return 2;
@@ -53,10 +56,19 @@ bool rf_cli_default_size(rf_device_t *dev, rf_image_arg_t *img)
     return ok;
 }
 
-static esp_err_t rule_err(const char *rule)
+static esp_err_t rule_err(const char *rule, esp_err_t fetch_err)
 {
     if (rule == NULL) {
         return ESP_ERR_INVALID_ARG;
+    }
+    if (strcmp(rule, RF_CLI_RULE_SOURCE_FETCH) == 0) {
+        return fetch_err != ESP_OK ? fetch_err : ESP_FAIL;
+    }
+    if (strcmp(rule, "CONTENT_SHA256") == 0) {
+        return ESP_ERR_INVALID_CRC;
+    }
+    if (strncmp(rule, "CONTENT_", 8) == 0 || strncmp(rule, "END_STATE_", 10) == 0) {
+        return ESP_ERR_IMAGE_INVALID;
     }
     if (strcmp(rule, "IMAGE_TOO_LARGE") == 0 || strcmp(rule, "STAGING_TOO_SMALL") == 0 ||
         strcmp(rule, "IMAGE_EMPTY") == 0) {
@@ -103,8 +115,10 @@ esp_err_t rf_cli_run_download(rf_device_t *dev, rf_image_arg_t *imgs, int n, int
         free(plan);
         goto run;
     }
-    if (rf_cli_build_plan(dev, imgs, n, false, plan, &x, msg, sizeof msg) != 0) {
-        esp_err_t e = rule_err(x.rule_name);
+    /* The whole plan with its content: every source read, every image
+     * checked by the engine's rules on the flash it will leave, in order. */
+    if (rf_cli_build_plan(dev, imgs, n, true, plan, &x, msg, sizeof msg) != 0) {
+        esp_err_t e = rule_err(x.rule_name, x.fetch_err);
         *failed_at = x.bad_input >= 0 ? x.bad_input : 0;
         fprintf(stderr, "reflasher migrate: plan refused before anything was written: %s: %s%s%s\n",
                 x.rule_name ? x.rule_name : "?", x.rule_text[0] ? x.rule_text : msg, x.detail[0] ? ": " : "",
@@ -187,6 +201,33 @@ esp_err_t rf_cli_embed_place(rf_device_t *dev, rf_image_arg_t *img, uint32_t at,
     return ESP_OK;
 }
 
+esp_err_t rf_cli_check_embedded(rf_device_t *dev, const rf_image_arg_t *img, uint32_t at, bool allow_no_backup)
+{
+    rf_plan_t *plan = calloc(1, sizeof *plan);
+    rf_cli_plan_extra_t x;
+    memset(&x, 0, sizeof x);
+    char msg[512] = "";
+    if (plan == NULL) {
+        return ESP_ERR_NO_MEM;
+    }
+    rf_image_arg_t copy = *img;
+    esp_err_t e = ESP_OK;
+    if (rf_cli_build_embedded_plan(dev, &copy, at, plan, &x, msg, sizeof msg) != 0) {
+        e = rule_err(x.rule_name, x.fetch_err);
+        fprintf(stderr, "reflasher migrate: plan refused before anything was written: %s: %s%s%s\n",
+                x.rule_name ? x.rule_name : "?", x.rule_text[0] ? x.rule_text : msg, x.detail[0] ? ": " : "",
+                x.detail);
+    } else if (plan->no_backup_window && !allow_no_backup) {
+        fprintf(stderr, "reflasher migrate: plan refused before anything was written: NO_BACKUP: no OTA partition "
+                "can hold a backup of the running app: the device would have no bootable system for the whole copy "
+                "(%.1f ms); --allow-no-backup accepts that\n", (double)plan->window_us / 1000.0);
+        e = ESP_ERR_NOT_FOUND;
+    }
+    rf_cli_plan_extra_free(&x);
+    free(plan);
+    return e;
+}
+
 esp_err_t rf_cli_run_embedded(rf_device_t *dev, const rf_image_arg_t *img, uint32_t at, uint32_t len)
 {
     esp_self_reflasher_config_t cfg = {
@@ -202,7 +243,7 @@ int cmd_migrate(int argc, char **argv)
     const char *device = NULL;
     rf_image_arg_t *imgs = calloc(MAX_IMAGES, sizeof *imgs);
     int n_img = 0;
-    bool embedded = false, json = false, quiet = false;
+    bool embedded = false, json = false, quiet = false, allow_no_backup = false;
     uint32_t at = 0x14294;   /* where the reference's embedded example has its image */
     char err[512];
     int rc = 2;
@@ -215,6 +256,10 @@ int cmd_migrate(int argc, char **argv)
         const char *a = argv[i];
         if (strcmp(a, "--json") == 0) {
             json = true;
+            continue;
+        }
+        if (strcmp(a, "--allow-no-backup") == 0) {
+            allow_no_backup = true;
             continue;
         }
         if (strcmp(a, "--quiet") == 0) {
@@ -256,6 +301,11 @@ int cmd_migrate(int argc, char **argv)
         }
     }
     uint32_t emb_len = 0;
+    if (e == ESP_OK && embedded) {
+        /* The whole plan first: the image and where it lies are checked
+         * before the file is placed inside the running app. */
+        e = rf_cli_check_embedded(&dev, &imgs[0], at, allow_no_backup);
+    }
     if (e == ESP_OK && embedded) {
         e = rf_cli_embed_place(&dev, &imgs[0], at, &emb_len);
     }

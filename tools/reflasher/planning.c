@@ -437,6 +437,7 @@ int rf_cli_build_plan(rf_device_t *dev, rf_image_arg_t *imgs, int n, bool do_fet
         bool over = false;
         e = fetch(imgs[i].source, (size_t)plan->flash_size, &ci->data, &ci->len, &over);
         if (e != ESP_OK) {
+            x->fetch_err = e;
             char d[96];
             snprintf(d, sizeof d, "%s (0x%x)", esp_err_to_name(e), (unsigned)e);
             return refuse(x, imgs, i, RF_CLI_RULE_SOURCE_FETCH, "the source cannot be read completely", d, err,
@@ -501,6 +502,7 @@ int rf_cli_build_embedded_plan(rf_device_t *dev, rf_image_arg_t *img, uint32_t a
     bool over = false;
     esp_err_t e = fetch(img->source, (size_t)plan->flash_size, &ci->data, &ci->len, &over);
     if (e != ESP_OK) {
+        x->fetch_err = e;
         char d[96];
         snprintf(d, sizeof d, "%s (0x%x)", esp_err_to_name(e), (unsigned)e);
         return refuse(x, img, 0, RF_CLI_RULE_SOURCE_FETCH, "the source cannot be read completely", d, err, err_len);

@@ -66,6 +66,7 @@ typedef struct rf_cli_plan_extra {
     char rule_text[160];        /**< the rule's description */
     char detail[320];           /**< what exactly failed (content checks), "" for plan rules */
     int bad_input;              /**< 0-based input index of the offending image, -1 none */
+    esp_err_t fetch_err;        /**< SOURCE_FETCH: what reading the source failed with */
     /* embedded mode (rf_cli_build_embedded_plan) */
     bool embedded;
     uint32_t at;                /**< where the image lies inside the running app */
