@@ -149,6 +149,32 @@ static bool staging_conflicts(const esp_self_reflasher_platform_t *pf, const rf_
     return false;
 }
 
+static void eng_dev(const esp_self_reflasher_platform_t *pf, rf_eng_dev_t *dev);
+
+/* The engine's ranges no staging may overwrite (MCUboot slots that hold an
+ * image an earlier step wrote); returns how many. */
+static uint32_t staging_keep(const esp_self_reflasher_platform_t *pf, uint32_t keep[4])
+{
+    rf_eng_dev_t dev;
+    eng_dev(pf, &dev);
+    rf_reader_t r;
+    rf_reader_flash_t rc;
+    if (rf_reader_from_flash(&r, &rc, pf->flash, 0, pf->flash->size) != ESP_OK) {
+        return 0;
+    }
+    return rf_eng_staging_keep(&dev, &r, keep);
+}
+
+static bool overlaps_keep(const rf_part_t *st, const uint32_t *keep, uint32_t n)
+{
+    for (uint32_t i = 0; i < n; i++) {
+        if (rf_overlaps(st->offset, st->size, keep[2 * i], keep[2 * i + 1])) {
+            return true;
+        }
+    }
+    return false;
+}
+
 /* Validate a download-mode configuration and choose its staging partition.
  * `current` is the staging in use (NULL at init): kept when still valid. */
 static esp_err_t plan_download(rf_ctx_t *h, const esp_self_reflasher_config_t *cfg,
@@ -174,6 +200,8 @@ static esp_err_t plan_download(rf_ctx_t *h, const esp_self_reflasher_config_t *c
                 h->running.label, (unsigned)h->running.offset, (unsigned)(h->running.offset + h->running.size));
         return ESP_ERR_INVALID_ARG;
     }
+    uint32_t keep[4];
+    const uint32_t n_keep = staging_keep(pf, keep);
     if (cfg->target_partition != NULL) {
         part_from_esp(cfg->target_partition, staging);
         if (staging->size == 0 || !rf_is_aligned(staging->offset, pf->flash->sector_size) ||
@@ -182,9 +210,18 @@ static esp_err_t plan_download(rf_ctx_t *h, const esp_self_reflasher_config_t *c
                     (unsigned)staging->offset, (unsigned)staging->size);
             return ESP_ERR_INVALID_ARG;
         }
-        return staging_conflicts(pf, staging, &h->running, &cfg->dest_region, true) ? ESP_ERR_INVALID_ARG : ESP_OK;
+        if (staging_conflicts(pf, staging, &h->running, &cfg->dest_region, true)) {
+            return ESP_ERR_INVALID_ARG;
+        }
+        if (overlaps_keep(staging, keep, n_keep)) {
+            RF_LOGE(LOG(pf), "Target partition '%s' holds an MCUboot image in a slot the new system boots from: "
+                    "staging there would destroy it", staging->label);
+            return ESP_ERR_INVALID_ARG;
+        }
+        return ESP_OK;
     }
-    if (current != NULL && !staging_conflicts(pf, current, &h->running, &cfg->dest_region, false)) {
+    if (current != NULL && !staging_conflicts(pf, current, &h->running, &cfg->dest_region, false) &&
+        !overlaps_keep(current, keep, n_keep)) {
         *staging = *current;
         return ESP_OK;
     }
@@ -197,7 +234,7 @@ static esp_err_t plan_download(rf_ctx_t *h, const esp_self_reflasher_config_t *c
         return err;
     }
     rf_plan_rule_t rule;
-    if (rf_choose_staging(&h->table, &h->running, NULL, cfg->dest_region.region_address, dsize, NULL, 0, staging,
+    if (rf_choose_staging(&h->table, &h->running, NULL, cfg->dest_region.region_address, dsize, keep, n_keep, staging,
                           &rule) == ESP_OK) {
         return ESP_OK;
     }

@@ -128,6 +128,13 @@ typedef struct rf_eng_verdict {
 esp_err_t rf_eng_check_write(const rf_eng_dev_t *dev, rf_vflash_t *vf, const rf_eng_write_t *w, void *work,
                              size_t work_len, rf_eng_verdict_t *out);
 
+/** Ranges (start, size pairs) that a staging download must never overwrite:
+ *  the MCUboot slots of dev->boot while they hold an MCUboot image header
+ *  (an earlier step's output that the end state depends on). Returns how
+ *  many ranges (at most 2) were written to out. Shared by the seed API's
+ *  staging choice and the plan's (rf_plan_t.keep). */
+uint32_t rf_eng_staging_keep(const rf_eng_dev_t *dev, const rf_reader_t *flash, uint32_t out[4]);
+
 /** One-line description of a rule; short identifier ("CONTENT_CHIP_ID"). */
 const char *rf_eng_rule_str(rf_eng_rule_t r);
 const char *rf_eng_rule_name(rf_eng_rule_t r);

@@ -13,6 +13,7 @@
 #include "cli.h"
 #include "migrate_run.h"
 #include "planning.h"
+#include "rf_crypto.h"
 #include "rf_device.h"
 #include "self_reflasher_platform.h"
 
@@ -105,6 +106,31 @@ esp_err_t rf_cli_run_download(rf_device_t *dev, rf_image_arg_t *imgs, int n, int
             uint32_t pt_end = dev->ptable_offset + RF_PTABLE_MAX_LEN;
             if ((uint64_t)imgs[i].dest < pt_end && (uint64_t)imgs[i].dest + imgs[i].size > bl_off) {
                 order[n_run++] = i;
+                continue;
+            }
+            /* "ran before" is a claim: the destination must hold this image
+             * (then 0xFF to the region's end), or nothing can continue */
+            uint8_t *data = NULL;
+            size_t len = 0;
+            const nor_sim_config_t *nc = nor_sim_config(dev->sim);
+            esp_err_t fe = rf_cli_fetch(imgs[i].source, nc->size, &data, &len);
+            const uint8_t *fl = nor_sim_data(dev->sim);
+            bool in_place = fe == ESP_OK && len <= imgs[i].size && (uint64_t)imgs[i].dest + imgs[i].size <= nc->size &&
+                            memcmp(fl + imgs[i].dest, data, len) == 0 &&
+                            rf_is_blank(fl + imgs[i].dest + len, imgs[i].size - len);
+            uint8_t sha[32];
+            if (in_place && imgs[i].has_sha256) {
+                rf_sha256(data, len, sha);
+                in_place = memcmp(sha, imgs[i].sha256, 32) == 0;
+            }
+            free(data);
+            if (!in_place) {
+                *failed_at = i;
+                fprintf(stderr, "reflasher migrate: no partition table on the device, and image %d is not in place at "
+                        "0x%x (%s): the device is not in a state this migration left; nothing written\n", i + 1,
+                        (unsigned)imgs[i].dest, fe == ESP_OK ? "its content differs" : esp_err_to_name(fe));
+                free(plan);
+                return fe == ESP_OK ? ESP_ERR_INVALID_STATE : fe;
             }
         }
         if (!dev->quiet) {

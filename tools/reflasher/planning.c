@@ -126,6 +126,15 @@ static uint32_t ns_to_us(uint32_t ns)
 }
 
 /* Read a whole source into memory; at most cap bytes (more: *over = true). */
+static esp_err_t fetch(const char *url, size_t cap, uint8_t **out, size_t *len, bool *over);
+
+esp_err_t rf_cli_fetch(const char *url, size_t cap, uint8_t **out, size_t *len)
+{
+    bool over = false;
+    esp_err_t e = fetch(url, cap, out, len, &over);
+    return e == ESP_OK && over ? ESP_ERR_INVALID_SIZE : e;
+}
+
 static esp_err_t fetch(const char *url, size_t cap, uint8_t **out, size_t *len, bool *over)
 {
     rf_source_opts_t opts;
@@ -382,6 +391,16 @@ static int fill_device(rf_device_t *dev, rf_plan_t *plan, rf_cli_plan_extra_t *x
         return 2;
     }
     plan->running = *run;
+    /* the engine's ranges no staging may overwrite (the same rule as the device's) */
+    rf_reader_t fr;
+    rf_reader_buf_t frc;
+    rf_eng_dev_t ed;
+    memset(&ed, 0, sizeof ed);
+    ed.chip_id = plan->chip_id;
+    if (rf_reader_from_buffer(&fr, &frc, nor_sim_data(dev->sim), cfg->size) == ESP_OK) {
+        plan->keep_count = rf_eng_staging_keep(&ed, &fr, x->keep);
+        plan->keep = x->keep;
+    }
     return 0;
 }
 

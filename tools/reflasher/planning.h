@@ -67,6 +67,7 @@ typedef struct rf_cli_plan_extra {
     char detail[320];           /**< what exactly failed (content checks), "" for plan rules */
     int bad_input;              /**< 0-based input index of the offending image, -1 none */
     esp_err_t fetch_err;        /**< SOURCE_FETCH: what reading the source failed with */
+    uint32_t keep[4];           /**< plan->keep points here */
     /* embedded mode (rf_cli_build_embedded_plan) */
     bool embedded;
     uint32_t at;                /**< where the image lies inside the running app */
@@ -91,6 +92,9 @@ int rf_cli_build_plan(rf_device_t *dev, rf_image_arg_t *imgs, int n, bool fetch,
  *  of download mode. Same return values as rf_cli_build_plan(). */
 int rf_cli_build_embedded_plan(rf_device_t *dev, rf_image_arg_t *img, uint32_t at, rf_plan_t *plan,
                                rf_cli_plan_extra_t *extra, char *err, size_t err_len);
+
+/** Read a whole SOURCE (URL or file) into a malloc'd buffer of at most cap bytes. */
+esp_err_t rf_cli_fetch(const char *url, size_t cap, uint8_t **out, size_t *len);
 
 /** Free what rf_cli_build_plan() allocated (safe on a zeroed or failed extra). */
 void rf_cli_plan_extra_free(rf_cli_plan_extra_t *extra);
