@@ -612,5 +612,5 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_bad_content_range_restarts, setup, teardown),
         cmocka_unit_test_setup_teardown(test_trickle_times_out_and_resumes, setup, teardown),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return tl_exit(cmocka_run_group_tests(tests, NULL, NULL));
 }
