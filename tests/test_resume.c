@@ -362,11 +362,10 @@ static int teardown(void **state)
         ths_stop(&fx->srv);
     }
     rf_device_close(&fx->dev);
-    free(fx->before);
-    free(fx->a);
-    free(fx->b);
-    free(fx->b2);
-    free(fx);
+    uint8_t *bufs[] = { fx->before, fx->a, fx->b, fx->b2, (uint8_t *)fx };
+    for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++) {
+        free(bufs[i]);
+    }
     return 0;
 }
 
@@ -425,10 +424,11 @@ static bool staging_blank(fx_t *fx)
 /* Cut the first download of `first` (mtime age_s ago) at CUT, put `second`
  * on the server (replaced now, as a deployment would: a fresh mtime, unless
  * it is the same file, then left alone), download again: the destination
- * holds `second` exactly. Returns the body bytes and requests the second
- * run cost. */
+ * holds `second` exactly. The second run must cost want_requests requests
+ * and want_bytes body bytes (-1: not checked). */
 static void cut_change_resume(fx_t *fx, const char *query, const uint8_t *first, size_t first_len,
-                              const uint8_t *second, size_t second_len, int age_s, long *bytes, long *requests)
+                              const uint8_t *second, size_t second_len, int age_s, long want_requests,
+                              long want_bytes)
 {
     serve(fx, first, first_len, age_s);
     assert_int_equal(ths_fault_once(&fx->srv, "/img.bin", "close_at=200000"), 0);
@@ -439,27 +439,26 @@ static void cut_change_resume(fx_t *fx, const char *query, const uint8_t *first,
     assert_int_equal(ths_reset(&fx->srv), 0);
     assert_int_equal(run(fx, rf_device_get_platform(&fx->dev), query), ESP_OK);
     assert_dest_is(fx, second, second_len);
-    *bytes = ths_bytes_sent(&fx->srv, "/img.bin");
-    *requests = ths_requests(&fx->srv, "/img.bin");
+    if (want_requests >= 0) {
+        assert_int_equal(ths_requests(&fx->srv, "/img.bin"), want_requests);
+    }
+    if (want_bytes >= 0) {
+        assert_int_equal(ths_bytes_sent(&fx->srv, "/img.bin"), want_bytes);
+    }
 }
 
-/* With an ETag: If-Range makes the server answer 200 with the new file. */
+/* With an ETag: If-Range makes the server answer 200 with the new file,
+ * which crosses the wire once. */
 static void test_changed_same_length_etag(void **state)
 {
     fx_t *fx = *state;
-    long bytes, requests;
-    cut_change_resume(fx, "", fx->a, LEN_A, fx->b, LEN_A, 0, &bytes, &requests);
-    assert_int_equal(requests, 1);
-    assert_int_equal(bytes, LEN_A);   /* the whole new file, once */
+    cut_change_resume(fx, "", fx->a, LEN_A, fx->b, LEN_A, 0, 1, LEN_A);
 }
 
 static void test_changed_other_length_etag(void **state)
 {
     fx_t *fx = *state;
-    long bytes, requests;
-    cut_change_resume(fx, "", fx->a, LEN_A, fx->b2, LEN_B2, 0, &bytes, &requests);
-    assert_int_equal(requests, 1);
-    assert_int_equal(bytes, LEN_B2);
+    cut_change_resume(fx, "", fx->a, LEN_A, fx->b2, LEN_B2, 0, 1, LEN_B2);
 }
 
 /* No ETag, but a Last-Modified two hours old (a strong validator): the
@@ -467,10 +466,7 @@ static void test_changed_other_length_etag(void **state)
 static void test_changed_same_length_date(void **state)
 {
     fx_t *fx = *state;
-    long bytes, requests;
-    cut_change_resume(fx, "?etag=0", fx->a, LEN_A, fx->b, LEN_A, 7200, &bytes, &requests);
-    assert_int_equal(requests, 1);
-    assert_int_equal(bytes, LEN_A);
+    cut_change_resume(fx, "?etag=0", fx->a, LEN_A, fx->b, LEN_A, 7200, 1, LEN_A);
 }
 
 /* No ETag and a Last-Modified of the same second as both versions (proves
@@ -491,11 +487,8 @@ static void test_changed_same_length_fresh_date(void **state)
 static void test_changed_no_validator(void **state)
 {
     fx_t *fx = *state;
-    long bytes, requests;
-    cut_change_resume(fx, "?etag=0&lm=0", fx->a, LEN_A, fx->b, LEN_A, 7200, &bytes, &requests);
-    assert_int_equal(bytes, LEN_A);
-    cut_change_resume(fx, "?etag=0&lm=0&step=2", fx->b, LEN_A, fx->b2, LEN_B2, 7200, &bytes, &requests);
-    assert_int_equal(bytes, LEN_B2);
+    cut_change_resume(fx, "?etag=0&lm=0", fx->a, LEN_A, fx->b, LEN_A, 7200, 1, LEN_A);
+    cut_change_resume(fx, "?etag=0&lm=0&step=2", fx->b, LEN_A, fx->b2, LEN_B2, 7200, 1, LEN_B2);
 }
 
 /* A server that ignores If-Range sends a 206 of the new file: its ETag
@@ -503,9 +496,7 @@ static void test_changed_no_validator(void **state)
 static void test_changed_server_ignores_if_range(void **state)
 {
     fx_t *fx = *state;
-    long bytes, requests;
-    cut_change_resume(fx, "?ignore_if_range=1", fx->a, LEN_A, fx->b, LEN_A, 0, &bytes, &requests);
-    assert_int_equal(requests, 2);   /* the 206 dropped, then the whole file */
+    cut_change_resume(fx, "?ignore_if_range=1", fx->a, LEN_A, fx->b, LEN_A, 0, 2, -1);   /* 206 dropped, then 200 */
 }
 
 /* Unchanged file: the resume happens (only the tail crosses the wire), with
@@ -513,13 +504,8 @@ static void test_changed_server_ignores_if_range(void **state)
 static void test_unchanged_resumes(void **state)
 {
     fx_t *fx = *state;
-    long bytes, requests;
-    cut_change_resume(fx, "", fx->a, LEN_A, fx->a, LEN_A, 0, &bytes, &requests);
-    assert_int_equal(requests, 1);
-    assert_int_equal(bytes, LEN_A - RESUME_AT);
-    cut_change_resume(fx, "?etag=0&step=2", fx->b, LEN_A, fx->b, LEN_A, 7200, &bytes, &requests);
-    assert_int_equal(requests, 1);
-    assert_int_equal(bytes, LEN_A - RESUME_AT);
+    cut_change_resume(fx, "", fx->a, LEN_A, fx->a, LEN_A, 0, 1, LEN_A - RESUME_AT);
+    cut_change_resume(fx, "?etag=0&step=2", fx->b, LEN_A, fx->b, LEN_A, 7200, 1, LEN_A - RESUME_AT);
 }
 
 /* A 206 whose Content-Range does not continue the object (claims to start
