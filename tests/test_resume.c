@@ -24,6 +24,7 @@
 #include <sys/stat.h>
 #include <sys/time.h>
 #include "http_server.h"
+#include "rf_crypto.h"
 #include "rf_device.h"
 #include "rf_host_source.h"
 #include "rf_journal.h"
@@ -381,12 +382,18 @@ static void serve(fx_t *fx, const uint8_t *img, size_t len, int age_s)
     assert_int_equal(utimes(fx->file, tv), 0);
 }
 
-static esp_err_t run(fx_t *fx, const esp_self_reflasher_platform_t *pf, const char *query)
+static esp_err_t run_verified(fx_t *fx, const esp_self_reflasher_platform_t *pf, const char *query,
+                              const esp_self_reflasher_verify_t *v)
 {
     char path[200], url[300];
     snprintf(path, sizeof path, "/img.bin%s", query);
     ths_url(&fx->srv, path, url, sizeof url);
-    return tl_seed_download(pf, url, NULL, NULL, DEST, DEST_SIZE, 3000);
+    return tl_seed_download(pf, url, NULL, v, DEST, DEST_SIZE, 3000);
+}
+
+static esp_err_t run(fx_t *fx, const esp_self_reflasher_platform_t *pf, const char *query)
+{
+    return run_verified(fx, pf, query, NULL);
 }
 
 /* The destination holds exactly img followed by 0xFF; nothing changed outside
@@ -508,6 +515,41 @@ static void test_unchanged_resumes(void **state)
     cut_change_resume(fx, "?etag=0&step=2", fx->b, LEN_A, fx->b, LEN_A, 7200, 1, LEN_A - RESUME_AT);
 }
 
+/* An expected digest covers the whole file after a resume: the staged head
+ * is hashed again with the tail. The right digest passes; a wrong one
+ * refuses the resumed image and erases all of it from staging. */
+static void test_digest_checked_after_resume(void **state)
+{
+    fx_t *fx = *state;
+    uint8_t sha_a[32], sha_b[32];
+    rf_sha256_ctx_t c;
+    rf_sha256_start(&c);
+    rf_sha256_update(&c, fx->a, LEN_A);
+    rf_sha256_finish(&c, sha_a);
+    rf_sha256_start(&c);
+    rf_sha256_update(&c, fx->b, LEN_A);
+    rf_sha256_finish(&c, sha_b);
+    esp_self_reflasher_verify_t va = { .sha256 = sha_a }, vb = { .sha256 = sha_b };
+    serve(fx, fx->a, LEN_A, 0);
+    for (int i = 0; i < 2; i++) {
+        const char *q = i ? "?step=2" : "";
+        assert_int_equal(ths_fault_once(&fx->srv, "/img.bin", "close_at=200000"), 0);
+        assert_int_equal(run_verified(fx, rf_device_get_platform(&fx->dev), q, i ? &vb : &va),
+                         ESP_ERR_HTTP_INCOMPLETE_DATA);
+        assert_int_equal(ths_reset(&fx->srv), 0);
+        esp_err_t err = run_verified(fx, rf_device_get_platform(&fx->dev), q, i ? &vb : &va);
+        assert_int_equal(ths_bytes_sent(&fx->srv, "/img.bin"), LEN_A - RESUME_AT);   /* it did resume */
+        if (i == 0) {
+            assert_int_equal(err, ESP_OK);
+            assert_dest_is(fx, fx->a, LEN_A);
+        } else {
+            assert_true(err != ESP_OK);
+            assert_true(staging_blank(fx));   /* the head too: a resumed image may mix two versions */
+            assert_dest_is(fx, fx->a, LEN_A);   /* unchanged since the first run */
+        }
+    }
+}
+
 /* A 206 whose Content-Range does not continue the object (claims to start
  * earlier than its data does; claims another total): restart, same file. */
 static void test_bad_content_range_restarts(void **state)
@@ -596,6 +638,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_changed_server_ignores_if_range, setup, teardown),
         cmocka_unit_test_setup_teardown(test_unchanged_resumes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bad_content_range_restarts, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_digest_checked_after_resume, setup, teardown),
         cmocka_unit_test_setup_teardown(test_trickle_times_out_and_resumes, setup, teardown),
     };
     return tl_exit(cmocka_run_group_tests(tests, NULL, NULL));
