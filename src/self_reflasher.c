@@ -550,8 +550,11 @@ esp_err_t esp_self_reflasher_download_bin(esp_self_reflasher_handle_t handle)
     io.offset = rf_resume_offset(have_staging ? &staging_rec : NULL, S);
     io.if_range = io.offset > 0 ? staging_rec.validator : NULL;
     err = open_checked(h, &src, &io);
-    rf_resume_t how = err == ESP_OK ? rf_resume_decide(have_staging ? &staging_rec : NULL, &io) : RF_RESUME_REOPEN;
-    if (io.offset > 0 && how != RF_RESUME_CONTINUE) {
+    /* A failed resume request is retried from byte 0, unless time ran out
+     * (the staged part then stays for the next run). */
+    rf_resume_t how = err == ESP_OK ? rf_resume_decide(have_staging ? &staging_rec : NULL, &io)
+                      : (io.offset > 0 && err != ESP_ERR_TIMEOUT) ? RF_RESUME_REOPEN : RF_RESUME_RESTARTED;
+    if (io.offset > 0 && how != RF_RESUME_CONTINUE && (err == ESP_OK || how == RF_RESUME_REOPEN)) {
         RF_LOGW(LOG(pf), "Cannot resume at byte %u (the file changed, has no validator or the range was wrong): "
                 "starting over", (unsigned)io.offset);
     }

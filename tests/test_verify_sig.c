@@ -94,8 +94,7 @@ static const char *key_path(const char *name)
 static void need_keys(void)
 {
     if (system("openssl version >/dev/null 2>&1") != 0) {
-        print_message("openssl is not available: skipping\n");
-        skip();
+        tl_skip("openssl is not available");
     }
     if (g_pub_a != NULL) {
         return;
@@ -152,7 +151,7 @@ static void make_device(fx_t *fx)
     snprintf(fx->dir, sizeof fx->dir, "%s", tl_tmpdir());
     snprintf(fx->img, sizeof fx->img, "%s/dev.img", fx->dir);
     if (tl_shared_dir() == NULL) {
-        skip();
+        tl_skip("../shared is not available");
     }
     rf_device_spec_t spec = { .chip = "esp32", .flash_size = FLASH_4MB,
                               .partitions_csv = tl_shared_path("seeds/boot_swap_download_example-partitions.csv"),
@@ -715,5 +714,5 @@ int main(void)
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     free(g_pub_a);
     free(g_pub_b);
-    return rc;
+    return tl_exit(rc);
 }

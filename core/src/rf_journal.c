@@ -52,8 +52,12 @@ bool rf_journal_decode(const uint8_t in[RF_JOURNAL_REC_LEN], rf_journal_rec_t *r
     if (n < RF_SOURCE_VALIDATOR_MAX) {
         RF_MEMCPY(r->validator, in + VALIDATOR_AT + 1, n);
     }
-    if (!rf_source_validator_ok(r->validator)) {
-        r->validator[0] = 0;
+    size_t len = 0;
+    while (len < n && r->validator[len] != 0) {
+        len++;
+    }
+    if (len != n || !rf_source_validator_ok(r->validator)) {
+        r->validator[0] = 0;   /* forged or torn: no validator, no resume */
     }
     return true;
 }

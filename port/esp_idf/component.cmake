@@ -38,5 +38,5 @@ idf_component_register(
     REQUIRES esp_http_client esp_partition spi_flash
     # espressif__libsodium: the managed component of idf_component.yml's
     # espressif/libsodium (crypto_sign_verify_detached).
-    PRIV_REQUIRES app_update mbedtls log esp_system espressif__libsodium
+    PRIV_REQUIRES app_update mbedtls log esp_system esp_timer espressif__libsodium
     LDFRAGMENTS ${_rf_ldfragments})

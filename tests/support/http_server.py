@@ -294,7 +294,7 @@ class Handler(BaseHTTPRequestHandler):
 
         self.send_response(status)
         if "trickle_headers_s" in q:
-            self.wfile.flush()   # the status line (and Date) go out now
+            self.flush_headers()   # the status line (and Date) go out now
             for i in range(int(q.get("trickle_headers_n", "1000"))):
                 time.sleep(float(q["trickle_headers_s"]))
                 try:
