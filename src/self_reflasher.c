@@ -601,13 +601,13 @@ static esp_err_t check_esp(const esp_self_reflasher_platform_t *pf, const rf_rea
     }
     esp_err_t err = rf_esp_image_inspect_ex(r, &opts, scratch, scratch_len, info);
     const char *what = want == RF_ESP_KIND_BOOTLOADER ? "ESP bootloader" : "ESP app";
-    if (err == ESP_ERR_IMAGE_INVALID) {
+    if (err == RF_ERR_IMAGE_INVALID) {
         RF_LOGE(LOG(pf), "Image for 0x%08x refused: %s check failed: %s (at offset 0x%x)", (unsigned)d->region_address,
                 what, rf_img_err_str(info->err), (unsigned)info->err_offset);
     } else if (err == ESP_OK && info->kind != want) {
         RF_LOGE(LOG(pf), "Image for 0x%08x refused: an %s, but the destination needs an %s",
                 (unsigned)d->region_address, info->kind == RF_ESP_KIND_APP ? "ESP app" : "ESP bootloader", what);
-        err = ESP_ERR_IMAGE_INVALID;
+        err = RF_ERR_IMAGE_INVALID;
     } else if (err == ESP_OK) {
         RF_LOGI(LOG(pf), "Verified %s for chip id %u: %u segments, checksum and SHA-256 good", what,
                 (unsigned)info->chip_id, (unsigned)info->segment_count);
@@ -636,18 +636,18 @@ static esp_err_t check_mcuboot(const esp_self_reflasher_platform_t *pf, const rf
     if (err == ESP_OK) {
         rf_mcuboot_opts_t opts = { .slot_size = r->size == d->region_size ? d->region_size : 0, .key = key };
         err = rf_mcuboot_inspect_ex(r, &opts, scratch, scratch_len, info);
-        if (err == ESP_ERR_IMAGE_INVALID) {
+        if (err == RF_ERR_IMAGE_INVALID) {
             RF_LOGE(LOG(pf), "Image for 0x%08x refused: MCUboot check failed: %s (at offset 0x%x)",
                     (unsigned)d->region_address, rf_img_err_str(info->err), (unsigned)info->err_offset);
         } else if (err == ESP_OK && (uint64_t)info->image_end + RF_MCUBOOT_TRAILER_MIN > d->region_size) {
             RF_LOGE(LOG(pf), "Image for 0x%08x refused: MCUboot image of 0x%x bytes leaves no room for the "
                     "swap trailer in a 0x%x-byte slot", (unsigned)d->region_address, (unsigned)info->image_end,
                     (unsigned)d->region_size);
-            err = ESP_ERR_IMAGE_INVALID;
+            err = RF_ERR_IMAGE_INVALID;
         } else if (err == ESP_OK && key != NULL && info->sig_state != RF_SIG_STATE_OK) {
             RF_LOGE(LOG(pf), "Image for 0x%08x refused: signature %s", (unsigned)d->region_address,
                     rf_sig_state_name(info->sig_state));
-            err = ESP_ERR_IMAGE_INVALID;
+            err = RF_ERR_IMAGE_INVALID;
         } else if (err == ESP_OK) {
             RF_LOGI(LOG(pf), "Verified MCUboot image %u.%u.%u: SHA-256 TLV good%s", info->ver_major, info->ver_minor,
                     info->ver_revision, key ? ", signature good" : "");
@@ -705,14 +705,14 @@ static esp_err_t verify_image(const esp_self_reflasher_platform_t *pf, const esp
             RF_LOGE(LOG(pf), "Image for app partition 0x%08x refused: neither an ESP app image nor an MCUboot image "
                     "(first bytes %02x %02x %02x %02x)", (unsigned)d->region_address, head[0], head[1], head[2],
                     head[3]);
-            return ESP_ERR_IMAGE_INVALID;
+            return RF_ERR_IMAGE_INVALID;
         }
     }
     if (v != NULL && v->pubkey != NULL && kind != ESP_SELF_REFLASHER_IMAGE_MCUBOOT) {
         /* a key asks for a signature; only MCUboot images carry one we check */
         RF_LOGE(LOG(pf), "Image for 0x%08x refused: a verification key was given, but the image is checked as %s, "
                 "which carries no signature this component can verify", (unsigned)d->region_address, kind_name(kind));
-        return ESP_ERR_IMAGE_INVALID;
+        return RF_ERR_IMAGE_INVALID;
     }
     RF_LOGI(LOG(pf), "Verifying the image for 0x%08x as: %s", (unsigned)d->region_address, kind_name(kind));
     switch (kind) {

@@ -33,7 +33,7 @@ idf_component_register(
     SRCS ${_rf_srcs}
     INCLUDE_DIRS "include" "core/include"
     # Public: self_reflasher.h uses esp_http_client_config_t and esp_partition_t;
-    # spi_flash for esp_flash.h, which esp_partition.h includes.
+    # spi_flash: esp_flash.h (the port; esp_partition.h only declares esp_flash_t).
     REQUIRES esp_http_client esp_partition spi_flash
-    PRIV_REQUIRES app_update mbedtls log esp_system
+    PRIV_REQUIRES app_update bootloader_support mbedtls log esp_system
     LDFRAGMENTS ${_rf_ldfragments})
