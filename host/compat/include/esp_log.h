@@ -12,7 +12,6 @@
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdint.h>
-#include "esp_err.h"
 #if defined(__has_include)
 #if __has_include("sdkconfig.h")
 #include "sdkconfig.h"

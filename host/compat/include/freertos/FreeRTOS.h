@@ -7,6 +7,7 @@
  * when the generated sdkconfig.h does not set it).
  */
 #pragma once
+#define INC_FREERTOS_H
 #include <stdint.h>
 #if defined(__has_include)
 #if __has_include("sdkconfig.h")
