@@ -15,6 +15,15 @@ file(GLOB _rf_srcs
      "${_rf_root}/port/esp_idf/*.c")
 list(APPEND _rf_srcs "${_rf_root}/src/self_reflasher.c")
 list(REMOVE_DUPLICATES _rf_srcs)
+# Signature support (Kconfig SELF_REFLASHER_SIGNATURES): the verifier, or
+# crypto/rf_sig_none.c, which refuses every key. Where no sdkconfig is loaded
+# (the early requirements expansion), the default: the verifier.
+if(DEFINED CONFIG_SELF_REFLASHER_SIGNATURES AND NOT CONFIG_SELF_REFLASHER_SIGNATURES)
+    list(FILTER _rf_srcs EXCLUDE REGEX "/crypto/rf_sig_[^/]*\\.c$")
+    list(APPEND _rf_srcs "${_rf_root}/crypto/rf_sig_none.c")
+else()
+    list(FILTER _rf_srcs EXCLUDE REGEX "/crypto/rf_sig_none\\.c$")
+endif()
 
 # The linker fragment for this component's own archive needs the archive's
 # name, lib<component name>.a, and the component is named after its
