@@ -110,9 +110,9 @@ for opt in SELF_REFLASHER_BUFFER_SIZE SELF_REFLASHER_VERIFY_DEFAULT SELF_REFLASH
            SELF_REFLASHER_COPY_IN_IRAM; do
     check "Kconfig: $opt" grep -q "^ *config $opt\$" "$RF_SRC/Kconfig"
 done
-check "idf_component.yml: version 0.1.0, idf >=5.1, the six targets" bash -c "
+check "idf_component.yml: version 0.1.0, idf >=5.1,<6.0, the six targets" bash -c "
     grep -q '^version: \"0.1.0\"' '$RF_SRC/idf_component.yml' &&
-    grep -q 'idf: \">=5.1\"' '$RF_SRC/idf_component.yml' &&
+    grep -q 'idf: \">=5.1,<6.0\"' '$RF_SRC/idf_component.yml' &&
     for t in esp32 esp32s2 esp32s3 esp32c3 esp32c6 esp32h2; do grep -q \"^  - \$t\$\" '$RF_SRC/idf_component.yml' || exit 1; done"
 for ex in "$DL" "$EM"; do
     name=$(basename "$ex")
