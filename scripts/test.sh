@@ -43,6 +43,20 @@ done
 riscv64-unknown-elf-size -t "${objs[@]}"
 total_pass=$((total_pass + 1))
 
+echo "=== what a device links: footprint with and without signatures, budgets (scripts/footprint.py)"
+if python3 scripts/footprint.py; then
+    total_pass=$((total_pass + 1))
+else
+    total_fail=$((total_fail + 1))
+fi
+
+echo "=== ESP-IDF names come through the headers ESP-IDF declares them in (scripts/check_idf_headers.py)"
+if python3 scripts/check_idf_headers.py; then
+    total_pass=$((total_pass + 1))
+else
+    total_fail=$((total_fail + 1))
+fi
+
 echo "=== fuzz smoke: the parsers of untrusted bytes, 20 s of libFuzzer + ASan + UBSan (seeded)"
 seeds=$(mktemp -d)
 R=build/ci/reflasher

@@ -599,7 +599,7 @@ esp_err_t esp_self_reflasher_download_bin(esp_self_reflasher_handle_t handle)
          * resumable part; an image refused for what it is (too long, an
          * endless body, a wrong digest) is erased again. */
         bool transfer_failed = err != ESP_ERR_INVALID_SIZE && err != ESP_ERR_INVALID_CRC &&
-                               err != ESP_ERR_IMAGE_INVALID && err != ESP_ERR_INVALID_ARG;
+                               err != RF_ERR_IMAGE_INVALID && err != ESP_ERR_INVALID_ARG;
         if (transfer_failed && h->journal_on && h->src_validator[0] != 0 &&
             rf_stream_flushed(&st) >= RF_JOURNAL_EVERY) {
             RF_LOGW(LOG(pf), "Download incomplete: %u bytes stay staged for a resume (journal)",
@@ -742,7 +742,7 @@ static esp_err_t verify_image(const esp_self_reflasher_platform_t *pf, const esp
             .declared_raw = k == ESP_SELF_REFLASHER_IMAGE_RAW, .key = key,
         };
         err = rf_eng_check_write(&dev, &vf, &w, scratch, scratch_len, verdict);
-        if (err == ESP_OK || err == ESP_ERR_IMAGE_INVALID || err == ESP_ERR_INVALID_CRC) {
+        if (err == ESP_OK || err == RF_ERR_IMAGE_INVALID || err == ESP_ERR_INVALID_CRC) {
             log_verdict(pf, d, verdict);
         }
     }

@@ -16,6 +16,9 @@ run g++ -std=gnu++17 "${flags[@]}" "${inc[@]}" -x c++ "$src/tests/api/api_types.
 if command -v riscv64-unknown-elf-gcc >/dev/null; then
     rv=(-march=rv32imc_zicsr -mabi=ilp32)
     [ -d /usr/include/newlib ] && rv+=(-isystem /usr/include/newlib)   # Debian's libnewlib-dev
+    mkdir -p "$out/lwip/sys"   # <sys/socket.h> is lwIP's on a device: its address families
+    printf '#pragma once\n#define AF_UNSPEC 0\n#define AF_INET 2\n#define AF_INET6 10\n' > "$out/lwip/sys/socket.h"
+    rv+=(-I"$out/lwip")
     run riscv64-unknown-elf-gcc "${rv[@]}" -std=gnu17 "${flags[@]}" "${inc[@]}" "$src/tests/api/api_types.c"
     if echo '#include <type_traits>' | riscv64-unknown-elf-g++ "${rv[@]}" -x c++ -fsyntax-only - 2>/dev/null; then
         run riscv64-unknown-elf-g++ "${rv[@]}" -std=gnu++17 "${flags[@]}" "${inc[@]}" -x c++ "$src/tests/api/api_types.c"

@@ -17,6 +17,7 @@
 #include "http_server.h"
 #include "rf_device.h"
 #include "self_reflasher_platform.h"
+#include "esp_image_format.h"
 #include "testlib.h"
 
 #define FLASH_4MB (4u << 20)

@@ -123,7 +123,7 @@ typedef struct rf_eng_verdict {
 
 #define RF_ENG_WORK_LEN (RF_BOOT_WORK_LEN + 4096u)
 
-/** ESP_OK, or ESP_ERR_INVALID_CRC (RF_ENG_SHA256) / ESP_ERR_IMAGE_INVALID
+/** ESP_OK, or ESP_ERR_INVALID_CRC (RF_ENG_SHA256) / RF_ERR_IMAGE_INVALID
  *  (every other rule) / a reader error, with out->rule saying which. */
 esp_err_t rf_eng_check_write(const rf_eng_dev_t *dev, rf_vflash_t *vf, const rf_eng_write_t *w, void *work,
                              size_t work_len, rf_eng_verdict_t *out);

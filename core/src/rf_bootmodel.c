@@ -213,7 +213,7 @@ static bool mcuboot_image_at(ctx_t *c, uint32_t off, uint32_t size)
     }
     rf_mcuboot_opts_t o = { .slot_size = size, .trailer_size = c->lay.trailer_size, .key = 0 };
     esp_err_t e = rf_mcuboot_inspect_ex(&w, &o, c->scratch, 4096, info);
-    return e == ESP_OK || (e == ESP_ERR_IMAGE_INVALID && info->err == RF_IMG_ERR_TRAILER);
+    return e == ESP_OK || (e == RF_ERR_IMAGE_INVALID && info->err == RF_IMG_ERR_TRAILER);
 }
 
 /* ---- ESP-IDF second-stage bootloader ------------------------------------- */

@@ -94,7 +94,7 @@ typedef struct eng {
 static esp_err_t refuse(eng_t *e, rf_eng_rule_t rule)
 {
     e->out->rule = rule;
-    return rule == RF_ENG_SHA256 ? ESP_ERR_INVALID_CRC : ESP_ERR_IMAGE_INVALID;
+    return rule == RF_ENG_SHA256 ? ESP_ERR_INVALID_CRC : RF_ERR_IMAGE_INVALID;
 }
 
 static void *aligned_at(uint8_t *base, uint32_t off)
@@ -155,7 +155,7 @@ static esp_err_t check_esp(eng_t *e, const rf_reader_t *rd, uint32_t off, uint32
     out->entry_addr = info->entry_addr;
     out->img_err = (uint8_t)info->err;
     out->err_offset = info->err_offset;
-    if (err != ESP_OK && err != ESP_ERR_IMAGE_INVALID) {
+    if (err != ESP_OK && err != RF_ERR_IMAGE_INVALID) {
         return refuse(e, RF_ENG_IO);
     }
     if (err != ESP_OK) {
@@ -207,7 +207,7 @@ static esp_err_t check_mcuboot(eng_t *e, const rf_eng_write_t *wr)
     out->mcu_img_size = info->img_size;
     out->mcu_trailer = (uint8_t)info->trailer;
     out->mcu_swap_request = (uint8_t)info->swap_request;
-    if (err != ESP_OK && err != ESP_ERR_IMAGE_INVALID) {
+    if (err != ESP_OK && err != RF_ERR_IMAGE_INVALID) {
         return refuse(e, RF_ENG_IO);
     }
     if (err != ESP_OK) {

@@ -21,6 +21,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "esp_err.h"
+#include "spi_flash_mmap.h"   /* ESP_ERR_FLASH_OP_FAIL, as on a device */
 #include "rf_flash.h"
 
 #ifdef __cplusplus

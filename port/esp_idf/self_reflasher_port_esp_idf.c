@@ -28,14 +28,19 @@
 #include <strings.h>
 #include "esp_flash.h"
 #include "esp_http_client.h"
+#include "esp_image_format.h"
 #include "esp_log.h"
 #include "esp_ota_ops.h"
 #include "esp_partition.h"
 #include "esp_timer.h"
 #include "sdkconfig.h"
+#include "rf_err.h"
 #include "self_reflasher_platform.h"
 
 /* ESP_ERR_HTTP_* codes older ESP-IDF 5.x releases lack: self_reflasher.h defines them. */
+
+/* The core's own code for a refused image is ESP-IDF's (rf_err.h). */
+_Static_assert(RF_ERR_IMAGE_INVALID == ESP_ERR_IMAGE_INVALID, "rf_err.h: RF_ERR_IMAGE_INVALID");
 
 #ifndef CONFIG_SELF_REFLASHER_ALLOW_PLAIN_HTTP
 #define CONFIG_SELF_REFLASHER_ALLOW_PLAIN_HTTP 0

@@ -69,7 +69,7 @@ static esp_err_t rule_err(const char *rule, esp_err_t fetch_err)
         return ESP_ERR_INVALID_CRC;
     }
     if (strncmp(rule, "CONTENT_", 8) == 0 || strncmp(rule, "END_STATE_", 10) == 0) {
-        return ESP_ERR_IMAGE_INVALID;
+        return RF_ERR_IMAGE_INVALID;
     }
     if (strcmp(rule, "IMAGE_TOO_LARGE") == 0 || strcmp(rule, "STAGING_TOO_SMALL") == 0 ||
         strcmp(rule, "IMAGE_EMPTY") == 0) {

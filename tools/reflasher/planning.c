@@ -341,7 +341,7 @@ static int check_plan_content(rf_device_t *dev, const rf_plan_t *plan, const rf_
         } else {
             refusal_detail(v, plan->chip_id, detail, sizeof detail);
         }
-        if (e != ESP_ERR_IMAGE_INVALID && e != ESP_ERR_INVALID_CRC) {
+        if (e != RF_ERR_IMAGE_INVALID && e != ESP_ERR_INVALID_CRC) {
             snprintf(detail, sizeof detail, "%s", esp_err_to_name(e));
         }
         r = refuse(x, imgs, i, rf_eng_rule_name(v->rule), rf_eng_rule_str(v->rule), detail, err, err_len);
