@@ -11,6 +11,7 @@
 #include <string.h>
 #include "args.h"
 #include "cli.h"
+#include "json_out.h"
 #include "migrate_run.h"
 #include "planning.h"
 #include "rf_device.h"
@@ -264,17 +265,22 @@ int cmd_migrate(int argc, char **argv)
         e = embedded ? rf_cli_run_embedded(&dev, &imgs[0], at, emb_len) : rf_cli_run_download(&dev, imgs, n_img, &failed_at);
     }
     const nor_sim_counters_t *c = nor_sim_counters(dev.sim);
+    bool printed = true;
     if (json) {
-        printf("{\"ok\": %s, \"error\": \"%s\", \"mode\": \"%s\", \"images\": %d, \"device_time_ms\": %.3f, "
-               "\"bytes_erased\": %llu, \"bytes_programmed\": %llu, \"bytes_read\": %llu, "
-               "\"sector_erases\": %llu, \"block_erases\": %llu, \"page_programs\": %llu, "
-               "\"network_bytes\": %llu}\n",
-               e == ESP_OK ? "true" : "false", e == ESP_OK ? "" : esp_err_to_name(e),
-               embedded ? "embedded" : "download", n_img, (double)c->time_ns / 1e6,
-               (unsigned long long)c->bytes_erased, (unsigned long long)c->bytes_programmed,
-               (unsigned long long)c->bytes_read, (unsigned long long)c->sector_erases,
-               (unsigned long long)c->block_erases, (unsigned long long)c->page_programs,
-               (unsigned long long)dev.net_bytes);
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddBoolToObject(o, "ok", e == ESP_OK);
+        rf_json_str(o, "error", e == ESP_OK ? "" : esp_err_to_name(e));
+        rf_json_str(o, "mode", embedded ? "embedded" : "download");
+        rf_json_num(o, "images", (uint64_t)n_img);
+        cJSON_AddNumberToObject(o, "device_time_ms", (double)c->time_ns / 1e6);
+        rf_json_num(o, "bytes_erased", c->bytes_erased);
+        rf_json_num(o, "bytes_programmed", c->bytes_programmed);
+        rf_json_num(o, "bytes_read", c->bytes_read);
+        rf_json_num(o, "sector_erases", c->sector_erases);
+        rf_json_num(o, "block_erases", c->block_erases);
+        rf_json_num(o, "page_programs", c->page_programs);
+        rf_json_num(o, "network_bytes", dev.net_bytes);
+        printed = rf_json_print(o, "reflasher migrate");
     } else {
         printf("summary: %s; device time %.1f ms; erased %llu bytes (%llu sector + %llu block erases); "
                "programmed %llu bytes (%llu pages); read %llu bytes; network %llu bytes\n",
@@ -289,7 +295,7 @@ int cmd_migrate(int argc, char **argv)
                 embedded ? "" : imgs[failed_at].source, esp_err_to_name(e), (unsigned)e);
     }
     rf_device_close(&dev);
-    rc = e == ESP_OK ? 0 : 1;
+    rc = e == ESP_OK && printed ? 0 : 1;
     goto out;
 out_usage:
     rc = usage();
