@@ -982,8 +982,9 @@ static void draw_bar_content(const view_t *v, const bar_t *b, map_kind_t kind, b
         const rf_plan_image_t *im = &p->img[k];
         uint64_t end = (uint64_t)im->dest + rf_align_up(im->dest_size, p->sector_size);
         uint64_t img_end = im->len >= 0 ? (uint64_t)im->dest + (uint64_t)im->len : end;
-        snprintf(a, sizeof a, "%u. %s (%s)", (unsigned)k + 1, base_name(im->source), rf_dest_kind_name(im->kind));
-        snprintf(c, sizeof c, "%u. %s", (unsigned)k + 1, base_name(im->source));
+        /* labels inside the drawing: a long file name is cut (the steps below the map give it whole) */
+        snprintf(a, sizeof a, "%u. %.60s (%s)", (unsigned)k + 1, base_name(im->source), rf_dest_kind_name(im->kind));
+        snprintf(c, sizeof c, "%u. %.48s", (unsigned)k + 1, base_name(im->source));
         snprintf(d, sizeof d, "%u", (unsigned)k + 1);
         alts[0] = a;
         alts[1] = c;
