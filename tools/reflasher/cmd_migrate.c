@@ -1,10 +1,12 @@
 /*
- * reflasher migrate --device DEVICE.img --image SOURCE@DEST[:SIZE] ... [--json] [--quiet]
+ * reflasher migrate --device DEVICE.img --image SOURCE@DEST[:SIZE][#sha256=HEX] ... [--allow-http] [--json] [--quiet]
  * reflasher migrate --device DEVICE.img --embedded FILE@DEST[:SIZE] [--at ADDR] [--json] [--quiet]
  *
  * Runs the seed API's download mode for each image in order (init,
  * download_bin, copy_to_region, upd_next_config for the next), or its
  * embedded mode, on a simulated device, and prints what it cost the device.
+ * An http:// source not pinned by #sha256= is refused (exit 2) without
+ * --allow-http, as the device refuses it by default.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,10 +24,12 @@
 static int usage(void)
 {
     fprintf(stderr,
-            "usage: reflasher migrate --device DEVICE.img --image SOURCE@DEST[:SIZE] [--image ...] [--json] [--quiet]\n"
+            "usage: reflasher migrate --device DEVICE.img --image SOURCE@DEST[:SIZE][#sha256=HEX] [--image ...]\n"
+            "                         [--allow-http] [--json] [--quiet]\n"
             "       reflasher migrate --device DEVICE.img --embedded FILE@DEST[:SIZE] [--at ADDR] [--json] [--quiet]\n"
             "SOURCE is an http(s):// URL or a file; DEST and SIZE take 0x.., decimal, K or M.\n"
-            "SIZE defaults to the size of the partition that starts at DEST.\n");
+            "SIZE defaults to the size of the partition that starts at DEST. An http:// SOURCE needs #sha256=HEX\n"
+            "or --allow-http (the device's default refuses plain HTTP).\n");
     return 2;
 }
 
@@ -222,6 +226,9 @@ int cmd_migrate(int argc, char **argv)
             quiet = true;
             continue;
         }
+        if (rf_migration_flag(&m, a)) {
+            continue;
+        }
         const char *v = i + 1 < argc ? argv[++i] : NULL;
         if (v == NULL) {
             goto out_usage;
@@ -240,6 +247,9 @@ int cmd_migrate(int argc, char **argv)
     at = m.at;
     if (device == NULL || n_img == 0 || (embedded && n_img != 1)) {
         goto out_usage;
+    }
+    if (!rf_migration_check_http(&m, "reflasher migrate")) {
+        goto out;
     }
     rf_device_t dev;
     if (rf_device_open(device, &dev, err, sizeof err) != ESP_OK) {

@@ -1,6 +1,6 @@
 /*
  * reflasher plan --device DEVICE.img --image SOURCE@DEST[:SIZE][#sha256=HEX] ...
- *                [--json] [--svg FILE] [--no-fetch]
+ *                [--json] [--svg FILE] [--no-fetch] [--allow-http]
  * reflasher plan --device DEVICE.img --embedded FILE@DEST[:SIZE] [--at ADDR] [--require-backup]
  *                [--json] [--svg FILE]
  *
@@ -33,12 +33,14 @@ static int usage(void)
 {
     fprintf(stderr,
             "usage: reflasher plan --device DEVICE.img --image SOURCE@DEST[:SIZE][#sha256=HEX] [--image ...]\n"
-            "                      [--json] [--svg FILE] [--no-fetch]\n"
+            "                      [--json] [--svg FILE] [--no-fetch] [--allow-http]\n"
             "       reflasher plan --device DEVICE.img --embedded FILE@DEST[:SIZE][#sha256=HEX] [--at ADDR]\n"
             "                      [--require-backup] [--json] [--svg FILE]\n"
             "Validates the migration plan without writing anything. SOURCE is an http(s):// URL or a file;\n"
             "DEST and SIZE take 0x.., decimal, K or M; SIZE defaults to the partition that starts at DEST.\n"
             "--no-fetch: check the destinations only (lengths, hashes and formats unknown).\n"
+            "--allow-http: accept http:// sources not pinned by #sha256= (refused otherwise, exit 2,\n"
+            "as the device refuses them with SELF_REFLASHER_ALLOW_PLAIN_HTTP off, its default).\n"
             "--embedded: the library's embedded mode: FILE lies inside the running app at ADDR (default 0x14294)\n"
             "and is copied to DEST (SIZE defaults to FILE's length); over the running partition the running app\n"
             "is first backed up to a free OTA partition selected in otadata. --require-backup: exit 1 when no\n"
@@ -1375,6 +1377,9 @@ int cmd_plan(int argc, char **argv)
             require_backup = true;
             continue;
         }
+        if (rf_migration_flag(&m, a)) {
+            continue;
+        }
         if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
             usage();
             free(imgs);
@@ -1416,6 +1421,9 @@ int cmd_plan(int argc, char **argv)
     if (embedded && !fetch) {
         fprintf(stderr, "reflasher plan: --no-fetch does not apply to --embedded (the file is read locally)\n");
         goto out_usage;
+    }
+    if (!rf_migration_check_http(&m, "reflasher plan")) {
+        goto out;
     }
     rf_device_t dev;
     if (rf_device_open(device, &dev, err, sizeof err) != ESP_OK) {
