@@ -5,7 +5,7 @@
 # tab; the device's .meta file is line-based): the values must come back exactly. Also a refused plan, whose message quotes such a path.
 # Generated images only (no ../shared).
 set -euo pipefail
-: "${REFLASHER:?}"
+: "${REFLASHER:?}" "${RF_SRC:?}"
 t=$(mktemp -d); trap 'rm -rf "$t"' EXIT
 fail() { echo "FAIL: $*"; exit 1; }
 
@@ -16,15 +16,8 @@ mkdir -p "$dir"
 D="$dir/dev $odd.img"
 BL="$dir/bl $nl.bin"
 MCU="$dir/mcu $nl.bin"
-cat > "$t/p.csv" <<'CSV'
-nvs,      data, nvs,     0x9000,   0x4000,
-otadata,  data, ota,     0xd000,   0x2000,
-phy_init, data, phy,     0xf000,   0x1000,
-factory,  app,  factory, 0x10000,  0x100000,
-ota_0,    app,  ota_0,   0x110000, 0x100000,
-ota_1,    app,  ota_1,   0x210000, 0x100000,
-CSV
-"$REFLASHER" device create --chip esp32 --flash-size 4MB --partitions "$t/p.csv" --running factory \
+"$REFLASHER" device create --chip esp32 --flash-size 4MB \
+    --partitions "$RF_SRC/examples/boot_swap_download_example/partitions.csv" --running factory \
     --old-system -o "$D" >/dev/null
 "$REFLASHER" image esp-bootloader --chip esp32 -o "$BL" >/dev/null
 "$REFLASHER" image mcuboot --payload 30000 --slot-size 0x100000 --confirm -o "$MCU" >/dev/null

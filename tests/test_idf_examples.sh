@@ -161,7 +161,8 @@ EOF2
         > "$W/libc32/stdlib.h"
     printf '#pragma once\n#include <stddef.h>\nvoid *memset(void *, int, size_t);\nvoid *memcpy(void *, const void *, size_t);\nsize_t strnlen(const char *, size_t);\nint strncmp(const char *, const char *, size_t);\n' \
         > "$W/libc32/string.h"
-    printf '#pragma once\nint strcasecmp(const char *, const char *);\n' > "$W/libc32/strings.h"
+    printf '#pragma once\n#include <stddef.h>\nint strcasecmp(const char *, const char *);\nint strncasecmp(const char *, const char *, size_t);\n' \
+        > "$W/libc32/strings.h"
     rv_ok=1
     for f in "$RF_SRC/port/esp_idf/self_reflasher_port_esp_idf.c:example_download_host" \
              "$DL/main/boot_swap_download.c:example_download_host" \

@@ -508,6 +508,18 @@ static void print_comps(const ctx_t *c)
     }
 }
 
+/* The end of a listing of several components: the summary and the verdict. */
+static bool conclude(ctx_t *c, cJSON *root, bool ok)
+{
+    if (c->json) {
+        cJSON_AddBoolToObject(root, "valid", ok);
+    } else {
+        print_comps(c);
+        line(0, "result: %s", ok ? "valid" : "INVALID (see above)");
+    }
+    return ok;
+}
+
 typedef struct {
     bool ok;
     const char *kind;   /**< "esp-bootloader", "esp-app", "esp-image" or "mcuboot" */
@@ -831,13 +843,7 @@ static bool inspect_dump(ctx_t *c, cJSON *root, const uint8_t *d, uint32_t len, 
             }
         }
     }
-    if (c->json) {
-        cJSON_AddBoolToObject(root, "valid", ok);
-    } else {
-        print_comps(c);
-        line(0, "result: %s", ok ? "valid" : "INVALID (see above)");
-    }
-    return ok;
+    return conclude(c, root, ok);
 }
 
 /* ---- merged binaries (esptool merge-bin) and anything else: a scan -------------- */
@@ -876,11 +882,16 @@ static uint32_t scan(ctx_t *c, const uint8_t *d, uint32_t n, found_t *f, uint32_
         const uint8_t *p = d + off;
         uint32_t left = n - off, used = 0;
         found_t x = { .off = off };
-        if (plausible_esp(p, left) || (left >= 32 && rf_le32(p) == RF_MCUBOOT_MAGIC)) {
-            x.ct = p[0] == RF_ESP_IMAGE_MAGIC ? CONTENT_ESP : CONTENT_MCUBOOT;
+        /* at offset 0 the magic is enough (a broken header is then reported
+         * as such); further on the header must look right too */
+        bool at0 = off == 0;
+        bool esp = at0 ? p[0] == RF_ESP_IMAGE_MAGIC : plausible_esp(p, left);
+        bool mcu = left >= (at0 ? 4u : RF_MCUBOOT_HEADER_LEN) && rf_le32(p) == RF_MCUBOOT_MAGIC;
+        if (esp || mcu) {
+            x.ct = esp ? CONTENT_ESP : CONTENT_MCUBOOT;
             x.probe = inspect_image_ex(c, NULL, NULL, 0, p, left, x.ct, 0, RF_ESP_CHIP_ANY, true);
             used = x.probe.len ? x.probe.len : 1;
-        } else if (plausible_ptable(p, left)) {
+        } else if (at0 ? left >= 2 && p[0] == 0xAA && p[1] == 0x50 : plausible_ptable(p, left)) {
             x.ct = CONTENT_DATA;
             used = RF_PTABLE_MAX_LEN;
         }
@@ -956,13 +967,7 @@ static bool inspect_merged(ctx_t *c, cJSON *root, const uint8_t *d, uint32_t n, 
             cJSON_Delete(holder);
         }
     }
-    if (c->json) {
-        cJSON_AddBoolToObject(root, "valid", ok);
-    } else {
-        print_comps(c);
-        line(0, "result: %s", ok ? "valid" : "INVALID (see above)");
-    }
-    return ok;
+    return conclude(c, root, ok);
 }
 
 /* ---- gzip / zlib ------------------------------------------------------------------- */
