@@ -39,8 +39,12 @@ srv=$!
 trap 'kill $srv 2>/dev/null || true' EXIT
 for _ in $(seq 50); do curl -sf "http://127.0.0.1:$port/" >/dev/null && break; sleep 0.1; done
 
-IMAGES=(--image "http://127.0.0.1:$port/app_upd.bin@0x110000:0x100000"
-        --image "http://127.0.0.1:$port/mcuboot-esp32.bin@0x1000:0xF000")
+# Plain HTTP on a loopback bench: each image is pinned by its SHA-256 (the
+# tool, like the device, refuses an unpinned http:// source without --allow-http).
+app_sha=$(sha256sum www/app_upd.bin | cut -c1-64)
+bl_sha=$(sha256sum www/mcuboot-esp32.bin | cut -c1-64)
+IMAGES=(--image "http://127.0.0.1:$port/app_upd.bin@0x110000:0x100000#sha256=$app_sha"
+        --image "http://127.0.0.1:$port/mcuboot-esp32.bin@0x1000:0xF000#sha256=$bl_sha")
 
 echo "== plan: validated before anything is written (map in $work/plan.svg)"
 "$R" plan --device device.img "${IMAGES[@]}" --svg plan.svg | tail -6

@@ -59,11 +59,11 @@ cp dev.img before.img
 refused() {
     local rule=$1; shift
     local rc=0
-    "$REFLASHER" plan --device dev.img "$@" > plan.txt 2> plan.err || rc=$?
+    "$REFLASHER" plan --allow-http --device dev.img "$@" > plan.txt 2> plan.err || rc=$?
     [ "$rc" = 1 ] || fail "plan $* exited $rc, want 1: $(cat plan.err plan.txt)"
     grep -q "refused: $rule" plan.err plan.txt || fail "plan $*: no 'refused: $rule' in: $(cat plan.err plan.txt)"
     rc=0
-    "$REFLASHER" migrate --device dev.img "$@" > mig.txt 2>&1 || rc=$?
+    "$REFLASHER" migrate --allow-http --device dev.img "$@" > mig.txt 2>&1 || rc=$?
     [ "$rc" = 1 ] || fail "migrate $* exited $rc, want 1: $(cat mig.txt)"
     grep -q "$rule" mig.txt || fail "migrate $*: no $rule in: $(cat mig.txt)"
     cmp -s dev.img before.img || fail "migrate $* changed the device although refused"
@@ -78,7 +78,7 @@ refused CONTENT_PARTITION_TABLE --image "$base/pt_96.bin@0x8000:0x1000"
 refused CONTENT_PARTITION_TABLE --image "$base/pt_overlap.bin@0x8000:0x1000"
 refused CONTENT_PARTITION_TABLE --image "$base/pt_past_flash.bin@0x8000:0x1000"
 # a valid table passes the table rule (and the old system still boots with it)
-"$REFLASHER" plan --device dev.img --image "$base/pt_good.bin@0x8000:0x1000" > p.txt 2>&1 \
+"$REFLASHER" plan --allow-http --device dev.img --image "$base/pt_good.bin@0x8000:0x1000" > p.txt 2>&1 \
     || fail "a valid table for 0x8000 refused: $(cat p.txt)"
 # 2. any write that covers the bootloader sectors, wherever it starts
 refused CONTENT_NOT_ESP_IMAGE --image "$base/random.bin@0x0:0x10000"
@@ -90,19 +90,19 @@ refused END_STATE_BRICK --image "$base/app_notrailer.bin@0x110000:0x100000" --im
 refused END_STATE_BRICK --image "$base/mcuboot-esp32.bin@0x1000:0xF000"
 
 # 4. the real migration passes and ends in NEW
-"$REFLASHER" migrate --device dev.img --image "$base/app_upd.bin@0x110000:0x100000" \
+"$REFLASHER" migrate --allow-http --device dev.img --image "$base/app_upd.bin@0x110000:0x100000" \
     --image "$base/mcuboot-esp32.bin@0x1000:0xF000" > mig.txt 2>&1 || fail "reference migration refused: $(cat mig.txt)"
 "$REFLASHER" boot dev.img | grep -q '^NEW' || fail "reference migration does not boot NEW"
 
 # 5. a rerun with the #sha256 of a NEW image at the same URL is not "already
 #    staged": the journal is a hint, the new image is fetched and written
 cp before.img dev.img
-"$REFLASHER" migrate --device dev.img --image "$base/app_upd.bin@0x110000:0x100000" > mig.txt 2>&1 \
+"$REFLASHER" migrate --allow-http --device dev.img --image "$base/app_upd.bin@0x110000:0x100000" > mig.txt 2>&1 \
     || fail "app step refused: $(cat mig.txt)"
 cp www/app_upd.bin old_app.bin
 "$REFLASHER" image mcuboot --payload 30000 --seed 9 --slot-size 0x100000 --confirm -o www/app_upd.bin >/dev/null
 new_sha=$(sha256sum www/app_upd.bin | cut -d' ' -f1)
-"$REFLASHER" migrate --device dev.img --image "$base/app_upd.bin@0x110000:0x100000#sha256=$new_sha" > mig.txt 2>&1 \
+"$REFLASHER" migrate --allow-http --device dev.img --image "$base/app_upd.bin@0x110000:0x100000#sha256=$new_sha" > mig.txt 2>&1 \
     || fail "rerun with a new image refused: $(cat mig.txt)"
 grep -q "already staged" mig.txt && fail "the rerun trusted the journal: $(cat mig.txt)"
 python3 - dev.img www/app_upd.bin <<'PY' || fail "the destination does not hold the new image after the rerun"
@@ -112,11 +112,11 @@ assert d[0x110000:0x110000 + len(n)] == n
 PY
 #    after the whole migration (the table is gone), a rerun naming another
 #    image than the one in place is an error, not "ok, nothing to do"
-"$REFLASHER" migrate --device dev.img --image "$base/app_upd.bin@0x110000:0x100000" \
+"$REFLASHER" migrate --allow-http --device dev.img --image "$base/app_upd.bin@0x110000:0x100000" \
     --image "$base/mcuboot-esp32.bin@0x1000:0xF000" > mig.txt 2>&1 || fail "migration refused: $(cat mig.txt)"
 cp old_app.bin www/app_upd.bin
 cp dev.img done.img
-rc=0; "$REFLASHER" migrate --device dev.img --image "$base/app_upd.bin@0x110000:0x100000" \
+rc=0; "$REFLASHER" migrate --allow-http --device dev.img --image "$base/app_upd.bin@0x110000:0x100000" \
     --image "$base/mcuboot-esp32.bin@0x1000:0xF000" > mig.txt 2>&1 || rc=$?
 [ "$rc" = 1 ] || fail "a rerun with another image after completion exited $rc: $(cat mig.txt)"
 grep -q "not in place" mig.txt || fail "no 'not in place' in: $(cat mig.txt)"
@@ -129,7 +129,7 @@ echo "ok: rerun with a new image's digest writes the new image"
     --running factory --old-system -o emb.img >/dev/null
 cp emb.img emb_before.img
 for spec in "www/random.bin@0x1000:0x110000" "www/app_upd.bin@0x1800:0x110000"; do
-    if "$REFLASHER" migrate --device emb.img --embedded "$spec" --at 0x14294 > mig.txt 2>&1; then
+    if "$REFLASHER" migrate --allow-http --device emb.img --embedded "$spec" --at 0x14294 > mig.txt 2>&1; then
         fail "embedded $spec accepted"; fi
     cmp -s emb.img emb_before.img || fail "refused embedded $spec changed the device"
     echo "ok: embedded $spec refused, device unchanged"
@@ -150,11 +150,11 @@ import sys
 bl = open(sys.argv[1], "rb").read(); app = open(sys.argv[2], "rb").read()
 open(sys.argv[3], "wb").write(bl + b"\xFF" * (0xF000 - len(bl)) + app)
 PY
-rc=0; "$REFLASHER" migrate --device nb.img --embedded merged.bin@0x1000:0x110000 --at 0x14294 > mig.txt 2>&1 || rc=$?
+rc=0; "$REFLASHER" migrate --allow-http --device nb.img --embedded merged.bin@0x1000:0x110000 --at 0x14294 > mig.txt 2>&1 || rc=$?
 [ "$rc" != 0 ] || fail "a migration with no backup path ran without --allow-no-backup"
 grep -q NO_BACKUP mig.txt || fail "no NO_BACKUP in: $(cat mig.txt)"
 cmp -s nb.img nb_before.img || fail "refused no-backup migration changed the device"
-"$REFLASHER" migrate --device nb.img --embedded merged.bin@0x1000:0x110000 --at 0x14294 --allow-no-backup > mig.txt 2>&1 \
+"$REFLASHER" migrate --allow-http --device nb.img --embedded merged.bin@0x1000:0x110000 --at 0x14294 --allow-no-backup > mig.txt 2>&1 \
     || fail "--allow-no-backup refused: $(cat mig.txt)"
 "$REFLASHER" boot nb.img | grep -q '^NEW' || fail "--allow-no-backup migration does not boot NEW"
 echo "ok: no backup path refused unless --allow-no-backup"
@@ -162,7 +162,7 @@ echo "ok: no backup path refused unless --allow-no-backup"
 # 8. an endless body (chunked, no length) is refused and leaves nothing staged
 head -c $((3 * 1024 * 1024)) /dev/zero | tr '\0' '\132' > www/endless.bin
 cp before.img dev.img
-rc=0; "$REFLASHER" migrate --device dev.img --image "$base/endless.bin?chunked=1@0x300000:0x10000" > mig.txt 2>&1 || rc=$?
+rc=0; "$REFLASHER" migrate --allow-http --device dev.img --image "$base/endless.bin?chunked=1@0x300000:0x10000" > mig.txt 2>&1 || rc=$?
 [ "$rc" = 1 ] || fail "an endless body was accepted (rc $rc): $(cat mig.txt)"
 cmp -s dev.img before.img || fail "a refused endless body left bytes on the device"
 echo "ok: endless body refused, nothing left behind"

@@ -170,7 +170,7 @@ static esp_err_t write_unit(const rf_region_write_t *w, uint32_t a, uint32_t k, 
          * replaces enough sector erases, counting the data pages it forces
          * us to write again in sectors that would otherwise be kept. */
         uint8_t state[RF_MAX_SECTORS_PER_BLOCK];
-        uint32_t n_erase = 0, n_same = 0;
+        uint32_t n_erase = 0;
         uint64_t rewrite_us = 0;
         for (uint32_t i = 0; i < k; i++) {
             uint32_t dense = 0;
@@ -183,7 +183,6 @@ static esp_err_t write_unit(const rf_region_write_t *w, uint32_t a, uint32_t k, 
                 n_erase++;
             } else {
                 rewrite_us += (uint64_t)dense * cost_pp(f);
-                n_same += state[i] == SEC_SAME;
             }
         }
         bool use_block = n_erase > 0 && (uint64_t)cost_be(f) + rewrite_us < (uint64_t)n_erase * cost_se(f) &&

@@ -5,6 +5,8 @@
 #   example_embedded_host   examples/boot_swap_embedded_example/main/*.c
 #   idf_emul_check          host/compat/check: the emulation's and the port's
 #                           documented behaviours, checked
+#   idf_emul_check_https_only  the same source with the component's defaults:
+#                           plain HTTP refused
 #   idf_emul_demo_image     host/compat/tools: the embedded example's demo image
 #
 # The example sources and port/esp_idf/*.c are compiled unchanged. Each app
@@ -325,6 +327,13 @@ if(RF_IDF_REFERENCE_EXAMPLES)
 endif()
 
 # The emulation's checks: the port and the emulated ESP-IDF functions.
-rf_idf_sdkconfig(OUT ${RF_IDF_GEN}/idf_emul_check/sdkconfig.h KCONFIG ${RF_IDF_ROOT}/Kconfig)
+# idf_emul_check talks plain HTTP to the test server (the example's setting);
+# idf_emul_check_https_only has the component's defaults and checks that
+# plain HTTP is refused.
+rf_idf_sdkconfig(OUT ${RF_IDF_GEN}/idf_emul_check/sdkconfig.h KCONFIG ${RF_IDF_ROOT}/Kconfig
+                 DEFAULTS ${RF_IDF_ROOT}/examples/boot_swap_download_example/sdkconfig.defaults)
 add_executable(idf_emul_check ${RF_IDF_ROOT}/host/compat/check/idf_emul_check.c ${_rf_idf_port_src})
 _rf_idf_app(idf_emul_check ${RF_IDF_GEN}/idf_emul_check)
+rf_idf_sdkconfig(OUT ${RF_IDF_GEN}/idf_emul_check_https_only/sdkconfig.h KCONFIG ${RF_IDF_ROOT}/Kconfig)
+add_executable(idf_emul_check_https_only ${RF_IDF_ROOT}/host/compat/check/idf_emul_check.c ${_rf_idf_port_src})
+_rf_idf_app(idf_emul_check_https_only ${RF_IDF_GEN}/idf_emul_check_https_only)

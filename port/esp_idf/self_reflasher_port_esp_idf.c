@@ -431,8 +431,11 @@ static esp_err_t make_source(void *ctx, const esp_http_client_config_t *http, rf
     if (http == NULL || http->url == NULL) {
         return ESP_ERR_INVALID_ARG;
     }
-    if (!CONFIG_SELF_REFLASHER_ALLOW_PLAIN_HTTP && strncmp(http->url, "http://", 7) == 0) {
-        ESP_LOGE(RF_TAG, "%s: plain HTTP is disabled (CONFIG_SELF_REFLASHER_ALLOW_PLAIN_HTTP)", http->url);
+    /* Refused here, before anything is erased: download_bin makes the source first. */
+    if (!CONFIG_SELF_REFLASHER_ALLOW_PLAIN_HTTP && strncasecmp(http->url, "http://", 7) == 0) {
+        ESP_LOGE(RF_TAG, "%s: plain HTTP refused (CONFIG_SELF_REFLASHER_ALLOW_PLAIN_HTTP is off): use an https:// "
+                         "URL with the server's certificate (cert_pem), or turn the option on",
+                 http->url);
         return ESP_ERR_NOT_SUPPORTED;
     }
     http_src_t *s = calloc(1, sizeof *s);

@@ -1,16 +1,19 @@
 /*
- * reflasher migrate --device DEVICE.img --image SOURCE@DEST[:SIZE] ... [--json] [--quiet]
+ * reflasher migrate --device DEVICE.img --image SOURCE@DEST[:SIZE][#sha256=HEX] ... [--allow-http] [--json] [--quiet]
  * reflasher migrate --device DEVICE.img --embedded FILE@DEST[:SIZE] [--at ADDR] [--json] [--quiet]
  *
  * Runs the seed API's download mode for each image in order (init,
  * download_bin, copy_to_region, upd_next_config for the next), or its
  * embedded mode, on a simulated device, and prints what it cost the device.
+ * An http:// source not pinned by #sha256= is refused (exit 2) without
+ * --allow-http, as the device refuses it by default.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "args.h"
 #include "cli.h"
+#include "json_out.h"
 #include "migrate_run.h"
 #include "planning.h"
 #include "rf_crypto.h"
@@ -22,13 +25,15 @@
 static int usage(void)
 {
     fprintf(stderr,
-            "usage: reflasher migrate --device DEVICE.img --image SOURCE@DEST[:SIZE] [--image ...] [--json] [--quiet]\n"
+            "usage: reflasher migrate --device DEVICE.img --image SOURCE@DEST[:SIZE][#sha256=HEX] [--image ...]\n"
+            "                         [--allow-http] [--json] [--quiet]\n"
             "       reflasher migrate --device DEVICE.img --embedded FILE@DEST[:SIZE] [--at ADDR] [--allow-no-backup]\n"
             "                         [--json] [--quiet]\n"
             "The whole plan (every image read and checked on the flash it leaves) is validated before anything is\n"
             "written. Embedded mode without room for a backup of the running app is refused unless --allow-no-backup.\n"
             "SOURCE is an http(s):// URL or a file; DEST and SIZE take 0x.., decimal, K or M.\n"
-            "SIZE defaults to the size of the partition that starts at DEST.\n");
+            "SIZE defaults to the size of the partition that starts at DEST. An http:// SOURCE needs #sha256=HEX\n"
+            "or --allow-http (the device's default refuses plain HTTP).\n");
     return 2;
 }
 
@@ -292,6 +297,9 @@ int cmd_migrate(int argc, char **argv)
             quiet = true;
             continue;
         }
+        if (rf_migration_flag(&m, a)) {
+            continue;
+        }
         const char *v = i + 1 < argc ? argv[++i] : NULL;
         if (v == NULL) {
             goto out_usage;
@@ -310,6 +318,9 @@ int cmd_migrate(int argc, char **argv)
     at = m.at;
     if (device == NULL || n_img == 0 || (embedded && n_img != 1)) {
         goto out_usage;
+    }
+    if (!rf_migration_check_http(&m, "reflasher migrate")) {
+        goto out;
     }
     rf_device_t dev;
     if (rf_device_open(device, &dev, err, sizeof err) != ESP_OK) {
@@ -340,17 +351,22 @@ int cmd_migrate(int argc, char **argv)
         e = embedded ? rf_cli_run_embedded(&dev, &imgs[0], at, emb_len) : rf_cli_run_download(&dev, imgs, n_img, &failed_at);
     }
     const nor_sim_counters_t *c = nor_sim_counters(dev.sim);
+    bool printed = true;
     if (json) {
-        printf("{\"ok\": %s, \"error\": \"%s\", \"mode\": \"%s\", \"images\": %d, \"device_time_ms\": %.3f, "
-               "\"bytes_erased\": %llu, \"bytes_programmed\": %llu, \"bytes_read\": %llu, "
-               "\"sector_erases\": %llu, \"block_erases\": %llu, \"page_programs\": %llu, "
-               "\"network_bytes\": %llu}\n",
-               e == ESP_OK ? "true" : "false", e == ESP_OK ? "" : esp_err_to_name(e),
-               embedded ? "embedded" : "download", n_img, (double)c->time_ns / 1e6,
-               (unsigned long long)c->bytes_erased, (unsigned long long)c->bytes_programmed,
-               (unsigned long long)c->bytes_read, (unsigned long long)c->sector_erases,
-               (unsigned long long)c->block_erases, (unsigned long long)c->page_programs,
-               (unsigned long long)dev.net_bytes);
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddBoolToObject(o, "ok", e == ESP_OK);
+        rf_json_str(o, "error", e == ESP_OK ? "" : esp_err_to_name(e));
+        rf_json_str(o, "mode", embedded ? "embedded" : "download");
+        rf_json_num(o, "images", (uint64_t)n_img);
+        cJSON_AddNumberToObject(o, "device_time_ms", (double)c->time_ns / 1e6);
+        rf_json_num(o, "bytes_erased", c->bytes_erased);
+        rf_json_num(o, "bytes_programmed", c->bytes_programmed);
+        rf_json_num(o, "bytes_read", c->bytes_read);
+        rf_json_num(o, "sector_erases", c->sector_erases);
+        rf_json_num(o, "block_erases", c->block_erases);
+        rf_json_num(o, "page_programs", c->page_programs);
+        rf_json_num(o, "network_bytes", dev.net_bytes);
+        printed = rf_json_print(o, "reflasher migrate");
     } else {
         printf("summary: %s; device time %.1f ms; erased %llu bytes (%llu sector + %llu block erases); "
                "programmed %llu bytes (%llu pages); read %llu bytes; network %llu bytes\n",
@@ -365,7 +381,7 @@ int cmd_migrate(int argc, char **argv)
                 embedded ? "" : imgs[failed_at].source, esp_err_to_name(e), (unsigned)e);
     }
     rf_device_close(&dev);
-    rc = e == ESP_OK ? 0 : 1;
+    rc = e == ESP_OK && printed ? 0 : 1;
     goto out;
 out_usage:
     rc = usage();
