@@ -135,9 +135,10 @@ static void check(esp_err_t err, const char *what)
  * network time of each chunk. */
 static void download(nor_sim_t *sim, uint32_t dst, const uint8_t *data, uint32_t len)
 {
+    nor_sim_net_request(sim, false);   /* one plain-HTTP GET per image */
     for (uint32_t off = 0; off < len; off += CHUNK) {
         uint32_t n = len - off < CHUNK ? len - off : CHUNK;
-        nor_sim_advance_net(sim, n);
+        nor_sim_net_consume(sim, n);   /* the TCP window keeps receiving while the flash works */
         check(nor_sim_program(sim, dst + off, data + off, n), "program");
     }
 }
