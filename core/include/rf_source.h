@@ -19,4 +19,7 @@ typedef struct rf_source {
     esp_err_t (*read)(void *ctx, void *buf, uint32_t cap, uint32_t *got);
     void (*close)(void *ctx);
     const char *name;   /**< for log lines: a URL or a path */
+    /** Optional (NULL: none): after a successful open(), the response's
+     *  Content-Encoding ("gzip", ...), or NULL for none. rf_inflate.h uses it. */
+    const char *(*content_encoding)(void *ctx);
 } rf_source_t;

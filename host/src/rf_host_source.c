@@ -78,6 +78,7 @@ typedef struct src_ctx {
     int64_t content_length;   /* -1: none */
     bool has_crange;
     int64_t cr_first, cr_last, cr_total;   /* cr_first -1: "*"; cr_total -1: "*" */
+    char content_encoding[16];             /* "" for none (rf_inflate.h decodes gzip) */
 
     /* http: the verdict on the final response, made when its headers end */
     uint32_t offset;
@@ -278,6 +279,7 @@ static void reset_response(src_ctx_t *c)
     c->content_length = -1;
     c->has_crange = false;
     c->cr_first = c->cr_last = c->cr_total = -1;
+    c->content_encoding[0] = 0;
 }
 
 /* "bytes a-b/T" or "bytes *\/T"; T may be "*" too. */
@@ -427,6 +429,8 @@ static size_t on_header(char *data, size_t size, size_t nmemb, void *arg)
         }
     } else if (strcasecmp(line, "Location") == 0) {
         c->has_location = true;
+    } else if (strcasecmp(line, "Content-Encoding") == 0) {
+        snprintf(c->content_encoding, sizeof c->content_encoding, "%s", v);
     }
     return len;
 }
@@ -598,6 +602,12 @@ static void http_close(void *ctx)
     c->is_open = false;
 }
 
+static const char *http_content_encoding(void *ctx)
+{
+    const src_ctx_t *c = ctx;
+    return c->content_encoding[0] ? c->content_encoding : NULL;
+}
+
 static esp_err_t http_setup(src_ctx_t *c, uint32_t offset)
 {
     c->buf = malloc(BODY_BUF_CAP);
@@ -633,6 +643,13 @@ static esp_err_t http_setup(src_ctx_t *c, uint32_t offset)
     if (c->cert_pem != NULL) {
         struct curl_blob blob = { .data = c->cert_pem, .len = c->cert_len, .flags = CURL_BLOB_COPY };
         SETOPT(CURLOPT_CAINFO_BLOB, &blob);
+    }
+    if (offset == 0) {
+        /* a whole transfer may come gzip-compressed: curl passes the bytes
+         * through undecoded and rf_inflate.h inflates them (a Range request
+         * asks for identity bytes) */
+        SETOPT(CURLOPT_ACCEPT_ENCODING, "gzip");
+        SETOPT(CURLOPT_HTTP_CONTENT_DECODING, 0L);
     }
     char range[32];
     if (offset > 0) {
@@ -834,6 +851,7 @@ esp_err_t rf_source_url_new(const char *url_or_path, const rf_source_opts_t *opt
         out->open = http_open;
         out->read = http_read;
         out->close = http_close;
+        out->content_encoding = http_content_encoding;
     } else {
         c->kind = KIND_FILE;
         if (has_prefix_ci(url_or_path, "file://")) {

@@ -37,6 +37,10 @@ Fault injection: per request, by QUERY STRING parameters on the file's URL
     delay_ms=N    wait N ms before sending the response headers.
     rate=BPS      pace the body at about BPS bytes per second.
 
+Compression, like nginx's gzip_static: a GET without a Range header whose
+Accept-Encoding names gzip, for a file F that has a sibling F.gz, gets F.gz
+with "Content-Encoding: gzip" (faults then count bytes of F.gz).
+
 Statistics: body bytes actually written to sockets (and requests) are counted
 per URL path (query string excluded; counted after each send returns;
 /__stats first waits up to 1 s for responses in flight to finish).
@@ -223,13 +227,18 @@ class Handler(BaseHTTPRequestHandler):
         if fpath is None or not os.path.isfile(fpath):
             self._send_simple(404, "not found\n")
             return
+        headers = {}
+        accept = self.headers.get("Accept-Encoding") or ""
+        if (self.headers.get("Range") is None and "gzip" in accept.lower()
+                and os.path.isfile(fpath + ".gz")):
+            fpath += ".gz"
+            headers["Content-Encoding"] = "gzip"
         with open(fpath, "rb") as f:
             content = f.read()
         size = len(content)
 
         status = 200
         first, last = 0, size - 1
-        headers = {}
         if not (self.no_range or q.get("norange") == "1"):
             headers["Accept-Ranges"] = "bytes"
             rng = self._parse_range(self.headers.get("Range"), size)
