@@ -19,6 +19,12 @@ esp_err_t rf_source_gzip_new(const rf_source_t *inner, rf_source_t *out);
  *  receives the inner source, for the caller to destroy. *src is zeroed. */
 void rf_source_gzip_destroy(rf_source_t *src, rf_source_t *inner_out);
 
+/** rf_source_url_new() wrapped by rf_source_gzip_new(): what a device
+ *  reads (gzip inflated); release with rf_source_url_inflating_destroy(). */
+struct rf_source_opts;
+esp_err_t rf_source_url_new_inflating(const char *url_or_path, const struct rf_source_opts *opts, rf_source_t *out);
+void rf_source_url_inflating_destroy(rf_source_t *src);
+
 /** After open(): true when the stream is being inflated. */
 bool rf_source_gzip_active(const rf_source_t *src);
 

@@ -220,21 +220,13 @@ static esp_err_t host_make_source(void *ctx, const esp_http_client_config_t *htt
     opts.cert_len = http->cert_len;
     opts.on_bytes = host_on_bytes;
     opts.on_bytes_arg = dev;
-    rf_source_t inner;
-    esp_err_t err = rf_source_url_new(http->url, &opts, &inner);
-    if (err == ESP_OK && (err = rf_source_gzip_new(&inner, out)) != ESP_OK) {
-        rf_source_destroy(&inner);
-    }
-    return err;   /* inflates gzip (Content-Encoding or .gz) on the fly: rf_inflate.h */
+    return rf_source_url_new_inflating(http->url, &opts, out);   /* gzip inflated on the fly: rf_inflate.h */
 }
 
 static void host_free_source(void *ctx, rf_source_t *src)
 {
     (void)ctx;
-    rf_source_t inner;
-    memset(&inner, 0, sizeof inner);
-    rf_source_gzip_destroy(src, &inner);
-    rf_source_destroy(&inner);
+    rf_source_url_inflating_destroy(src);
 }
 
 static void bind_platform(rf_device_t *dev)

@@ -5,6 +5,7 @@
 #include <string.h>
 #include <zlib.h>
 #include "rf_cost.h"
+#include "rf_host_source.h"
 
 /* ---- zlib as a raw DEFLATE backend ---------------------------------------- */
 
@@ -125,4 +126,22 @@ bool rf_source_gzip_active(const rf_source_t *src)
 {
     return src != NULL && src->ctx != NULL && src->open == host_open &&
            rf_inflate_source_compressed(&((const host_gz_t *)src->ctx)->src);
+}
+
+esp_err_t rf_source_url_new_inflating(const char *url_or_path, const struct rf_source_opts *opts, rf_source_t *out)
+{
+    rf_source_t inner;
+    esp_err_t err = rf_source_url_new(url_or_path, opts, &inner);
+    if (err == ESP_OK && (err = rf_source_gzip_new(&inner, out)) != ESP_OK) {
+        rf_source_destroy(&inner);
+    }
+    return err;
+}
+
+void rf_source_url_inflating_destroy(rf_source_t *src)
+{
+    rf_source_t inner;
+    memset(&inner, 0, sizeof inner);
+    rf_source_gzip_destroy(src, &inner);
+    rf_source_destroy(&inner);
 }
