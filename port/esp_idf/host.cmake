@@ -212,11 +212,13 @@ function(rf_idf_sdkconfig)
 endfunction()
 
 # ---- the apps ---------------------------------------------------------------
-set(_rf_idf_port_src ${RF_IDF_ROOT}/port/esp_idf/self_reflasher_port_esp_idf.c)
+set(_rf_idf_port_src ${RF_IDF_ROOT}/port/esp_idf/self_reflasher_port_esp_idf.c
+                      ${RF_IDF_ROOT}/port/esp_idf/rf_inflate_tinfl.c)
 set(_rf_idf_startup ${RF_IDF_ROOT}/host/compat/startup/idf_emul_main.c)
 
 function(_rf_idf_app target gen)
     target_include_directories(${target} PRIVATE ${gen} ${RF_IDF_ROOT}/include ${RF_IDF_ROOT}/core/include
+                                                 ${RF_IDF_ROOT}/port/esp_idf
                                                  ${RF_IDF_ROOT}/host/include ${RF_IDF_ROOT}/host/compat/include)
     target_link_libraries(${target} PRIVATE rf_host_idf Threads::Threads)
 endfunction()

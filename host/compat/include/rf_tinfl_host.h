@@ -10,7 +10,6 @@
 #pragma once
 #include <stddef.h>
 #include <stdint.h>
-#include <zlib.h>
 
 typedef unsigned char mz_uint8;
 typedef uint32_t mz_uint32;
@@ -35,8 +34,7 @@ typedef enum {
 
 typedef struct {
     mz_uint32 m_state;   /* 0: start a new stream (tinfl_init) */
-    int live;            /* emulation: z is initialised */
-    z_stream z;
+    void *impl;          /* emulation: zlib's z_stream, allocated on first use */
 } tinfl_decompressor;
 
 #define tinfl_init(r) do { (r)->m_state = 0; } while (0)
