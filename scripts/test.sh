@@ -2,7 +2,8 @@
 # The whole test suite, as CI runs it (.ci/run calls exactly this):
 #  1. the host build and every test (ctest), 2. the same under
 #  AddressSanitizer + UndefinedBehaviorSanitizer, 3. the portable core
-#  built alone for the ESP32-C3's rv32imc with -Wall -Wextra -Werror, and its size.
+#  built alone for the ESP32-C3's rv32imc with -Wall -Wextra -Werror, and its size,
+#  4. a fuzz smoke run, 5. the bench table (numbers printed, no timed assertion).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/deps.sh
@@ -56,6 +57,16 @@ else
     total_fail=$((total_fail + 1))
 fi
 rm -rf "$seeds"
+
+echo "=== bench: the migrations on the honest clock, beside the reference's replay and the physical limit (numbers only)"
+shared=$(cd .. && pwd)/shared
+[ -d "$shared/fixtures" ] || shared=""
+if RF_SHARED="$shared" build/ci/bench_migration && RF_SHARED="$shared" build/ci/bench_reference_replay; then
+    total_pass=$((total_pass + 1))
+else
+    echo "bench: a migration failed (its destinations differ from the images)"
+    total_fail=$((total_fail + 1))
+fi
 
 echo
 echo "tests: $total_pass passed, $total_fail failed"
