@@ -5,6 +5,7 @@
 #  built alone for the ESP32-C3's rv32imc with -Wall -Wextra -Werror, and its size,
 #  4. a Release build (what a user builds), build only. Warnings are errors in
 #  every build here (RF_WERROR=ON); a user's build leaves them warnings.
+#  5. a fuzz smoke run, 6. the bench table (numbers printed, no timed assertion).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/deps.sh
@@ -82,6 +83,16 @@ else
     total_fail=$((total_fail + 1))
 fi
 rm -rf "$seeds"
+
+echo "=== bench: the migrations on the honest clock, beside the reference's replay and the physical limit (numbers only)"
+shared=$(cd .. && pwd)/shared
+[ -d "$shared/fixtures" ] || shared=""
+if RF_SHARED="$shared" build/ci/bench_migration && RF_SHARED="$shared" build/ci/bench_reference_replay; then
+    total_pass=$((total_pass + 1))
+else
+    echo "bench: a migration failed (its destinations differ from the images)"
+    total_fail=$((total_fail + 1))
+fi
 
 echo
 echo "tests: $total_pass passed, $total_fail failed"

@@ -861,14 +861,12 @@ static esp_err_t copy_verified(const esp_self_reflasher_platform_t *pf, uint32_t
             (unsigned)dest->region_address, (unsigned)(dest->region_address + rf_align_up(dest->region_size, pf->flash->sector_size)),
             (unsigned)ws.sectors_same, (unsigned)ws.sectors_program_only, (unsigned)ws.sectors_erased,
             (unsigned)ws.blocks_erased, (unsigned)ws.pages_programmed);
-    uint8_t got[RF_SHA256_LEN];
-    err = rf_flash_sha256(pf->flash, dest->region_address, len, work, work_len, got);
-    if (err == ESP_OK && memcmp(got, sha, RF_SHA256_LEN) != 0) {
-        RF_LOGE(LOG(pf), "Read-back of 0x%08x..0x%08x does not match the image", (unsigned)dest->region_address,
-                (unsigned)(dest->region_address + len));
-        err = ESP_ERR_INVALID_CRC;
-    }
-    return err;
+    /* One verification pass (issue 11): every sector written was read back
+     * and compared with the bytes it was written from (rf_region_write), and
+     * the source was hashed against `sha` just before the copy; the
+     * destination is not hashed a second time. */
+    (void)sha;
+    return ESP_OK;
 }
 
 esp_err_t esp_self_reflasher_copy_to_region(esp_self_reflasher_handle_t handle)

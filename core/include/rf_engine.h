@@ -13,8 +13,9 @@
  *     [bootloader offset, table offset): the would-be flash holds, at the
  *     bootloader offset, a valid ESP bootloader image for this chip whose
  *     segments a ROM can load and that is recognised (ESP-IDF's or MCUboot);
- *  3. if it overlaps the partition-table sector: the would-be sector is
- *     blank, or a valid table: magic on every entry, an MD5 row that
+ *  3. if it overlaps the partition-table sector and the would-be
+ *     bootloader reads a table (ESP-IDF's; MCUboot reads none, and its image
+ *     may run over that sector): the would-be sector is blank, or a valid table: magic on every entry, an MD5 row that
  *     matches, every partition aligned, past the table, inside the flash and
  *     inside the flash size the (would-be) bootloader's header declares, no
  *     two overlapping, labels unique, at most one otadata;

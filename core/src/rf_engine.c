@@ -266,6 +266,22 @@ static esp_err_t check_kind(eng_t *e, const rf_eng_write_t *wr, bool app_start)
     }
 }
 
+/* Which bootloader the would-be flash holds at the bootloader offset. */
+static rf_boot_loader_t would_be_bootloader(eng_t *e)
+{
+    if (e->out->touches_bootloader) {
+        return e->out->bootloader;   /* check_esp identified it */
+    }
+    rf_reader_t w;
+    rf_reader_window_t wc;
+    rf_esp_image_info_t *info = aligned_at(e->work, 4096);
+    if (rf_reader_window(&w, &wc, &e->vr, e->bl_off, e->vr.size - e->bl_off) != ESP_OK ||
+        rf_esp_image_inspect(&w, e->work, 4096, info) != ESP_OK) {
+        return RF_BOOT_BL_NONE;
+    }
+    return rf_boot_identify(&w, 0, info->image_len, e->work, 4096);
+}
+
 /* Rule 3 on the would-be table sector. */
 static esp_err_t check_ptable(eng_t *e)
 {
@@ -385,7 +401,9 @@ esp_err_t rf_eng_check_write(const rf_eng_dev_t *dev, rf_vflash_t *vf, const rf_
 
     /* 2. The bootloader sectors. */
     if (out->touches_bootloader) {
-        err = check_esp(&e, &e.vr, e.bl_off, e.pt_off - e.bl_off, RF_ESP_KIND_BOOTLOADER);
+        /* the ROM reads the image wherever it ends (an MCUboot bootloader may
+         * run over the table sector: it reads no table) */
+        err = check_esp(&e, &e.vr, e.bl_off, e.vr.size - e.bl_off, RF_ESP_KIND_BOOTLOADER);
         if (err == ESP_OK) {
             const rf_esp_image_info_t *bl = aligned_at(e.work, 4096);   /* check_esp's result */
             uint32_t n = bl->image_len;
@@ -394,8 +412,9 @@ esp_err_t rf_eng_check_write(const rf_eng_dev_t *dev, rf_vflash_t *vf, const rf_
             bl_changed = !(a && b && same_bytes(before_bl, after_bl, 32));
         }
     }
-    /* 3. The table sector. */
-    if (err == ESP_OK && out->touches_ptable) {
+    /* 3. The table sector, when the bootloader after the write reads one
+     * (ESP-IDF's, or one that is not recognised): MCUboot reads none. */
+    if (err == ESP_OK && out->touches_ptable && would_be_bootloader(&e) != RF_BOOT_BL_MCUBOOT) {
         err = check_ptable(&e);
     }
     /* 4. otadata. */

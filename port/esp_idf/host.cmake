@@ -214,7 +214,8 @@ function(rf_idf_sdkconfig)
 endfunction()
 
 # ---- the apps ---------------------------------------------------------------
-set(_rf_idf_port_src ${RF_IDF_ROOT}/port/esp_idf/self_reflasher_port_esp_idf.c)
+set(_rf_idf_port_src ${RF_IDF_ROOT}/port/esp_idf/self_reflasher_port_esp_idf.c
+                      ${RF_IDF_ROOT}/port/esp_idf/rf_inflate_tinfl.c)
 set(_rf_idf_startup ${RF_IDF_ROOT}/host/compat/startup/idf_emul_main.c)
 
 # ESP-IDF's own compile flags for every source of an app (tools/cmake/build.cmake,
@@ -226,6 +227,7 @@ set(RF_IDF_APP_FLAGS -ffunction-sections -fdata-sections -Wall -Werror -Wno-erro
 
 function(_rf_idf_app target gen)
     target_include_directories(${target} PRIVATE ${gen} ${RF_IDF_ROOT}/include ${RF_IDF_ROOT}/core/include
+                                                 ${RF_IDF_ROOT}/port/esp_idf
                                                  ${RF_IDF_ROOT}/host/include ${RF_IDF_ROOT}/host/compat/include)
     target_link_libraries(${target} PRIVATE rf_host_idf Threads::Threads)
     set_target_properties(${target} PROPERTIES C_STANDARD 17 C_EXTENSIONS ON)

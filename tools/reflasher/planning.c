@@ -1,5 +1,6 @@
 /* Building a validated plan from a simulated device and image arguments (see planning.h). */
 #include "planning.h"
+#include "rf_gzip_source.h"
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -145,7 +146,7 @@ static esp_err_t fetch(const char *url, size_t cap, uint8_t **out, size_t *len, 
     *out = NULL;
     *len = 0;
     *over = false;
-    esp_err_t e = rf_source_url_new(url, &opts, &src);
+    esp_err_t e = rf_source_url_new_inflating(url, &opts, &src);   /* what the device reads: gzip inflated */
     if (e != ESP_OK) {
         return e;
     }
@@ -179,7 +180,7 @@ static esp_err_t fetch(const char *url, size_t cap, uint8_t **out, size_t *len, 
         }
     }
     src.close(src.ctx);
-    rf_source_destroy(&src);
+    rf_source_url_inflating_destroy(&src);
     if (e != ESP_OK) {
         free(buf);
         return e;
