@@ -321,11 +321,6 @@ esp_err_t rf_device_write_old_system(rf_device_t *dev, const rf_oldsys_opts_t *o
             return ESP_ERR_INVALID_ARG;
         }
         bl_len = opts->bootloader_len;
-        e = rf_oldsys_set_flash_size(bl, bl_len, size, err, err_len);
-        if (e != ESP_OK) {
-            free(bl);
-            return e;
-        }
     } else {
         rf_esp_gen_t bg = { .chip_id = chip_id, .is_app = false, .project_name = "bootloader",
                             .code_size = opts->bootloader_code_size ? opts->bootloader_code_size : 12 * 1024,
@@ -339,6 +334,12 @@ esp_err_t rf_device_write_old_system(rf_device_t *dev, const rf_oldsys_opts_t *o
             free(bl);
             return ESP_ERR_INVALID_STATE;
         }
+    }
+    /* The header says the device's flash size, as `idf.py flash` / esptool write it. */
+    e = rf_oldsys_set_flash_size(bl, bl_len, size, err, err_len);
+    if (e != ESP_OK) {
+        free(bl);
+        return e;
     }
     if (bl_off + bl_len > dev->ptable_offset) {
         seterr(err, err_len, "bootloader of %zu bytes at 0x%x runs into the partition table at 0x%x", bl_len,
