@@ -622,10 +622,10 @@ esp_err_t rf_rehearse(const rf_device_t *base, const rf_rehearse_cfg_t *cfg, rf_
     if (e != ESP_OK) {
         return e;
     }
+    window_from_trace(res);
     if (!res->ref_ok) {
         return ESP_ERR_INVALID_STATE;
     }
-    window_from_trace(res);
 
     /* 2. The cut points. */
     if (cfg->sweep) {

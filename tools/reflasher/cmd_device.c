@@ -7,6 +7,7 @@
 #include "cli.h"
 #include "rf_device.h"
 #include "rf_oldsys.h"
+#include "readfile.h"
 
 static int usage(void)
 {
@@ -23,34 +24,6 @@ static int usage(void)
     return 2;
 }
 
-/* The whole file, malloc'd; NULL (with a message) when unreadable or empty. */
-static uint8_t *read_file(const char *path, const char *opt, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    long n = -1;
-    uint8_t *buf = NULL;
-    if (f != NULL && fseek(f, 0, SEEK_END) == 0) {
-        n = ftell(f);
-        rewind(f);
-    }
-    if (n > 0 && n <= 0x4000000L) {
-        buf = malloc((size_t)n);
-        if (buf != NULL && fread(buf, 1, (size_t)n, f) != (size_t)n) {
-            free(buf);
-            buf = NULL;
-        }
-    }
-    if (f != NULL) {
-        fclose(f);
-    }
-    if (buf == NULL) {
-        fprintf(stderr, "reflasher device create: cannot read %s %s\n", opt, path);
-        return NULL;
-    }
-    *len = (size_t)n;
-    return buf;
-}
-
 typedef struct oldsys_files {
     const char *embed, *bootloader, *app;
     uint32_t embed_at;
@@ -62,9 +35,9 @@ static int write_old_system(const char *img, const oldsys_files_t *in)
     memset(&o, 0, sizeof o);
     uint8_t *embed = NULL, *bl = NULL, *app = NULL;
     int rc = 1;
-    if ((in->embed && (embed = read_file(in->embed, "--embed", &o.embed_len)) == NULL) ||
-        (in->bootloader && (bl = read_file(in->bootloader, "--bootloader", &o.bootloader_len)) == NULL) ||
-        (in->app && (app = read_file(in->app, "--app", &o.app_len)) == NULL)) {
+    if ((in->embed && (embed = rf_cli_read_file("reflasher device create --embed", in->embed, &o.embed_len)) == NULL) ||
+        (in->bootloader && (bl = rf_cli_read_file("reflasher device create --bootloader", in->bootloader, &o.bootloader_len)) == NULL) ||
+        (in->app && (app = rf_cli_read_file("reflasher device create --app", in->app, &o.app_len)) == NULL)) {
         goto out;
     }
     o.embed = embed;
