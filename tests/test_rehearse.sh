@@ -14,8 +14,8 @@
 set -euo pipefail
 : "${REFLASHER:?}" "${RF_SHARED:?}" "${RF_SRC:?}"
 fx="$RF_SHARED/fixtures"; seeds="$RF_SHARED/seeds"
-[ -f "$fx/app_upd.bin" ] || { echo "SKIP: ../shared not available"; exit 0; }
-command -v python3 >/dev/null || { echo "SKIP: no python3"; exit 0; }
+[ -f "$fx/app_upd.bin" ] || { echo "SKIP: ../shared not available"; exit 77; }
+command -v python3 >/dev/null || { echo "SKIP: no python3"; exit 77; }
 t=$(mktemp -d); srv=
 trap '[ -n "$srv" ] && kill "$srv" 2>/dev/null; [ -f "$t/ng/nginx.pid" ] && kill "$(cat "$t/ng/nginx.pid")" 2>/dev/null; rm -rf "$t"' EXIT
 cd "$t"
