@@ -805,6 +805,10 @@ int cmd_fleet(int argc, char **argv)
         if (k->error[0]) {
             k->verdict = FLEET_ERROR;
         }
+        if (!o.quiet) {
+            rf_progress_show(true, "fleet: kind %d/%d '%.60s': %s", i + 1, rep.n, k->name, fleet_verdict_name(k->verdict));
+            rf_progress_finish();
+        }
         if (o.keep == NULL) {
             char meta[1300];
             snprintf(meta, sizeof meta, "%s.meta", img);
@@ -813,7 +817,6 @@ int cmd_fleet(int argc, char **argv)
         }
         i++;
     }
-    rf_progress_clear();
     if (o.keep == NULL) {
         rmdir(work);
     }

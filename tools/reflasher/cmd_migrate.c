@@ -13,6 +13,7 @@
 #include "cli.h"
 #include "migrate_run.h"
 #include "planning.h"
+#include "progress.h"
 #include "rf_device.h"
 #include "self_reflasher_platform.h"
 
@@ -260,9 +261,13 @@ int cmd_migrate(int argc, char **argv)
         e = rf_cli_embed_place(&dev, &imgs[0], at, &emb_len);
     }
     nor_sim_reset_counters(dev.sim);
+    if (!quiet) {
+        rf_progress_attach(&dev, "migrate"); /* a terminal only (progress.h) */
+    }
     if (e == ESP_OK) {
         e = embedded ? rf_cli_run_embedded(&dev, &imgs[0], at, emb_len) : rf_cli_run_download(&dev, imgs, n_img, &failed_at);
     }
+    rf_progress_detach(&dev);
     const nor_sim_counters_t *c = nor_sim_counters(dev.sim);
     if (json) {
         printf("{\"ok\": %s, \"error\": \"%s\", \"mode\": \"%s\", \"images\": %d, \"device_time_ms\": %.3f, "

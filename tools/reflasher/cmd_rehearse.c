@@ -142,7 +142,7 @@ int cmd_rehearse(int argc, char **argv)
     }
     rf_rehearse_result_t res;
     e = rf_rehearse(&base, &cfg, &res);
-    rf_progress_clear();
+    rf_progress_finish();
     const char *mode = m.embedded ? "embedded" : "download";
     if (e == ESP_ERR_INVALID_STATE) {
         fprintf(stderr, "reflasher rehearse: the reference run (no power cut) %s: %s: %s\n",

@@ -56,6 +56,15 @@ void rf_progress_clear(void)
     }
 }
 
+void rf_progress_finish(void)
+{
+    if (g_drawn) {
+        fputc('\n', stderr);
+        fflush(stderr);
+        g_drawn = false;
+    }
+}
+
 /* ---- a migration on a device ---- */
 
 typedef struct mig_progress {
@@ -120,11 +129,12 @@ void rf_progress_detach(rf_device_t *dev)
     if (g_mig.dev == NULL || g_mig.dev != dev) {
         return;
     }
+    snprintf(g_mig.step, sizeof g_mig.step, "done");
     draw_mig(true);
     nor_sim_set_trace(dev->sim, NULL, NULL);
     dev->platform.log = g_mig.inner;
     g_mig.dev = NULL;
-    rf_progress_clear();
+    rf_progress_finish();
 }
 
 /* ---- a rehearsal ---- */

@@ -13,14 +13,17 @@
 bool rf_progress_on(void);
 /** Redraw the line (printf format); `force` ignores the rate limit. */
 void rf_progress_show(bool force, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-/** Erase the line (before other output, and at the end). */
+/** Erase the line (before other output). */
 void rf_progress_clear(void);
+/** Keep the line as it is (a newline after it): the last state stays on the
+ *  terminal above what follows. */
+void rf_progress_finish(void);
 
 /** Show a migration's progress on `dev`: the current step (the library's
  *  last info line), bytes programmed and erased, network bytes and the
  *  simulated device clock. Uses the device's nor_sim trace slot and wraps its
  *  log function (log lines clear the progress line first). No-op when
- *  progress is off. */
+ *  progress is off. Detach leaves the final state on its own line. */
 void rf_progress_attach(rf_device_t *dev, const char *what);
 void rf_progress_detach(rf_device_t *dev);
 
