@@ -201,6 +201,44 @@ for name in ("idf512-real", "field-dump", "small-2MB", "big-16MB", "c3-4MB", "no
 print("fleet HTML: %d bytes, %d inline SVG maps, no external reference" % (len(doc), p.tags["svg"]))
 PY
 
+# ---------------------------------------------------------------- an embedded migration
+# the reference's embedded example: MCUboot + its app merged, carried inside the old app at 0x14294
+python3 - "$fx" merged.bin <<'PY'
+import sys
+bl = open(sys.argv[1] + "/mcuboot-esp32.bin", "rb").read(); app = open(sys.argv[1] + "/app_upd.bin", "rb").read()
+m = bytearray(b"\xff" * 0x10F000); m[:len(bl)] = bl; m[0xF000:0xF000 + len(app)] = app
+open(sys.argv[2], "wb").write(m)
+PY
+cat > emb_nobackup.csv <<'CSV'
+nvs,      data, nvs,     ,         0x4000,
+otadata,  data, ota,     ,         0x2000,
+phy_init, data, phy,     ,         0x1000,
+factory,  app,  factory, 0x10000,  2M,
+storage,  data, spiffs,  0x210000, 0x1F0000,
+CSV
+printf '{"kinds":[{"name":"seed-embedded","chip":"esp32","flash_size":"4MB","partitions":"%s","running":"factory"},
+ {"name":"no-room-for-backup","chip":"esp32","flash_size":"4MB","partitions":"emb_nobackup.csv","running":"factory"},
+ {"name":"seed-download","chip":"esp32","flash_size":"4MB","partitions":"%s","running":"factory"}]}\n' "$EM" "$DL" > efleet.json
+rc=0; "$REFLASHER" fleet efleet.json --embedded merged.bin@0x1000:0x110000 --at 0x14294 --stride 8 --json >efleet.out 2>efleet.err || rc=$?
+[ "$rc" = 1 ] || fail "embedded fleet: exit $rc, expected 1"
+python3 - efleet.out <<'PY' || fail "embedded fleet JSON"
+import json, sys
+j = json.load(open(sys.argv[1])); ks = {k["name"]: k for k in j["kinds"]}
+assert j["migration"]["mode"] == "embedded", j["migration"]
+e = ks["seed-embedded"]
+assert e["verdict"] == "SAFE" and e["end_state"]["boot"] == "NEW" and e["sweep"]["verdict"] == "PASS", e
+assert 0 < e["brick_window"]["ms"] < 12310 and not e["plan"]["no_backup_window"], e   # the reference: 12,310 ms
+# no OTA partition for the backup of the running app: the plan says the whole copy is the window,
+# and the sweep finds power cuts that brick the device outside the bootloader's sectors
+n = ks["no-room-for-backup"]
+assert n["plan"]["valid"] and n["plan"]["no_backup_window"] and n["verdict"] == "UNSAFE", n
+assert n["sweep"]["brick_outside_window"] > 0 and n["sweep"]["verdict"] == "FAIL", n["sweep"]
+d = ks["seed-download"]
+assert d["verdict"] == "REFUSED" and d["plan"]["rule"] == "EMBEDDED_NOT_IN_RUNNING", d["plan"]
+print("embedded fleet: seed-embedded SAFE (window %.1f ms), no-room-for-backup UNSAFE (%d BRICK outside), "
+      "seed-download REFUSED" % (e["brick_window"]["ms"], n["sweep"]["brick_outside_window"]))
+PY
+
 chromium=$(command -v chromium || command -v chromium-browser || true)
 if [ -z "$chromium" ]; then
     echo "SKIP: chromium not installed: the HTML was not rendered"

@@ -259,7 +259,32 @@ static bool build_from_dump(const char *img, const char *dump, fleet_kind_t *k, 
     return ok;
 }
 
-static bool build_device(const cJSON *jk, const char *dir, const char *img, fleet_kind_t *k)
+/* An embedded migration's image lives inside the old firmware: a generated
+ * old system carries it at --at when it fits in the running partition (as
+ * `device create --embed` does; otherwise the plan refuses the kind). */
+static uint8_t *embed_for(rf_device_t *dev, const fleet_opts_t *o, rf_oldsys_opts_t *opts)
+{
+    rf_ptable_t *t = malloc(sizeof *t);
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    const rf_part_t *run = NULL;
+    if (t != NULL && rf_device_ptable(dev, t) == ESP_OK) {
+        run = rf_ptable_find_label(t, dev->running);
+    }
+    if (run != NULL && (buf = rf_cli_read_file(WHO, o->m.imgs[0].source, &len)) != NULL &&
+        o->m.at >= run->offset && (uint64_t)o->m.at + len <= (uint64_t)run->offset + run->size) {
+        opts->embed = buf;
+        opts->embed_len = len;
+        opts->embed_at = o->m.at;
+    } else {
+        free(buf);
+        buf = NULL;
+    }
+    free(t);
+    return buf;
+}
+
+static bool build_device(const cJSON *jk, const char *dir, const char *img, const fleet_opts_t *fo, fleet_kind_t *k)
 {
     const char *name = jstr(jk, "name"), *chip = jstr(jk, "chip"), *running = jstr(jk, "running");
     const char *csv = jstr(jk, "partitions"), *dump = jstr(jk, "dump");
@@ -331,13 +356,18 @@ static bool build_device(const cJSON *jk, const char *dir, const char *img, flee
             snprintf(k->old_system, sizeof k->old_system, "generated ESP-IDF system");
         }
         rf_device_t dev;
+        uint8_t *embed = NULL;
         esp_err_t e = rf_device_open(img, &dev, err, sizeof err);
         if (e == ESP_OK) {
+            if (fo->m.embedded && blp == NULL && (embed = embed_for(&dev, fo, &o)) != NULL) {
+                snprintf(k->old_system, sizeof k->old_system, "generated ESP-IDF system, the image embedded in its app");
+            }
             e = rf_device_write_old_system(&dev, &o, NULL, err, sizeof err);
             rf_device_close(&dev);
         }
         free(bl);
         free(app);
+        free(embed);
         if (e != ESP_OK) {
             snprintf(k->error, sizeof k->error, "old system: %s", err);
             return false;
@@ -407,10 +437,8 @@ static void analyse(fleet_kind_t *k, const char *img, const fleet_opts_t *o, int
     char msg[512] = "";
     int rc;
     if (sc.embedded) {
-        rc = rf_cli_scenario_prepare(&base, &sc); /* places the image in the running app first */
-        if (rc == 0) {
-            rc = rf_cli_build_embedded_plan(&base, &imgs[0], sc.at, plan, &x, msg, sizeof msg);
-        } else {
+        rc = rf_cli_build_embedded_plan(&base, &imgs[0], sc.at, plan, &x, msg, sizeof msg);
+        if (rc == 0 && (rc = rf_cli_scenario_prepare(&base, &sc)) != 0) { /* places the image, as the linker */
             snprintf(msg, sizeof msg, "%.500s", sc.msg);
         }
     } else {
@@ -557,6 +585,10 @@ static void print_text(const fleet_report_t *r)
             if (k->win_first) {
                 printf("  brick window: ops %u-%u of %u, %.1f ms\n", (unsigned)k->win_first, (unsigned)k->win_last,
                        (unsigned)k->write_ops, k->win_ms);
+            }
+            if (k->brick_outside || k->rerun_failures) {
+                printf("  power-cut sweep: %u cut(s) brick the device outside the bootloader's sectors, %u rerun(s) "
+                       "do not end NEW\n", (unsigned)k->brick_outside, (unsigned)k->rerun_failures);
             }
         }
     }
@@ -799,7 +831,7 @@ int cmd_fleet(int argc, char **argv)
         if (!o.quiet) {
             rf_progress_show(true, "fleet: kind %d/%d '%.60s': building the device", i + 1, rep.n, k->name);
         }
-        if (build_device(jk, dir, img, k)) {
+        if (build_device(jk, dir, img, &o, k)) {
             analyse(k, img, &o, i, rep.n);
         }
         if (k->error[0]) {
