@@ -178,6 +178,9 @@ bool rf_rehearse_write_trace(const char *path, const rf_rehearse_result_t *res);
 struct cJSON *rf_rehearse_json(const rf_rehearse_result_t *res, const char *device, const char *mode,
                                const char *const *sources);
 
+/** {"OLD": n, "NEW": n, "BRICK": n} from counts by rf_boot_result_t. */
+struct cJSON *rf_rehearse_outcomes_json(const uint32_t outcomes[3]);
+
 /** The text report. table: also the heading and the table of cut points by
  *  outcome (what --quiet leaves out). */
 void rf_rehearse_print(FILE *out, const rf_rehearse_result_t *res, const char *device, const char *mode,

@@ -731,6 +731,15 @@ static bool rerun_failed(const point_t *p)
     return !rf_rehearse_point_rerun_ok(p);
 }
 
+cJSON *rf_rehearse_outcomes_json(const uint32_t outcomes[3])
+{
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddNumberToObject(o, "OLD", outcomes[RF_BOOT_OLD]);
+    cJSON_AddNumberToObject(o, "NEW", outcomes[RF_BOOT_NEW]);
+    cJSON_AddNumberToObject(o, "BRICK", outcomes[RF_BOOT_BRICK]);
+    return o;
+}
+
 cJSON *rf_rehearse_json(const rf_rehearse_result_t *res, const char *device, const char *mode,
                         const char *const *sources)
 {
@@ -746,10 +755,7 @@ cJSON *rf_rehearse_json(const rf_rehearse_result_t *res, const char *device, con
     cJSON_AddNumberToObject(j, "stride", res->stride);
     cJSON_AddBoolToObject(j, "mid_op", res->mid_op);
     cJSON_AddNumberToObject(j, "cut_points", res->np);
-    cJSON *o = cJSON_AddObjectToObject(j, "outcomes");
-    cJSON_AddNumberToObject(o, "OLD", res->outcomes[RF_BOOT_OLD]);
-    cJSON_AddNumberToObject(o, "NEW", res->outcomes[RF_BOOT_NEW]);
-    cJSON_AddNumberToObject(o, "BRICK", res->outcomes[RF_BOOT_BRICK]);
+    cJSON_AddItemToObject(j, "outcomes", rf_rehearse_outcomes_json(res->outcomes));
     cJSON_AddNumberToObject(j, "brick_inside_window", res->brick_inside);
     cJSON_AddNumberToObject(j, "brick_outside_window", res->brick_outside);
     if (res->win_first != 0) {

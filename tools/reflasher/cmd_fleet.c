@@ -681,10 +681,7 @@ static cJSON *report_json(const fleet_report_t *r)
             cJSON_AddStringToObject(s, "verdict", k->swept ? (k->sweep_ok ? "PASS" : "FAIL") : "not run");
             cJSON_AddNumberToObject(s, "stride", k->stride);
             cJSON_AddNumberToObject(s, "cut_points", k->cut_points);
-            cJSON *oc = cJSON_AddObjectToObject(s, "outcomes");
-            cJSON_AddNumberToObject(oc, "OLD", k->outcomes[RF_BOOT_OLD]);
-            cJSON_AddNumberToObject(oc, "NEW", k->outcomes[RF_BOOT_NEW]);
-            cJSON_AddNumberToObject(oc, "BRICK", k->outcomes[RF_BOOT_BRICK]);
+            cJSON_AddItemToObject(s, "outcomes", rf_rehearse_outcomes_json(k->outcomes));
             cJSON_AddNumberToObject(s, "brick_outside_window", k->brick_outside);
             cJSON_AddNumberToObject(s, "rerun_failures", k->rerun_failures);
         }
