@@ -126,6 +126,22 @@ static void describe(const uint8_t *flash, uint32_t flash_size, uint32_t addr, u
     snprintf(out, n, "data");
 }
 
+/* The flash size an ESP bootloader's header declares at `off` (0: no valid image). */
+static uint32_t header_flash_size(const uint8_t *flash, uint32_t size, uint32_t off)
+{
+    rf_reader_t r;
+    rf_reader_buf_t rb;
+    uint8_t scratch[1024];
+    uint32_t out = 0;
+    rf_esp_image_info_t *info = malloc(sizeof *info);
+    if (info != NULL && off < size && rf_reader_from_buffer(&r, &rb, flash + off, size - off) == ESP_OK &&
+        rf_esp_image_inspect(&r, scratch, sizeof scratch, info) == ESP_OK && info->err == RF_IMG_OK) {
+        out = (1u << 20) << (info->spi_size_freq >> 4);
+    }
+    free(info);
+    return out;
+}
+
 static void add_region(fleet_map_t *m, uint32_t addr, uint32_t size, fleet_region_kind_t kind, const char *label,
                        const uint8_t *flash)
 {
@@ -499,6 +515,14 @@ static void analyse(fleet_kind_t *k, const char *img, const fleet_opts_t *o, int
         }
     }
     k->verdict = k->ref_ok && (!o->sweep || k->sweep_ok) ? FLEET_SAFE : FLEET_UNSAFE;
+    uint32_t bl_off = 0, declared = 0;
+    if (k->ref_ok && rf_chip_bootloader_offset(k->chip, &bl_off) &&
+        (declared = header_flash_size(res.ref_flash, res.flash_size, bl_off)) != 0 && declared != k->flash_size) {
+        /* the bootloader configures the flash from its header: the rest of the chip is out of its reach */
+        snprintf(k->warning, sizeof k->warning,
+                 "the new bootloader's header declares %u MB of flash, the device has %u MB", (unsigned)(declared >> 20),
+                 (unsigned)(k->flash_size >> 20));
+    }
     rf_rehearse_result_free(&res);
 out:
     rf_cli_plan_extra_free(&x);
@@ -546,7 +570,9 @@ static void print_text(const fleet_report_t *r)
             } else {
                 snprintf(end, sizeof end, "%s (%s)", rf_boot_result_name(k->end), k->end_loader);
             }
-            if (k->win_first) {
+            if (!k->ref_ok) {
+                snprintf(win, sizeof win, "n/a");
+            } else if (k->win_first) {
                 snprintf(win, sizeof win, "%.1f ms", k->win_ms);
             } else {
                 snprintf(win, sizeof win, "none");
@@ -582,9 +608,12 @@ static void print_text(const fleet_report_t *r)
             if (k->ran) {
                 printf("  after: %s: %s\n", rf_boot_result_name(k->end), k->end_reason);
             }
-            if (k->win_first) {
+            if (k->win_first && k->ref_ok) {
                 printf("  brick window: ops %u-%u of %u, %.1f ms\n", (unsigned)k->win_first, (unsigned)k->win_last,
                        (unsigned)k->write_ops, k->win_ms);
+            }
+            if (k->warning[0]) {
+                printf("  warning: %s\n", k->warning);
             }
             if (k->brick_outside || k->rerun_failures) {
                 printf("  power-cut sweep: %u cut(s) brick the device outside the bootloader's sectors, %u rerun(s) "
@@ -636,6 +665,10 @@ static cJSON *report_json(const fleet_report_t *r)
         cJSON_AddStringToObject(o, "running", k->running);
         cJSON_AddStringToObject(o, "old_system", k->old_system);
         cJSON_AddStringToObject(o, "verdict", fleet_verdict_name(k->verdict));
+        cJSON *warn = cJSON_AddArrayToObject(o, "warnings");
+        if (k->warning[0]) {
+            cJSON_AddItemToArray(warn, cJSON_CreateString(k->warning));
+        }
         if (k->error[0]) {
             cJSON_AddStringToObject(o, "error", k->error);
             cJSON_AddItemToArray(ks, o);

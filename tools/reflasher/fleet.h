@@ -74,6 +74,7 @@ typedef struct fleet_kind {
     bool sweep_ok;
     uint32_t cut_points, outcomes[3], brick_outside, rerun_failures, stride;
     fleet_verdict_t verdict;
+    char warning[240];     /**< "" or what a person should look at although the kind is SAFE */
     fleet_map_t before_map, after_map;
 } fleet_kind_t;
 

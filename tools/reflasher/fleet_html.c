@@ -63,6 +63,9 @@ static const char *fill(fleet_region_kind_t k, const char *content)
     if (strncmp(content, "blank", 5) == 0) {
         return "#eef1f4";
     }
+    if (strstr(content, "bootloader") != NULL) {
+        return "#e76f51"; /* a bootloader, also one left in a staging partition */
+    }
     switch (k) {
     case FLEET_REGION_BOOTLOADER:
         return "#e76f51";
@@ -149,7 +152,8 @@ static void svg_map(FILE *f, const fleet_map_t *m, const char *title)
         fprintf(f, "<line x1=\"%.1f\" x2=\"%.1f\" y1=\"%.1f\" y2=\"%.1f\"/>", x, x, strip_y + strip_h, strip_y + strip_h + 6);
         if (a == 0 || a == ZOOM_END || a % 0x100000 == 0) {
             if (a >= 0x100000) {
-                fprintf(f, "<text x=\"%.1f\" y=\"108\">%lluM</text>", x - 6, (unsigned long long)(a >> 20));
+                fprintf(f, "<text x=\"%.1f\" y=\"108\"%s>%lluM</text>", a == m->flash_size ? x : x - 6,
+                        a == m->flash_size ? " text-anchor=\"end\"" : "", (unsigned long long)(a >> 20));
             } else {
                 fprintf(f, "<text x=\"%.1f\" y=\"108\">%s</text>", x - 4, a == 0 ? "0" : "64K");
             }
@@ -200,7 +204,9 @@ static void kind_row(FILE *f, const fleet_kind_t *k, int i)
         fprintf(f, "<td>%s%s (", k->mig_error[0] ? "failed, " : "", rf_boot_result_name(k->end));
         esc(f, k->end_loader);
         fprintf(f, ")</td>");
-        if (k->win_first) {
+        if (!k->ref_ok) {
+            fprintf(f, "<td class=\"num\">n/a</td>");
+        } else if (k->win_first) {
             fprintf(f, "<td class=\"num\">%.1f ms</td>", k->win_ms);
         } else {
             fprintf(f, "<td class=\"num\">none</td>");
@@ -269,7 +275,11 @@ static void kind_section(FILE *f, const fleet_kind_t *k, int i)
                    "%llu programmed, %llu from the network</dd>",
                 k->device_ms, (unsigned)k->write_ops, (unsigned long long)k->bytes_erased,
                 (unsigned long long)k->bytes_programmed, (unsigned long long)k->net_bytes);
-        if (k->win_first) {
+        if (!k->ref_ok) {
+            fprintf(f, "<dt>brick window</dt><dd>not bounded: the migration does not end in the new system "
+                       "(its writes to the bootloader's sectors were ops %u&ndash;%u)</dd>",
+                    (unsigned)k->win_first, (unsigned)k->win_last);
+        } else if (k->win_first) {
             fprintf(f, "<dt>brick window</dt><dd>write ops %u&ndash;%u, %.1f ms (reference component: 690 ms)</dd>",
                     (unsigned)k->win_first, (unsigned)k->win_last, k->win_ms);
         } else {
@@ -282,6 +292,11 @@ static void kind_section(FILE *f, const fleet_kind_t *k, int i)
                     k->stride == 1 ? "" : "th", (unsigned)k->outcomes[RF_BOOT_OLD], (unsigned)k->outcomes[RF_BOOT_NEW],
                     (unsigned)k->outcomes[RF_BOOT_BRICK], (unsigned)k->brick_outside, (unsigned)k->rerun_failures);
         }
+    }
+    if (k->warning[0]) {
+        fprintf(f, "<dt>warning</dt><dd class=\"warn\">");
+        esc(f, k->warning);
+        fprintf(f, "</dd>");
     }
     fprintf(f, "</dl>\n<h3>Flash before</h3>\n");
     svg_map(f, &k->before_map, "flash before the migration");
@@ -309,7 +324,7 @@ static const char k_css[] =
     "svg.map{display:block;max-width:100%;height:auto}svg .lbl{font-size:11px;font-weight:600;fill:#fff}"
     "svg .sub{font-size:10px;fill:#fff}svg .wr{font-size:10px;fill:#d62828}svg .ax line{stroke:#868e96}"
     "svg .ax text{font-size:10px;fill:#868e96}table.regions{margin:4px 0 0;font-size:12px}"
-    ".legend span{display:inline-block;width:12px;height:12px;margin:0 4px 0 12px;vertical-align:middle}";
+    ".warn{color:#c92a2a;font-weight:600}.legend span{display:inline-block;width:12px;height:12px;margin:0 4px 0 12px;vertical-align:middle}";
 
 bool fleet_write_html(const char *path, const fleet_report_t *r)
 {
