@@ -101,6 +101,13 @@ grep -q 'power cuts' dl.err && fail "progress lines on a non-terminal stderr"
 cmp -s dev.img dev.orig || fail "rehearse modified dev.img"
 cmp -s dev.img.meta dev.meta.orig || fail "rehearse modified dev.img.meta"
 
+# the JSON goes through cJSON: a device path with a quote, a backslash and a newline comes back unchanged
+weird=$'d"q\\b\nnl.img'
+cp dev.img "$weird"; cp dev.img.meta "$weird.meta"
+rehearse weird 0 --device "$weird" "${DL[@]:2}" --power-cut-sweep --stride 1000000000 --json
+python3 -c 'import json,sys; j=json.load(open(sys.argv[1])); assert j["device"] == sys.argv[2] and j["ok"], j["device"]' \
+    weird.out "$weird" || fail "JSON with a quote, a backslash and a newline in the device path"
+
 # the text report: a table of cut points by outcome, the window, the reference's windows
 rehearse dl_text 0 "${DL[@]}" --power-cut-sweep --stride 5
 for p in '^  before 1-[0-9]+ +[0-9]+  OLD ' 'BRICK \(inside window\)' '^brick window: ops [0-9]+-[0-9]+ .* ms of simulated device time' \
