@@ -14,20 +14,20 @@
 set -euo pipefail
 : "${REFLASHER:?}" "${RF_SHARED:?}" "${RF_SRC:?}"
 fx="$RF_SHARED/fixtures"; seeds="$RF_SHARED/seeds"
-[ -f "$fx/app_upd.bin" ] || { echo "SKIP: ../shared not available"; exit 0; }
-command -v python3 >/dev/null || { echo "SKIP: no python3"; exit 0; }
+[ -f "$fx/app_upd.bin" ] || { echo "SKIP: ../shared not available"; exit 77; }
+command -v python3 >/dev/null || { echo "SKIP: no python3"; exit 77; }
 t=$(mktemp -d); srv=
-trap '[ -n "$srv" ] && kill "$srv" 2>/dev/null; rm -rf "$t"' EXIT
+trap '[ -n "$srv" ] && kill "$srv" 2>/dev/null; [ -f "$t/ng/nginx.pid" ] && kill "$(cat "$t/ng/nginx.pid")" 2>/dev/null; rm -rf "$t"' EXIT
 cd "$t"
 fails=0
 fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
 MAX_POINTS=${RF_REHEARSE_MAX_POINTS:-400}
 
-python3 "$RF_SRC/tests/support/http_server.py" --root "$fx" --port-file port --max-seconds 580 >/dev/null &
+# readiness by pipe: the server prints its port once it listens
+exec 3< <(exec python3 "$RF_SRC/tests/support/http_server.py" --root "$fx" --max-seconds 580)
 srv=$!
-for _ in $(seq 100); do [ -s port ] && break; sleep 0.05; done
-[ -s port ] || { echo "FAIL: http server did not start"; exit 1; }
-base="http://127.0.0.1:$(cat port)"
+read -r port <&3 || { echo "FAIL: http server did not start"; exit 1; }
+base="http://127.0.0.1:$port"
 
 # rehearse NAME EXPECTED_RC ARGS...: stdout in NAME.out, stderr in NAME.err,
 # exit status in $RC; EXPECTED_RC "any" accepts 0 and 1 (not a usage error
@@ -96,9 +96,17 @@ assert all(r["outcome"] != "BRICK" or r["in_window"] for r in runs), runs
 print("download: %d write ops, %d cut points, OLD %d NEW %d BRICK %d, window ops %d-%d = %.1f ms"
       % (j["write_ops"], j["cut_points"], o["OLD"], o["NEW"], o["BRICK"], first, last, j["window_ms"]))
 PY
-grep -q '^rehearse: .*10%' dl.err || fail "no progress lines on stderr"
+# progress is for a terminal only (tests/test_progress_tty.sh): none in a pipe
+grep -q 'power cuts' dl.err && fail "progress lines on a non-terminal stderr"
 cmp -s dev.img dev.orig || fail "rehearse modified dev.img"
 cmp -s dev.img.meta dev.meta.orig || fail "rehearse modified dev.img.meta"
+
+# the JSON goes through cJSON: a device path with a quote, a backslash and a newline comes back unchanged
+weird=$'d"q\\b\nnl.img'
+cp dev.img "$weird"; cp dev.img.meta "$weird.meta"
+rehearse weird 0 --device "$weird" "${DL[@]:2}" --power-cut-sweep --stride 1000000000 --json
+python3 -c 'import json,sys; j=json.load(open(sys.argv[1])); assert j["device"] == sys.argv[2] and j["ok"], j["device"]' \
+    weird.out "$weird" || fail "JSON with a quote, a backslash and a newline in the device path"
 
 # the text report: a table of cut points by outcome, the window, the reference's windows
 rehearse dl_text 0 "${DL[@]}" --power-cut-sweep --stride 5
@@ -126,23 +134,64 @@ assert sum(j["outcomes"].values()) == j["cut_points"], j
 assert j["ok"] and j["rerun_failures"] == 0, j.get("rerun_failure_points")
 PY
 
-# network faults: the connection closes at 10/50/90 % of each image, or 500
-rehearse dl_net 0 "${DL[@]}" --power-cut-sweep --stride 1000000000 --net-faults --json
-python3 - dl_net.out <<'PY' || fail "network faults JSON"
+# network faults, injected in the source layer: the connection resets at
+# 10/50/90 % of each image, stalls at 50 %, or the server answers 500
+check_net() {   # JSON file, image length list "app_len,bl_len"
+python3 - "$1" "$2" <<'PY'
 import json, sys
-j = json.load(open(sys.argv[1]))
+j = json.load(open(sys.argv[1])); lens = [int(x) for x in sys.argv[2].split(",")]
 nf = j["net_faults"]
-assert len(nf) == 8 and j["net_fault_failures"] == 0, nf
+assert j["ok"] is True and len(nf) == 10 and j["net_fault_failures"] == 0, nf
 for f in nf:
     assert f["ok"] and f["error"] and f["after"] != "BRICK" and f["rerun"] == "NEW" and f["destinations_ok"], f
-    if f["fault"].startswith("close_at="):
-        assert f["error"] == "ESP_ERR_HTTP_INCOMPLETE_DATA", f
-        if f["served_bytes"] >= 0:
-            assert f["served_bytes"] == int(f["fault"].split("=")[1]), f
+    kind, _, at = f["fault"].partition("=")
+    if kind == "close_at":
+        assert f["error"] == "ESP_ERR_HTTP_INCOMPLETE_DATA" and f["served_bytes"] == int(at), f
+    elif kind == "stall_at":
+        assert f["error"] == "ESP_ERR_TIMEOUT" and f["served_bytes"] == int(at), f
     else:
-        assert f["fault"] == "status=500" and f["error"] == "ESP_ERR_INVALID_RESPONSE", f
-print("network faults: %d, all recovered" % len(nf))
+        assert f["fault"] == "status=500" and f["error"] == "ESP_ERR_INVALID_RESPONSE" and f["served_bytes"] == 0, f
+# the 1 MiB app resumes after a late reset (HTTP Range): the rerun reads less than the image
+app = [f for f in nf if f["image"].endswith("app_upd.bin")]
+assert [f["fault"] for f in app][:3] == ["close_at=%d" % (lens[0] * p // 100) for p in (10, 50, 90)], app
+assert app[2]["rerun_bytes"] < lens[0] // 2, app[2]
+assert app[4]["rerun_bytes"] == lens[0], app[4]   # nothing was staged after a 500
+print("network faults: %d, all recovered; rerun after a reset at 90 %%: %d bytes" % (len(nf), app[2]["rerun_bytes"]))
 PY
+}
+LENS="$(stat -c %s "$fx/app_upd.bin"),$(stat -c %s "$fx/mcuboot-esp32.bin")"
+rehearse dl_net 0 "${DL[@]}" --power-cut-sweep --stride 1000000000 --net-faults --json
+check_net dl_net.out "$LENS" || fail "network faults JSON (test server)"
+
+# the same against nginx (any server works: the faults are in the source layer)
+NGINX=$(command -v nginx || echo /usr/sbin/nginx)
+if [ -x "$NGINX" ]; then
+    mkdir -p ng/tmp && chmod 755 "$t" ng
+    ngport=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+    cat > ng/nginx.conf <<CONF
+worker_processes 1;
+daemon on;
+pid $t/ng/nginx.pid;
+error_log $t/ng/error.log warn;
+events { worker_connections 64; }
+http {
+    access_log $t/ng/access.log;
+    client_body_temp_path $t/ng/tmp; proxy_temp_path $t/ng/tmp; fastcgi_temp_path $t/ng/tmp;
+    uwsgi_temp_path $t/ng/tmp; scgi_temp_path $t/ng/tmp;
+    server { listen 127.0.0.1:$ngport; root $fx; }
+}
+CONF
+    # nginx binds its socket before it daemonizes: listening once this returns
+    "$NGINX" -c "$t/ng/nginx.conf" -p "$t/ng" || fail "nginx did not start"
+    ng="http://127.0.0.1:$ngport"
+    rehearse ng_net 0 --device dev.img --image "$ng/app_upd.bin@0x110000:0x100000" --image "$ng/mcuboot-esp32.bin@0x1000:0xF000" \
+        --power-cut-sweep --stride 1000000000 --net-faults --json
+    check_net ng_net.out "$LENS" || fail "network faults JSON (nginx)"
+    grep -q '" 206 ' ng/access.log || fail "nginx: no resumed (206) download"
+    kill "$(cat ng/nginx.pid)" 2>/dev/null || true
+else
+    echo "nginx not installed: the nginx case is not run"
+fi
 
 # a migration that does not end NEW (no bootloader) is refused as a reference
 rehearse dl_noboot 1 --device dev.img --image "$base/app_upd.bin@0x110000:0x100000" --power-cut-sweep

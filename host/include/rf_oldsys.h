@@ -3,14 +3,15 @@
  * before a migration, so a migration (and a power cut in the middle of one)
  * starts from the real thing rather than from blank flash:
  *
- *  - an ESP-IDF-style second-stage bootloader (ESP image, generated) at the
- *    chip's bootloader offset;
+ *  - an ESP-IDF-style second-stage bootloader (ESP image, generated, its
+ *    segments loaded into the chip's internal RAM as a ROM requires; or a
+ *    real one given by the caller) at the chip's bootloader offset;
  *  - the partition table (already written by rf_device_create());
  *  - otadata: erased (0xFF, "boot factory", what `idf.py flash` writes) when
  *    the running partition is the factory app, else one esp_ota_select_entry_t
  *    selecting the running ota_N;
- *  - a valid ESP-IDF app (generated, project "old_app", version "1.0.0") at
- *    the start of the running partition;
+ *  - a valid ESP-IDF app (generated, project "old_app", version "1.0.0"; or
+ *    a real one given by the caller) at the start of the running partition;
  *  - optionally a file embedded in the running partition (the reference's
  *    embedded mode). When it lies where the app is, the app's first (DROM)
  *    segment is grown to carry it, as the real example's app does, and the
@@ -57,6 +58,16 @@ typedef struct rf_oldsys_opts {
                                         (what esp_ota_set_boot_partition writes without
                                         rollback); true: ota_state below */
     uint32_t ota_state;
+    /** Real images instead of the generated ones (e.g. an ESP-IDF build's
+     *  bootloader.bin and app .bin): the bootloader must be a valid ESP image
+     *  for the device's chip (its header's flash-size code is set to the
+     *  device's flash size and its appended SHA-256 recomputed, as esptool
+     *  does when it writes a bootloader with --flash_size); the app a valid
+     *  ESP image for the chip. NULL: generated. */
+    const uint8_t *bootloader;
+    size_t bootloader_len;
+    const uint8_t *app;
+    size_t app_len;
     /** Embedded file: bytes and flash address (inside the running partition). */
     const uint8_t *embed;
     size_t embed_len;
@@ -85,6 +96,18 @@ typedef struct rf_oldsys_result {
  *  opts and res may be NULL. err gets a message on failure. */
 esp_err_t rf_device_write_old_system(rf_device_t *dev, const rf_oldsys_opts_t *opts, rf_oldsys_result_t *res,
                                      char *err, size_t err_len);
+
+/** Set the flash-size code of an ESP image header (byte 3, upper nibble:
+ *  1 MB 0, 2 MB 1, 4 MB 2, 8 MB 3, 16 MB 4, 32 MB 5, 64 MB 6, 128 MB 7) and
+ *  recompute its appended SHA-256 when it has one, as esptool does. The
+ *  image must be a valid ESP image before and is after. ESP_ERR_INVALID_ARG
+ *  for a flash size with no code or an invalid image (err says which). */
+esp_err_t rf_oldsys_set_flash_size(uint8_t *img, size_t len, uint32_t flash_size, char *err, size_t err_len);
+
+/** Internal-RAM load addresses for a chip's bootloader segments (DRAM, IRAM,
+ *  IRAM: where a ROM loads a second-stage bootloader); false for an unknown
+ *  chip. The generated stand-in bootloader uses them. */
+bool rf_oldsys_bootloader_ram(const char *chip, uint32_t addr[3]);
 
 /** Lowercase hex of n bytes into out (2n + 1 bytes). */
 void rf_oldsys_hex(const uint8_t *d, size_t n, char *out);

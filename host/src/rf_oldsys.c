@@ -131,6 +131,124 @@ static size_t app_with_embed(const uint8_t *app, size_t app_len, const uint8_t *
     return esp_image_seal(b, body, seg_off, seg_len, (int)info.segment_count);
 }
 
+static bool inspect_esp(const uint8_t *img, size_t len, rf_esp_image_info_t *info)
+{
+    rf_reader_t r;
+    rf_reader_buf_t rb;
+    uint8_t scratch[1024];
+    return rf_reader_from_buffer(&r, &rb, img, len) == ESP_OK &&
+           rf_esp_image_inspect(&r, scratch, sizeof scratch, info) == ESP_OK && info->err == RF_IMG_OK;
+}
+
+esp_err_t rf_oldsys_set_flash_size(uint8_t *img, size_t len, uint32_t flash_size, char *err, size_t err_len)
+{
+    int code = -1;
+    for (int c = 0; c <= 7; c++) {
+        if (flash_size == (1u << 20) << c) {
+            code = c;
+        }
+    }
+    if (code < 0) {
+        seterr(err, err_len, "no ESP image flash-size code for %u bytes (1 MB to 128 MB, powers of two)",
+               (unsigned)flash_size);
+        return ESP_ERR_INVALID_ARG;
+    }
+    rf_esp_image_info_t *info = malloc(sizeof *info);
+    if (info == NULL) {
+        return ESP_ERR_NO_MEM;
+    }
+    esp_err_t e = ESP_OK;
+    if (!inspect_esp(img, len, info)) {
+        seterr(err, err_len, "not a valid ESP image");
+        e = ESP_ERR_INVALID_ARG;
+    } else {
+        img[3] = (uint8_t)(code << 4 | (img[3] & 0x0F));
+        /* the checksum covers segment data only; the appended SHA-256 covers the header too */
+        if (info->hash_appended == 1 && info->sha256_checked) {
+            rf_sha256(img, info->sha256_offset, img + info->sha256_offset);
+        }
+        if (!inspect_esp(img, len, info)) {
+            seterr(err, err_len, "the image is not valid after setting its flash size");
+            e = ESP_ERR_INVALID_STATE;
+        }
+    }
+    free(info);
+    return e;
+}
+
+bool rf_oldsys_bootloader_ram(const char *chip, uint32_t addr[3])
+{
+    /* DRAM, IRAM, IRAM inside each chip's internal SRAM (what ESP-IDF's own
+     * bootloader linker script uses, roughly: the ROM copies each segment
+     * to its load address, and only internal RAM is reachable then). */
+    static const struct {
+        const char *chip;
+        uint32_t a[3];
+    } k[] = {
+        { "esp32", { 0x3FFF0030u, 0x40078000u, 0x40080400u } },
+        { "esp32s2", { 0x3FFE6100u, 0x4004C000u, 0x40050000u } },
+        { "esp32s3", { 0x3FCD8000u, 0x403C8000u, 0x403CE000u } },
+        { "esp32c3", { 0x3FCD6000u, 0x403C8000u, 0x403CE000u } },
+        { "esp32c2", { 0x3FCD6000u, 0x403A8000u, 0x403AE000u } },
+        { "esp32c6", { 0x4085A000u, 0x40860000u, 0x40868000u } },
+        { "esp32h2", { 0x4083A000u, 0x40840000u, 0x40848000u } },
+        { "esp32c5", { 0x4084A000u, 0x40850000u, 0x40858000u } },
+        { "esp32c61", { 0x4083A000u, 0x40840000u, 0x40848000u } },
+        { "esp32p4", { 0x4FF2A000u, 0x4FF30000u, 0x4FF38000u } },
+    };
+    for (size_t i = 0; chip != NULL && i < sizeof k / sizeof k[0]; i++) {
+        if (strcmp(chip, k[i].chip) == 0) {
+            memcpy(addr, k[i].a, sizeof k[i].a);
+            return true;
+        }
+    }
+    return false;
+}
+
+/* The generated stand-in bootloader, relocated so that every segment (and
+ * the entry point) lies in the chip's internal RAM. */
+static bool bootloader_to_ram(uint8_t *bl, size_t len, const char *chip)
+{
+    uint32_t ram[3];
+    rf_esp_image_info_t *info = malloc(sizeof *info);
+    bool ok = info != NULL && rf_oldsys_bootloader_ram(chip, ram) && inspect_esp(bl, len, info) &&
+              info->segment_count <= 3 && info->segment_count >= 2 && info->hash_appended == 1;
+    if (ok) {
+        for (uint32_t i = 0; i < info->segment_count; i++) {
+            rf_put_le32(bl + info->segments[i].offset - RF_ESP_SEGMENT_HEADER_LEN, ram[i]);
+        }
+        rf_put_le32(bl + 4, ram[1] + (info->segments[1].len > 0x400 ? 0x400u : 0u)); /* entry: in the IRAM segment */
+        rf_sha256(bl, info->sha256_offset, bl + info->sha256_offset);
+        ok = inspect_esp(bl, len, info);
+    }
+    free(info);
+    return ok;
+}
+
+/* A copy of a caller's image that must be a valid ESP image for chip_id. */
+static uint8_t *real_image(const uint8_t *img, size_t len, uint16_t chip_id, bool want_app, const char *what,
+                           char *err, size_t err_len)
+{
+    rf_esp_image_info_t *info = malloc(sizeof *info);
+    uint8_t *copy = NULL;
+    if (info == NULL) {
+        return NULL;
+    }
+    if (!inspect_esp(img, len, info)) {
+        seterr(err, err_len, "the %s is not a valid ESP image (%s at 0x%x)", what, rf_img_err_str(info->err),
+               (unsigned)info->err_offset);
+    } else if (info->chip_id != chip_id) {
+        seterr(err, err_len, "the %s is for chip id %u, the device's is %u", what, (unsigned)info->chip_id,
+               (unsigned)chip_id);
+    } else if (want_app && !info->has_app_desc) {
+        seterr(err, err_len, "the %s has no esp_app_desc_t: not an ESP-IDF app", what);
+    } else if ((copy = malloc(len)) != NULL) {
+        memcpy(copy, img, len);
+    }
+    free(info);
+    return copy;
+}
+
 static const rf_part_t *find_ota_data(const rf_ptable_t *t)
 {
     return rf_ptable_find(t, RF_PART_TYPE_DATA, RF_PART_SUBTYPE_DATA_OTA);
@@ -195,13 +313,33 @@ esp_err_t rf_device_write_old_system(rf_device_t *dev, const rf_oldsys_opts_t *o
     }
 
     /* 1. The second-stage bootloader, in [bl_off, partition table). */
-    rf_esp_gen_t bg = { .chip_id = chip_id, .is_app = false, .project_name = "bootloader",
-                        .code_size = opts->bootloader_code_size ? opts->bootloader_code_size : 12 * 1024,
-                        .seed = 0xB007u, .bl_flavor = RF_GEN_BL_ESP_IDF };
     uint8_t *bl = NULL;
-    size_t bl_len = rf_gen_esp_image(&bg, &bl);
-    if (bl_len == 0) {
-        return ESP_ERR_NO_MEM;
+    size_t bl_len = 0;
+    if (opts->bootloader != NULL) {
+        bl = real_image(opts->bootloader, opts->bootloader_len, chip_id, false, "bootloader", err, err_len);
+        if (bl == NULL) {
+            return ESP_ERR_INVALID_ARG;
+        }
+        bl_len = opts->bootloader_len;
+    } else {
+        rf_esp_gen_t bg = { .chip_id = chip_id, .is_app = false, .project_name = "bootloader",
+                            .code_size = opts->bootloader_code_size ? opts->bootloader_code_size : 12 * 1024,
+                            .seed = 0xB007u, .bl_flavor = RF_GEN_BL_ESP_IDF };
+        bl_len = rf_gen_esp_image(&bg, &bl);
+        if (bl_len == 0) {
+            return ESP_ERR_NO_MEM;
+        }
+        if (!bootloader_to_ram(bl, bl_len, dev->chip)) {
+            seterr(err, err_len, "cannot place the stand-in bootloader in %s's internal RAM", dev->chip);
+            free(bl);
+            return ESP_ERR_INVALID_STATE;
+        }
+    }
+    /* The header says the device's flash size, as `idf.py flash` / esptool write it. */
+    e = rf_oldsys_set_flash_size(bl, bl_len, size, err, err_len);
+    if (e != ESP_OK) {
+        free(bl);
+        return e;
     }
     if (bl_off + bl_len > dev->ptable_offset) {
         seterr(err, err_len, "bootloader of %zu bytes at 0x%x runs into the partition table at 0x%x", bl_len,
@@ -216,10 +354,19 @@ esp_err_t rf_device_write_old_system(rf_device_t *dev, const rf_oldsys_opts_t *o
                         .version = opts->app_version ? opts->app_version : "1.0.0", .idf_ver = "v5.1.4",
                         .code_size = opts->app_code_size ? opts->app_code_size : 192 * 1024, .seed = 0x01DA99u };
     uint8_t *app = NULL;
-    size_t app_len = rf_gen_esp_image(&ag, &app);
+    size_t app_len = 0;
+    if (opts->app != NULL) {
+        app = real_image(opts->app, opts->app_len, chip_id, true, "app", err, err_len);
+        app_len = app != NULL ? opts->app_len : 0;
+    } else {
+        app_len = rf_gen_esp_image(&ag, &app);
+        if (app_len == 0) {
+            seterr(err, err_len, "out of memory");
+        }
+    }
     if (app_len == 0) {
         free(bl);
-        return ESP_ERR_NO_MEM;
+        return opts->app != NULL ? ESP_ERR_INVALID_ARG : ESP_ERR_NO_MEM;
     }
     bool embed_raw = false;
     if (opts->embed != NULL) {

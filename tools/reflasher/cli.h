@@ -8,3 +8,4 @@ int cmd_image(int argc, char **argv);     /* cmd_image.c   */
 int cmd_plan(int argc, char **argv);      /* cmd_plan.c    */
 int cmd_boot(int argc, char **argv);      /* cmd_boot.c    */
 int cmd_rehearse(int argc, char **argv);  /* cmd_rehearse.c */
+int cmd_fleet(int argc, char **argv);     /* cmd_fleet.c */

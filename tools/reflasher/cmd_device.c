@@ -1,5 +1,5 @@
 /* reflasher device create --chip CHIP --flash-size SIZE --partitions CSV --running LABEL -o DEVICE.img
- *                         [--old-system [--embed FILE --embed-at ADDR]] */
+ *                         [--old-system [--bootloader FILE] [--app FILE] [--embed FILE --embed-at ADDR]] */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -7,48 +7,43 @@
 #include "cli.h"
 #include "rf_device.h"
 #include "rf_oldsys.h"
+#include "readfile.h"
 
 static int usage(void)
 {
     fprintf(stderr, "usage: reflasher device create --chip CHIP --flash-size SIZE --partitions FILE.csv "
                     "--running LABEL -o DEVICE.img [--ptable-offset ADDR]\n"
-                    "       [--old-system [--embed FILE --embed-at ADDR]] [--recovery-offset ADDR]\n"
+                    "       [--old-system [--bootloader FILE] [--app FILE] [--embed FILE --embed-at ADDR]]\n"
+                    "       [--recovery-offset ADDR]\n"
                     "  --old-system: also write what a real ESP-IDF device holds: bootloader, otadata and an\n"
                     "                app (old_app 1.0.0) in the running partition; --embed puts FILE at ADDR\n"
-                    "                inside the running partition (the embedded mode's image)\n");
+                    "                inside the running partition (the embedded mode's image)\n"
+                    "  --bootloader, --app: real images (an ESP-IDF build's bootloader.bin and app .bin) instead\n"
+                    "                of the generated ones; the bootloader's header gets the device's flash size\n"
+                    "                and its appended SHA-256 is recomputed, as esptool does\n");
     return 2;
 }
 
-static int write_old_system(const char *img, const char *embed_path, uint32_t embed_at)
+typedef struct oldsys_files {
+    const char *embed, *bootloader, *app;
+    uint32_t embed_at;
+} oldsys_files_t;
+
+static int write_old_system(const char *img, const oldsys_files_t *in)
 {
     rf_oldsys_opts_t o;
     memset(&o, 0, sizeof o);
-    uint8_t *embed = NULL;
-    if (embed_path != NULL) {
-        FILE *f = fopen(embed_path, "rb");
-        long n = -1;
-        if (f != NULL && fseek(f, 0, SEEK_END) == 0) {
-            n = ftell(f);
-            rewind(f);
-        }
-        if (n > 0 && n <= 0x4000000L) {
-            embed = malloc((size_t)n);
-            if (embed != NULL && fread(embed, 1, (size_t)n, f) != (size_t)n) {
-                free(embed);
-                embed = NULL;
-            }
-        }
-        if (f != NULL) {
-            fclose(f);
-        }
-        if (embed == NULL) {
-            fprintf(stderr, "reflasher device create: cannot read --embed %s\n", embed_path);
-            return 1;
-        }
-        o.embed = embed;
-        o.embed_len = (size_t)n;
-        o.embed_at = embed_at;
+    uint8_t *embed = NULL, *bl = NULL, *app = NULL;
+    int rc = 1;
+    if ((in->embed && (embed = rf_cli_read_file("reflasher device create --embed", in->embed, &o.embed_len)) == NULL) ||
+        (in->bootloader && (bl = rf_cli_read_file("reflasher device create --bootloader", in->bootloader, &o.bootloader_len)) == NULL) ||
+        (in->app && (app = rf_cli_read_file("reflasher device create --app", in->app, &o.app_len)) == NULL)) {
+        goto out;
     }
+    o.embed = embed;
+    o.embed_at = in->embed_at;
+    o.bootloader = bl;
+    o.app = app;
     rf_device_t *dev = calloc(1, sizeof *dev);
     char err[512] = "";
     esp_err_t e = dev ? rf_device_open(img, dev, err, sizeof err) : ESP_ERR_NO_MEM;
@@ -58,20 +53,25 @@ static int write_old_system(const char *img, const char *embed_path, uint32_t em
         rf_device_close(dev);
     }
     free(dev);
-    free(embed);
     if (e != ESP_OK) {
         fprintf(stderr, "reflasher device create --old-system: %s (%s)\n", err, esp_err_to_name(e));
-        return 1;
+        goto out;
     }
-    printf("old system: ESP-IDF bootloader at 0x%x (%u bytes, sha256 %s), app at 0x%x (%u bytes), otadata %s",
-           (unsigned)res.bootloader_offset, (unsigned)res.bootloader_len, res.bootloader_sha256_hex,
-           (unsigned)res.app_offset, (unsigned)res.app_len,
+    printf("old system: ESP-IDF bootloader at 0x%x (%u bytes, %s, sha256 %s), app at 0x%x (%u bytes, %s), otadata %s",
+           (unsigned)res.bootloader_offset, (unsigned)res.bootloader_len,
+           in->bootloader ? "real, flash size set" : "generated", res.bootloader_sha256_hex, (unsigned)res.app_offset,
+           (unsigned)res.app_len, in->app ? "real" : "generated",
            res.otadata_offset == 0 ? "(none)" : res.otadata_written ? "selecting the running OTA slot" : "erased");
-    if (embed_path != NULL) {
-        printf(", %s at 0x%x%s", embed_path, (unsigned)embed_at, res.embedded_in_app ? " (inside the app)" : "");
+    if (in->embed != NULL) {
+        printf(", %s at 0x%x%s", in->embed, (unsigned)in->embed_at, res.embedded_in_app ? " (inside the app)" : "");
     }
     printf("\n");
-    return 0;
+    rc = 0;
+out:
+    free(embed);
+    free(bl);
+    free(app);
+    return rc;
 }
 
 int cmd_device(int argc, char **argv)
@@ -82,8 +82,7 @@ int cmd_device(int argc, char **argv)
     rf_device_spec_t spec = { .chip = "esp32", .flash_size = 4u << 20 };
     const char *out = NULL;
     bool old_system = false;
-    const char *embed = NULL;
-    uint32_t embed_at = 0;
+    oldsys_files_t files = { 0 };
     bool has_embed_at = false;
     uint32_t recovery = 0;
     for (int i = 2; i < argc; i++) {
@@ -119,9 +118,13 @@ int cmd_device(int argc, char **argv)
                 return usage();
             }
         } else if (strcmp(a, "--embed") == 0) {
-            embed = v;
+            files.embed = v;
+        } else if (strcmp(a, "--bootloader") == 0) {
+            files.bootloader = v;
+        } else if (strcmp(a, "--app") == 0) {
+            files.app = v;
         } else if (strcmp(a, "--embed-at") == 0) {
-            if (!rf_parse_size(v, &embed_at)) {
+            if (!rf_parse_size(v, &files.embed_at)) {
                 return usage();
             }
             has_embed_at = true;
@@ -133,8 +136,12 @@ int cmd_device(int argc, char **argv)
     if (out == NULL || spec.partitions_csv == NULL || spec.running == NULL) {
         return usage();
     }
-    if ((embed != NULL) != has_embed_at || (embed != NULL && !old_system)) {
+    if ((files.embed != NULL) != has_embed_at || (files.embed != NULL && !old_system)) {
         fprintf(stderr, "reflasher device create: --embed FILE and --embed-at ADDR go together, with --old-system\n");
+        return 2;
+    }
+    if ((files.bootloader != NULL || files.app != NULL) && !old_system) {
+        fprintf(stderr, "reflasher device create: --bootloader and --app go with --old-system\n");
         return 2;
     }
     char err[512] = "";
@@ -154,5 +161,5 @@ int cmd_device(int argc, char **argv)
             return 1;
         }
     }
-    return old_system ? write_old_system(out, embed, embed_at) : 0;
+    return old_system ? write_old_system(out, &files) : 0;
 }

@@ -16,6 +16,7 @@
 #include "json_out.h"
 #include "migrate_run.h"
 #include "planning.h"
+#include "progress.h"
 #include "rf_crypto.h"
 #include "rf_device.h"
 #include "self_reflasher_platform.h"
@@ -347,9 +348,13 @@ int cmd_migrate(int argc, char **argv)
         e = rf_cli_embed_place(&dev, &imgs[0], at, &emb_len);
     }
     nor_sim_reset_counters(dev.sim);
+    if (!quiet) {
+        rf_progress_attach(&dev, "migrate"); /* a terminal only (progress.h) */
+    }
     if (e == ESP_OK) {
         e = embedded ? rf_cli_run_embedded(&dev, &imgs[0], at, emb_len) : rf_cli_run_download(&dev, imgs, n_img, &failed_at);
     }
+    rf_progress_detach(&dev);
     const nor_sim_counters_t *c = nor_sim_counters(dev.sim);
     bool printed = true;
     if (json) {

@@ -14,6 +14,7 @@ static const struct {
     { "inspect", cmd_inspect, "inspect FILE [--json]: images, tables, merged binaries, flash dumps, gzip: list and check" },
     { "boot", cmd_boot, "boot DEVICE.img [--json]: what the device would boot now (OLD, NEW or BRICK)" },
     { "rehearse", cmd_rehearse, "rehearse --device IMG (--image ... | --embedded ...) --power-cut-sweep [--mid-op] [--json]: cut the power at every write" },
+    { "fleet", cmd_fleet, "fleet FLEET.json (--image ... | --embedded ...) [--json] [--html FILE]: rehearse one migration on every device kind" },
     { "image", cmd_image, "image esp-bootloader|esp-app|mcuboot ... -o FILE: generate a real-format image" },
 };
 
