@@ -12,10 +12,10 @@ t=$(mktemp -d); trap 'kill $srv 2>/dev/null || true; rm -rf "$t"' EXIT
 cd "$t"
 fail() { echo "FAIL: $*"; exit 1; }
 
-python3 "$RF_SRC/tests/support/http_server.py" --root "$fx" --port-file port --max-seconds 300 >/dev/null &
-srv=$!
-for _ in $(seq 100); do [ -s port ] && break; sleep 0.05; done
-base="http://127.0.0.1:$(cat port)"
+. "$RF_SRC/tests/support/serve.sh"
+rf_serve "$fx" --max-seconds 300 || fail "http server did not start"
+srv=$SRV_PID
+base="http://127.0.0.1:$SRV_PORT"
 
 # --- download scenario
 "$REFLASHER" device create --chip esp32 --flash-size 4MB --partitions "$seeds/boot_swap_download_example-partitions.csv" \

@@ -43,11 +43,10 @@ open("www/pt_overlap.bin", "wb").write(table(good + [entry(1, 0x82, 0x200000, 0x
 open("www/pt_past_flash.bin", "wb").write(table(good + [entry(1, 0x82, 0x3F0000, 0x20000, "spiffs")]))
 PY
 
-python3 "$RF_SRC/tests/support/http_server.py" --root www --port-file port --max-seconds 300 >/dev/null &
-srv=$!
-for _ in $(seq 200); do [ -s port ] && break; sleep 0.05; done
-[ -s port ] || fail "http server did not start"
-base="http://127.0.0.1:$(cat port)"
+. "$RF_SRC/tests/support/serve.sh"
+rf_serve www --max-seconds 300 || fail "http server did not start"
+srv=$SRV_PID
+base="http://127.0.0.1:$SRV_PORT"
 
 "$REFLASHER" device create --chip esp32 --flash-size 4MB --partitions "$seeds/boot_swap_download_example-partitions.csv" \
     --running factory --old-system -o dev.img >/dev/null

@@ -199,11 +199,10 @@ mkdir -p "$W/srv"
 python3 -c "
 import sys
 open(sys.argv[1], 'wb').write(bytes(((7 * i + i // 251) & 0xFF) for i in range(100000)))" "$W/srv/data.bin"
-python3 "$RF_SRC/tests/support/http_server.py" --root "$W/srv" --port-file "$W/srv.port" --max-seconds 550 \
-    > "$W/srv.log" 2>&1 &
-PIDS+=($!)
-for _ in $(seq 100); do [ -s "$W/srv.port" ] && break; sleep 0.1; done
-SRV="http://127.0.0.1:$(cat "$W/srv.port")"
+. "$RF_SRC/tests/support/serve.sh"
+rf_serve "$W/srv" --max-seconds 550 2> "$W/srv.log" || { bad "http_server.py did not start"; exit 1; }
+PIDS+=("$SRV_PID")
+SRV="http://127.0.0.1:$SRV_PORT"
 cp "$BOOT" "$W/srv/mcuboot-esp32.bin"
 new_device "$DL/partitions.csv" "$W/check.img"
 printf 'nvs, data, nvs, , 0x4000,\notadata, data, ota, , 0x2000,\nfactory, app, factory, 0x10000, 1M,\nro, data, spiffs, 0x110000, 0x10000, readonly\n' \
@@ -230,14 +229,13 @@ echo "# boot_swap_download_example"
 mkdir -p "$W/www"
 cp "$APP" "$W/www/app_upd.bin"
 cp "$BOOT" "$W/www/mcuboot-esp32.bin"
-python3 -u -m http.server 0 --bind 127.0.0.1 --directory "$W/www" > "$W/www.log" 2>&1 &
+# readiness by pipe: http.server says "Serving HTTP on ... port N" on stdout once it listens
+mkfifo "$W/www.fifo"
+python3 -u -m http.server 0 --bind 127.0.0.1 --directory "$W/www" > "$W/www.fifo" 2> "$W/www.log" &
 PIDS+=($!)
-PORT=""
-for _ in $(seq 100); do
-    PORT=$(sed -n 's/.* port \([0-9]*\) .*/\1/p' "$W/www.log" | head -1)
-    [ -n "$PORT" ] && break
-    sleep 0.1
-done
+line=""
+read -r -t 60 line < "$W/www.fifo" || true
+PORT=$(echo "$line" | sed -n 's/.* port \([0-9]*\) .*/\1/p')
 [ -n "$PORT" ] || { cat "$W/www.log"; bad "python3 -m http.server did not start"; exit 1; }
 URL_APP="http://127.0.0.1:$PORT/app_upd.bin"
 URL_BOOT="http://127.0.0.1:$PORT/mcuboot-esp32.bin"

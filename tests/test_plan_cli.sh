@@ -18,11 +18,10 @@ t=$(mktemp -d); srv=""; trap '[ -n "$srv" ] && kill $srv 2>/dev/null; rm -rf "$t
 cd "$t"
 fail() { echo "FAIL: $*"; exit 1; }
 
-python3 "$RF_SRC/tests/support/http_server.py" --root "$fx" --port-file port --max-seconds 120 >/dev/null &
-srv=$!
-for _ in $(seq 100); do [ -s port ] && break; sleep 0.05; done
-[ -s port ] || fail "http server did not start"
-base="http://127.0.0.1:$(cat port)"
+. "$RF_SRC/tests/support/serve.sh"
+rf_serve "$fx" --max-seconds 120 || fail "http server did not start"
+srv=$SRV_PID
+base="http://127.0.0.1:$SRV_PORT"
 APP="$base/app_upd.bin@0x110000:0x100000"
 BOOT="$base/mcuboot-esp32.bin@0x1000:0xF000"
 APP_SHA=42ddba478e89d0ab1e3b6168867196387ef2405531feef2f19badd4627b4e337
