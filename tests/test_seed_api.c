@@ -4,6 +4,7 @@
  * fixtures (../shared/fixtures) served over real HTTP on 127.0.0.1.
  * Reads ../shared: the tests skip when it is absent.
  */
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -632,6 +633,20 @@ static void test_verification_refuses_bad_images(void **state)
 }
 
 /* Turning the checks off is explicit: the same bad image then goes through. */
+typedef struct {
+    int warnings_off;   /* warnings that say the checks are turned off */
+} logcap_t;
+
+static void capture_log(void *arg, rf_log_level_t level, const char *tag, const char *fmt, va_list ap)
+{
+    (void)tag;
+    char line[512];
+    vsnprintf(line, sizeof line, fmt, ap);
+    if (level == RF_LOG_WARN && strstr(line, "turned OFF") != NULL) {
+        ((logcap_t *)arg)->warnings_off++;
+    }
+}
+
 static void test_verification_opt_out(void **state)
 {
     fx_t *fx = *state;
@@ -647,7 +662,12 @@ static void test_verification_opt_out(void **state)
     assert_flash_unchanged(fx);
     esp_self_reflasher_verify_t off = { .skip_content_checks = true };
     cfg.verify = &off;
-    assert_int_equal(esp_self_reflasher_directly_copy_to_region_with(pf, &cfg), ESP_OK);
+    /* the opt-out is logged as a warning, every time (invariant 11) */
+    logcap_t cap = { 0 };
+    esp_self_reflasher_platform_t logged = *pf;
+    logged.log = (rf_log_t){ .fn = capture_log, .arg = &cap };
+    assert_int_equal(esp_self_reflasher_directly_copy_to_region_with(&logged, &cfg), ESP_OK);
+    assert_int_equal(cap.warnings_off, 1);
     assert_region_is(fx, 0x1000, 0xF000, bl, bl_len);
     free(bl);
 }
