@@ -96,6 +96,15 @@ assert all(r["outcome"] != "BRICK" or r["in_window"] for r in runs), runs
 print("download: %d write ops, %d cut points, OLD %d NEW %d BRICK %d, window ops %d-%d = %.1f ms"
       % (j["write_ops"], j["cut_points"], o["OLD"], o["NEW"], o["BRICK"], first, last, j["window_ms"]))
 PY
+# the plan's estimate of the window against what the rehearsal measures on the
+# same device (the estimate is not its own formula restated: the trace is)
+"$REFLASHER" plan --allow-http "${DL[@]}" --json > dl_plan.json 2>/dev/null || fail "plan of the download scenario"
+python3 - dl_plan.json dl_probe.out <<'PY' || fail "plan window estimate vs rehearsal"
+import json, sys
+est = json.load(open(sys.argv[1]))["window_ms"]; got = json.load(open(sys.argv[2]))["window_ms"]
+assert abs(est - got) <= 0.10 * got, (est, got)
+print("download: plan estimates the window at %.1f ms, the rehearsal measures %.1f ms" % (est, got))
+PY
 # progress is for a terminal only (tests/test_progress_tty.sh): none in a pipe
 grep -q 'power cuts' dl.err && fail "progress lines on a non-terminal stderr"
 cmp -s dev.img dev.orig || fail "rehearse modified dev.img"
@@ -248,6 +257,13 @@ for r in runs:
         assert r["rerun_ok"], r
 assert j["ok"] and j["rerun_failures"] == 0, j.get("rerun_failure_points")
 print("embedded: all %d cut points good, window ops %d-%d = %.1f ms" % (j["cut_points"], first, last, j["window_ms"]))
+PY
+"$REFLASHER" plan "${EM[@]}" --json > em_plan.json 2>/dev/null || fail "plan of the embedded scenario"
+python3 - em_plan.json em_probe.out <<'PY' || fail "embedded plan window estimate vs rehearsal"
+import json, sys
+est = json.load(open(sys.argv[1]))["window_ms"]; got = json.load(open(sys.argv[2]))["window_ms"]
+assert abs(est - got) <= 0.10 * got, (est, got)
+print("embedded: plan estimates the window at %.1f ms, the rehearsal measures %.1f ms" % (est, got))
 PY
 rehearse em_net 2 "${EM[@]}" --power-cut-sweep --net-faults
 cmp -s emb.img emb.orig || fail "rehearse modified emb.img"

@@ -112,6 +112,9 @@ typedef struct rf_plan {
     rf_plan_cost_t cost;        /**< zeros: device-timings.md defaults */
     const rf_part_t *forced_staging; /**< the caller's target partition, or NULL */
     const uint32_t *keep;       /**< ranges (start, size pairs) no staging may overwrite (rf_eng_staging_keep()) */
+    bool boot_block_blank;      /**< the bootloader's 64 KiB block holds nothing outside the destination that
+                                     rewrites the bootloader (blank): the write engine then opens the window with
+                                     one block erase followed by the bootloader's pages (rf_write.c) */
     uint32_t keep_count;
     rf_plan_image_t img[RF_PLAN_MAX_IMAGES];
     uint32_t count;

@@ -359,20 +359,23 @@ esp_err_t rf_plan_validate(rf_plan_t *p)
             p->no_backup_window = true;
         } else if (p->no_backup_window) {
             continue;
-        } else if (im->embedded && p->ptable_offset > p->bootloader_offset) {
+        } else if (p->ptable_offset > p->bootloader_offset &&
+                   rf_overlaps(im->dest, rf_align_up(im->dest_size, p->sector_size), p->bootloader_offset,
+                               p->ptable_offset - p->bootloader_offset)) {
+            /* The window, as the write engine opens it (rf_write.c): the
+             * bootloader's sectors are written after the rest of the region
+             * but for the table and otadata; when its 64 KiB block holds
+             * nothing else, one block erase and then the bootloader's pages,
+             * else a sector erase per rewritten sector and the pages. */
             uint32_t dsize = rf_align_up(im->dest_size, p->sector_size);
             uint64_t lo = RF_MAX(im->dest, p->bootloader_offset);
             uint64_t hi = RF_MIN((uint64_t)im->dest + dsize, (uint64_t)p->ptable_offset);
-            if (lo < hi) {
-                uint64_t data_end = RF_MIN((uint64_t)im->dest + len, hi);
-                uint64_t data = data_end > lo ? data_end - lo : 0;
-                p->window_us = (uint64_t)div_up(hi - lo, p->sector_size) * c->sector_erase_us +
-                               (uint64_t)div_up(data, p->page_size) * c->page_program_us;
-                p->window_image = (int32_t)i;
-            }
-        } else if (rf_overlaps(im->dest, im->dest_size, p->bootloader_offset, p->sector_size)) {
-            p->window_us = (uint64_t)div_up(len, p->sector_size) * c->sector_erase_us +
-                           (uint64_t)div_up(len, p->page_size) * c->page_program_us;
+            uint64_t data_end = RF_MIN((uint64_t)im->dest + len, hi);
+            uint64_t data = data_end > lo ? data_end - lo : 0;
+            uint64_t pages = (uint64_t)div_up(data, p->page_size) * c->page_program_us;
+            uint64_t by_sector = (uint64_t)div_up(data > 0 ? data : hi - lo, p->sector_size) * c->sector_erase_us;
+            bool block = p->boot_block_blank && p->block_size && c->block_erase_us < by_sector;
+            p->window_us = (block ? c->block_erase_us : by_sector) + pages;
             p->window_image = (int32_t)i;
         }
     }

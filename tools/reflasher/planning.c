@@ -7,6 +7,7 @@
 #include <string.h>
 #include "rf_crypto.h"
 #include "rf_engine.h"
+#include "rf_region.h"
 #include "rf_host_source.h"
 #include "rf_imggen.h"
 
@@ -356,6 +357,34 @@ static int check_plan_content(rf_device_t *dev, const rf_plan_t *plan, const rf_
     return r;
 }
 
+/* Whether the bootloader's 64 KiB block holds nothing (0xFF) outside the
+ * destination of the image that rewrites the bootloader: then the write
+ * engine opens the window with one block erase (the plan's estimate). */
+static void boot_block(rf_device_t *dev, rf_plan_t *plan)
+{
+    plan->boot_block_blank = false;
+    const uint32_t B = plan->block_size, S = plan->sector_size;
+    if (B == 0 || S == 0 || plan->ptable_offset <= plan->bootloader_offset) {
+        return;
+    }
+    const uint8_t *flash = nor_sim_data(dev->sim);
+    uint32_t blk = plan->bootloader_offset / B * B;
+    for (uint32_t i = 0; i < plan->count; i++) {
+        const rf_plan_image_t *im = &plan->img[i];
+        uint32_t dsize = rf_align_up(im->dest_size, S);
+        if (!rf_overlaps(im->dest, dsize, plan->bootloader_offset, plan->ptable_offset - plan->bootloader_offset)) {
+            continue;
+        }
+        bool blank = (uint64_t)blk + B <= plan->flash_size;
+        for (uint32_t a = blk; blank && a < blk + B; a += S) {
+            if (!rf_overlaps(a, S, im->dest, dsize)) {
+                blank = rf_is_blank(flash + a, S);
+            }
+        }
+        plan->boot_block_blank = blank;
+    }
+}
+
 /* The plan's device part (chip, geometry, timing, table, running partition). */
 static int fill_device(rf_device_t *dev, rf_plan_t *plan, rf_cli_plan_extra_t *x, char *err, size_t err_len)
 {
@@ -444,6 +473,7 @@ int rf_cli_build_plan(rf_device_t *dev, rf_image_arg_t *imgs, int n, bool do_fet
 
     /* Destinations first: nothing is fetched for a plan refused anyway. */
     fill_images(plan, imgs, n, x);
+    boot_block(dev, plan);
     if (rf_plan_validate(plan) != ESP_OK) {
         return refuse_rule(x, plan, imgs, err, err_len);
     }
@@ -470,6 +500,7 @@ int rf_cli_build_plan(rf_device_t *dev, rf_image_arg_t *imgs, int n, bool do_fet
     x->fetched = true;
 
     fill_images(plan, imgs, n, x);
+    boot_block(dev, plan);
     if (rf_plan_validate(plan) != ESP_OK) {
         return refuse_rule(x, plan, imgs, err, err_len);
     }
@@ -563,6 +594,7 @@ int rf_cli_build_embedded_plan(rf_device_t *dev, rf_image_arg_t *img, uint32_t a
          off += plan->page_size) {
         im->backup_data_pages += !rf_is_blank(flash + run->offset + off, plan->page_size);
     }
+    boot_block(dev, plan);
     if (rf_plan_validate(plan) != ESP_OK) {
         return refuse_rule(x, plan, img, err, err_len);
     }
