@@ -36,6 +36,15 @@
 #include "esp_err.h"
 #include "esp_http_client.h"
 #include "esp_partition.h"
+/* As the reference's header: the build's configuration and esp_attr.h. */
+#if defined(ESP_PLATFORM)
+#include "sdkconfig.h"
+#elif defined(__has_include)
+#if __has_include("sdkconfig.h")
+#include "sdkconfig.h"
+#endif
+#endif
+#include "esp_attr.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -55,7 +64,7 @@ extern "C" {
 /** A range of flash, absolute addresses. */
 typedef struct {
     uint32_t region_address;
-    uint32_t region_size;
+    size_t region_size;
 } addr_region_t;
 
 /** What the destination must receive; checked on the staged (or embedded)
@@ -108,7 +117,9 @@ typedef struct {
     const esp_self_reflasher_verify_t *verify;
 } esp_self_reflasher_config_t;
 
-typedef struct esp_self_reflasher_ctx *esp_self_reflasher_handle_t;
+/** An opaque handle, as in the reference (void *: any object pointer converts
+ *  to it without a cast, in C and C++). */
+typedef void *esp_self_reflasher_handle_t;
 
 /**
  * Download mode, step 1: validate the configuration and choose the staging
@@ -143,8 +154,13 @@ esp_err_t esp_self_reflasher_init(const esp_self_reflasher_config_t *config,
  * reaches the destination.
  *
  * Erases: sectors of the staging partition up to the image's length.
- * If the download fails part-way, the sectors written by this call are
- * erased again, so no partial image is left behind.
+ * If the transfer fails part-way (connection lost, timeout) and the device
+ * has a journal and the server gave a validator (ETag or Last-Modified),
+ * the whole 64 KiB blocks received stay staged as a declared resumable
+ * area and a rerun continues from there (If-Range); otherwise, and always
+ * when the image is refused for what it is (too long, an endless body, a
+ * wrong digest or format), the sectors written by this call are erased
+ * again, so no partial image is left behind.
  *
  * Errors: ESP_ERR_INVALID_ARG (NULL handle), ESP_ERR_INVALID_SIZE (too long,
  * or empty), ESP_ERR_HTTP_CONNECT (unreachable), ESP_ERR_NOT_FOUND (HTTP

@@ -110,9 +110,9 @@ for opt in SELF_REFLASHER_BUFFER_SIZE SELF_REFLASHER_VERIFY_DEFAULT SELF_REFLASH
            SELF_REFLASHER_COPY_IN_IRAM; do
     check "Kconfig: $opt" grep -q "^ *config $opt\$" "$RF_SRC/Kconfig"
 done
-check "idf_component.yml: version 0.1.0, idf >=5.1, the six targets" bash -c "
+check "idf_component.yml: version 0.1.0, idf >=5.1,<6.0, the six targets" bash -c "
     grep -q '^version: \"0.1.0\"' '$RF_SRC/idf_component.yml' &&
-    grep -q 'idf: \">=5.1\"' '$RF_SRC/idf_component.yml' &&
+    grep -q 'idf: \">=5.1,<6.0\"' '$RF_SRC/idf_component.yml' &&
     for t in esp32 esp32s2 esp32s3 esp32c3 esp32c6 esp32h2; do grep -q \"^  - \$t\$\" '$RF_SRC/idf_component.yml' || exit 1; done"
 for ex in "$DL" "$EM"; do
     name=$(basename "$ex")
@@ -161,14 +161,25 @@ EOF2
         > "$W/libc32/stdlib.h"
     printf '#pragma once\n#include <stddef.h>\nvoid *memset(void *, int, size_t);\nvoid *memcpy(void *, const void *, size_t);\nsize_t strnlen(const char *, size_t);\nint strncmp(const char *, const char *, size_t);\n' \
         > "$W/libc32/string.h"
-    printf '#pragma once\nint strcasecmp(const char *, const char *);\n' > "$W/libc32/strings.h"
+    printf '#pragma once\n#include <stddef.h>\nint strcasecmp(const char *, const char *);\nint strncasecmp(const char *, const char *, size_t);\n' \
+        > "$W/libc32/strings.h"
+    printf '#pragma once\n#define assert(e) ((void)0)\n' > "$W/libc32/assert.h"
+    printf '#pragma once\nvoid abort(void);\n' >> "$W/libc32/stdlib.h"
+    # ESP-IDF's libc is newlib (Debian's libnewlib-dev has its headers): use
+    # it when present. <sys/socket.h> comes from lwIP on a device: its
+    # address families, as lwIP numbers them.
+    mkdir -p "$W/lwip32/sys"
+    printf '#pragma once\n#define AF_UNSPEC 0\n#define AF_INET 2\n#define AF_INET6 10\n' > "$W/lwip32/sys/socket.h"
+    libc32=(-I"$W/libc32")
+    [ -f /usr/include/newlib/stdio.h ] && libc32=(-isystem /usr/include/newlib)
+    libc32+=(-I"$W/lwip32")
     rv_ok=1
     for f in "$RF_SRC/port/esp_idf/self_reflasher_port_esp_idf.c:example_download_host" \
              "$DL/main/boot_swap_download.c:example_download_host" \
              "$EM/main/boot_swap_embedded.c:example_embedded_host"; do
         riscv64-unknown-elf-gcc -ffreestanding -march=rv32imc_zicsr -mabi=ilp32 -std=gnu17 -fsyntax-only \
             -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wformat=2 -Wno-format-nonliteral \
-            -DEXAMPLE_TARGET_BIN_START='"s"' -DEXAMPLE_TARGET_BIN_END='"e"' -I"$W/libc32" \
+            -DEXAMPLE_TARGET_BIN_START='"s"' -DEXAMPLE_TARGET_BIN_END='"e"' "${libc32[@]}" \
             -I"$RF_BIN/idf_host/${f##*:}" -I"$RF_SRC/include" -I"$RF_SRC/core/include" \
             -I"$RF_SRC/host/compat/include" "${f%:*}" || rv_ok=0
     done
@@ -204,6 +215,15 @@ else
     grep -v '^ok' "$W/check.log" || true
     bad "idf_emul_check"
 fi
+new_device "$DL/partitions.csv" "$W/https.img"
+if "$RF_BIN/idf_emul_check_https_only" "$W/https.img" "$SRV" > "$W/https.log" 2>&1 &&
+   grep -q '^ok .*download_bin(http://.*ESP_ERR_NOT_SUPPORTED' "$W/https.log" &&
+   grep -q '^ok .*nothing erased or written, the whole flash unchanged' "$W/https.log"; then
+    ok "component defaults (SELF_REFLASHER_ALLOW_PLAIN_HTTP off): http:// refused before anything is written"
+else
+    grep -v '^ok' "$W/https.log" || true
+    bad "idf_emul_check_https_only"
+fi
 
 # ---- 3. the download example ------------------------------------------------
 echo "# boot_swap_download_example"
@@ -234,7 +254,7 @@ rc=0
 check "download example: exits 0 (it called esp_restart)" [ "$rc" = 0 ]
 check "download example: logs the reboot" grep -q "rebooting" "$W/dl_example.log"
 [ "$rc" = 0 ] || tail -20 "$W/dl_example.log"
-"$REFLASHER" migrate --device "$W/dl_cli.img" --image "$URL_APP@0x110000:0x100000" \
+"$REFLASHER" migrate --allow-http --device "$W/dl_cli.img" --image "$URL_APP@0x110000:0x100000" \
     --image "$URL_BOOT@0x1000:0xF000" --quiet > "$W/dl_cli.log" 2>&1 || bad "reflasher migrate (download)"
 check "download example and 'reflasher migrate --image ... --image ...': identical devices" \
     cmp "$W/dl_example.img" "$W/dl_cli.img"

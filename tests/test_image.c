@@ -48,7 +48,7 @@ static rf_img_err_t esp_check(const uint8_t *d, size_t n, int32_t chip, rf_esp_i
     assert_int_equal(rf_reader_from_buffer(&r, &rb, d, n), ESP_OK);
     rf_esp_image_opts_t o = { .expect_chip_id = chip };
     esp_err_t e = rf_esp_image_inspect_ex(&r, &o, g_scratch, sizeof g_scratch, info);
-    assert_int_equal(e, info->err == RF_IMG_OK ? ESP_OK : ESP_ERR_IMAGE_INVALID);
+    assert_int_equal(e, info->err == RF_IMG_OK ? ESP_OK : RF_ERR_IMAGE_INVALID);
     return info->err;
 }
 
@@ -66,7 +66,7 @@ static rf_img_err_t mcu_check(const uint8_t *d, size_t n, uint32_t slot, uint32_
     assert_int_equal(rf_reader_from_buffer(&r, &rb, d, n), ESP_OK);
     rf_mcuboot_opts_t o = { .slot_size = slot, .trailer_size = trailer, .key = key };
     esp_err_t e = rf_mcuboot_inspect_ex(&r, &o, g_scratch, sizeof g_scratch, info);
-    assert_int_equal(e, info->err == RF_IMG_OK ? ESP_OK : ESP_ERR_IMAGE_INVALID);
+    assert_int_equal(e, info->err == RF_IMG_OK ? ESP_OK : RF_ERR_IMAGE_INVALID);
     return info->err;
 }
 
@@ -214,7 +214,7 @@ static void test_esp_fixture_through_flash(void **state)
     /* one bit flipped in flash (programming can clear bits) */
     uint8_t z = 0;
     assert_int_equal(nor_sim_program(sim, 0x1000 + 40, &z, 1), ESP_OK);
-    assert_int_equal(rf_esp_image_inspect(&r, g_scratch, sizeof g_scratch, &info), ESP_ERR_IMAGE_INVALID);
+    assert_int_equal(rf_esp_image_inspect(&r, g_scratch, sizeof g_scratch, &info), RF_ERR_IMAGE_INVALID);
     assert_int_equal(info.err, RF_IMG_ERR_CHECKSUM);
     /* a region outside the chip is refused */
     assert_int_equal(rf_reader_from_flash(&r, &rf, &flash, (4u << 20) - 0x1000, 0x2000), ESP_ERR_INVALID_ARG);

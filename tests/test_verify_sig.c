@@ -21,6 +21,7 @@
 #include "rf_imggen.h"
 #include "rf_sig.h"
 #include "self_reflasher_platform.h"
+#include "esp_image_format.h"
 #include "testlib.h"
 
 #define FLASH_4MB (4u << 20)

@@ -31,6 +31,7 @@
  */
 #pragma once
 #include "rf_crypto.h"
+#include "rf_err.h"
 #include "rf_flash.h"
 #include "rf_util.h"
 
@@ -215,7 +216,7 @@ typedef struct rf_esp_image_opts {
 
 /** Inspect an ESP image at offset 0 of the reader (the reader may be
  *  longer: a whole partition). Returns ESP_OK when the image is valid,
- *  ESP_ERR_IMAGE_INVALID when a check failed (see out->err),
+ *  RF_ERR_IMAGE_INVALID when a check failed (see out->err),
  *  ESP_ERR_INVALID_ARG for a bad call, or the reader's error. */
 esp_err_t rf_esp_image_inspect(const rf_reader_t *r, uint8_t *scratch, size_t scratch_len, rf_esp_image_info_t *out);
 esp_err_t rf_esp_image_inspect_ex(const rf_reader_t *r, const rf_esp_image_opts_t *opts, uint8_t *scratch,
@@ -377,7 +378,7 @@ typedef struct rf_mcuboot_opts {
 } rf_mcuboot_opts_t;
 
 /** Inspect an MCUboot image at offset 0 of the reader. Returns ESP_OK when
- *  valid, ESP_ERR_IMAGE_INVALID when a check failed (see out->err),
+ *  valid, RF_ERR_IMAGE_INVALID when a check failed (see out->err),
  *  ESP_ERR_INVALID_ARG for a bad call, or the reader's error. */
 esp_err_t rf_mcuboot_inspect(const rf_reader_t *r, uint32_t slot_size, const struct rf_sig_key *key,
                              uint8_t *scratch, size_t scratch_len, rf_mcuboot_info_t *out);

@@ -64,6 +64,9 @@ typedef struct rf_source {
     const char *name;   /**< for log lines: a URL or a path */
     /** Optional (NULL: no validators, never resumes): see above. */
     esp_err_t (*open_at)(void *ctx, rf_source_open_t *io);
+    /** Optional (NULL: none): after a successful open(), the response's
+     *  Content-Encoding ("gzip", ...), or NULL for none. rf_inflate.h uses it. */
+    const char *(*content_encoding)(void *ctx);
 } rf_source_t;
 
 /** open_at() when the source has one; otherwise open(0) with start = 0 and

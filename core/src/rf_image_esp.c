@@ -18,7 +18,7 @@ static esp_err_t fail(rf_esp_image_info_t *out, rf_img_err_t e, uint64_t off)
 {
     out->err = e;
     out->err_offset = off > UINT32_MAX ? UINT32_MAX : (uint32_t)off;
-    return ESP_ERR_IMAGE_INVALID;
+    return RF_ERR_IMAGE_INVALID;
 }
 
 static esp_err_t read_fail(rf_esp_image_info_t *out, esp_err_t err, uint64_t off)

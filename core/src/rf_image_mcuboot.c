@@ -28,7 +28,7 @@ static void note(rf_mcuboot_info_t *out, rf_img_err_t e, uint64_t off)
 static esp_err_t fail(rf_mcuboot_info_t *out, rf_img_err_t e, uint64_t off)
 {
     note(out, e, off);
-    return ESP_ERR_IMAGE_INVALID;
+    return RF_ERR_IMAGE_INVALID;
 }
 
 static esp_err_t read_fail(rf_mcuboot_info_t *out, esp_err_t err, uint64_t off)
@@ -370,7 +370,7 @@ esp_err_t rf_mcuboot_inspect_ex(const rf_reader_t *r, const rf_mcuboot_opts_t *o
             return err;
         }
     }
-    return out->err == RF_IMG_OK ? ESP_OK : ESP_ERR_IMAGE_INVALID;
+    return out->err == RF_IMG_OK ? ESP_OK : RF_ERR_IMAGE_INVALID;
 }
 
 const char *rf_mcuboot_tlv_name(uint16_t type)

@@ -58,6 +58,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "rf_source.h"
+#include "esp_http_client.h"   /* ESP_ERR_HTTP_*: the codes these sources return, as the device's */
 
 #ifdef __cplusplus
 extern "C" {

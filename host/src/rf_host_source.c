@@ -85,6 +85,7 @@ typedef struct src_ctx {
     char etag[RF_SOURCE_VALIDATOR_MAX + 1];            /* "" none; too long: truncated, refused */
     char last_modified[RF_SOURCE_VALIDATOR_MAX + 1];
     char date[40];
+    char content_encoding[16];             /* "" for none (rf_inflate.h decodes gzip) */
 
     /* http: the verdict on the final response, made when its headers end */
     uint32_t offset;
@@ -314,6 +315,7 @@ static void reset_response(src_ctx_t *c)
     c->has_crange = false;
     c->cr_first = c->cr_last = c->cr_total = 0;
     c->etag[0] = c->last_modified[0] = c->date[0] = 0;
+    c->content_encoding[0] = 0;
 }
 
 /* Check the final response's headers; set skip / body_expected / total. */
@@ -438,6 +440,8 @@ static size_t on_header(char *data, size_t size, size_t nmemb, void *arg)
         snprintf(c->last_modified, sizeof c->last_modified, "%s", v);
     } else if (strcasecmp(line, "Date") == 0) {
         snprintf(c->date, sizeof c->date, "%s", v);
+    } else if (strcasecmp(line, "Content-Encoding") == 0) {
+        snprintf(c->content_encoding, sizeof c->content_encoding, "%s", v);
     } else if (strcasecmp(line, "Transfer-Encoding") == 0) {
         if (strcasestr(v, "chunked") != NULL) {
             c->chunked = true;
@@ -625,6 +629,12 @@ static void http_close(void *ctx)
     c->is_open = false;
 }
 
+static const char *http_content_encoding(void *ctx)
+{
+    const src_ctx_t *c = ctx;
+    return c->content_encoding[0] ? c->content_encoding : NULL;
+}
+
 static esp_err_t http_setup(src_ctx_t *c, uint32_t offset, const char *if_range)
 {
     c->buf = malloc(BODY_BUF_CAP);
@@ -660,6 +670,13 @@ static esp_err_t http_setup(src_ctx_t *c, uint32_t offset, const char *if_range)
     if (c->cert_pem != NULL) {
         struct curl_blob blob = { .data = c->cert_pem, .len = c->cert_len, .flags = CURL_BLOB_COPY };
         SETOPT(CURLOPT_CAINFO_BLOB, &blob);
+    }
+    if (offset == 0) {
+        /* a whole transfer may come gzip-compressed: curl passes the bytes
+         * through undecoded and rf_inflate.h inflates them (a Range request
+         * asks for identity bytes) */
+        SETOPT(CURLOPT_ACCEPT_ENCODING, "gzip");
+        SETOPT(CURLOPT_HTTP_CONTENT_DECODING, 0L);
     }
     char range[32];
     if (offset > 0) {
@@ -913,6 +930,7 @@ esp_err_t rf_source_url_new(const char *url_or_path, const rf_source_opts_t *opt
         out->open_at = http_open_at;
         out->read = http_read;
         out->close = http_close;
+        out->content_encoding = http_content_encoding;
     } else {
         c->kind = KIND_FILE;
         if (has_prefix_ci(url_or_path, "file://")) {

@@ -16,6 +16,15 @@ file(GLOB _rf_srcs
      "${_rf_root}/port/esp_idf/*.c")
 list(APPEND _rf_srcs "${_rf_root}/src/self_reflasher.c")
 list(REMOVE_DUPLICATES _rf_srcs)
+# Signature support (Kconfig SELF_REFLASHER_SIGNATURES): the verifier, or
+# crypto/rf_sig_none.c, which refuses every key. Where no sdkconfig is loaded
+# (the early requirements expansion), the default: the verifier.
+if(DEFINED CONFIG_SELF_REFLASHER_SIGNATURES AND NOT CONFIG_SELF_REFLASHER_SIGNATURES)
+    list(FILTER _rf_srcs EXCLUDE REGEX "/crypto/rf_sig_[^/]*\\.c$")
+    list(APPEND _rf_srcs "${_rf_root}/crypto/rf_sig_none.c")
+else()
+    list(FILTER _rf_srcs EXCLUDE REGEX "/crypto/rf_sig_none\\.c$")
+endif()
 
 # The linker fragment for this component's own archive needs the archive's
 # name, lib<component name>.a, and the component is named after its
@@ -34,9 +43,9 @@ idf_component_register(
     SRCS ${_rf_srcs}
     INCLUDE_DIRS "include" "core/include"
     # Public: self_reflasher.h uses esp_http_client_config_t and esp_partition_t;
-    # spi_flash for esp_flash.h, which esp_partition.h includes.
+    # spi_flash: esp_flash.h (the port; esp_partition.h only declares esp_flash_t).
     REQUIRES esp_http_client esp_partition spi_flash
     # espressif__libsodium: the managed component of idf_component.yml's
     # espressif/libsodium (crypto_sign_verify_detached).
-    PRIV_REQUIRES app_update mbedtls log esp_system esp_timer espressif__libsodium
+    PRIV_REQUIRES app_update bootloader_support mbedtls log esp_system esp_timer espressif__libsodium
     LDFRAGMENTS ${_rf_ldfragments})

@@ -28,14 +28,20 @@
 #include <strings.h>
 #include "esp_flash.h"
 #include "esp_http_client.h"
+#include "esp_image_format.h"
 #include "esp_log.h"
 #include "esp_ota_ops.h"
 #include "esp_partition.h"
 #include "esp_timer.h"
+#include "rf_inflate_tinfl.h"
 #include "sdkconfig.h"
+#include "rf_err.h"
 #include "self_reflasher_platform.h"
 
 /* ESP_ERR_HTTP_* codes older ESP-IDF 5.x releases lack: self_reflasher.h defines them. */
+
+/* The core's own code for a refused image is ESP-IDF's (rf_err.h). */
+_Static_assert(RF_ERR_IMAGE_INVALID == ESP_ERR_IMAGE_INVALID, "rf_err.h: RF_ERR_IMAGE_INVALID");
 
 #ifndef CONFIG_SELF_REFLASHER_ALLOW_PLAIN_HTTP
 #define CONFIG_SELF_REFLASHER_ALLOW_PLAIN_HTTP 0
@@ -167,6 +173,7 @@ typedef struct {
     char etag[RF_SOURCE_VALIDATOR_MAX + 1];
     char last_modified[RF_SOURCE_VALIDATOR_MAX + 1];
     char date[40];
+    char content_encoding[16]; /* the response's, "" for none (rf_inflate.h inflates gzip) */
     rf_source_meter_t meter;
     uint64_t event_ms;      /* the meter's clock: last event, or the start of the call waiting for one */
     bool expired;           /* a limit broke: the connection was closed */
@@ -214,6 +221,8 @@ static esp_err_t http_event(esp_http_client_event_t *evt)
             note(s->last_modified, sizeof s->last_modified, v);
         } else if (strcasecmp(k, "Date") == 0) {
             note(s->date, sizeof s->date, v);
+        } else if (strcasecmp(k, "Content-Encoding") == 0) {
+            snprintf(s->content_encoding, sizeof s->content_encoding, "%s", v);
         }
         meter_event(s, evt->client, strnlen(k, 256) + strnlen(v, 1024) + 4);   /* "key: value\r\n" */
     }
@@ -245,13 +254,16 @@ static esp_err_t http_request(http_src_t *s, uint32_t offset, const char *if_ran
     s->remaining = -1;
     s->has_range = false;
     s->etag[0] = s->last_modified[0] = s->date[0] = 0;
+    s->content_encoding[0] = 0;
     s->client = esp_http_client_init(&s->cfg);
     if (s->client == NULL) {
         ESP_LOGE(RF_TAG, "Cannot create an HTTP client for %s", s->cfg.url);
         return ESP_ERR_INVALID_ARG;
     }
-    esp_err_t err = ESP_OK;
-    if (offset > 0) {
+    /* a whole transfer may come gzip-compressed (inflated by rf_inflate.h);
+     * a Range request asks for identity bytes */
+    esp_err_t err = offset == 0 ? esp_http_client_set_header(s->client, "Accept-Encoding", "gzip") : ESP_OK;
+    if (err == ESP_OK && offset > 0) {
         char range[32];
         snprintf(range, sizeof range, "bytes=%" PRIu32 "-", offset);
         err = esp_http_client_set_header(s->client, "Range", range);
@@ -436,32 +448,69 @@ static esp_err_t http_read(void *ctx, void *buf, uint32_t cap, uint32_t *got)
     }
 }
 
+static const char *http_content_encoding(void *ctx)
+{
+    const http_src_t *s = ctx;
+    return s->content_encoding[0] ? s->content_encoding : NULL;
+}
+
+/* The source the core reads: the HTTP source through rf_inflate.h, whose
+ * DEFLATE backend is the ROM's tinfl (43 KiB of state, allocated only when a
+ * response is compressed, freed with the source). */
+typedef struct {
+    rf_inflate_source_t infl;   /* first: the wrapper's functions take the struct */
+    http_src_t http;
+    rf_inflater_t inf;          /* lazy: reset allocates the tinfl state */
+    rf_inflater_t tinfl_inf;
+    rf_tinfl_inflater_t *tinfl;
+} port_src_t;
+
+static esp_err_t lazy_reset(void *ctx)
+{
+    port_src_t *p = ctx;
+    if (p->tinfl == NULL) {
+        p->tinfl = calloc(1, sizeof *p->tinfl);
+        if (p->tinfl == NULL) {
+            return ESP_ERR_NO_MEM;
+        }
+        rf_tinfl_inflater_init(p->tinfl, &p->tinfl_inf);
+    }
+    return p->tinfl_inf.reset(p->tinfl_inf.ctx);
+}
+
+static int lazy_run(void *ctx, const uint8_t *in, size_t *in_len, uint8_t *out, size_t *out_len)
+{
+    port_src_t *p = ctx;
+    return p->tinfl_inf.run(p->tinfl_inf.ctx, in, in_len, out, out_len);
+}
+
 static esp_err_t make_source(void *ctx, const esp_http_client_config_t *http, rf_source_t *out)
 {
     (void)ctx;
     if (http == NULL || http->url == NULL) {
         return ESP_ERR_INVALID_ARG;
     }
-    if (!CONFIG_SELF_REFLASHER_ALLOW_PLAIN_HTTP && strncmp(http->url, "http://", 7) == 0) {
-        ESP_LOGE(RF_TAG, "%s: plain HTTP is disabled (CONFIG_SELF_REFLASHER_ALLOW_PLAIN_HTTP)", http->url);
+    /* Refused here, before anything is erased: download_bin makes the source first. */
+    if (!CONFIG_SELF_REFLASHER_ALLOW_PLAIN_HTTP && strncasecmp(http->url, "http://", 7) == 0) {
+        ESP_LOGE(RF_TAG, "%s: plain HTTP refused (CONFIG_SELF_REFLASHER_ALLOW_PLAIN_HTTP is off): use an https:// "
+                         "URL with the server's certificate (cert_pem), or turn the option on",
+                 http->url);
         return ESP_ERR_NOT_SUPPORTED;
     }
-    http_src_t *s = calloc(1, sizeof *s);
-    if (s == NULL) {
+    port_src_t *p = calloc(1, sizeof *p);
+    if (p == NULL) {
         return ESP_ERR_NO_MEM;
     }
+    http_src_t *s = &p->http;
     s->cfg = *http;
     s->user_handler = http->event_handler;
     s->user_data = http->user_data;
     s->cfg.event_handler = http_event;
     s->cfg.user_data = s;
-    memset(out, 0, sizeof *out);
-    out->ctx = s;
-    out->open = http_open;
-    out->open_at = http_open_at;
-    out->read = http_read;
-    out->close = http_close;
-    out->name = http->url;
+    rf_source_t inner = { .ctx = s, .open = http_open, .open_at = http_open_at, .read = http_read,
+                          .close = http_close, .name = http->url, .content_encoding = http_content_encoding };
+    p->inf = (rf_inflater_t){ .ctx = p, .reset = lazy_reset, .run = lazy_run };
+    rf_inflate_source_init(&p->infl, &inner, &p->inf, out);
     return ESP_OK;
 }
 
@@ -469,8 +518,15 @@ static void free_source(void *ctx, rf_source_t *src)
 {
     (void)ctx;
     if (src != NULL && src->ctx != NULL) {
-        http_close(src->ctx);
-        free(src->ctx);
+        port_src_t *p = src->ctx;
+        http_close(&p->http);
+#if !defined(ESP_PLATFORM)
+        if (p->tinfl != NULL) {
+            rf_tinfl_host_end(&p->tinfl->d);   /* the host's tinfl stand-in holds zlib state */
+        }
+#endif
+        free(p->tinfl);
+        free(p);
         src->ctx = NULL;
     }
 }

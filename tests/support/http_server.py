@@ -52,6 +52,10 @@ Fault injection: per request, by QUERY STRING parameters on the file's URL
                   every S seconds (trickle_headers_n lines, default 1000),
                   then the real headers and the body.
 
+Compression, like nginx's gzip_static: a GET without a Range header whose
+Accept-Encoding names gzip, for a file F that has a sibling F.gz, gets F.gz
+with "Content-Encoding: gzip" (faults then count bytes of F.gz).
+
 Statistics: body bytes actually written to sockets (and requests) are counted
 per URL path (query string excluded; counted after each send returns;
 /__stats first waits up to 1 s for responses in flight to finish).
@@ -240,6 +244,12 @@ class Handler(BaseHTTPRequestHandler):
         if fpath is None or not os.path.isfile(fpath):
             self._send_simple(404, "not found\n")
             return
+        headers = {}
+        accept = self.headers.get("Accept-Encoding") or ""
+        if (self.headers.get("Range") is None and "gzip" in accept.lower()
+                and os.path.isfile(fpath + ".gz")):
+            fpath += ".gz"
+            headers["Content-Encoding"] = "gzip"
         with open(fpath, "rb") as f:
             content = f.read()
             mtime = os.fstat(f.fileno()).st_mtime
@@ -247,7 +257,6 @@ class Handler(BaseHTTPRequestHandler):
 
         status = 200
         first, last = 0, size - 1
-        headers = {}
         etag = '"%s-%x"' % (hashlib.sha256(content).hexdigest()[:20], size)
         lastmod = email.utils.formatdate(mtime, usegmt=True)
         if q.get("etag") != "0":

@@ -44,7 +44,7 @@ void app_main(void)
         .dest_region = { .region_address = CONFIG_EXAMPLE_BIN_DEST_ADDRESS,
                          .region_size = CONFIG_EXAMPLE_BIN_DEST_MAX_SIZE },
     };
-    ESP_LOGI(TAG, "Image of 0x%" PRIx32 " bytes at 0x%08" PRIx32 " -> 0x%08" PRIx32 " (region of 0x%" PRIx32
+    ESP_LOGI(TAG, "Image of 0x%" PRIx32 " bytes at 0x%08" PRIx32 " -> 0x%08" PRIx32 " (region of 0x%zx"
              " bytes)", image_len, config.src_region.region_address, config.dest_region.region_address,
              config.dest_region.region_size);
 

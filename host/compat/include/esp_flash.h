@@ -1,7 +1,10 @@
-/* Host stand-in for ESP-IDF's esp_flash.h (the documented subset the port uses). */
+/* Host stand-in for ESP-IDF's esp_flash.h (spi_flash): the chip type and the
+ * documented functions the port uses, with ESP-IDF 5.x's signatures. */
 #pragma once
-#include <stdint.h>
 #include "esp_err.h"
+#include <stdint.h>
+#include <stdbool.h>
+#include "hal/spi_flash_types.h"
 
 #ifdef __cplusplus
 extern "C" {

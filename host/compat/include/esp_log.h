@@ -4,13 +4,14 @@
  * "L (ms) tag: message" lines, L being E, W, I, D or V; esp_log_level_set()
  * sets the level of one tag ("*" for all); a line is printed when its level
  * is at or below the tag's level (default CONFIG_LOG_DEFAULT_LEVEL, Info).
- * Lines go to stdout (the chip's console). No colours.
+ * As in ESP-IDF, a file's LOG_LOCAL_LEVEL defaults to CONFIG_LOG_MAXIMUM_LEVEL
+ * (Kconfig's default for it: the default level, Info), and a line above it
+ * is compiled out. Lines go to stdout (the chip's console). No colours.
  */
 #pragma once
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdint.h>
-#include "esp_err.h"
 #if defined(__has_include)
 #if __has_include("sdkconfig.h")
 #include "sdkconfig.h"
@@ -39,8 +40,16 @@ void esp_log_write(esp_log_level_t level, const char *tag, const char *format, .
     __attribute__((format(printf, 3, 4)));
 void esp_log_writev(esp_log_level_t level, const char *tag, const char *format, va_list args);
 
+#ifndef CONFIG_LOG_MAXIMUM_LEVEL
+#ifdef CONFIG_LOG_DEFAULT_LEVEL
+#define CONFIG_LOG_MAXIMUM_LEVEL CONFIG_LOG_DEFAULT_LEVEL
+#else
+#define CONFIG_LOG_MAXIMUM_LEVEL 3
+#endif
+#endif
+
 #ifndef LOG_LOCAL_LEVEL
-#define LOG_LOCAL_LEVEL ESP_LOG_VERBOSE
+#define LOG_LOCAL_LEVEL CONFIG_LOG_MAXIMUM_LEVEL
 #endif
 
 #define LOG_FORMAT(letter, format) #letter " (%" PRIu32 ") %s: " format "\n"

@@ -4,7 +4,13 @@
  * example_connect() logs that and returns ESP_OK; example_disconnect() too.
  */
 #pragma once
+#if defined(__has_include)
+#if __has_include("sdkconfig.h")
+#include "sdkconfig.h"
+#endif
+#endif
 #include "esp_err.h"
+#include "esp_netif.h"
 
 #ifdef __cplusplus
 extern "C" {

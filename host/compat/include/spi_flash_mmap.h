@@ -7,8 +7,9 @@
  * "mapped flash".
  */
 #pragma once
-#include <stddef.h>
 #include <stdint.h>
+#include <stdbool.h>
+#include <stddef.h>
 #include "esp_err.h"
 #if defined(__has_include)
 #if __has_include("sdkconfig.h")
@@ -19,6 +20,9 @@
 #ifdef __cplusplus
 extern "C" {
 #endif
+
+#define ESP_ERR_FLASH_OP_FAIL    (ESP_ERR_FLASH_BASE + 1)
+#define ESP_ERR_FLASH_OP_TIMEOUT (ESP_ERR_FLASH_BASE + 2)
 
 #define SPI_FLASH_SEC_SIZE 4096
 #define SPI_FLASH_CACHE2PHYS_FAIL UINT32_MAX

@@ -46,6 +46,8 @@
 #include <time.h>
 #include "esp_http_client.h"
 
+ESP_EVENT_DEFINE_BASE(ESP_HTTP_CLIENT_EVENT);
+
 #define DEFAULT_TIMEOUT_MS 5000
 #define MAX_HEADERS 32
 

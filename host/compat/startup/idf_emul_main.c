@@ -19,6 +19,7 @@
 #include <string.h>
 #include "esp_log.h"
 #include "esp_ota_ops.h"
+#include "esp_flash.h"
 #include "esp_partition.h"
 #include "idf_emul.h"
 #include "rf_device.h"

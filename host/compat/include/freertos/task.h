@@ -6,9 +6,12 @@
  * cannot be made; vTaskDelete(NULL) ends the calling task (deleting another
  * task is not emulated); vTaskDelay() sleeps for that many ticks. The
  * startup code waits for every task to end before the program ends.
+ * As in FreeRTOS, freertos/FreeRTOS.h must be included first.
  */
 #pragma once
-#include "freertos/FreeRTOS.h"
+#ifndef INC_FREERTOS_H
+#error "include FreeRTOS.h must appear in source files before include task.h"
+#endif
 
 #ifdef __cplusplus
 extern "C" {
