@@ -25,22 +25,15 @@ static struct {
 static int group_setup(void **state)
 {
     (void)state;
-    setenv("NO_PROXY", "127.0.0.1,localhost", 1);
-    setenv("no_proxy", "127.0.0.1,localhost", 1);
+    tl_local_only();
     snprintf(g.dir, sizeof g.dir, "%s", tl_tmpdir());
-    g.data = malloc(FILE_LEN);
+    g.data = tl_random_bytes(FILE_LEN, 9);
     if (g.data == NULL) {
         return -1;
     }
-    uint32_t x = 0x9E3779B9u;
-    for (uint32_t i = 0; i < FILE_LEN; i++) {
-        x = x * 1103515245u + 12345u;
-        g.data[i] = (uint8_t)(x >> 16);
-    }
     char path[400];
     snprintf(path, sizeof path, "%s/f.bin", g.dir);
-    FILE *f = fopen(path, "wb");
-    if (f == NULL || fwrite(g.data, 1, FILE_LEN, f) != FILE_LEN || fclose(f) != 0) {
+    if (tl_write_file(path, g.data, FILE_LEN) != 0) {
         return -1;
     }
     return ths_start(g.dir, "--max-seconds 120", &g.srv);

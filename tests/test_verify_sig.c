@@ -239,10 +239,7 @@ static void assert_refused_clean(fx_t *fx, bool journal)
 
 static void write_file(const char *path, const uint8_t *d, size_t n)
 {
-    FILE *f = fopen(path, "wb");
-    assert_non_null(f);
-    assert_int_equal(fwrite(d, 1, n, f), n);
-    assert_int_equal(fclose(f), 0);
+    assert_int_equal(tl_write_file(path, d, n), 0);
 }
 
 /* Serve `name` = img from a fresh directory. */
