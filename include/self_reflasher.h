@@ -166,6 +166,9 @@ esp_err_t esp_self_reflasher_init(const esp_self_reflasher_config_t *config,
  * or empty), ESP_ERR_HTTP_CONNECT (unreachable), ESP_ERR_NOT_FOUND (HTTP
  * 404), ESP_ERR_INVALID_RESPONSE (other non-2xx status),
  * ESP_ERR_HTTP_INCOMPLETE_DATA (the connection closed early),
+ * ESP_ERR_TIMEOUT (no byte within timeout_ms, or the download deadline or
+ * minimum rate of Kconfig SELF_REFLASHER_DOWNLOAD_DEADLINE_S /
+ * SELF_REFLASHER_MIN_RATE_BPS broken: a stalled or trickling server),
  * ESP_ERR_INVALID_CRC (read-back mismatch, or not the expected SHA-256),
  * ESP_ERR_IMAGE_INVALID (wrong format for the destination, wrong chip, bad
  * embedded hash or signature), flash errors from the port.

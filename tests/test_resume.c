@@ -294,23 +294,13 @@ static const char k_csv[] =
 
 static void write_file(const char *path, const void *d, size_t n)
 {
-    FILE *f = fopen(path, "wb");
-    assert_non_null(f);
-    assert_int_equal(fwrite(d, 1, n, f), n);
-    assert_int_equal(fclose(f), 0);
+    assert_int_equal(tl_write_file(path, d, n), 0);
 }
 
 static uint8_t *random_bytes(size_t n, uint32_t seed)
 {
-    uint8_t *b = malloc(n);
+    uint8_t *b = tl_random_bytes(n, seed);
     assert_non_null(b);
-    uint32_t x = seed * 2654435761u + 1u;
-    for (size_t i = 0; i < n; i++) {
-        x ^= x << 13;
-        x ^= x >> 17;
-        x ^= x << 5;
-        b[i] = (uint8_t)x;
-    }
     return b;
 }
 
@@ -321,8 +311,7 @@ static int setup(void **state)
         return -1;
     }
     *state = fx;
-    setenv("NO_PROXY", "127.0.0.1,localhost", 1);
-    setenv("no_proxy", "127.0.0.1,localhost", 1);
+    tl_local_only();
     snprintf(fx->dir, sizeof fx->dir, "%s", tl_tmpdir());
     char csv[400], img[400];
     snprintf(csv, sizeof csv, "%s/partitions.csv", fx->dir);

@@ -36,31 +36,17 @@ static struct {
 static int group_setup(void **state)
 {
     (void)state;
-    /* Nothing here may go through a proxy. */
-    setenv("NO_PROXY", "127.0.0.1,localhost", 1);
-    setenv("no_proxy", "127.0.0.1,localhost", 1);
+    tl_local_only();
     snprintf(g.dir, sizeof g.dir, "%s", tl_tmpdir());
     snprintf(g.big_path, sizeof g.big_path, "%s/big.bin", g.dir);
-    g.big = malloc(BIG_SIZE);
+    g.big = tl_random_bytes(BIG_SIZE, 7);
     if (g.big == NULL) {
         return -1;
     }
-    uint32_t x = 0x12345678u;
-    for (size_t i = 0; i < BIG_SIZE; i++) {
-        x = x * 1664525u + 1013904223u;
-        g.big[i] = (uint8_t)(x >> 24);
-    }
-    FILE *f = fopen(g.big_path, "wb");
-    if (f == NULL || fwrite(g.big, 1, BIG_SIZE, f) != BIG_SIZE) {
-        return -1;
-    }
-    fclose(f);
     snprintf(g.small_path, sizeof g.small_path, "%s/small.bin", g.dir);
-    f = fopen(g.small_path, "wb");
-    if (f == NULL || fwrite(g.big, 1, SMALL_SIZE, f) != SMALL_SIZE) {
+    if (tl_write_file(g.big_path, g.big, BIG_SIZE) != 0 || tl_write_file(g.small_path, g.big, SMALL_SIZE) != 0) {
         return -1;
     }
-    fclose(f);
     if (ths_start(g.dir, "--max-seconds 120 --stall-seconds 5", &g.srv) != 0) {
         return -1;
     }

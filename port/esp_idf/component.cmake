@@ -3,8 +3,9 @@
 #
 # Sources: the portable core, the seed-compatible API, the crypto glue
 # (hashes and ECDSA over mbedTLS, Ed25519 over libsodium: the registry's
-# espressif/libsodium, declared in idf_component.yml) and this port. Public headers: include/ (self_reflasher.h and the platform
-# interface) and core/include/ (the port interfaces it refers to). The host
+# espressif/libsodium, declared in idf_component.yml) and this port.
+# Public headers: include/ (self_reflasher.h and the platform interface)
+# and core/include/ (the port interfaces it refers to). The host
 # stand-ins in host/compat/include are never on the path here: ESP-IDF's own
 # headers are used.
 

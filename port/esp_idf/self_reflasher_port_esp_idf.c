@@ -175,8 +175,9 @@ typedef struct {
     char date[40];
     char content_encoding[16]; /* the response's, "" for none (rf_inflate.h inflates gzip) */
     rf_source_meter_t meter;
-    uint64_t header_ms;     /* last header line seen (for the meter) */
-    bool expired;           /* a limit broke while the client was busy with headers */
+    uint64_t event_ms;      /* the meter's clock: last event, or the start of the call waiting for one */
+    bool expired;           /* a limit broke: the connection was closed */
+    rf_source_verdict_t verdict;
 } http_src_t;
 
 static void note(char *dst, size_t cap, const char *v)
@@ -184,14 +185,32 @@ static void note(char *dst, size_t cap, const char *v)
     snprintf(dst, cap, "%s", v);
 }
 
+/* The time limits, fed from the client's events: esp_http_client_read()
+ * and _fetch_headers() keep reading until their buffer is full, so a
+ * trickle (one byte or one header line at a time, each within timeout_ms)
+ * would hold them for hours. On a broken limit the connection is closed:
+ * the client's next transport read fails and the call returns. */
+static void meter_event(http_src_t *s, esp_http_client_handle_t client, uint64_t bytes)
+{
+    uint64_t now = port_now_ms();
+    rf_source_verdict_t v = rf_source_meter_check(&s->meter, now, now - s->event_ms, bytes);
+    s->event_ms = now;
+    if (v != RF_SOURCE_OK && !s->expired) {
+        s->expired = true;
+        s->verdict = v;
+        esp_http_client_close(client);
+    }
+}
+
 /* Response headers are only visible to the event handler: note
- * Content-Range and the validators, hold the time limits while the client
- * reads header lines (a header trickle would keep fetch_headers() going:
- * closing the connection makes its next read fail), then hand the event to
- * the caller's handler unchanged. */
+ * Content-Range and the validators, hold the time limits over header lines
+ * and body data, then hand the event to the caller's handler unchanged. */
 static esp_err_t http_event(esp_http_client_event_t *evt)
 {
     http_src_t *s = evt->user_data;
+    if (evt->event_id == HTTP_EVENT_ON_DATA && evt->data_len > 0) {
+        meter_event(s, evt->client, (uint64_t)evt->data_len);
+    }
     if (evt->event_id == HTTP_EVENT_ON_HEADER && evt->header_key != NULL && evt->header_value != NULL) {
         const char *k = evt->header_key, *v = evt->header_value;
         if (strcasecmp(k, "Content-Range") == 0) {
@@ -205,13 +224,7 @@ static esp_err_t http_event(esp_http_client_event_t *evt)
         } else if (strcasecmp(k, "Content-Encoding") == 0) {
             snprintf(s->content_encoding, sizeof s->content_encoding, "%s", v);
         }
-        uint64_t now = port_now_ms();
-        size_t n = strnlen(k, 256) + strnlen(v, 1024) + 4;   /* the line: "key: value\r\n" */
-        if (!s->expired && rf_source_meter_check(&s->meter, now, now - s->header_ms, n) != RF_SOURCE_OK) {
-            s->expired = true;
-            esp_http_client_close(evt->client);
-        }
-        s->header_ms = now;
+        meter_event(s, evt->client, strnlen(k, 256) + strnlen(v, 1024) + 4);   /* "key: value\r\n" */
     }
     if (s->user_handler == NULL) {
         return ESP_OK;
@@ -261,7 +274,7 @@ static esp_err_t http_request(http_src_t *s, uint32_t offset, const char *if_ran
             return err;
         }
     }
-    s->header_ms = port_now_ms();
+    s->event_ms = port_now_ms();
     err = esp_http_client_open(s->client, 0);
     if (err != ESP_OK) {
         ESP_LOGE(RF_TAG, "Cannot connect to %s: %s", s->cfg.url, esp_err_to_name(err));
@@ -269,7 +282,8 @@ static esp_err_t http_request(http_src_t *s, uint32_t offset, const char *if_ran
     }
     int64_t announced = esp_http_client_fetch_headers(s->client);
     if (s->expired) {
-        ESP_LOGE(RF_TAG, "%s: response headers too slow (download time limits)", s->cfg.url);
+        ESP_LOGE(RF_TAG, "%s: download %s exceeded while the headers came (Kconfig SELF_REFLASHER_DOWNLOAD_*)",
+                 s->cfg.url, rf_source_verdict_name(s->verdict));
         return ESP_ERR_TIMEOUT;
     }
     if (announced < 0) {
@@ -302,6 +316,7 @@ static void start_meter(http_src_t *s)
     };
     rf_source_meter_start(&s->meter, &lim, port_now_ms());
     s->expired = false;
+    s->verdict = RF_SOURCE_OK;
 }
 
 /* open(offset): a GET, with "Range: bytes=offset-" when resuming. A server
@@ -383,13 +398,14 @@ static esp_err_t http_read(void *ctx, void *buf, uint32_t cap, uint32_t *got)
         if (want > INT32_MAX) {
             want = INT32_MAX;
         }
-        uint64_t t0 = port_now_ms();
-        int n = esp_http_client_read(s->client, buf, (int)want);
-        uint64_t t1 = port_now_ms();
-        rf_source_verdict_t v = rf_source_meter_check(&s->meter, t1, t1 - t0, n > 0 ? (uint64_t)n : 0u);
-        if (v != RF_SOURCE_OK) {
+        s->event_ms = port_now_ms();   /* time spent between reads does not count against the rate */
+        int n = s->expired ? -1 : esp_http_client_read(s->client, buf, (int)want);
+        if (!s->expired) {
+            meter_event(s, s->client, 0);   /* the wait since the last data, and the deadline */
+        }
+        if (s->expired && n <= 0) {   /* bytes that did arrive are handed out first */
             ESP_LOGE(RF_TAG, "%s: download %s exceeded (Kconfig SELF_REFLASHER_DOWNLOAD_DEADLINE_S / MIN_RATE_*)",
-                     s->cfg.url, rf_source_verdict_name(v));
+                     s->cfg.url, rf_source_verdict_name(s->verdict));
             return ESP_ERR_TIMEOUT;
         }
         if (n == -ESP_ERR_HTTP_EAGAIN) {

@@ -69,6 +69,35 @@ uint8_t *tl_read_shared(const char *rel, size_t *len)
     return b;
 }
 
+uint8_t *tl_random_bytes(size_t n, uint32_t seed)
+{
+    uint8_t *b = malloc(n > 0 ? n : 1);
+    uint32_t x = seed * 2654435761u + 1u;
+    for (size_t i = 0; b != NULL && i < n; i++) {
+        x ^= x << 13;
+        x ^= x >> 17;
+        x ^= x << 5;
+        b[i] = (uint8_t)x;
+    }
+    return b;
+}
+
+int tl_write_file(const char *path, const void *data, size_t len)
+{
+    FILE *f = fopen(path, "wb");
+    if (f == NULL) {
+        return -1;
+    }
+    int ok = fwrite(data, 1, len, f) == len;
+    return (fclose(f) == 0 && ok) ? 0 : -1;
+}
+
+void tl_local_only(void)
+{
+    setenv("NO_PROXY", "127.0.0.1,localhost", 1);
+    setenv("no_proxy", "127.0.0.1,localhost", 1);
+}
+
 const char *tl_tmpdir(void)
 {
     static char dir[256];

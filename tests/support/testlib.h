@@ -27,6 +27,14 @@ uint8_t *tl_read_file(const char *path, size_t *len);
 uint8_t *tl_read_shared(const char *rel, size_t *len);
 /** Path of ../shared/<rel> in a static buffer (valid until the next call). */
 const char *tl_shared_path(const char *rel);
+/** n pseudo-random bytes (xorshift32 from seed) in a malloc'd buffer; NULL
+ *  when out of memory. */
+uint8_t *tl_random_bytes(size_t n, uint32_t seed);
+/** Write len bytes to path; 0 on success, -1 on any failure. */
+int tl_write_file(const char *path, const void *data, size_t len);
+/** Keep every HTTP request of this process off any proxy (NO_PROXY for
+ *  127.0.0.1 and localhost): the tests talk to their own local server. */
+void tl_local_only(void);
 /** A fresh temporary directory (removed by nothing: under $TMPDIR). */
 const char *tl_tmpdir(void);
 struct esp_self_reflasher_platform;
