@@ -196,8 +196,19 @@ esp_err_t esp_self_reflasher_copy_to_region(esp_self_reflasher_handle_t handle);
 /**
  * Download mode: move on to the next image (new URL and destination; a
  * new target_partition, or NULL to keep/choose as in init). Validates as
- * init does; erases nothing. On error the handle keeps its previous
- * configuration and stays valid (free it with esp_self_reflasher_deinit()).
+ * init does; erases nothing. On error the handle stays allocated (free it
+ * with esp_self_reflasher_deinit()) but fails closed: every download or copy
+ * is refused with ESP_ERR_INVALID_STATE until a valid configuration is set
+ * here, so a caller that ignores this return value cannot download the
+ * previous image to the previous destination by mistake.
+ *
+ * Fail closed, for every call: after a refused upd_next_config, a failed
+ * download_bin or a failed copy_to_region, the handle refuses downloads and
+ * copies (ESP_ERR_INVALID_STATE) until a successful upd_next_config (which
+ * may name the same image again: a journaled download then resumes). Its
+ * work buffer is freed at the failure, so a caller that never calls
+ * esp_self_reflasher_deinit() (the reference frees the handle on its own
+ * failure paths) leaks only the handle itself (about 0.6 KiB).
  */
 esp_err_t esp_self_reflasher_upd_next_config(const esp_self_reflasher_config_t *config,
                                              esp_self_reflasher_handle_t handle);

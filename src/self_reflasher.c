@@ -51,7 +51,7 @@ struct esp_self_reflasher_ctx {
     rf_journal_t journal;
     bool journal_on;
     char src_validator[RF_SOURCE_VALIDATOR_MAX];   /* of the download being staged: journaled with STAGING */
-    rf_ptable_t table;  /* the partitions, for the staging choice */
+    bool failed;        /* fail closed: a refused call; no download or copy until a valid configuration */
 };
 
 static esp_err_t verify_image(const esp_self_reflasher_platform_t *pf, const esp_self_reflasher_config_t *cfg,
@@ -228,14 +228,21 @@ static esp_err_t plan_download(rf_ctx_t *h, const esp_self_reflasher_config_t *c
     /* As the reference does: an OTA app partition after the running one
      * (then the ones before it), the first that conflicts with nothing: the
      * plan's rule (rf_choose_staging), so the host tool predicts this choice. */
-    err = pf->list_partitions(pf->ctx, h->table.parts, RF_PTABLE_MAX_PARTS, &h->table.count);
+    rf_ptable_t *table = malloc(sizeof *table);   /* read on demand, not held by the handle */
+    if (table == NULL) {
+        return ESP_ERR_NO_MEM;
+    }
+    err = pf->list_partitions(pf->ctx, table->parts, RF_PTABLE_MAX_PARTS, &table->count);
     if (err != ESP_OK) {
+        free(table);
         RF_LOGE(LOG(pf), "Cannot read the partition table: %s", esp_err_to_name(err));
         return err;
     }
     rf_plan_rule_t rule;
-    if (rf_choose_staging(&h->table, &h->running, NULL, cfg->dest_region.region_address, dsize, keep, n_keep, staging,
-                          &rule) == ESP_OK) {
+    esp_err_t chosen = rf_choose_staging(table, &h->running, NULL, cfg->dest_region.region_address, dsize, keep,
+                                         n_keep, staging, &rule);
+    free(table);
+    if (chosen == ESP_OK) {
         return ESP_OK;
     }
     RF_LOGE(LOG(pf), "No OTA app partition can stage a download for 0x%08x..0x%08x without overlapping it "
@@ -490,12 +497,64 @@ static esp_err_t open_checked(rf_ctx_t *h, rf_source_t *src, rf_source_open_t *i
     return ESP_OK;
 }
 
+/* Fail closed (not the reference's behaviour): after a refused call the
+ * handle takes no download or copy until a valid configuration is set, so a
+ * caller that ignores a return value never gets a success for a step it did
+ * not ask for. The work buffer is freed at once: a caller that never calls
+ * deinit (the reference frees the handle itself on its failure paths) then
+ * leaves only the handle's own bytes. */
+static void fail_closed(rf_ctx_t *h)
+{
+    h->failed = true;
+    h->staged = false;
+    free(h->work);
+    h->work = NULL;
+}
+
+static esp_err_t usable(rf_ctx_t *h, const char *what)
+{
+    if (h->failed) {
+        RF_LOGE(LOG(h->pf), "%s refused: an earlier call on this handle failed; set a valid configuration first "
+                "(esp_self_reflasher_upd_next_config)", what);
+        return ESP_ERR_INVALID_STATE;
+    }
+    if (h->work == NULL && (h->work = malloc(h->work_len)) == NULL) {
+        return ESP_ERR_NO_MEM;
+    }
+    return ESP_OK;
+}
+
+static esp_err_t download_bin(rf_ctx_t *h);
+static esp_err_t copy_to_region(rf_ctx_t *h);
+
 esp_err_t esp_self_reflasher_download_bin(esp_self_reflasher_handle_t handle)
 {
     rf_ctx_t *h = handle;
     if (h == NULL) {
         return ESP_ERR_INVALID_ARG;
     }
+    esp_err_t err = usable(h, "Download");
+    if (err == ESP_OK && (err = download_bin(h)) != ESP_OK) {
+        fail_closed(h);
+    }
+    return err;
+}
+
+esp_err_t esp_self_reflasher_copy_to_region(esp_self_reflasher_handle_t handle)
+{
+    rf_ctx_t *h = handle;
+    if (h == NULL) {
+        return ESP_ERR_INVALID_ARG;
+    }
+    esp_err_t err = usable(h, "Copy");
+    if (err == ESP_OK && (err = copy_to_region(h)) != ESP_OK) {
+        fail_closed(h);
+    }
+    return err;
+}
+
+static esp_err_t download_bin(rf_ctx_t *h)
+{
     const esp_self_reflasher_platform_t *pf = h->pf;
     const uint32_t S = pf->flash->sector_size;
     h->staged = false;
@@ -869,12 +928,8 @@ static esp_err_t copy_verified(const esp_self_reflasher_platform_t *pf, uint32_t
     return ESP_OK;
 }
 
-esp_err_t esp_self_reflasher_copy_to_region(esp_self_reflasher_handle_t handle)
+static esp_err_t copy_to_region(rf_ctx_t *h)
 {
-    rf_ctx_t *h = handle;
-    if (h == NULL) {
-        return ESP_ERR_INVALID_ARG;
-    }
     const esp_self_reflasher_platform_t *pf = h->pf;
     if (!h->staged) {
         RF_LOGE(LOG(pf), "Nothing staged: call esp_self_reflasher_download_bin() first");
@@ -930,12 +985,14 @@ esp_err_t esp_self_reflasher_upd_next_config(const esp_self_reflasher_config_t *
     rf_part_t staging;
     esp_err_t err = plan_download(h, config, &h->staging, &staging);
     if (err != ESP_OK) {
-        RF_LOGE(LOG(h->pf), "Next configuration refused; the handle keeps the previous one");
+        RF_LOGE(LOG(h->pf), "Next configuration refused: no download or copy until a valid one is set");
+        fail_closed(h);
         return err;
     }
     h->cfg = *config;
     h->staging = staging;
     h->staged = false;
+    h->failed = false;   /* a valid configuration reopens the handle */
     log_plan(h);
     return ESP_OK;
 }

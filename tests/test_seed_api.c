@@ -475,20 +475,37 @@ static void test_https_download(void **state)
 }
 
 /* upd_next_config refusing a configuration keeps the handle usable. */
-static void test_failed_next_config_keeps_handle(void **state)
+/* Fail closed: after any refused call the handle takes no download or copy
+ * (ESP_ERR_INVALID_STATE, nothing written) until a valid configuration is
+ * set; a caller that ignores return values (as the reference's example
+ * does) never gets a success for a step it did not ask for. */
+static void test_failed_calls_fail_closed(void **state)
 {
     fx_t *fx = *state;
     make_device(fx, "seeds/boot_swap_download_example-partitions.csv");
     start_server(fx, NULL);
-    char url[256];
+    char url[256], missing[256];
     ths_url(&fx->srv, "/app_upd.bin", url, sizeof url);
-    esp_http_client_config_t http = { .url = url };
+    ths_url(&fx->srv, "/no_such_file.bin", missing, sizeof missing);
+    esp_http_client_config_t http = { .url = url }, http404 = { .url = missing };
     esp_self_reflasher_config_t cfg = { .http_config = &http, .dest_region = { 0x110000, 0x100000 } };
     esp_self_reflasher_config_t bad = { .http_config = &http, .dest_region = { 0x10000, 0x1000 } };
+    esp_self_reflasher_config_t gone = { .http_config = &http404, .dest_region = { 0x110000, 0x100000 } };
     esp_self_reflasher_handle_t h = NULL;
     assert_int_equal(esp_self_reflasher_init_with(rf_device_get_platform(&fx->dev), &cfg, &h), ESP_OK);
+    /* a refused configuration: the previous one is NOT downloaded by mistake */
     assert_int_equal(esp_self_reflasher_upd_next_config(&bad, h), ESP_ERR_INVALID_ARG);
+    assert_int_equal(esp_self_reflasher_download_bin(h), ESP_ERR_INVALID_STATE);
     assert_int_equal(esp_self_reflasher_copy_to_region(h), ESP_ERR_INVALID_STATE);
+    assert_flash_unchanged(fx);
+    /* a failed download: no copy, no second download until a configuration */
+    assert_int_equal(esp_self_reflasher_upd_next_config(&gone, h), ESP_OK);
+    assert_int_not_equal(esp_self_reflasher_download_bin(h), ESP_OK);
+    assert_int_equal(esp_self_reflasher_copy_to_region(h), ESP_ERR_INVALID_STATE);
+    assert_int_equal(esp_self_reflasher_download_bin(h), ESP_ERR_INVALID_STATE);
+    assert_unchanged_outside(fx, 0, 0, 0, 0, 0, 0);   /* only the journal may note the failure */
+    /* a valid configuration reopens the handle */
+    assert_int_equal(esp_self_reflasher_upd_next_config(&cfg, h), ESP_OK);
     assert_int_equal(esp_self_reflasher_download_bin(h), ESP_OK);
     assert_int_equal(esp_self_reflasher_copy_to_region(h), ESP_OK);
     esp_self_reflasher_deinit(h);
@@ -702,7 +719,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_destination_overlaps_running, setup_download, teardown),
         cmocka_unit_test_setup_teardown(test_image_larger_than_staging_or_destination, setup_download, teardown),
         cmocka_unit_test_setup_teardown(test_http_failures_change_nothing, setup_download, teardown),
-        cmocka_unit_test_setup_teardown(test_failed_next_config_keeps_handle, setup_download, teardown),
+        cmocka_unit_test_setup_teardown(test_failed_calls_fail_closed, setup_download, teardown),
         cmocka_unit_test_setup_teardown(test_resume_after_connection_resets, setup_download, teardown),
         cmocka_unit_test_setup_teardown(test_https_download, setup_download, teardown),
         cmocka_unit_test_setup_teardown(test_resume_with_changed_image_restarts, setup_download, teardown),
