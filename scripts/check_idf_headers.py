@@ -177,6 +177,8 @@ def main():
     declared_in = {}
     for h, text in sorted(compat.items()):
         for n in declared_names(text):
+            if n.startswith("CONFIG_"):
+                continue   # sdkconfig.h's (an emulated header may give a Kconfig default)
             declared_in.setdefault(n, set()).add(h)
             o = owner(n)
             if o is not None and h not in o:
