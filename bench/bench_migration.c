@@ -1,34 +1,52 @@
 /*
- * Benchmark: the reference download scenario (ESP32, 4 MB, the download
- * example's partition table, an old ESP-IDF system on it) migrated by this
- * library, against the reference implementation's figures from
- * ../shared/device-timings.md. Simulated device time from the timing model
- * (network at its payload rate), flash work from the simulator's counters,
- * and the brick window from the operations that touch the bootloader's
- * sectors. Prints numbers only.
+ * Benchmark: this library's migrations on a simulated ESP32 (4 MB), timed
+ * by the honest clock (nor_sim.h: flash work, SHA-256 at the chip's rate,
+ * inflate, request latency, the network as a TCP receiver with its window),
+ * beside the reference implementation's replay (bench/lib/replay.c) and the
+ * physical limit: the scenario's network bytes at the payload rate, plus the
+ * least erase and program set for its destinations (no reads, no
+ * verification, no staging, no CPU). Prints numbers only; asserts nothing.
  *
- * Images: ../shared/fixtures when present (RF_SHARED or argv[1]), else
- * generated ones of the same shape (1 MiB MCUboot slot, 27 KB bootloader).
+ * Scenarios (images from $RF_SHARED/fixtures or argv[1]; without them,
+ * generated images of the same shape), served over HTTP on 127.0.0.1 by
+ * tests/support/http_server.py (gzip: its gzip_static, Content-Encoding):
+ *  - download raw / gzip: the reference download example (app_upd.bin to
+ *    0x110000, mcuboot-esp32.bin to 0x1000, one handle), on the generated
+ *    old ESP-IDF system, and (gzip) on a device holding the real ESP-IDF
+ *    v5.1.2 bootloader and hello_world app (fixtures idf-v5.1.2-*.bin);
+ *  - embedded: the embedded example (0x10F000 bytes from 0x14294 to 0x1000,
+ *    inside the running app), image shaped like the real merged image
+ *    (MCUboot at 0, app_upd.bin at 0xF000);
+ *  - dense 1 MiB: the download scenario with a 1 MiB MCUboot image whose
+ *    every page holds data.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
+#include <zlib.h>
+
+#include "http_server.h"
+#include "replay.h"
 #include "rf_device.h"
 #include "rf_imggen.h"
 #include "rf_oldsys.h"
 #include "self_reflasher_platform.h"
 
+#define FLASH (4u << 20)
+#define ISSUE_NET_BPS 295000.0   /* the issue's definition of the limit's network rate */
+
 typedef struct {
     uint64_t first_ns, last_ns;
     bool seen;
-    uint32_t bl, pt;
 } window_t;
 
+/* Operations touching the ESP32's second-stage bootloader [0x1000, 0x8000). */
 static void on_op(void *arg, const nor_sim_op_t *op)
 {
     window_t *w = arg;
-    if (op->addr < w->pt && op->addr + op->len > w->bl) {
+    if (op->addr < 0x8000u && op->addr + op->len > 0x1000u) {
         if (!w->seen) {
             w->first_ns = op->t_start_ns;
             w->seen = true;
@@ -36,6 +54,15 @@ static void on_op(void *arg, const nor_sim_op_t *op)
         w->last_ns = op->t_end_ns;
     }
 }
+
+typedef struct {
+    const char *name;
+    double total, net, erase, program, read, cpu, window;
+    uint64_t erased, programmed, read_b, net_b;
+    double replay, log;       /* reference: replay, real log (< 0: none) */
+    double limit, limit295;   /* physical limit at the model's rate / at 295 KB/s */
+    bool ok;
+} row_t;
 
 static uint8_t *load(const char *dir, const char *name, size_t *len)
 {
@@ -58,8 +85,13 @@ static uint8_t *load(const char *dir, const char *name, size_t *len)
     return b;
 }
 
-static int write_file(const char *path, const uint8_t *d, size_t n)
+static int write_file(const char *path, const uint8_t *d, size_t n, bool gz)
 {
+    if (gz) {
+        gzFile z = gzopen(path, "wb9");
+        int ok = z != NULL && gzwrite(z, d, (unsigned)n) == (int)n;
+        return (z != NULL && gzclose(z) == Z_OK && ok) ? 0 : -1;
+    }
     FILE *f = fopen(path, "wb");
     int ok = f != NULL && fwrite(d, 1, n, f) == n;
     if (f != NULL) {
@@ -68,20 +100,24 @@ static int write_file(const char *path, const uint8_t *d, size_t n)
     return ok ? 0 : -1;
 }
 
-/* The physical limit for writing `n` bytes of `img` (then 0xFF up to `size`)
- * at `at` over the content `cur`: every page that must change and holds data
- * is programmed once; every sector holding a bit the target needs set is
- * erased, at the cheaper of sector or block erases per 64 KiB block. */
-static void limit_for(const uint8_t *cur, uint32_t at, uint32_t size, const uint8_t *img, uint32_t n, bool scratch,
-                      uint64_t *pages, double *erase_ms)
+/* Least flash work to make [at, at + size) hold img (n bytes) then 0xFF over
+ * the content cur: each page that must change and holds data programmed
+ * once; each sector holding a bit the target needs set erased once, by one
+ * block erase where cheaper and where the block's bytes outside the region
+ * are blank (they survive it). */
+static void limit_for(const uint8_t *cur, uint32_t at, uint32_t size, const uint8_t *img, uint32_t n, uint64_t *pages,
+                      double *erase_ms)
 {
     for (uint32_t blk = at - at % 0x10000; blk < at + size; blk += 0x10000) {
-        uint32_t dirty = 0, in_region = 0;
+        uint32_t dirty = 0;
+        bool outside_blank = true;
         for (uint32_t sec = blk; sec < blk + 0x10000; sec += 0x1000) {
             if (sec < at || sec >= at + size) {
+                for (uint32_t k = 0; k < 0x1000; k++) {
+                    outside_blank &= cur[sec + k] == 0xFF;
+                }
                 continue;
             }
-            in_region++;
             bool erase = false;
             for (uint32_t pg = sec; pg < sec + 0x1000; pg += 256) {
                 bool data = false, differs = false;
@@ -97,60 +133,61 @@ static void limit_for(const uint8_t *cur, uint32_t at, uint32_t size, const uint
             dirty += erase;
         }
         double sectors = dirty * 37.0, block = 46.0;
-        /* a whole block may go when it lies in the region, or in scratch space (staging) */
-        bool block_ok = in_region == 16 || scratch;
-        *erase_ms += (dirty == 0) ? 0.0 : (block_ok && block < sectors ? block : sectors);
+        *erase_ms += dirty == 0 ? 0.0 : (outside_blank && block < sectors ? block : sectors);
     }
 }
 
-int main(int argc, char **argv)
+static void take_counters(const nor_sim_t *sim, const window_t *w, row_t *r)
 {
-    const char *shared = argc > 1 ? argv[1] : getenv("RF_SHARED");
-    char dir[] = "/tmp/rf-bench-XXXXXX";
-    if (mkdtemp(dir) == NULL) {
-        return 1;
-    }
-    size_t app_len = 0, bl_len = 0;
-    uint8_t *app = shared ? load(shared, "app_upd.bin", &app_len) : NULL;
-    uint8_t *bl = shared ? load(shared, "mcuboot-esp32.bin", &bl_len) : NULL;
-    const char *what = "the fixtures";
-    if (app == NULL || bl == NULL) {
-        free(app);
-        free(bl);
-        rf_mcuboot_gen_t g = { .payload_size = 149824, .slot_size = 0x100000, .trailer_perm = true, .seed = 3 };
-        rf_esp_gen_t e = { .chip_id = 0, .code_size = 27000, .seed = 4 };
-        app_len = rf_gen_mcuboot_image(&g, &app);
-        bl_len = rf_gen_esp_image(&e, &bl);
-        what = "generated images of the fixtures' shape";
-    }
-    char csv[300], img[300], app_path[300], bl_path[300];
-    snprintf(csv, sizeof csv, "%s/partitions.csv", dir);
-    snprintf(img, sizeof img, "%s/dev.img", dir);
-    snprintf(app_path, sizeof app_path, "%s/app_upd.bin", dir);
-    snprintf(bl_path, sizeof bl_path, "%s/bootloader.bin", dir);
-    FILE *f = fopen(csv, "w");
-    fputs("nvs,data,nvs,,0x4000,\notadata,data,ota,,0x2000,\nphy_init,data,phy,,0x1000,\n"
-          "factory,app,factory,0x10000,1M,\nota_0,app,ota_0,0x110000,1M,\nota_1,app,ota_1,0x210000,1M,\n", f);
-    fclose(f);
-    if (write_file(app_path, app, app_len) || write_file(bl_path, bl, bl_len)) {
-        return 1;
-    }
-    rf_device_spec_t spec = { .chip = "esp32", .flash_size = 4u << 20, .partitions_csv = csv, .running = "factory" };
-    char err[256];
-    rf_device_t dev;
-    if (rf_device_create(img, &spec, err, sizeof err) != ESP_OK || rf_device_open(img, &dev, err, sizeof err) != ESP_OK ||
-        rf_device_write_old_system(&dev, NULL, NULL, err, sizeof err) != ESP_OK) {
+    const nor_sim_counters_t *c = nor_sim_counters(sim);
+    r->total = c->time_ns / 1e6;
+    r->net = c->net_ns / 1e6;
+    r->erase = c->erase_ns / 1e6;
+    r->program = c->program_ns / 1e6;
+    r->read = c->read_ns / 1e6;
+    r->cpu = c->cpu_ns / 1e6;
+    r->erased = c->bytes_erased;
+    r->programmed = c->bytes_programmed;
+    r->read_b = c->bytes_read;
+    r->net_b = c->net_bytes;
+    r->window = w->seen ? (w->last_ns - w->first_ns) / 1e6 : 0.0;
+}
+
+static void set_limit(row_t *r, const nor_sim_t *sim, uint64_t pages, double erase_ms)
+{
+    const nor_sim_timing_t *t = &nor_sim_config(sim)->timing;
+    double flash = (double)pages * t->page_program_ns / 1e6 + erase_ms;
+    r->limit = (double)r->net_b * 1e3 / t->net_bytes_per_s + flash;
+    r->limit295 = (double)r->net_b * 1e3 / ISSUE_NET_BPS + flash;
+}
+
+static int new_device(const char *dir, const char *name, const char *csv, rf_device_t *dev)
+{
+    char img[600], err[256];
+    snprintf(img, sizeof img, "%s/%s", dir, name);
+    rf_device_spec_t spec = { .chip = "esp32", .flash_size = FLASH, .partitions_csv = csv, .running = "factory" };
+    if (rf_device_create(img, &spec, err, sizeof err) != ESP_OK || rf_device_open(img, dev, err, sizeof err) != ESP_OK) {
         fprintf(stderr, "bench: %s\n", err);
-        return 1;
+        return -1;
     }
-    dev.quiet = true;
-    uint8_t *before = malloc(4u << 20);
-    memcpy(before, nor_sim_data(dev.sim), 4u << 20);
-    window_t w = { .bl = 0x1000, .pt = 0x8000 };
-    nor_sim_set_trace(dev.sim, on_op, &w);
-    nor_sim_reset_counters(dev.sim);
-    const esp_self_reflasher_platform_t *pf = rf_device_get_platform(&dev);
-    esp_http_client_config_t h1 = { .url = app_path }, h2 = { .url = bl_path };
+    dev->quiet = true;
+    return 0;
+}
+
+/* The download example: app to 0x110000, bootloader to 0x1000, one handle. */
+static void run_download(rf_device_t *dev, const ths_t *srv, const char *app, const char *bl, const uint8_t *app_img,
+                         size_t app_len, const uint8_t *bl_img, size_t bl_len, row_t *r)
+{
+    uint8_t *before = malloc(FLASH);
+    memcpy(before, nor_sim_data(dev->sim), FLASH);
+    window_t w = { 0 };
+    nor_sim_set_trace(dev->sim, on_op, &w);
+    nor_sim_reset_counters(dev->sim);
+    char u1[256], u2[256];
+    ths_url(srv, app, u1, sizeof u1);
+    ths_url(srv, bl, u2, sizeof u2);
+    const esp_self_reflasher_platform_t *pf = rf_device_get_platform(dev);
+    esp_http_client_config_t h1 = { .url = u1 }, h2 = { .url = u2 };
     esp_self_reflasher_config_t c1 = { .http_config = &h1, .dest_region = { 0x110000, 0x100000 } };
     esp_self_reflasher_config_t c2 = { .http_config = &h2, .dest_region = { 0x1000, 0xF000 } };
     esp_self_reflasher_handle_t h = NULL;
@@ -161,64 +198,224 @@ int main(int argc, char **argv)
     if (e == ESP_OK) e = esp_self_reflasher_download_bin(h);
     if (e == ESP_OK) e = esp_self_reflasher_copy_to_region(h);
     esp_self_reflasher_deinit(h);
-    if (e != ESP_OK) {
-        fprintf(stderr, "bench: migration failed: %s\n", esp_err_to_name(e));
+    nor_sim_set_trace(dev->sim, NULL, NULL);
+    const uint8_t *d = nor_sim_data(dev->sim);
+    r->ok = e == ESP_OK && memcmp(d + 0x110000, app_img, app_len) == 0 && memcmp(d + 0x1000, bl_img, bl_len) == 0;
+    take_counters(dev->sim, &w, r);
+    uint64_t pages = 0;
+    double erase_ms = 0;
+    limit_for(before, 0x110000, 0x100000, app_img, (uint32_t)app_len, &pages, &erase_ms);
+    limit_for(before, 0x1000, 0xF000, bl_img, (uint32_t)bl_len, &pages, &erase_ms);
+    set_limit(r, dev->sim, pages, erase_ms);
+    free(before);
+}
+
+/* The embedded example: the merged image inside the running app at 0x14294,
+ * copied to 0x1000 (memmove). */
+static void run_embedded(rf_device_t *dev, const uint8_t *image, row_t *r)
+{
+    uint8_t *d = nor_sim_data(dev->sim);
+    memcpy(d + 0x14294, image, 0x10F000);
+    uint8_t *before = malloc(FLASH);
+    memcpy(before, d, FLASH);
+    window_t w = { 0 };
+    nor_sim_set_trace(dev->sim, on_op, &w);
+    nor_sim_reset_counters(dev->sim);
+    esp_self_reflasher_config_t c = { .src_region = { 0x14294, 0x10F000 }, .dest_region = { 0x1000, 0x10F000 },
+                                      .src_bin_size = 0x10F000 };
+    esp_err_t e = esp_self_reflasher_directly_copy_to_region_with(rf_device_get_platform(dev), &c);
+    nor_sim_set_trace(dev->sim, NULL, NULL);
+    r->ok = e == ESP_OK && memcmp(nor_sim_data(dev->sim) + 0x1000, image, 0x10F000) == 0;
+    take_counters(dev->sim, &w, r);
+    uint64_t pages = 0;
+    double erase_ms = 0;
+    limit_for(before, 0x1000, 0x10F000, image, 0x10F000, &pages, &erase_ms);
+    set_limit(r, dev->sim, pages, erase_ms);
+    free(before);
+}
+
+static void print_table(const row_t *rows, int n)
+{
+    printf("\n%-34s %9s %8s %8s %8s %8s %8s | %9s %9s %9s %9s | %9s\n", "scenario (simulated ESP32, honest clock)",
+           "device ms", "network", "erase", "program", "read", "CPU", "net B", "erased B", "program B", "read B",
+           "window ms");
+    for (int i = 0; i < n; i++) {
+        const row_t *r = &rows[i];
+        printf("%-34s %9.1f %8.1f %8.1f %8.1f %8.1f %8.1f | %9llu %9llu %9llu %9llu | %9.1f%s\n", r->name, r->total,
+               r->net, r->erase, r->program, r->read, r->cpu, (unsigned long long)r->net_b,
+               (unsigned long long)r->erased, (unsigned long long)r->programmed, (unsigned long long)r->read_b,
+               r->window, r->ok ? "" : "  (FAILED)");
+    }
+    printf("\n%-34s %9s %11s %9s %9s %9s %9s %11s\n", "scenario", "device ms", "reference", "(log)", "ours/ref",
+           "limit ms", "ours/lim", "ours/lim295");
+    for (int i = 0; i < n; i++) {
+        const row_t *r = &rows[i];
+        char log[16] = "-";
+        if (r->log > 0) {
+            snprintf(log, sizeof log, "%.0f", r->log);
+        }
+        printf("%-34s %9.1f %11.1f %9s %9.3f %9.1f %9.2f %11.2f\n", r->name, r->total, r->replay, log,
+               r->total / r->replay, r->limit, r->total / r->limit, r->total / r->limit295);
+    }
+}
+
+int main(int argc, char **argv)
+{
+    const char *shared = argc > 1 ? argv[1] : getenv("RF_SHARED");
+    setenv("RF_SRC", RF_SOURCE_DIR, 0);
+    char dir[] = "/tmp/rf-bench-XXXXXX";
+    if (mkdtemp(dir) == NULL) {
         return 1;
     }
-    /* the network share: payload bytes at the model's rate */
-    const nor_sim_counters_t *c = nor_sim_counters(dev.sim);
-    double net_ms = (double)dev.net_bytes * 1000.0 / nor_sim_config(dev.sim)->timing.net_bytes_per_s;
-    printf("reference download scenario on a simulated ESP32 (old ESP-IDF system, %s)\n", what);
-    printf("%-34s %14s %14s\n", "", "this library", "reference");
-    printf("%-34s %14.1f %14s\n", "device time, ms", (double)c->time_ns / 1e6, "11,600 (log)");
-    printf("%-34s %14.1f %14s\n", "  of which network, ms", net_ms, "~3,550");
-    printf("%-34s %14.1f %14s\n", "  flash work (time - network), ms", (double)c->time_ns / 1e6 - net_ms, "~8,050");
-    printf("%-34s %14llu %14s\n", "bytes erased", (unsigned long long)c->bytes_erased, "3,207,168");
-    printf("%-34s %14llu %14s\n", "bytes programmed", (unsigned long long)c->bytes_programmed, "2,151,904");
-    printf("%-34s %14llu %14s\n", "sector + block erases", (unsigned long long)(c->sector_erases + c->block_erases), "63");
-    printf("%-34s %14llu %14s\n", "page programs", (unsigned long long)c->page_programs, "8,504");
-    printf("%-34s %14llu %14s\n", "bytes read", (unsigned long long)c->bytes_read, "-");
-    printf("%-34s %14.1f %14s\n", "brick window, ms", w.seen ? (double)(w.last_ns - w.first_ns) / 1e6 : 0.0, "690");
-    /* The physical limit: the two destinations from the old content, and the
-     * image staged once (the staging partition starts blank here). */
-    uint64_t lim_pages = 0;
-    double lim_erase = 0;
-    limit_for(before, 0x110000, 0x100000, app, (uint32_t)app_len, false, &lim_pages, &lim_erase);
-    limit_for(before, 0x1000, 0xF000, bl, (uint32_t)bl_len, false, &lim_pages, &lim_erase);
-    uint64_t stage_pages = 0;
-    double stage_erase = 0;
-    limit_for(before, 0x210000, 0x100000, app, (uint32_t)app_len, true, &stage_pages, &stage_erase);
-    /* the bootloader is staged over the app staged before it: its pages, and
-     * erasing what the app left there */
-    uint8_t *after_app = malloc(4u << 20);
-    memcpy(after_app, before, 4u << 20);
-    memcpy(after_app + 0x210000, app, app_len);
-    limit_for(after_app, 0x210000, (uint32_t)((bl_len + 0xFFF) & ~0xFFFu), bl, (uint32_t)bl_len, true, &stage_pages,
-              &stage_erase);
-    free(after_app);
-    const nor_sim_timing_t *tm = &nor_sim_config(dev.sim)->timing;
-    double lim_ms = (double)(lim_pages + stage_pages) * tm->page_program_ns / 1e6 + lim_erase + stage_erase;
-    double ours_ms = (double)c->time_ns / 1e6 - net_ms;
-    printf("\nleast flash work (physical limit: each page that must change programmed once, each sector that\n"
-           "must lose a 0 erased once, by block where cheaper; no reads, no verification):\n");
-    printf("%-34s %14llu %14llu\n", "page programs: limit / this", (unsigned long long)(lim_pages + stage_pages),
-           (unsigned long long)c->page_programs);
-    printf("%-34s %14.1f %14.1f\n", "erase ms: limit / this", lim_erase + stage_erase,
-           (double)(c->sector_erases * tm->sector_erase_ns + c->block_erases * tm->block_erase_ns) / 1e6);
-    printf("%-34s %14.1f %14.1f\n", "flash ms: limit / this", lim_ms, ours_ms);
-    printf("%-34s %14s %14.1f\n", "  of which reads (compare, verify)", "0", (double)c->bytes_read * 1000.0 / tm->read_bytes_per_s);
-    printf("%-34s %14.2f\n", "this / limit", ours_ms / lim_ms);
-    free(before);
-    rf_device_close(&dev);
-    unlink(img);
-    char meta[320];
-    snprintf(meta, sizeof meta, "%s.meta", img);
-    unlink(meta);
-    unlink(csv);
-    unlink(app_path);
-    unlink(bl_path);
-    rmdir(dir);
+    size_t app_len = 0, bl_len = 0, idf_bl_len = 0, idf_app_len = 0;
+    uint8_t *app = shared ? load(shared, "app_upd.bin", &app_len) : NULL;
+    uint8_t *bl = shared ? load(shared, "mcuboot-esp32.bin", &bl_len) : NULL;
+    uint8_t *idf_bl = shared ? load(shared, "idf-v5.1.2-bootloader-esp32.bin", &idf_bl_len) : NULL;
+    uint8_t *idf_app = shared ? load(shared, "idf-v5.1.2-hello_world-esp32.bin", &idf_app_len) : NULL;
+    const char *what = "the fixtures";
+    if (app == NULL || bl == NULL) {
+        free(app);
+        free(bl);
+        rf_mcuboot_gen_t g = { .payload_size = 149824, .slot_size = 0x100000, .trailer_perm = true, .seed = 3 };
+        rf_esp_gen_t e = { .chip_id = 0, .code_size = 27000, .seed = 4 };
+        app_len = rf_gen_mcuboot_image(&g, &app);
+        bl_len = rf_gen_esp_image(&e, &bl);
+        what = "generated images of the fixtures' shape";
+    }
+    /* a dense 1 MiB MCUboot image: random payload, so every page up to its TLVs holds data */
+    uint8_t *dense = NULL;
+    rf_mcuboot_gen_t dg = { .payload_size = 0xFE000, .slot_size = 0x100000, .trailer_perm = true, .seed = 9 };
+    size_t dense_len = rf_gen_mcuboot_image(&dg, &dense);
+    char csv[600], path[700], ecsv[600];
+    snprintf(csv, sizeof csv, "%s/partitions.csv", dir);
+    snprintf(ecsv, sizeof ecsv, "%s/embedded.csv", dir);
+    FILE *f = fopen(csv, "w");
+    fputs("nvs,data,nvs,,0x4000,\notadata,data,ota,,0x2000,\nphy_init,data,phy,,0x1000,\n"
+          "factory,app,factory,0x10000,1M,\nota_0,app,ota_0,0x110000,1M,\nota_1,app,ota_1,0x210000,1M,\n", f);
+    fclose(f);
+    f = fopen(ecsv, "w");
+    fputs("nvs,data,nvs,,0x4000,\notadata,data,ota,,0x2000,\nphy_init,data,phy,,0x1000,\n"
+          "factory,app,factory,0x10000,2M,\nota_0,app,ota_0,0x210000,0x180000,\n", f);
+    fclose(f);
+    snprintf(path, sizeof path, "%s/www", dir);
+    mkdir(path, 0755);
+    snprintf(path, sizeof path, "%s/www/raw", dir);
+    mkdir(path, 0755);
+    struct { const char *name; const uint8_t *d; size_t n; bool gz; } files[] = {
+        { "raw/app_upd.bin", app, app_len, false }, { "raw/mcuboot-esp32.bin", bl, bl_len, false },
+        { "app_upd.bin", app, app_len, false },     { "app_upd.bin.gz", app, app_len, true },
+        { "mcuboot-esp32.bin", bl, bl_len, false }, { "mcuboot-esp32.bin.gz", bl, bl_len, true },
+        { "raw/dense.bin", dense, dense_len, false },
+    };
+    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
+        snprintf(path, sizeof path, "%s/www/%s", dir, files[i].name);
+        if (write_file(path, files[i].d, files[i].n, files[i].gz) != 0) {
+            return 1;
+        }
+    }
+    snprintf(path, sizeof path, "%s/www", dir);
+    ths_t srv;
+    if (ths_start(path, NULL, &srv) != 0) {
+        return 1;
+    }
+
+    /* the reference's replays (bench/lib/replay.c) */
+    double ref_dl = ms_of(replay_download(app, bl, (uint32_t)bl_len, false).total_ns);
+    uint8_t *dense_app = calloc(1, DL_APP_LEN);
+    memset(dense_app, 0xFF, DL_APP_LEN);
+    memcpy(dense_app, dense, dense_len);
+    double ref_dense = ms_of(replay_download(dense_app, bl, (uint32_t)bl_len, false).total_ns);
+    uint8_t *merged = malloc(EM_LEN);
+    memset(merged, 0xFF, EM_LEN);
+    memcpy(merged, bl, bl_len);
+    memcpy(merged + EM_APP_OFF, app, app_len);
+    double ref_em = ms_of(replay_embedded("", merged, false));
+
+    row_t rows[6];
+    int n = 0;
+    char err[256];
+    rf_device_t dev;
+
+    const struct { const char *name, *app, *bl; bool real; } dls[] = {
+        { "download, raw", "/raw/app_upd.bin", "/raw/mcuboot-esp32.bin", false },
+        { "download, gzip", "/app_upd.bin", "/mcuboot-esp32.bin", false },
+        { "download, gzip, real IDF device", "/app_upd.bin", "/mcuboot-esp32.bin", true },
+    };
+    for (size_t i = 0; i < sizeof dls / sizeof dls[0]; i++) {
+        if (dls[i].real && (idf_bl == NULL || idf_app == NULL)) {
+            continue;
+        }
+        if (new_device(dir, "dev.img", csv, &dev) != 0) {
+            return 1;
+        }
+        if (dls[i].real) {
+            /* the real ESP-IDF v5.1.2 bootloader and hello_world app (FACTS.md) */
+            memcpy(nor_sim_data(dev.sim) + 0x1000, idf_bl, idf_bl_len);
+            memcpy(nor_sim_data(dev.sim) + 0x10000, idf_app, idf_app_len);
+        } else if (rf_device_write_old_system(&dev, NULL, NULL, err, sizeof err) != ESP_OK) {
+            fprintf(stderr, "bench: %s\n", err);
+            return 1;
+        }
+        row_t *r = &rows[n++];
+        memset(r, 0, sizeof *r);
+        r->name = dls[i].name;
+        r->replay = ref_dl;
+        r->log = 11600;
+        run_download(&dev, &srv, dls[i].app, dls[i].bl, app, app_len, bl, bl_len, r);
+        rf_device_close(&dev);
+    }
+    if (new_device(dir, "dev.img", ecsv, &dev) == 0 && rf_device_write_old_system(&dev, NULL, NULL, err, sizeof err) == ESP_OK) {
+        row_t *r = &rows[n++];
+        memset(r, 0, sizeof *r);
+        r->name = "embedded (merged image shape)";
+        r->replay = ref_em;
+        r->log = 12310;
+        run_embedded(&dev, merged, r);
+        rf_device_close(&dev);
+    }
+    if (new_device(dir, "dev.img", csv, &dev) == 0 && rf_device_write_old_system(&dev, NULL, NULL, err, sizeof err) == ESP_OK) {
+        row_t *r = &rows[n++];
+        memset(r, 0, sizeof *r);
+        r->name = "dense 1 MiB, raw";
+        r->replay = ref_dense;
+        r->log = -1;
+        run_download(&dev, &srv, "/raw/dense.bin", "/raw/mcuboot-esp32.bin", dense, dense_len, bl, bl_len, r);
+        rf_device_close(&dev);
+    }
+    ths_stop(&srv);
+
+    const nor_sim_timing_t *t = NULL;
+    nor_sim_config_t cfg;
+    nor_sim_default_config(&cfg, FLASH);
+    nor_sim_timing_for_chip("esp32", &cfg.timing);
+    t = &cfg.timing;
+    printf("Migrations on a simulated ESP32 (4 MB; %s), over HTTP on 127.0.0.1\n", what);
+    printf("clock: network %u B/s with a %u-byte TCP window, request %.0f ms; SHA-256 %u B/s; inflate %u B/s "
+           "(estimate); flash as device-timings.md\n",
+           t->net_bytes_per_s, t->tcp_window, t->request_ns / 1e6, t->sha256_bytes_per_s, t->inflate_bytes_per_s);
+    print_table(rows, n);
+    printf("\nreference: the reference implementation's operations replayed through the same clock "
+           "(bench/lib/replay.c; the download log is 11,600 ms, the embedded log 12,310 ms)\n");
+    printf("limit: the network bytes at %u B/s (lim295: at 295,000 B/s) + each page that must change programmed "
+           "once + each sector that must lose a 0 erased once (by block where cheaper); no reads, no CPU\n",
+           t->net_bytes_per_s);
+    printf("window: from the first erase/program touching the bootloader (0x1000..0x8000) to the last\n");
+
+    snprintf(path, sizeof path, "rm -rf '%s'", dir);
+    if (system(path) != 0) {
+        return 1;
+    }
+    free(merged);
+    free(dense_app);
+    free(dense);
     free(app);
     free(bl);
+    free(idf_bl);
+    free(idf_app);
+    for (int i = 0; i < n; i++) {
+        if (!rows[i].ok) {
+            return 1;
+        }
+    }
     return 0;
 }

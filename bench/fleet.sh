@@ -53,7 +53,7 @@ for i in $(seq "$N"); do
         --old-system -o "$w/dev/d$i.img" >/dev/null
 done
 t0=$(date +%s.%N)
-seq "$N" | xargs -P "$J" -I{} sh -c "'$R' migrate --device '$w/dev/d{}.img' --quiet --json \
+seq "$N" | xargs -P "$J" -I{} sh -c "'$R' migrate --allow-http --device '$w/dev/d{}.img' --quiet --json \
     --image http://127.0.0.1:$port/app_upd.bin@0x110000:0x100000 \
     --image http://127.0.0.1:$port/mcuboot-esp32.bin@0x1000:0xF000 > '$w/dev/d{}.json' 2>/dev/null || true"
 t1=$(date +%s.%N)

@@ -8,6 +8,7 @@
  */
 #include <string.h>
 #include "mbedtls/version.h"
+#include "rf_cost.h"
 #include "rf_crypto.h"
 
 #if MBEDTLS_VERSION_MAJOR >= 4
@@ -105,6 +106,7 @@ void rf_sha256_start(rf_sha256_ctx_t *ctx)
 
 void rf_sha256_update(rf_sha256_ctx_t *ctx, const void *data, size_t len)
 {
+    rf_cost_charge(RF_COST_SHA256, len);   /* the host's clock charges the device's hashing */
     (void)RF_SHA256_UPDATE((mbedtls_sha256_context *)ctx, data, len);
 }
 

@@ -1,12 +1,9 @@
 /*
- * rf_sig.h over mbedTLS (2.28 and 3.x): ECDSA P-256 through mbedTLS's pk
- * layer, and a compact Ed25519 verifier written for this project from
- * RFC 8032 (mbedTLS has no Ed25519), over mbedTLS's SHA-512.
- *
- * The Ed25519 code only ever handles public data when verifying (keys,
- * signatures, hashes), so it is written for clarity, not constant time.
- * The one secret it touches is a private key the user hands to the host
- * tool to derive its public half.
+ * rf_sig.h over vetted libraries: ECDSA P-256 through mbedTLS's pk layer
+ * (2.28 and 3.x), Ed25519 through libsodium (crypto_sign_verify_detached;
+ * keys checked with crypto_core_ed25519_is_valid_point). No curve
+ * arithmetic is written here: this file parses keys and signature
+ * encodings, strictly, and hands the math to the libraries.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -15,19 +12,9 @@
 #include "mbedtls/entropy.h"
 #include "mbedtls/base64.h"
 #include "mbedtls/pk.h"
-#include "mbedtls/sha512.h"
+#include <sodium.h>
 #include "rf_crypto.h"
 #include "rf_sig.h"
-
-#if MBEDTLS_VERSION_MAJOR < 3
-#define RF_SHA512_STARTS mbedtls_sha512_starts_ret
-#define RF_SHA512_UPDATE mbedtls_sha512_update_ret
-#define RF_SHA512_FINISH mbedtls_sha512_finish_ret
-#else
-#define RF_SHA512_STARTS mbedtls_sha512_starts
-#define RF_SHA512_UPDATE mbedtls_sha512_update
-#define RF_SHA512_FINISH mbedtls_sha512_finish
-#endif
 
 /* SubjectPublicKeyInfo prefixes: SEQUENCE { SEQUENCE { id-ecPublicKey,
  * prime256v1 }, BIT STRING (65 bytes) } and SEQUENCE { SEQUENCE {
@@ -44,353 +31,12 @@ static const uint8_t k_ed25519_pkcs8_prefix[16] = {
 };
 
 /* ======================================================================== *
- * Ed25519 (RFC 8032)
+ * Ed25519: libsodium
  * ======================================================================== */
 
-/* Field elements mod p = 2^255 - 19: 16 signed limbs of 16 bits. Since
- * 2^256 = 38 (mod p), a carry out of the top limb re-enters limb 0 times 38. */
-typedef int64_t fe[16];
-
-typedef struct {
-    fe x, y, z, t;   /* extended coordinates: x = X/Z, y = Y/Z, x*y = T/Z */
-} ge;
-
-typedef struct {
-    fe d, d2, sqrtm1;
-    ge base;
-} ed_consts;
-
-static int64_t floor_div16(int64_t v)
+static bool sodium_ready(void)
 {
-    return v >= 0 ? v / 65536 : -((-v + 65535) / 65536);
-}
-
-static void fe_carry(fe o)
-{
-    for (int i = 0; i < 16; i++) {
-        int64_t c = floor_div16(o[i]);
-        o[i] -= c * 65536;
-        if (i < 15) {
-            o[i + 1] += c;
-        } else {
-            o[0] += 38 * c;
-        }
-    }
-}
-
-static void fe_set(fe o, int64_t small)
-{
-    memset(o, 0, sizeof(fe));
-    o[0] = small;
-    fe_carry(o);
-}
-
-static void fe_copy(fe o, const fe a)
-{
-    memcpy(o, a, sizeof(fe));
-}
-
-static void fe_add(fe o, const fe a, const fe b)
-{
-    for (int i = 0; i < 16; i++) {
-        o[i] = a[i] + b[i];
-    }
-}
-
-static void fe_sub(fe o, const fe a, const fe b)
-{
-    for (int i = 0; i < 16; i++) {
-        o[i] = a[i] - b[i];
-    }
-}
-
-static void fe_mul(fe o, const fe a, const fe b)
-{
-    int64_t t[31] = { 0 };
-    for (int i = 0; i < 16; i++) {
-        for (int j = 0; j < 16; j++) {
-            t[i + j] += a[i] * b[j];
-        }
-    }
-    for (int i = 0; i < 15; i++) {
-        t[i] += 38 * t[i + 16];
-    }
-    for (int i = 0; i < 16; i++) {
-        o[i] = t[i];
-    }
-    fe_carry(o);
-    fe_carry(o);
-}
-
-static void fe_sq(fe o, const fe a)
-{
-    fe_mul(o, a, a);
-}
-
-/* o = a^e for e = lo + (2^8 - 1) * (2^8 + ... + 2^240) + hi * 2^248:
- * every exponent needed here is 0xff bytes between two special ones. */
-static void fe_pow(fe o, const fe a, uint8_t lo, uint8_t hi)
-{
-    fe r, base;
-    fe_copy(base, a);
-    fe_set(r, 1);
-    for (int bit = 255; bit >= 0; bit--) {
-        uint8_t byte = bit >= 248 ? hi : (bit < 8 ? lo : 0xff);
-        fe_sq(r, r);
-        if ((byte >> (bit & 7)) & 1) {
-            fe_mul(r, r, base);
-        }
-    }
-    fe_copy(o, r);
-}
-
-static void fe_inv(fe o, const fe a)
-{
-    fe_pow(o, a, 0xeb, 0x7f);   /* p - 2 */
-}
-
-/* Canonical little-endian encoding (fully reduced mod p). */
-static void fe_pack(uint8_t out[32], const fe a)
-{
-    static const int64_t P[16] = { 0xffed, 0xffff, 0xffff, 0xffff, 0xffff, 0xffff, 0xffff, 0xffff,
-                                   0xffff, 0xffff, 0xffff, 0xffff, 0xffff, 0xffff, 0xffff, 0x7fff };
-    fe t;
-    fe_copy(t, a);
-    for (int pass = 0; pass < 8; pass++) {   /* until every limb is in [0, 2^16) */
-        fe_carry(t);
-        bool ok = true;
-        for (int i = 0; i < 16; i++) {
-            ok = ok && t[i] >= 0 && t[i] < 65536;
-        }
-        if (ok) {
-            break;
-        }
-    }
-    for (int round = 0; round < 2; round++) {   /* t < 2^256 < 3p */
-        fe m;
-        int64_t borrow = 0;
-        for (int i = 0; i < 16; i++) {
-            int64_t d = t[i] - P[i] - borrow;
-            borrow = d < 0;
-            m[i] = d + borrow * 65536;
-        }
-        if (!borrow) {
-            fe_copy(t, m);
-        }
-    }
-    for (int i = 0; i < 16; i++) {
-        out[2 * i] = (uint8_t)(t[i] & 0xff);
-        out[2 * i + 1] = (uint8_t)((t[i] >> 8) & 0xff);
-    }
-}
-
-static void fe_unpack(fe o, const uint8_t in[32])
-{
-    for (int i = 0; i < 16; i++) {
-        o[i] = (int64_t)in[2 * i] | ((int64_t)in[2 * i + 1] << 8);
-    }
-    o[15] &= 0x7fff;
-}
-
-static bool fe_eq(const fe a, const fe b)
-{
-    uint8_t x[32], y[32];
-    fe_pack(x, a);
-    fe_pack(y, b);
-    return memcmp(x, y, 32) == 0;
-}
-
-static int fe_parity(const fe a)
-{
-    uint8_t x[32];
-    fe_pack(x, a);
-    return x[0] & 1;
-}
-
-static void ge_identity(ge *p)
-{
-    fe_set(p->x, 0);
-    fe_set(p->y, 1);
-    fe_set(p->z, 1);
-    fe_set(p->t, 0);
-}
-
-/* Unified addition on -x^2 + y^2 = 1 + d x^2 y^2 (complete: also doubles). */
-static void ge_add(ge *r, const ge *p, const ge *q, const ed_consts *k)
-{
-    fe a, b, c, d, e, f, g, h, t1, t2;
-    fe_sub(t1, p->y, p->x);
-    fe_sub(t2, q->y, q->x);
-    fe_mul(a, t1, t2);
-    fe_add(t1, p->y, p->x);
-    fe_add(t2, q->y, q->x);
-    fe_mul(b, t1, t2);
-    fe_mul(c, p->t, q->t);
-    fe_mul(c, c, k->d2);
-    fe_mul(d, p->z, q->z);
-    fe_add(d, d, d);
-    fe_sub(e, b, a);
-    fe_sub(f, d, c);
-    fe_add(g, d, c);
-    fe_add(h, b, a);
-    fe_mul(r->x, e, f);
-    fe_mul(r->y, g, h);
-    fe_mul(r->t, e, h);
-    fe_mul(r->z, f, g);
-}
-
-/* r = [s]p for a 32-byte little-endian scalar. */
-static void ge_scalarmult(ge *r, const ge *p, const uint8_t s[32], const ed_consts *k)
-{
-    ge q;
-    ge_identity(&q);
-    for (int bit = 255; bit >= 0; bit--) {
-        ge_add(&q, &q, &q, k);
-        if ((s[bit >> 3] >> (bit & 7)) & 1) {
-            ge_add(&q, &q, p, k);
-        }
-    }
-    *r = q;
-}
-
-static void ge_encode(uint8_t out[32], const ge *p)
-{
-    fe zi, x, y;
-    fe_inv(zi, p->z);
-    fe_mul(x, p->x, zi);
-    fe_mul(y, p->y, zi);
-    fe_pack(out, y);
-    out[31] ^= (uint8_t)(fe_parity(x) << 7);
-}
-
-/* RFC 8032 5.1.3 decoding; false for a non-canonical y or no square root. */
-static bool ge_decode(ge *p, const uint8_t in[32], const ed_consts *k)
-{
-    uint8_t canon[32];
-    int sign = in[31] >> 7;
-    fe_unpack(p->y, in);
-    fe_pack(canon, p->y);
-    uint8_t masked = in[31] & 0x7f;
-    if (memcmp(canon, in, 31) != 0 || canon[31] != masked) {
-        return false;   /* y >= p */
-    }
-    fe one, u, v, v3, v7, x, vx2, t;
-    fe_set(one, 1);
-    fe_sq(u, p->y);
-    fe_mul(v, u, k->d);
-    fe_sub(u, u, one);        /* u = y^2 - 1 */
-    fe_add(v, v, one);        /* v = d y^2 + 1 */
-    fe_sq(v3, v);
-    fe_mul(v3, v3, v);        /* v^3 */
-    fe_sq(v7, v3);
-    fe_mul(v7, v7, v);        /* v^7 */
-    fe_mul(t, u, v7);
-    fe_pow(t, t, 0xfd, 0x0f); /* (u v^7)^((p-5)/8) */
-    fe_mul(x, u, v3);
-    fe_mul(x, x, t);          /* x = u v^3 (u v^7)^((p-5)/8) */
-    fe_sq(vx2, x);
-    fe_mul(vx2, vx2, v);
-    if (!fe_eq(vx2, u)) {
-        fe neg_u, zero;
-        fe_set(zero, 0);
-        fe_sub(neg_u, zero, u);
-        if (!fe_eq(vx2, neg_u)) {
-            return false;
-        }
-        fe_mul(x, x, k->sqrtm1);
-    }
-    fe zero;
-    fe_set(zero, 0);
-    if (fe_eq(x, zero) && sign) {
-        return false;
-    }
-    if (fe_parity(x) != sign) {
-        fe_sub(x, zero, x);
-    }
-    fe_copy(p->x, x);
-    fe_set(p->z, 1);
-    fe_mul(p->t, p->x, p->y);
-    return true;
-}
-
-/* d = -121665/121666, sqrt(-1) = 2^((p-1)/4), B = the point with y = 4/5, x even. */
-static bool ed_consts_init(ed_consts *k)
-{
-    fe n, m, zero;
-    fe_set(zero, 0);
-    fe_set(n, 121665);
-    fe_sub(n, zero, n);
-    fe_set(m, 121666);
-    fe_inv(m, m);
-    fe_mul(k->d, n, m);
-    fe_add(k->d2, k->d, k->d);
-    fe_set(n, 2);
-    fe_pow(k->sqrtm1, n, 0xfb, 0x1f);
-    uint8_t by[32];
-    fe_set(n, 4);
-    fe_set(m, 5);
-    fe_inv(m, m);
-    fe_mul(n, n, m);
-    fe_pack(by, n);
-    return ge_decode(&k->base, by, k);
-}
-
-/* The group order L = 2^252 + 27742317777372353535851937790883648493, LE. */
-static const uint8_t k_order[32] = {
-    0xed, 0xd3, 0xf5, 0x5c, 0x1a, 0x63, 0x12, 0x58, 0xd6, 0x9c, 0xf7, 0xa2, 0xde, 0xf9, 0xde, 0x14,
-    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x10,
-};
-
-/* a >= b for 32-byte little-endian numbers. */
-static bool le_ge(const uint8_t *a, const uint8_t *b, size_t n)
-{
-    for (size_t i = n; i-- > 0;) {
-        if (a[i] != b[i]) {
-            return a[i] > b[i];
-        }
-    }
-    return true;
-}
-
-/* out = in (64 bytes LE) mod L, by shift-and-subtract (public data only). */
-static void reduce_mod_order(uint8_t out[32], const uint8_t in[64])
-{
-    uint8_t r[33] = { 0 };
-    uint8_t l33[33];
-    memcpy(l33, k_order, 32);
-    l33[32] = 0;
-    for (int bit = 511; bit >= 0; bit--) {
-        unsigned carry = (in[bit >> 3] >> (bit & 7)) & 1;
-        for (int i = 0; i < 33; i++) {   /* r = 2r + bit */
-            unsigned v = ((unsigned)r[i] << 1) | carry;
-            r[i] = (uint8_t)v;
-            carry = v >> 8;
-        }
-        if (le_ge(r, l33, 33)) {   /* r < 2L < 2^254 before, so one subtraction is enough */
-            int borrow = 0;
-            for (int i = 0; i < 33; i++) {
-                int d = (int)r[i] - (int)l33[i] - borrow;
-                borrow = d < 0;
-                r[i] = (uint8_t)(d + borrow * 256);
-            }
-        }
-    }
-    memcpy(out, r, 32);
-}
-
-static void sha512_3(const uint8_t *a, size_t al, const uint8_t *b, size_t bl, const uint8_t *c, size_t cl,
-                     uint8_t out[64])
-{
-    mbedtls_sha512_context ctx;
-    mbedtls_sha512_init(&ctx);
-    (void)RF_SHA512_STARTS(&ctx, 0);
-    (void)RF_SHA512_UPDATE(&ctx, a, al);
-    (void)RF_SHA512_UPDATE(&ctx, b, bl);
-    if (cl) {
-        (void)RF_SHA512_UPDATE(&ctx, c, cl);
-    }
-    (void)RF_SHA512_FINISH(&ctx, out);
-    mbedtls_sha512_free(&ctx);
+    return sodium_init() >= 0;   /* idempotent and thread-safe */
 }
 
 esp_err_t rf_ed25519_verify(const uint8_t pub[32], const uint8_t *msg, size_t len, const uint8_t sig[64])
@@ -398,59 +44,30 @@ esp_err_t rf_ed25519_verify(const uint8_t pub[32], const uint8_t *msg, size_t le
     if (pub == NULL || sig == NULL || (msg == NULL && len != 0)) {
         return ESP_ERR_INVALID_ARG;
     }
-    ed_consts k;
-    if (!ed_consts_init(&k)) {
+    if (!sodium_ready()) {
         return ESP_FAIL;
     }
-    const uint8_t *rb = sig, *s = sig + 32;
-    if (le_ge(s, k_order, 32)) {
-        return ESP_ERR_INVALID_CRC;   /* S must be < L (malleability) */
-    }
-    ge a;
-    if (!ge_decode(&a, pub, &k)) {
-        return ESP_ERR_INVALID_CRC;
-    }
-    uint8_t h64[64], h[32];
-    sha512_3(rb, 32, pub, 32, msg, len, h64);
-    reduce_mod_order(h, h64);
-    /* R' = [S]B - [h]A; valid when R' encodes to R. */
-    ge sb, ha;
-    ge_scalarmult(&sb, &k.base, s, &k);
-    fe zero;
-    fe_set(zero, 0);
-    fe_sub(a.x, zero, a.x);
-    fe_sub(a.t, zero, a.t);
-    ge_scalarmult(&ha, &a, h, &k);
-    ge_add(&sb, &sb, &ha, &k);
-    uint8_t enc[32];
-    ge_encode(enc, &sb);
-    return memcmp(enc, rb, 32) == 0 ? ESP_OK : ESP_ERR_INVALID_CRC;
+    static const uint8_t empty[1];
+    /* Refuses a non-canonical S, a non-canonical or small-order R or key. */
+    return crypto_sign_verify_detached(sig, msg != NULL ? msg : empty, len, pub) == 0 ? ESP_OK
+                                                                                      : ESP_ERR_INVALID_CRC;
 }
 
 /* Public key of an Ed25519 private seed (RFC 8032 5.1.5). */
 static bool ed25519_public_from_seed(const uint8_t seed[32], uint8_t pub[32])
 {
-    ed_consts k;
-    if (!ed_consts_init(&k)) {
-        return false;
-    }
-    uint8_t h[64];
-    sha512_3(seed, 32, NULL, 0, NULL, 0, h);
-    h[0] &= 248;
-    h[31] &= 127;
-    h[31] |= 64;
-    ge a;
-    ge_scalarmult(&a, &k.base, h, &k);
-    ge_encode(pub, &a);
-    memset(h, 0, sizeof h);
-    return true;
+    uint8_t sk[crypto_sign_SECRETKEYBYTES];
+    bool ok = sodium_ready() && crypto_sign_seed_keypair(pub, sk, seed) == 0;
+    sodium_memzero(sk, sizeof sk);
+    return ok;
 }
 
+/* A key MCUboot could have made: a canonical encoding of a point on the
+ * curve, in the prime-order subgroup, not of small order (a small-order key
+ * makes "signatures" that verify for many messages). */
 static bool ed25519_point_valid(const uint8_t pub[32])
 {
-    ed_consts k;
-    ge a;
-    return ed_consts_init(&k) && ge_decode(&a, pub, &k);
+    return sodium_ready() && crypto_core_ed25519_is_valid_point(pub) == 1;
 }
 
 /* ======================================================================== *
@@ -656,6 +273,64 @@ static int pk_verify(mbedtls_pk_context *pk, const uint8_t hash[32], const uint8
     return mbedtls_pk_verify(pk, MBEDTLS_MD_SHA256, hash, 32, sig, len);
 }
 
+/* One DER INTEGER at p[0..avail): its value right-aligned into v[32] (an
+ * ECDSA P-256 scalar); the bytes it took, 0 if it is no such INTEGER. The
+ * encoding's strictness is checked by the caller's re-encoding. */
+static size_t der_int_parse(const uint8_t *p, size_t avail, uint8_t v[32])
+{
+    if (avail < 3 || p[0] != 0x02 || p[1] == 0 || p[1] >= 0x80 || (size_t)p[1] + 2 > avail) {
+        return 0;
+    }
+    size_t n = p[1];
+    const uint8_t *d = p + 2;
+    while (n > 32 && *d == 0) {
+        d++;
+        n--;
+    }
+    if (n > 32) {
+        return 0;
+    }
+    memset(v, 0, 32);
+    memcpy(v + 32 - n, d, n);
+    return (size_t)p[1] + 2;
+}
+
+/* ECDSA-Sig-Value ::= SEQUENCE { r INTEGER, s INTEGER } in strict DER:
+ * parsed, re-encoded minimally and compared byte for byte, so a long-form
+ * length, a superfluous leading zero, a missing sign byte or bytes inside
+ * the SEQUENCE after s are all refused. After the SEQUENCE only zeros may
+ * follow, up to RF_SIG_ECDSA_PAD_MAX bytes in all: imgtool's --pad-sig
+ * pads the DER signature with zeros to that fixed size. On success the
+ * DER's length (without the padding). */
+static size_t ecdsa_der_strict(const uint8_t *sig, size_t sig_len)
+{
+    if (sig_len < 8 || sig_len > RF_SIG_ECDSA_PAD_MAX || sig[0] != 0x30 || sig[1] >= 0x80 ||
+        (size_t)sig[1] + 2 > sig_len) {
+        return 0;
+    }
+    const size_t der_len = (size_t)sig[1] + 2;
+    uint8_t r[32], s[32];
+    size_t a = der_int_parse(sig + 2, der_len - 2, r);
+    size_t b = a ? der_int_parse(sig + 2 + a, der_len - 2 - a, s) : 0;
+    if (a == 0 || b == 0 || 2 + a + b != der_len) {
+        return 0;
+    }
+    uint8_t re[RF_SIG_ECDSA_PAD_MAX];
+    size_t n = der_int(re + 2, r);
+    n += der_int(re + 2 + n, s);
+    re[0] = 0x30;
+    re[1] = (uint8_t)n;
+    if (n + 2 != der_len || memcmp(re, sig, der_len) != 0) {
+        return 0;
+    }
+    for (size_t i = der_len; i < sig_len; i++) {
+        if (sig[i] != 0) {
+            return 0;
+        }
+    }
+    return der_len;
+}
+
 static esp_err_t verify_p256(const rf_sig_key_t *key, const uint8_t hash[32], const uint8_t *sig, size_t sig_len)
 {
     mbedtls_pk_context pk;
@@ -665,16 +340,11 @@ static esp_err_t verify_p256(const rf_sig_key_t *key, const uint8_t hash[32], co
         return ESP_ERR_INVALID_ARG;
     }
     bool ok = false;
-    /* DER, possibly zero-padded by imgtool's fixed-size signature option. */
-    if (sig_len >= 8 && sig[0] == 0x30 && sig[1] < 0x80 && (size_t)sig[1] + 2 <= sig_len) {
-        size_t der_len = (size_t)sig[1] + 2;
-        bool zero_tail = true;
-        for (size_t i = der_len; i < sig_len; i++) {
-            zero_tail = zero_tail && sig[i] == 0;
-        }
-        ok = zero_tail && pk_verify(&pk, hash, sig, der_len) == 0;
+    size_t der_len = ecdsa_der_strict(sig, sig_len);
+    if (der_len > 0) {
+        ok = pk_verify(&pk, hash, sig, der_len) == 0;
     }
-    /* Raw r || s. */
+    /* Raw r || s (64 bytes, no encoding to be lax about). */
     if (!ok && sig_len == 64) {
         uint8_t der[72];
         size_t n = der_int(der + 2, sig);

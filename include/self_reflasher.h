@@ -154,8 +154,13 @@ esp_err_t esp_self_reflasher_init(const esp_self_reflasher_config_t *config,
  * reaches the destination.
  *
  * Erases: sectors of the staging partition up to the image's length.
- * If the download fails part-way, the sectors written by this call are
- * erased again, so no partial image is left behind.
+ * If the transfer fails part-way (connection lost, timeout) and the device
+ * has a journal and the server gave a validator (ETag or Last-Modified),
+ * the whole 64 KiB blocks received stay staged as a declared resumable
+ * area and a rerun continues from there (If-Range); otherwise, and always
+ * when the image is refused for what it is (too long, an endless body, a
+ * wrong digest or format), the sectors written by this call are erased
+ * again, so no partial image is left behind.
  *
  * Errors: ESP_ERR_INVALID_ARG (NULL handle), ESP_ERR_INVALID_SIZE (too long,
  * or empty), ESP_ERR_HTTP_CONNECT (unreachable), ESP_ERR_NOT_FOUND (HTTP

@@ -38,6 +38,10 @@ typedef struct esp_self_reflasher_platform {
      *  bootloader is written and verified there first, so rewriting the
      *  primary bootloader leaves no window. */
     uint32_t recovery_bootloader_addr;
+    /** The new system's MCUboot slots, for the end-state check (the boot
+     *  model on the would-be flash): 0 = the reference's layout (primary
+     *  0x10000, secondary 0x110000, 1 MiB each). */
+    uint32_t mcuboot_primary_slot, mcuboot_secondary_slot, mcuboot_slot_size;
     /** The partition the running code executes from (ESP_ERR_NOT_FOUND if none). */
     esp_err_t (*running_partition)(void *ctx, rf_part_t *out);
     /** Every partition of the table, in table order. */

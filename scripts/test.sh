@@ -2,7 +2,10 @@
 # The whole test suite, as CI runs it (.ci/run calls exactly this):
 #  1. the host build and every test (ctest), 2. the same under
 #  AddressSanitizer + UndefinedBehaviorSanitizer, 3. the portable core
-#  built alone for the ESP32-C3's rv32imc with -Wall -Wextra -Werror, and its size.
+#  built alone for the ESP32-C3's rv32imc with -Wall -Wextra -Werror, and its size,
+#  4. a Release build (what a user builds), build only. Warnings are errors in
+#  every build here (RF_WERROR=ON); a user's build leaves them warnings.
+#  5. a fuzz smoke run, 6. the bench table (numbers printed, no timed assertion).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/deps.sh
@@ -12,7 +15,7 @@ total_pass=0; total_fail=0
 run_suite() {   # name, build dir, extra cmake args...
     local name=$1 dir=$2; shift 2
     echo "=== $name: configure and build ($dir)"
-    cmake -S . -B "$dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo "$@" >/dev/null
+    cmake -S . -B "$dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DRF_WERROR=ON "$@" >/dev/null
     cmake --build "$dir" -j "$jobs" >/dev/null
     echo "=== $name: ctest"
     local log="$dir/ctest.log" rc=0
@@ -30,6 +33,16 @@ run_suite() {   # name, build dir, extra cmake args...
 
 run_suite "host" build/ci
 run_suite "asan+ubsan" build/ci-asan -DRF_SANITIZE=ON
+
+echo "=== Release build, as a user makes it (cmake -DCMAKE_BUILD_TYPE=Release), -Werror, tests not built"
+cmake -S . -B build/ci-release -DCMAKE_BUILD_TYPE=Release -DRF_WERROR=ON -DRF_BUILD_TESTS=OFF >/dev/null
+if cmake --build build/ci-release -j "$jobs" > build/ci-release/build.log 2>&1; then
+    total_pass=$((total_pass + 1))
+else
+    grep -E -B2 -A6 'error|warning' build/ci-release/build.log | head -60
+    echo "Release build: FAILED (build/ci-release/build.log)"
+    total_fail=$((total_fail + 1))
+fi
 
 echo "=== core for rv32imc (ESP32-C3), freestanding, -Wall -Wextra -Werror"
 # The core itself uses no libc; esp_err.h brings <stdio.h>, <stdlib.h> and
@@ -73,6 +86,16 @@ else
     total_fail=$((total_fail + 1))
 fi
 rm -rf "$seeds"
+
+echo "=== bench: the migrations on the honest clock, beside the reference's replay and the physical limit (numbers only)"
+shared=$(cd .. && pwd)/shared
+[ -d "$shared/fixtures" ] || shared=""
+if RF_SHARED="$shared" build/ci/bench_migration && RF_SHARED="$shared" build/ci/bench_reference_replay; then
+    total_pass=$((total_pass + 1))
+else
+    echo "bench: a migration failed (its destinations differ from the images)"
+    total_fail=$((total_fail + 1))
+fi
 
 echo
 echo "tests: $total_pass passed, $total_fail failed"

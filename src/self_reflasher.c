@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "self_reflasher_platform.h"
+#include "rf_engine.h"
 #include "rf_image.h"
 #include "rf_journal.h"
 #include "rf_otadata.h"
@@ -49,6 +50,7 @@ struct esp_self_reflasher_ctx {
     uint8_t *work;      /* 2 sectors for the write engine + an I/O chunk */
     rf_journal_t journal;
     bool journal_on;
+    char src_validator[RF_SOURCE_VALIDATOR_MAX];   /* of the download being staged: journaled with STAGING */
     rf_ptable_t table;  /* the partitions, for the staging choice */
 };
 
@@ -147,6 +149,32 @@ static bool staging_conflicts(const esp_self_reflasher_platform_t *pf, const rf_
     return false;
 }
 
+static void eng_dev(const esp_self_reflasher_platform_t *pf, rf_eng_dev_t *dev);
+
+/* The engine's ranges no staging may overwrite (MCUboot slots that hold an
+ * image an earlier step wrote); returns how many. */
+static uint32_t staging_keep(const esp_self_reflasher_platform_t *pf, uint32_t keep[4])
+{
+    rf_eng_dev_t dev;
+    eng_dev(pf, &dev);
+    rf_reader_t r;
+    rf_reader_flash_t rc;
+    if (rf_reader_from_flash(&r, &rc, pf->flash, 0, pf->flash->size) != ESP_OK) {
+        return 0;
+    }
+    return rf_eng_staging_keep(&dev, &r, keep);
+}
+
+static bool overlaps_keep(const rf_part_t *st, const uint32_t *keep, uint32_t n)
+{
+    for (uint32_t i = 0; i < n; i++) {
+        if (rf_overlaps(st->offset, st->size, keep[2 * i], keep[2 * i + 1])) {
+            return true;
+        }
+    }
+    return false;
+}
+
 /* Validate a download-mode configuration and choose its staging partition.
  * `current` is the staging in use (NULL at init): kept when still valid. */
 static esp_err_t plan_download(rf_ctx_t *h, const esp_self_reflasher_config_t *cfg,
@@ -172,6 +200,8 @@ static esp_err_t plan_download(rf_ctx_t *h, const esp_self_reflasher_config_t *c
                 h->running.label, (unsigned)h->running.offset, (unsigned)(h->running.offset + h->running.size));
         return ESP_ERR_INVALID_ARG;
     }
+    uint32_t keep[4];
+    const uint32_t n_keep = staging_keep(pf, keep);
     if (cfg->target_partition != NULL) {
         part_from_esp(cfg->target_partition, staging);
         if (staging->size == 0 || !rf_is_aligned(staging->offset, pf->flash->sector_size) ||
@@ -180,9 +210,18 @@ static esp_err_t plan_download(rf_ctx_t *h, const esp_self_reflasher_config_t *c
                     (unsigned)staging->offset, (unsigned)staging->size);
             return ESP_ERR_INVALID_ARG;
         }
-        return staging_conflicts(pf, staging, &h->running, &cfg->dest_region, true) ? ESP_ERR_INVALID_ARG : ESP_OK;
+        if (staging_conflicts(pf, staging, &h->running, &cfg->dest_region, true)) {
+            return ESP_ERR_INVALID_ARG;
+        }
+        if (overlaps_keep(staging, keep, n_keep)) {
+            RF_LOGE(LOG(pf), "Target partition '%s' holds an MCUboot image in a slot the new system boots from: "
+                    "staging there would destroy it", staging->label);
+            return ESP_ERR_INVALID_ARG;
+        }
+        return ESP_OK;
     }
-    if (current != NULL && !staging_conflicts(pf, current, &h->running, &cfg->dest_region, false)) {
+    if (current != NULL && !staging_conflicts(pf, current, &h->running, &cfg->dest_region, false) &&
+        !overlaps_keep(current, keep, n_keep)) {
         *staging = *current;
         return ESP_OK;
     }
@@ -195,7 +234,7 @@ static esp_err_t plan_download(rf_ctx_t *h, const esp_self_reflasher_config_t *c
         return err;
     }
     rf_plan_rule_t rule;
-    if (rf_choose_staging(&h->table, &h->running, NULL, cfg->dest_region.region_address, dsize, NULL, 0, staging,
+    if (rf_choose_staging(&h->table, &h->running, NULL, cfg->dest_region.region_address, dsize, keep, n_keep, staging,
                           &rule) == ESP_OK) {
         return ESP_OK;
     }
@@ -233,7 +272,7 @@ esp_err_t esp_self_reflasher_init_with(const esp_self_reflasher_platform_t *pf,
         return ESP_ERR_NO_MEM;
     }
     h->pf = pf;
-    h->work_len = 2u * pf->flash->sector_size + RF_IO_CHUNK;
+    h->work_len = RF_MAX(2u * pf->flash->sector_size + RF_IO_CHUNK, RF_ENG_WORK_LEN);
     h->work = malloc(h->work_len);
     if (h->work == NULL) {
         free(h);
@@ -374,6 +413,9 @@ static void journal_note(rf_ctx_t *h, rf_jstate_t state, const uint8_t id[RF_JOU
     }
     r.aux_addr = aux;
     r.aux_len = aux_len;
+    if (state == RF_JSTATE_STAGING) {
+        memcpy(r.validator, h->src_validator, sizeof r.validator);
+    }
     esp_err_t err = rf_journal_append(&h->journal, &r);
     if (err != ESP_OK) {
         RF_LOGW(LOG(h->pf), "Journal write failed (%s): continuing without resume", esp_err_to_name(err));
@@ -419,11 +461,13 @@ static esp_err_t stream_source(rf_ctx_t *h, rf_source_t *src, rf_stream_t *st, i
     return ESP_OK;
 }
 
-/* Open the source at `offset` and check the announced length. */
-static esp_err_t open_checked(rf_ctx_t *h, rf_source_t *src, uint32_t offset, int64_t *total)
+/* Open the source (at io->offset when it proves the same object) and check
+ * the announced length. */
+static esp_err_t open_checked(rf_ctx_t *h, rf_source_t *src, rf_source_open_t *io)
 {
     const esp_self_reflasher_platform_t *pf = h->pf;
-    esp_err_t err = src->open(src->ctx, offset, total);
+    int64_t *total = &io->total;
+    esp_err_t err = rf_source_open_at(src, io);
     if (err != ESP_OK) {
         RF_LOGE(LOG(pf), "Cannot fetch %s: %s", h->cfg.http_config->url, esp_err_to_name(err));
         return err;
@@ -462,7 +506,9 @@ esp_err_t esp_self_reflasher_download_bin(esp_self_reflasher_handle_t handle)
     const uint32_t avoid[] = { h->cfg.dest_region.region_address, rf_align_up(h->cfg.dest_region.region_size, S),
                                h->staging.offset, h->staging.size, h->running.offset, h->running.size };
     h->journal_on = journal_open(pf, &h->journal, avoid, 3, h->work, h->work_len);
-    uint32_t resume_at = 0, resume_total = 0;
+    uint32_t resume_at = 0;
+    rf_journal_rec_t staging_rec;   /* this step's STAGING record, if any */
+    bool have_staging = false;
     const rf_journal_rec_t *last = &h->journal.last;
     if (h->journal_on && h->journal.have && memcmp(last->id, id, sizeof id) == 0) {
         bool same_staging = last->aux_addr == h->staging.offset;
@@ -471,18 +517,23 @@ esp_err_t esp_self_reflasher_download_bin(esp_self_reflasher_handle_t handle)
         } else if ((last->state == RF_JSTATE_STAGED || last->state == RF_JSTATE_COPIED) && last->total > 0 &&
             last->total <= h->staging.size) {
             uint8_t sha[RF_SHA256_LEN];
+            /* The journal is a hint: the staged bytes must still hash to
+             * what it recorded AND pass this configuration's checks (its
+             * expected digest, key and destination rules) on the flash as
+             * it is now; anything else is downloaded again. */
             if (rf_flash_sha256(pf->flash, h->staging.offset, last->total, h->work, h->work_len, sha) == ESP_OK &&
-                memcmp(sha, last->sha256, sizeof sha) == 0) {
-                RF_LOGI(LOG(pf), "Image already staged and verified in '%s' (journal): not downloaded again",
+                memcmp(sha, last->sha256, sizeof sha) == 0 &&
+                verify_image(pf, &h->cfg, h->staging.offset, last->total, sha, h->work, h->work_len) == ESP_OK) {
+                RF_LOGI(LOG(pf), "Image already staged in '%s' (journal) and verified again: not downloaded again",
                         h->staging.label);
                 h->staged = true;
                 h->staged_len = last->total;
                 memcpy(h->staged_sha, sha, sizeof sha);
                 return ESP_OK;
             }
-        } else if (last->state == RF_JSTATE_STAGING && last->progress > 0 && last->progress % S == 0) {
-            resume_at = last->progress;
-            resume_total = last->total;
+        } else if (last->state == RF_JSTATE_STAGING) {
+            staging_rec = *last;
+            have_staging = true;
         }
     }
 
@@ -493,26 +544,38 @@ esp_err_t esp_self_reflasher_download_bin(esp_self_reflasher_handle_t handle)
         RF_LOGE(LOG(pf), "Cannot create a client for %s: %s", h->cfg.http_config->url, esp_err_to_name(err));
         return err;
     }
-    int64_t total = -1;
-    if (resume_at > 0) {
-        err = open_checked(h, &src, resume_at, &total);
-        if (err != ESP_OK || total <= 0 || (uint64_t)total != resume_total || resume_at >= total) {
-            RF_LOGW(LOG(pf), "Cannot resume at byte %u (the source changed or refused the range): starting over",
-                    (unsigned)resume_at);
-            src.close(src.ctx);
-            resume_at = 0;
-        } else {
-            RF_LOGI(LOG(pf), "Resuming the download at byte %u of %lld (journal)", (unsigned)resume_at,
-                    (long long)total);
-        }
+    /* Resume only what the source proves to be the same file (rf_resume_decide). */
+    rf_source_open_t io;
+    memset(&io, 0, sizeof io);
+    io.offset = rf_resume_offset(have_staging ? &staging_rec : NULL, S);
+    io.if_range = io.offset > 0 ? staging_rec.validator : NULL;
+    err = open_checked(h, &src, &io);
+    /* A failed resume request is retried from byte 0, unless time ran out
+     * (the staged part then stays for the next run). */
+    rf_resume_t how = err == ESP_OK ? rf_resume_decide(have_staging ? &staging_rec : NULL, &io)
+                      : (io.offset > 0 && err != ESP_ERR_TIMEOUT) ? RF_RESUME_REOPEN : RF_RESUME_RESTARTED;
+    if (io.offset > 0 && how != RF_RESUME_CONTINUE && (err == ESP_OK || how == RF_RESUME_REOPEN)) {
+        RF_LOGW(LOG(pf), "Cannot resume at byte %u (the file changed, has no validator or the range was wrong): "
+                "starting over", (unsigned)io.offset);
     }
-    if (resume_at == 0) {
-        err = open_checked(h, &src, 0, &total);
-        if (err != ESP_OK) {
-            src.close(src.ctx);
-            pf->free_source(pf->ctx, &src);
-            return err;
-        }
+    if (how == RF_RESUME_REOPEN) {
+        src.close(src.ctx);
+        memset(&io, 0, sizeof io);
+        err = open_checked(h, &src, &io);
+    }
+    if (err != ESP_OK) {
+        src.close(src.ctx);
+        pf->free_source(pf->ctx, &src);
+        return err;
+    }
+    int64_t total = io.total;
+    memcpy(h->src_validator, io.validator, sizeof h->src_validator);
+    if (how == RF_RESUME_CONTINUE) {
+        resume_at = io.offset;
+        RF_LOGI(LOG(pf), "Resuming the download at byte %u of %lld (journal, validator %s)", (unsigned)resume_at,
+                (long long)total, io.validator);
+    } else if (have_staging && staging_rec.progress > 0) {
+        journal_note(h, RF_JSTATE_NONE, id, 0, 0, NULL, 0, 0);   /* the staged bytes are no longer a resume point */
     }
     uint32_t limit = RF_MIN(h->staging.size, h->cfg.dest_region.region_size);
     rf_stream_t st;
@@ -532,7 +595,13 @@ esp_err_t esp_self_reflasher_download_bin(esp_self_reflasher_handle_t handle)
     pf->free_source(pf->ctx, &src);
     RF_LOGI(LOG(pf), "Connection closed");
     if (err != ESP_OK) {
-        if (h->journal_on && rf_stream_flushed(&st) >= RF_JOURNAL_EVERY) {
+        /* Only a transfer that failed (the network, a timeout) leaves a
+         * resumable part; an image refused for what it is (too long, an
+         * endless body, a wrong digest) is erased again. */
+        bool transfer_failed = err != ESP_ERR_INVALID_SIZE && err != ESP_ERR_INVALID_CRC &&
+                               err != RF_ERR_IMAGE_INVALID && err != ESP_ERR_INVALID_ARG;
+        if (transfer_failed && h->journal_on && h->src_validator[0] != 0 &&
+            rf_stream_flushed(&st) >= RF_JOURNAL_EVERY) {
             RF_LOGW(LOG(pf), "Download incomplete: %u bytes stay staged for a resume (journal)",
                     (unsigned)(rf_stream_flushed(&st) / RF_JOURNAL_EVERY * RF_JOURNAL_EVERY));
         } else {
@@ -564,102 +633,71 @@ esp_err_t esp_self_reflasher_download_bin(esp_self_reflasher_handle_t handle)
 }
 
 
-static const char *kind_name(esp_self_reflasher_image_kind_t k)
+/* The engine's verdict as one log line: what was refused, and where. */
+static void log_verdict(const esp_self_reflasher_platform_t *pf, const addr_region_t *d, const rf_eng_verdict_t *v)
+{
+    if (v->rule == RF_ENG_OK && v->before_brick) {
+        RF_LOGW(LOG(pf), "The flash boots nothing now (boot model); the write to 0x%08x is off the boot path and "
+                "allowed", (unsigned)d->region_address);
+    }
+    if (v->rule == RF_ENG_OK) {
+        if (v->content == RF_ENG_CONTENT_MCUBOOT) {
+            RF_LOGI(LOG(pf), "Verified MCUboot image %u.%u.%u for 0x%08x: SHA-256 TLV good%s; the flash after it boots "
+                    "(%s)", v->mcu_ver_major, v->mcu_ver_minor, v->mcu_ver_revision, (unsigned)d->region_address,
+                    v->signature_ok ? ", signature good" : "", rf_boot_result_name(v->end.result));
+        } else if (v->content != RF_ENG_CONTENT_NONE) {
+            RF_LOGI(LOG(pf), "Verified ESP %s for chip id %u for 0x%08x: %u segments, checksum and SHA-256 good; the "
+                    "flash after it boots (%s)", v->content == RF_ENG_CONTENT_ESP_APP ? "app" : "bootloader",
+                    (unsigned)v->chip_id, (unsigned)d->region_address, (unsigned)v->segments,
+                    rf_boot_result_name(v->end.result));
+        } else {
+            RF_LOGI(LOG(pf), "Verified the write to 0x%08x: the flash after it boots (%s)", (unsigned)d->region_address,
+                    rf_boot_result_name(v->end.result));
+        }
+        return;
+    }
+    if (v->rule == RF_ENG_PTABLE) {
+        RF_LOGE(LOG(pf), "Image for 0x%08x refused: %s: %s", (unsigned)d->region_address, rf_eng_rule_str(v->rule),
+                rf_eng_pt_why_str((rf_eng_pt_why_t)v->detail));
+    } else if (v->rule == RF_ENG_END_BRICK || v->rule == RF_ENG_END_RECOVERY) {
+        RF_LOGE(LOG(pf), "Image for 0x%08x refused: %s (boot model: %s, stops at 0x%x)", (unsigned)d->region_address,
+                rf_eng_rule_str(v->rule), rf_boot_loader_name(v->end.bootloader), (unsigned)v->end.err_at);
+    } else if (v->img_err != RF_IMG_OK) {
+        RF_LOGE(LOG(pf), "Image for 0x%08x refused: %s: %s (at offset 0x%x)", (unsigned)d->region_address,
+                rf_eng_rule_str(v->rule), rf_img_err_str((rf_img_err_t)v->img_err), (unsigned)v->err_offset);
+    } else {
+        RF_LOGE(LOG(pf), "Image for 0x%08x refused: %s (checked at 0x%08x)", (unsigned)d->region_address,
+                rf_eng_rule_str(v->rule), (unsigned)v->at);
+    }
+}
+
+static rf_dest_kind_t declared_kind(esp_self_reflasher_image_kind_t k)
 {
     switch (k) {
-    case ESP_SELF_REFLASHER_IMAGE_RAW: return "raw";
-    case ESP_SELF_REFLASHER_IMAGE_ESP_BOOTLOADER: return "ESP bootloader";
-    case ESP_SELF_REFLASHER_IMAGE_ESP_APP: return "ESP app";
-    case ESP_SELF_REFLASHER_IMAGE_MCUBOOT: return "MCUboot image";
-    default: return "auto";
+    case ESP_SELF_REFLASHER_IMAGE_ESP_BOOTLOADER: return RF_DEST_BOOTLOADER;
+    case ESP_SELF_REFLASHER_IMAGE_ESP_APP: return RF_DEST_ESP_APP;
+    case ESP_SELF_REFLASHER_IMAGE_MCUBOOT: return RF_DEST_MCUBOOT_SLOT;
+    default: return RF_DEST_RAW;
     }
 }
 
-static bool dest_is_app_partition(const esp_self_reflasher_platform_t *pf, uint32_t dest)
+/* The device as the engine's rules see it. */
+static void eng_dev(const esp_self_reflasher_platform_t *pf, rf_eng_dev_t *dev)
 {
-    rf_ptable_t *t = malloc(sizeof *t);
-    bool yes = false;
-    if (t != NULL && pf->list_partitions(pf->ctx, t->parts, RF_PTABLE_MAX_PARTS, &t->count) == ESP_OK) {
-        for (uint32_t i = 0; i < t->count; i++) {
-            yes |= t->parts[i].type == RF_PART_TYPE_APP && t->parts[i].offset == dest;
-        }
-    }
-    free(t);
-    return yes;
-}
-
-static esp_err_t check_esp(const esp_self_reflasher_platform_t *pf, const rf_reader_t *r, rf_esp_kind_t want,
-                           const addr_region_t *d, uint8_t *scratch, size_t scratch_len)
-{
-    rf_esp_image_info_t *info = malloc(sizeof *info);
-    if (info == NULL) {
-        return ESP_ERR_NO_MEM;
-    }
-    rf_esp_image_opts_t opts = { .expect_chip_id = pf->chip_id == 0xFFFF ? RF_ESP_CHIP_ANY : pf->chip_id };
-    if (pf->chip_id == 0xFFFF) {
-        RF_LOGW(LOG(pf), "Chip id of this device unknown: the image's chip id is not checked");
-    }
-    esp_err_t err = rf_esp_image_inspect_ex(r, &opts, scratch, scratch_len, info);
-    const char *what = want == RF_ESP_KIND_BOOTLOADER ? "ESP bootloader" : "ESP app";
-    if (err == RF_ERR_IMAGE_INVALID) {
-        RF_LOGE(LOG(pf), "Image for 0x%08x refused: %s check failed: %s (at offset 0x%x)", (unsigned)d->region_address,
-                what, rf_img_err_str(info->err), (unsigned)info->err_offset);
-    } else if (err == ESP_OK && info->kind != want) {
-        RF_LOGE(LOG(pf), "Image for 0x%08x refused: an %s, but the destination needs an %s",
-                (unsigned)d->region_address, info->kind == RF_ESP_KIND_APP ? "ESP app" : "ESP bootloader", what);
-        err = RF_ERR_IMAGE_INVALID;
-    } else if (err == ESP_OK) {
-        RF_LOGI(LOG(pf), "Verified %s for chip id %u: %u segments, checksum and SHA-256 good", what,
-                (unsigned)info->chip_id, (unsigned)info->segment_count);
-    }
-    free(info);
-    return err;
-}
-
-static esp_err_t check_mcuboot(const esp_self_reflasher_platform_t *pf, const rf_reader_t *r,
-                               const esp_self_reflasher_verify_t *v, const addr_region_t *d, uint8_t *scratch,
-                               size_t scratch_len)
-{
-    rf_mcuboot_info_t *info = malloc(sizeof *info);
-    rf_sig_key_t *key = NULL;
-    esp_err_t err = ESP_OK;
-    if (info == NULL) {
-        return ESP_ERR_NO_MEM;
-    }
-    if (v != NULL && v->pubkey != NULL) {
-        key = malloc(sizeof *key);
-        err = key ? rf_sig_load_key(v->pubkey, v->pubkey_len, key) : ESP_ERR_NO_MEM;
-        if (err != ESP_OK) {
-            RF_LOGE(LOG(pf), "The verification key cannot be loaded: %s", esp_err_to_name(err));
-        }
-    }
-    if (err == ESP_OK) {
-        rf_mcuboot_opts_t opts = { .slot_size = r->size == d->region_size ? d->region_size : 0, .key = key };
-        err = rf_mcuboot_inspect_ex(r, &opts, scratch, scratch_len, info);
-        if (err == RF_ERR_IMAGE_INVALID) {
-            RF_LOGE(LOG(pf), "Image for 0x%08x refused: MCUboot check failed: %s (at offset 0x%x)",
-                    (unsigned)d->region_address, rf_img_err_str(info->err), (unsigned)info->err_offset);
-        } else if (err == ESP_OK && (uint64_t)info->image_end + RF_MCUBOOT_TRAILER_MIN > d->region_size) {
-            RF_LOGE(LOG(pf), "Image for 0x%08x refused: MCUboot image of 0x%x bytes leaves no room for the "
-                    "swap trailer in a 0x%x-byte slot", (unsigned)d->region_address, (unsigned)info->image_end,
-                    (unsigned)d->region_size);
-            err = RF_ERR_IMAGE_INVALID;
-        } else if (err == ESP_OK && key != NULL && info->sig_state != RF_SIG_STATE_OK) {
-            RF_LOGE(LOG(pf), "Image for 0x%08x refused: signature %s", (unsigned)d->region_address,
-                    rf_sig_state_name(info->sig_state));
-            err = RF_ERR_IMAGE_INVALID;
-        } else if (err == ESP_OK) {
-            RF_LOGI(LOG(pf), "Verified MCUboot image %u.%u.%u: SHA-256 TLV good%s", info->ver_major, info->ver_minor,
-                    info->ver_revision, key ? ", signature good" : "");
-        }
-    }
-    free(key);
-    free(info);
-    return err;
+    memset(dev, 0, sizeof *dev);
+    dev->chip_id = pf->chip_id;
+    dev->ptable_offset = pf->ptable_offset;
+    dev->boot.recovery_offset = pf->recovery_bootloader_addr;
+    dev->boot.primary_slot = pf->mcuboot_primary_slot;
+    dev->boot.secondary_slot = pf->mcuboot_secondary_slot;
+    dev->boot.primary_size = pf->mcuboot_slot_size;
+    dev->boot.secondary_size = pf->mcuboot_slot_size;
 }
 
 /* Verify the image at [addr, addr + len) of the flash for its destination,
- * before anything is written there. sha is the image's SHA-256. */
+ * with the engine's rules, before anything is written there: the write is
+ * laid over the current flash and judged by what the flash would hold
+ * (rf_engine.h). sha is the image's SHA-256 (hashed once, on its way in). */
 static esp_err_t verify_image(const esp_self_reflasher_platform_t *pf, const esp_self_reflasher_config_t *cfg,
                               uint32_t addr, uint32_t len, const uint8_t sha[RF_SHA256_LEN], uint8_t *scratch,
                               size_t scratch_len)
@@ -671,60 +709,46 @@ static esp_err_t verify_image(const esp_self_reflasher_platform_t *pf, const esp
                 (unsigned)d->region_address);
         return ESP_OK;
     }
-    if (v != NULL && v->sha256 != NULL && memcmp(v->sha256, sha, RF_SHA256_LEN) != 0) {
-        RF_LOGE(LOG(pf), "Image for 0x%08x refused: its SHA-256 is not the expected one", (unsigned)d->region_address);
-        return ESP_ERR_INVALID_CRC;
+    if (scratch_len < RF_ENG_WORK_LEN) {
+        return ESP_ERR_NO_MEM;
     }
-    esp_self_reflasher_image_kind_t kind = v ? v->kind : ESP_SELF_REFLASHER_IMAGE_AUTO;
-    bool app_slot = false;
-    if (kind == ESP_SELF_REFLASHER_IMAGE_AUTO) {
-        if (pf->chip_id != 0xFFFF && d->region_address == rf_esp_chip_bootloader_offset(pf->chip_id)) {
-            kind = ESP_SELF_REFLASHER_IMAGE_ESP_BOOTLOADER;
-        } else if (dest_is_app_partition(pf, d->region_address)) {
-            app_slot = true;
-        } else {
-            kind = ESP_SELF_REFLASHER_IMAGE_RAW;
+    rf_eng_verdict_t *verdict = malloc(sizeof *verdict);
+    rf_sig_key_t *key = NULL;
+    esp_err_t err = verdict ? ESP_OK : ESP_ERR_NO_MEM;
+    if (err == ESP_OK && v != NULL && v->pubkey != NULL) {
+        key = malloc(sizeof *key);
+        err = key ? rf_sig_load_key(v->pubkey, v->pubkey_len, key) : ESP_ERR_NO_MEM;
+        if (err != ESP_OK) {
+            RF_LOGE(LOG(pf), "The verification key cannot be loaded: %s", esp_err_to_name(err));
         }
     }
-    rf_reader_t r;
-    rf_reader_flash_t rctx;
-    esp_err_t err = rf_reader_from_flash(&r, &rctx, pf->flash, addr, len);
-    if (err != ESP_OK) {
-        return err;
+    rf_reader_t whole, src;
+    rf_reader_flash_t whole_c, src_c;
+    if (err == ESP_OK) {
+        err = rf_reader_from_flash(&whole, &whole_c, pf->flash, 0, pf->flash->size);
     }
-    if (app_slot) {
-        uint8_t head[4];
-        if ((err = rf_reader_read(&r, 0, head, sizeof head)) != ESP_OK) {
-            return err;
+    if (err == ESP_OK) {
+        err = rf_reader_from_flash(&src, &src_c, pf->flash, addr, len);
+    }
+    if (err == ESP_OK) {
+        rf_eng_dev_t dev;
+        eng_dev(pf, &dev);
+        rf_vflash_t vf = { .base = &whole };
+        esp_self_reflasher_image_kind_t k = v ? v->kind : ESP_SELF_REFLASHER_IMAGE_AUTO;
+        rf_eng_write_t w = {
+            .dst = d->region_address, .dst_size = rf_align_up(d->region_size, pf->flash->sector_size), .len = len,
+            .slot_size = (uint32_t)d->region_size,
+            .src = &src, .src_sha256 = sha, .expect_sha256 = v ? v->sha256 : NULL, .declared = declared_kind(k),
+            .declared_raw = k == ESP_SELF_REFLASHER_IMAGE_RAW, .key = key,
+        };
+        err = rf_eng_check_write(&dev, &vf, &w, scratch, scratch_len, verdict);
+        if (err == ESP_OK || err == RF_ERR_IMAGE_INVALID || err == ESP_ERR_INVALID_CRC) {
+            log_verdict(pf, d, verdict);
         }
-        if (head[0] == RF_ESP_IMAGE_MAGIC) {
-            kind = ESP_SELF_REFLASHER_IMAGE_ESP_APP;
-        } else if (rf_le32(head) == RF_MCUBOOT_MAGIC) {
-            kind = ESP_SELF_REFLASHER_IMAGE_MCUBOOT;
-        } else {
-            RF_LOGE(LOG(pf), "Image for app partition 0x%08x refused: neither an ESP app image nor an MCUboot image "
-                    "(first bytes %02x %02x %02x %02x)", (unsigned)d->region_address, head[0], head[1], head[2],
-                    head[3]);
-            return RF_ERR_IMAGE_INVALID;
-        }
     }
-    if (v != NULL && v->pubkey != NULL && kind != ESP_SELF_REFLASHER_IMAGE_MCUBOOT) {
-        /* a key asks for a signature; only MCUboot images carry one we check */
-        RF_LOGE(LOG(pf), "Image for 0x%08x refused: a verification key was given, but the image is checked as %s, "
-                "which carries no signature this component can verify", (unsigned)d->region_address, kind_name(kind));
-        return RF_ERR_IMAGE_INVALID;
-    }
-    RF_LOGI(LOG(pf), "Verifying the image for 0x%08x as: %s", (unsigned)d->region_address, kind_name(kind));
-    switch (kind) {
-    case ESP_SELF_REFLASHER_IMAGE_ESP_BOOTLOADER:
-        return check_esp(pf, &r, RF_ESP_KIND_BOOTLOADER, d, scratch, scratch_len);
-    case ESP_SELF_REFLASHER_IMAGE_ESP_APP:
-        return check_esp(pf, &r, RF_ESP_KIND_APP, d, scratch, scratch_len);
-    case ESP_SELF_REFLASHER_IMAGE_MCUBOOT:
-        return check_mcuboot(pf, &r, v, d, scratch, scratch_len);
-    default:
-        return ESP_OK;
-    }
+    free(key);
+    free(verdict);
+    return err;
 }
 
 /* The ranges a copy writes last, to keep the old boot chain alive as long as
@@ -837,14 +861,12 @@ static esp_err_t copy_verified(const esp_self_reflasher_platform_t *pf, uint32_t
             (unsigned)dest->region_address, (unsigned)(dest->region_address + rf_align_up(dest->region_size, pf->flash->sector_size)),
             (unsigned)ws.sectors_same, (unsigned)ws.sectors_program_only, (unsigned)ws.sectors_erased,
             (unsigned)ws.blocks_erased, (unsigned)ws.pages_programmed);
-    uint8_t got[RF_SHA256_LEN];
-    err = rf_flash_sha256(pf->flash, dest->region_address, len, work, work_len, got);
-    if (err == ESP_OK && memcmp(got, sha, RF_SHA256_LEN) != 0) {
-        RF_LOGE(LOG(pf), "Read-back of 0x%08x..0x%08x does not match the image", (unsigned)dest->region_address,
-                (unsigned)(dest->region_address + len));
-        err = ESP_ERR_INVALID_CRC;
-    }
-    return err;
+    /* One verification pass (issue 11): every sector written was read back
+     * and compared with the bytes it was written from (rf_region_write), and
+     * the source was hashed against `sha` just before the copy; the
+     * destination is not hashed a second time. */
+    (void)sha;
+    return ESP_OK;
 }
 
 esp_err_t esp_self_reflasher_copy_to_region(esp_self_reflasher_handle_t handle)
@@ -873,6 +895,12 @@ esp_err_t esp_self_reflasher_copy_to_region(esp_self_reflasher_handle_t handle)
         RF_LOGE(LOG(pf), "Staged image in '%s' no longer matches what was downloaded; destination untouched",
                 h->staging.label);
         return ESP_ERR_INVALID_CRC;
+    }
+    /* Re-verify before every copy: the flash may have changed since the
+     * download (other steps ran), and the end state is judged on it now. */
+    if ((err = verify_image(pf, &h->cfg, h->staging.offset, h->staged_len, sha, h->work, h->work_len)) != ESP_OK) {
+        RF_LOGE(LOG(pf), "Staged image refused before the copy; destination untouched");
+        return err;
     }
     RF_LOGI(LOG(pf), "Starting copy 0x%08x bytes from address 0x%08x to address 0x%08x", (unsigned)h->staged_len,
             (unsigned)h->staging.offset, (unsigned)d->region_address);
@@ -1099,7 +1127,7 @@ esp_err_t esp_self_reflasher_directly_copy_to_region_with(const esp_self_reflash
         return ESP_ERR_INVALID_SIZE;
     }
     const uint32_t S = pf->flash->sector_size;
-    size_t work_len = 2u * S;
+    size_t work_len = RF_MAX(2u * S, RF_ENG_WORK_LEN);
     uint8_t *work = malloc(work_len);
     rf_ctx_t *jh = calloc(1, sizeof *jh);   /* journal state only */
     if (work == NULL || jh == NULL) {
@@ -1124,7 +1152,8 @@ esp_err_t esp_self_reflasher_directly_copy_to_region_with(const esp_self_reflash
          * backup is the source, if it still hashes right */
         uint8_t got[RF_SHA256_LEN];
         if (rf_flash_sha256(pf->flash, last->aux_addr, (uint32_t)len, work, work_len, got) == ESP_OK &&
-            memcmp(got, last->sha256, sizeof got) == 0) {
+            memcmp(got, last->sha256, sizeof got) == 0 &&
+            verify_image(pf, config, last->aux_addr, (uint32_t)len, got, work, work_len) == ESP_OK) {
             memcpy(sha, got, sizeof sha);
             img = last->aux_addr;
             have_source = true;

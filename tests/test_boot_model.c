@@ -532,6 +532,135 @@ static void test_bad_calls(void **state)
     assert_string_equal(rf_boot_result_name(RF_BOOT_NEW), "NEW");
 }
 
+
+/* ---- pinned by evidence the model did not produce ------------------------ */
+
+/* The real ESP-IDF v5.1.2 bootloader with its header's flash size set to
+ * `code` (0 1MB, 1 2MB, 2 4MB) and its appended SHA-256 recomputed, as
+ * esptool does when it rewrites the size byte. */
+static uint8_t *real_idf_bootloader(uint8_t code, size_t *len)
+{
+    uint8_t *b = tl_read_shared("fixtures/idf-v5.1.2-bootloader-esp32.bin", len);
+    b[3] = (uint8_t)((b[3] & 0x0F) | (code << 4));
+    rf_sha256(b, *len - 32, b + *len - 32);
+    return b;
+}
+
+/* A device holding the real ESP-IDF system from the fixtures: bootloader
+ * at 0x1000, the download example's table, hello_world in factory. */
+static rf_device_t *real_idf_device(uint8_t size_code)
+{
+    rf_device_t *dev = old_device("esp32", DOWNLOAD_CSV, "factory", NULL);
+    size_t n = 0;
+    uint8_t *bl = real_idf_bootloader(size_code, &n);
+    fill_ff(dev, 0x1000, 0x7000);
+    put(dev, 0x1000, bl, n);
+    free(bl);
+    fill_ff(dev, 0x10000, 0x100000);
+    put_fixture(dev, "fixtures/idf-v5.1.2-hello_world-esp32.bin", 0x10000);
+    return dev;
+}
+
+static void test_real_idf_system_boots_its_app(void **state)
+{
+    (void)state;
+    rf_device_t *dev = real_idf_device(2);
+    rf_boot_report_t rep;
+    assert_int_equal(model(dev, &rep), RF_BOOT_OLD);
+    assert_int_equal(rep.bootloader, RF_BOOT_BL_ESP_IDF);
+    assert_string_equal(rep.app_project, "hello_world");
+    assert_string_equal(rep.app_label, "factory");
+}
+
+/* The fixture as built says 2 MB; the 4 MB table's ota_1 ends at 0x310000:
+ * a real bootloader refuses the table ("exceeds flash chip size"). */
+static void test_real_idf_bootloader_2mb_header_refuses_4mb_table(void **state)
+{
+    (void)state;
+    rf_device_t *dev = real_idf_device(1);
+    rf_boot_report_t rep;
+    assert_int_equal(model(dev, &rep), RF_BOOT_BRICK);
+    assert_int_equal(rep.state.why, RF_BOOT_WHY_PT_FLASH_SIZE);
+    assert_int_equal(rep.state.d, 2u << 20);
+    assert_non_null(strstr(rep.reason, "exceeds the flash chip size"));
+}
+
+/* The reference download example's end state with both real images:
+ * MCUboot (real) at 0x1000, app_upd (real, perm trailer) in the secondary
+ * slot, the old ESP-IDF app in the primary one: MCUboot swaps and boots. */
+static void test_real_reference_end_state_is_new(void **state)
+{
+    (void)state;
+    rf_device_t *dev = real_idf_device(2);
+    write_new_bootloader(dev);
+    put_fixture(dev, "fixtures/app_upd.bin", 0x110000);
+    rf_boot_report_t rep;
+    assert_int_equal(model(dev, &rep), RF_BOOT_NEW);
+    assert_int_equal(rep.bootloader, RF_BOOT_BL_MCUBOOT);
+    assert_int_equal(rep.swap_type, RF_SWAP_TYPE_PERM);
+    /* the embedded example's end state: the merged image's app in the primary slot */
+    fill_ff(dev, 0x10000, 0x100000);
+    fill_ff(dev, 0x110000, 0x100000);
+    put_fixture(dev, "fixtures/app_upd.bin", 0x10000);
+    assert_int_equal(model(dev, &rep), RF_BOOT_NEW);
+    assert_int_equal(rep.slot_offset, 0x10000u);
+    /* MCUboot with no image in either slot */
+    fill_ff(dev, 0x10000, 0x100000);
+    put_fixture(dev, "fixtures/idf-v5.1.2-hello_world-esp32.bin", 0x10000);
+    assert_int_equal(model(dev, &rep), RF_BOOT_BRICK);
+    assert_int_equal(rep.state.why, RF_BOOT_WHY_MCUBOOT_NO_IMAGE);
+}
+
+/* A bootloader segment addressed to flash-mapped space hangs the ROM. */
+static void test_bootloader_segment_in_flash_space_is_brick(void **state)
+{
+    (void)state;
+    rf_device_t *dev = real_idf_device(2);
+    uint8_t *f = flash_of(dev) + 0x1000;
+    /* segment 0's header is at 24: load address 0x3FFF0030 -> 0x3F400030 (DROM) */
+    size_t n = 26640;
+    rf_put_le32(f + 24, 0x3F400030u);
+    rf_sha256(f, n - 32, f + n - 32);
+    rf_boot_report_t rep;
+    assert_int_equal(model(dev, &rep), RF_BOOT_BRICK);
+    assert_int_equal(rep.state.why, RF_BOOT_WHY_ROM_SEGMENT);
+    assert_int_equal(rep.state.b, 0x3F400030u);
+    assert_non_null(strstr(rep.reason, "flash-mapped"));
+}
+
+/* A valid image that carries neither bootloader's text is not trusted. */
+static void test_unrecognised_bootloader_is_brick(void **state)
+{
+    (void)state;
+    rf_device_t *dev = real_idf_device(2);
+    uint8_t *f = flash_of(dev) + 0x1000;
+    size_t n = 26640;
+    /* blank out every marker the model looks for, keeping the image valid */
+    static const char *marks[] = { "Loaded app from partition", "load partition table error",
+                                   "ota data partition invalid", "ESP-IDF", "bootutil", "Swap type", "mcuboot",
+                                   "MCUboot" };
+    for (size_t m = 0; m < sizeof marks / sizeof marks[0]; m++) {
+        size_t k = strlen(marks[m]);
+        for (size_t i = 0; i + k <= n - 48; i++) {
+            if (memcmp(f + i, marks[m], k) == 0) {
+                f[i] ^= 0x20;
+            }
+        }
+    }
+    /* fix the XOR checksum and the SHA-256 */
+    rf_reader_t r;
+    rf_reader_buf_t rb;
+    assert_int_equal(rf_reader_from_buffer(&r, &rb, f, n), ESP_OK);
+    uint8_t scratch[4096];
+    rf_esp_image_info_t info;
+    rf_esp_image_inspect(&r, scratch, sizeof scratch, &info);
+    f[info.checksum_offset] = info.checksum_calc;
+    rf_sha256(f, n - 32, f + n - 32);
+    rf_boot_report_t rep;
+    assert_int_equal(model(dev, &rep), RF_BOOT_BRICK);
+    assert_int_equal(rep.state.why, RF_BOOT_WHY_BL_UNKNOWN);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -550,6 +679,11 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_embedded_old_system, setup, teardown),
         cmocka_unit_test_setup_teardown(test_in_memory_clone, setup, teardown),
         cmocka_unit_test(test_bad_calls),
+        cmocka_unit_test_setup_teardown(test_real_idf_system_boots_its_app, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_real_idf_bootloader_2mb_header_refuses_4mb_table, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_real_reference_end_state_is_new, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_bootloader_segment_in_flash_space_is_brick, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_unrecognised_bootloader_is_brick, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -21,7 +21,7 @@ base="http://127.0.0.1:$(cat port)"
 "$REFLASHER" device create --chip esp32 --flash-size 4MB --partitions "$seeds/boot_swap_download_example-partitions.csv" \
     --running factory -o dev.img >/dev/null
 cp dev.img before.img
-"$REFLASHER" migrate --device dev.img --image "$base/app_upd.bin@0x110000:0x100000" \
+"$REFLASHER" migrate --allow-http --device dev.img --image "$base/app_upd.bin@0x110000:0x100000" \
     --image "$base/mcuboot-esp32.bin@0x1000:0xF000" --json > summary.json 2> log.txt || fail "migrate failed: $(cat log.txt)"
 python3 - summary.json <<'PY'
 import json, sys
@@ -48,7 +48,7 @@ PY
 # the bootloader given first: the plan moves it last, and the result is the same device
 "$REFLASHER" device create --chip esp32 --flash-size 4MB --partitions "$seeds/boot_swap_download_example-partitions.csv" \
     --running factory -o rev.img >/dev/null
-"$REFLASHER" migrate --device rev.img --image "$base/mcuboot-esp32.bin@0x1000:0xF000" \
+"$REFLASHER" migrate --allow-http --device rev.img --image "$base/mcuboot-esp32.bin@0x1000:0xF000" \
     --image "$base/app_upd.bin@0x110000:0x100000" > rev.txt 2>&1 || fail "reversed order: $(cat rev.txt)"
 grep -q "reordered so that the bootloader region is written last" rev.txt || fail "no reorder note"
 cmp -s rev.img dev.img || fail "reversed order gave another device"
@@ -82,11 +82,25 @@ bad = [i for i in range(len(a)) if a[i] != b[i] and not any(lo <= i < hi for lo,
 assert not bad, "embedded: changed outside the destination at 0x%x" % bad[0]
 PY
 
+# --- plain HTTP, as the device's default (SELF_REFLASHER_ALLOW_PLAIN_HTTP off): an
+# unpinned http:// source is refused before the device is opened (exit 2, the
+# device unchanged); pinned by #sha256= it needs no --allow-http
+APP_SHA=42ddba478e89d0ab1e3b6168867196387ef2405531feef2f19badd4627b4e337
+cp before.img h.img; cp dev.img.meta h.img.meta
+rc=0; "$REFLASHER" migrate --device h.img --image "$base/app_upd.bin@0x110000:0x100000" >out.txt 2>&1 || rc=$?
+[ "$rc" = 2 ] || fail "unpinned plain HTTP: exit $rc, want 2"
+grep -q "image 1: $base/app_upd.bin is plain HTTP: .*--allow-http" out.txt || fail "no plain-HTTP refusal: $(cat out.txt)"
+cmp -s h.img before.img || fail "a refused plain-HTTP migration changed the device"
+"$REFLASHER" migrate --device h.img --image "$base/app_upd.bin@0x110000:0x100000#sha256=$APP_SHA" --quiet >out.txt 2>&1 \
+    || fail "pinned plain HTTP refused: $(cat out.txt)"
+cmp -s <(dd if=h.img bs=4096 skip=$((0x110000 / 4096)) count=256 status=none) "$fx/app_upd.bin" \
+    || fail "pinned plain HTTP: 0x110000 is not app_upd.bin"
+
 # --- failures: non-zero exit, the error's name, nothing written
 check_refused() {   # expected-name, args...
     local want=$1; shift
     cp before.img f.img; cp dev.img.meta f.img.meta
-    if "$REFLASHER" migrate --device f.img "$@" >out.txt 2>&1; then fail "accepted: $*"; fi
+    if "$REFLASHER" migrate --allow-http --device f.img "$@" >out.txt 2>&1; then fail "accepted: $*"; fi
     grep -q "$want" out.txt || fail "no $want in: $(cat out.txt)"
     cmp -s f.img before.img || fail "device changed by a refused migration: $*"
 }
@@ -97,7 +111,7 @@ check_refused ESP_ERR_INVALID_RESPONSE --image "$base/app_upd.bin?status=500@0x1
 # a connection reset: refused; the staged part is kept for a resume, so only
 # the staging partition and the journal may change
 cp before.img f.img; cp dev.img.meta f.img.meta
-if "$REFLASHER" migrate --device f.img --image "$base/app_upd.bin?close_at=300000@0x110000:0x100000" >out.txt 2>&1; then
+if "$REFLASHER" migrate --allow-http --device f.img --image "$base/app_upd.bin?close_at=300000@0x110000:0x100000" >out.txt 2>&1; then
     fail "a reset download was accepted"; fi
 grep -q ESP_ERR_HTTP_INCOMPLETE_DATA out.txt || fail "no ESP_ERR_HTTP_INCOMPLETE_DATA in: $(cat out.txt)"
 python3 - f.img before.img <<'PY'
@@ -109,16 +123,15 @@ assert not bad, "reset download changed 0x%x" % bad[0]
 PY
 check_refused ESP_ERR_INVALID_SIZE --image "$base/app_upd.bin@0x110000:0x10000"
 check_refused ESP_ERR_INVALID_ARG --image "$base/app_upd.bin@0x10000:0x100000"
-# embedded, misaligned destination: refused; the only change is the image the
-# "linker" placed in the running app (compared against emb_before + merged.bin)
+# embedded, misaligned destination: refused by the whole plan before the file
+# is even placed inside the running app: the device is unchanged
 "$REFLASHER" device create --chip esp32 --flash-size 4MB --partitions "$seeds/boot_swap_embedded_example-partitions.csv" \
     --running factory -o e2.img >/dev/null
 if "$REFLASHER" migrate --device e2.img --embedded merged.bin@0x1800:0x110000 >out.txt 2>&1; then fail "misaligned accepted"; fi
 grep -q ESP_ERR_INVALID_ARG out.txt || fail "no ESP_ERR_INVALID_ARG for a misaligned embedded destination"
-python3 - e2.img emb_before.img merged.bin <<'PY'
+python3 - e2.img emb_before.img <<'PY'
 import sys
-a = open(sys.argv[1], "rb").read(); b = bytearray(open(sys.argv[2], "rb").read())
-m = open(sys.argv[3], "rb").read(); b[0x14294:0x14294 + len(m)] = m
-assert a == bytes(b), "refused embedded migration changed the device"
+a = open(sys.argv[1], "rb").read(); b = open(sys.argv[2], "rb").read()
+assert a == b, "refused embedded migration changed the device"
 PY
 echo "cli migrate: all checks passed"

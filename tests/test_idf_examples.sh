@@ -161,7 +161,8 @@ EOF2
         > "$W/libc32/stdlib.h"
     printf '#pragma once\n#include <stddef.h>\nvoid *memset(void *, int, size_t);\nvoid *memcpy(void *, const void *, size_t);\nsize_t strnlen(const char *, size_t);\nint strncmp(const char *, const char *, size_t);\n' \
         > "$W/libc32/string.h"
-    printf '#pragma once\nint strcasecmp(const char *, const char *);\n' > "$W/libc32/strings.h"
+    printf '#pragma once\n#include <stddef.h>\nint strcasecmp(const char *, const char *);\nint strncasecmp(const char *, const char *, size_t);\n' \
+        > "$W/libc32/strings.h"
     printf '#pragma once\n#define assert(e) ((void)0)\n' > "$W/libc32/assert.h"
     printf '#pragma once\nvoid abort(void);\n' >> "$W/libc32/stdlib.h"
     # ESP-IDF's libc is newlib (Debian's libnewlib-dev has its headers): use
@@ -214,6 +215,15 @@ else
     grep -v '^ok' "$W/check.log" || true
     bad "idf_emul_check"
 fi
+new_device "$DL/partitions.csv" "$W/https.img"
+if "$RF_BIN/idf_emul_check_https_only" "$W/https.img" "$SRV" > "$W/https.log" 2>&1 &&
+   grep -q '^ok .*download_bin(http://.*ESP_ERR_NOT_SUPPORTED' "$W/https.log" &&
+   grep -q '^ok .*nothing erased or written, the whole flash unchanged' "$W/https.log"; then
+    ok "component defaults (SELF_REFLASHER_ALLOW_PLAIN_HTTP off): http:// refused before anything is written"
+else
+    grep -v '^ok' "$W/https.log" || true
+    bad "idf_emul_check_https_only"
+fi
 
 # ---- 3. the download example ------------------------------------------------
 echo "# boot_swap_download_example"
@@ -244,7 +254,7 @@ rc=0
 check "download example: exits 0 (it called esp_restart)" [ "$rc" = 0 ]
 check "download example: logs the reboot" grep -q "rebooting" "$W/dl_example.log"
 [ "$rc" = 0 ] || tail -20 "$W/dl_example.log"
-"$REFLASHER" migrate --device "$W/dl_cli.img" --image "$URL_APP@0x110000:0x100000" \
+"$REFLASHER" migrate --allow-http --device "$W/dl_cli.img" --image "$URL_APP@0x110000:0x100000" \
     --image "$URL_BOOT@0x1000:0xF000" --quiet > "$W/dl_cli.log" 2>&1 || bad "reflasher migrate (download)"
 check "download example and 'reflasher migrate --image ... --image ...': identical devices" \
     cmp "$W/dl_example.img" "$W/dl_cli.img"

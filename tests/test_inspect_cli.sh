@@ -14,7 +14,7 @@ fails=0
 
 fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
 
-# run NAME EXPECTED_RC ARGS...: output in $T/NAME.out
+# run NAME EXPECTED_RC ARGS...: output in $T/NAME.out (parsed when --json)
 run() {
     local name=$1 want=$2 rc=0
     shift 2
@@ -22,6 +22,10 @@ run() {
     if [ "$rc" != "$want" ]; then
         fail "$name: exit $rc, expected $want"
         sed 's/^/    /' "$T/$name.out" "$T/$name.err" | head -60
+    fi
+    # every --json output parses, whatever the verdict
+    if [ "$rc" != 2 ] && printf '%s\n' "$@" | grep -qx -- --json; then
+        python3 -c 'import json,sys; json.load(open(sys.argv[1]))' "$T/$name.out" || fail "$name: not valid JSON"
     fi
 }
 
@@ -178,6 +182,41 @@ if [ -n "${RF_SHARED:-}" ] && [ -r "$BOOT" ] && [ -r "$APP" ]; then
         run app_key 1 --key "$T/k.pub.pem" "$APP"
         has app_key '^key: .*\(ECDSA-P256\)' '^signature: absent$' 'RF_IMG_ERR_UNSIGNED'
     fi
+
+    # ---- a merged binary as the reference ships it (app_upd.merged.bin): esptool merge-bin
+    # with base 0x1000, the MCUboot bootloader at 0 and the MCUboot app at +0xF000 ----------
+    python3 - "$BOOT" "$APP" "$T/merged.bin" <<'PY'
+import sys
+boot, app = open(sys.argv[1], "rb").read(), open(sys.argv[2], "rb").read()
+open(sys.argv[3], "wb").write(boot + b"\xff" * (0xF000 - len(boot)) + app)
+PY
+    run merged 0 "$T/merged.bin"
+    has merged '^type: merged binary \(2 components' \
+        '^flash base: 0x1000 \(the ESP32 bootloader at offset 0x0 belongs at 0x1000\)' \
+        '^component 1 at 0x0 \(flash 0x1000\), up to 0xf000:$' '^  type: ESP image \(bootloader\)' \
+        '^  appended sha256 .*307a1511a933fc91d92c92388bd27e086e0fcaac8918f08a54ebb963e5ce4da0$' \
+        '^component 2 at 0xf000 \(flash 0x10000\), up to 0x10f000:$' '^  type: MCUboot image' \
+        '^  sha256 TLV: 7660546b1608aab0b17b71b1c3800eb98c54c989aa024cb7fa1d6a605ec251f8$' \
+        '^  +magic at 0xffff0: 77c295f360d2ef7f3552500f2cb67980 \(good\)' \
+        '^  0x0 +0x1000 +27376 +esp-bootloader +- +valid$' \
+        '^  0xf000 +0x10000 +149908 +mcuboot +- +valid$' '^result: valid$'
+    gzip -c "$T/merged.bin" >"$T/merged.bin.gz"
+    run merged_gz_json 0 --json "$T/merged.bin.gz"
+    python3 - "$T/merged_gz_json.out" "$T/merged.bin.gz" <<'PY' || fail "merged_gz_json: wrong content"
+import json, sys
+j = json.load(open(sys.argv[1]))
+assert j["file"] == sys.argv[2] and j["type"] == "merged" and j["valid"] is True, j
+assert j["compression"]["format"] == "gzip" and j["compression"]["content_size"] == 0x10F000, j["compression"]
+assert j["base_offset"] == 0x1000, j["base_offset"]
+c = [(x["offset"], x["flash_addr"], x["kind"], x["valid"], x["length"]) for x in j["components"]]
+assert c == [(0, 0x1000, "esp-bootloader", True, 27376), (0xF000, 0x10000, "mcuboot", True, 149908)], c
+assert j["components"][0]["esp"]["sha256_stored"] == "307a1511a933fc91d92c92388bd27e086e0fcaac8918f08a54ebb963e5ce4da0"
+assert j["components"][1]["mcuboot"]["swap_request"] == "perm" and j["components"][1]["mcuboot"]["slot_size"] == 0x100000
+PY
+    # a damaged app inside the merged file: that component, and the file, are invalid
+    cp "$T/merged.bin" "$T/merged_bad.bin"; flip "$T/merged_bad.bin" $((0xF000 + 0x10000))
+    run merged_bad 1 "$T/merged_bad.bin"
+    has merged_bad '^  0x0 +0x1000 +27376 +esp-bootloader +- +valid$' 'mcuboot +- +INVALID$' '^result: INVALID'
 else
     echo "../shared/fixtures not available: fixture checks skipped"
 fi
@@ -218,6 +257,58 @@ has dump_bad 'RF_IMG_ERR_SHA256' '^result: INVALID'
 dd if="$T/dev.img" of="$T/pt.bin" bs=4096 skip=8 count=1 status=none
 run ptable 0 "$T/pt.bin"
 has ptable '^type: ESP-IDF partition table' 'ota_1 +app/ota_1 +0x210000' '^result: valid$'
+
+# ---- merged binaries from generated images -----------------------------------------------
+# base 0x1000 (the first input is the ESP32 bootloader): bootloader, table, MCUboot app padded
+# to its slot, ESP app; then the same with base 0 (0xFF up to the bootloader at 0x1000); gzip.
+python3 - "$T/bl.bin" "$T/pt.bin" "$T/mcu.bin" "$T/app.bin" "$T/gen_merged.bin" "$T/gen_merged0.bin" <<'PY'
+import sys
+bl, pt, mcu, app = (open(f, "rb").read() for f in sys.argv[1:5])
+def place(parts, base):
+    out = bytearray()
+    for addr, data in parts:
+        out += b"\xff" * (addr - base - len(out)) + data
+    return bytes(out)
+parts = [(0x1000, bl), (0x8000, pt), (0x10000, mcu), (0x50000, app)]
+open(sys.argv[5], "wb").write(place(parts, 0x1000))
+open(sys.argv[6], "wb").write(place(parts, 0))
+PY
+run gen_merged 0 "$T/gen_merged.bin"
+has gen_merged '^type: merged binary \(4 components' '^flash base: 0x1000 ' \
+    '^  0x0 +0x1000 +[0-9]+ +esp-bootloader +- +valid$' '^  0x7000 +0x8000 +3072 +partition-table +- +valid$' \
+    '^  0xf000 +0x10000 +[0-9]+ +mcuboot +- +valid$' '^  0x4f000 +0x50000 +[0-9]+ +esp-app +- +valid$' \
+    '^  type: ESP-IDF partition table' '^    project name: inspect_demo' '^result: valid$'
+run gen_merged0 0 "$T/gen_merged0.bin"
+has gen_merged0 '^flash base: 0x0 \(the ESP32 bootloader at offset 0x1000 belongs at 0x1000\)' \
+    '^  0x1000 +0x1000 .*esp-bootloader' '^  0x8000 +0x8000 .*partition-table' \
+    '^  0x10000 +0x10000 .*mcuboot' '^  0x50000 +0x50000 .*esp-app'
+gzip -c "$T/gen_merged.bin" >"$T/gen_merged.bin.gz"
+run gen_merged_gz 0 "$T/gen_merged.bin.gz"
+has gen_merged_gz '^compressed: gzip, [0-9]+ bytes once decompressed' '^type: merged binary \(4 components' \
+    '^  0x4f000 +0x50000 +[0-9]+ +esp-app +- +valid$'
+run gen_merged_gz_json 0 --json "$T/gen_merged.bin.gz"
+python3 -c '
+import json, sys
+j = json.load(open(sys.argv[1]))
+assert [(c["offset"], c["kind"]) for c in j["components"]] == [(0, "esp-bootloader"), (0x7000, "partition-table"),
+    (0xF000, "mcuboot"), (0x4F000, "esp-app")], j["components"]
+assert j["components"][1]["partition_table"]["count"] == 6
+' "$T/gen_merged_gz_json.out" || fail "gen_merged_gz_json: wrong components"
+# a single image, compressed: the same facts as the image itself
+gzip -c "$T/app.bin" >"$T/app.bin.gz"
+run gen_app_gz 0 "$T/app.bin.gz"
+has gen_app_gz '^compressed: gzip' '^type: ESP image \(app\)' 'project name: inspect_demo' '^result: valid$'
+gzip -c "$T/dev.img" >"$T/dev.img.gz"
+run dump_gz 1 "$T/dev.img.gz"
+has dump_gz '^type: whole flash dump \(4 MiB\)' 'RF_IMG_ERR_SHA256'
+head -c 3000 "$T/gen_merged.bin.gz" >"$T/cut.gz"
+run gz_cut 1 "$T/cut.gz"
+has gz_cut '^result: INVALID: cannot decompress: truncated'
+
+# a broken header at offset 0 is still reported as that image, with what is wrong
+cp "$T/app.bin" "$T/noseg.bin"; printf '\000' | dd of="$T/noseg.bin" bs=1 seek=1 conv=notrunc status=none
+run noseg 1 "$T/noseg.bin"
+has noseg '^type: ESP image' 'RF_IMG_ERR_SEGMENT_COUNT'
 
 # ---- usage ------------------------------------------------------------------------------
 head -c 5000 /dev/zero >"$T/zero.bin"

@@ -56,7 +56,73 @@ static void test_default_config(void **state)
     assert_int_equal(cfg.timing.page_program_ns, 880000);
     assert_int_equal(cfg.timing.page_program_blank_ns, 540000);
     assert_int_equal(cfg.timing.read_bytes_per_s, 20000000);
-    assert_int_equal(cfg.timing.net_bytes_per_s, 295000);
+    assert_int_equal(cfg.timing.net_bytes_per_s, 176500);
+    assert_int_equal(cfg.timing.sha256_bytes_per_s, 8000000);
+    assert_int_equal(cfg.timing.tcp_window, 5760);
+    assert_true(nor_sim_timing_for_chip("esp32s3", &cfg.timing));
+    assert_int_equal(cfg.timing.sha256_bytes_per_s, 90000000);
+    assert_true(nor_sim_timing_for_chip("esp32c2", &cfg.timing));
+    assert_int_equal(cfg.timing.sha256_bytes_per_s, 14000000);
+    assert_true(nor_sim_timing_set(&cfg.timing, "tcp_window", 0));
+    assert_int_equal(cfg.timing.tcp_window, 0);
+    assert_false(nor_sim_timing_set(&cfg.timing, "sector_size", 1));
+}
+
+/* The honest clock: CPU work at its rates; the network as a TCP receiver
+ * whose window keeps filling while the flash works, never more than one
+ * window ahead of the reader. */
+static void test_honest_clock(void **state)
+{
+    (void)state;
+    nor_sim_config_t cfg;
+    nor_sim_default_config(&cfg, 64 * KIB);
+    cfg.timing.net_bytes_per_s = 1000000;   /* 1 byte per µs */
+    cfg.timing.tcp_window = 4000;
+    cfg.timing.request_ns = 5000;
+    cfg.timing.tls_handshake_ns = 100000;
+    nor_sim_t *sim = nor_sim_new(&cfg);
+    assert_non_null(sim);
+    const nor_sim_counters_t *c = nor_sim_counters(sim);
+
+    /* SHA-256 at 8 MB/s: 8,000 bytes = 1 ms; inflate at 10 MB/s */
+    nor_sim_charge(sim, NOR_CPU_SHA256, 8000);
+    assert_int_equal(c->time_ns, 1 * MS);
+    nor_sim_charge(sim, NOR_CPU_INFLATE, 10000);
+    assert_int_equal(c->time_ns, 2 * MS);
+    assert_int_equal(c->cpu_ns, 2 * MS);
+
+    /* a request: latency, the window empty */
+    nor_sim_net_request(sim, false);
+    assert_int_equal(c->time_ns, 2 * MS + 5000);
+    uint64_t t = c->time_ns;
+    nor_sim_net_consume(sim, 1000);           /* nothing buffered: wait 1 ms */
+    assert_int_equal(c->time_ns, t + 1000000);
+    /* the flash works for 10 ms: only one window (4,000 bytes) arrives */
+    nor_sim_advance_ns(sim, 10 * MS);
+    t = c->time_ns;
+    nor_sim_net_consume(sim, 4000);           /* all in the window: free */
+    assert_int_equal(c->time_ns, t);
+    nor_sim_net_consume(sim, 1000);           /* the window is empty again */
+    assert_int_equal(c->time_ns, t + 1000000);
+    /* 2 ms of flash work: 2,000 bytes arrive; 3,000 wanted: wait 1 ms */
+    nor_sim_advance_ns(sim, 2 * MS);
+    t = c->time_ns;
+    nor_sim_net_consume(sim, 3000);
+    assert_int_equal(c->time_ns, t + 1000000);
+    assert_int_equal(c->net_bytes, 9000);
+    assert_int_equal(c->net_ns, 5000 + 3 * 1000000);
+
+    /* a TLS request, then window 0: no overlap at all */
+    nor_sim_net_request(sim, true);
+    assert_int_equal(c->requests, 2);
+    nor_sim_free(sim);
+    cfg.timing.tcp_window = 0;
+    sim = nor_sim_new(&cfg);
+    c = nor_sim_counters(sim);
+    nor_sim_advance_ns(sim, 10 * MS);
+    nor_sim_net_consume(sim, 500);
+    assert_int_equal(c->time_ns, 10 * MS + 500000);
+    nor_sim_free(sim);
 }
 
 static void test_new_is_erased_and_bad_config_rejected(void **state)
@@ -346,7 +412,7 @@ static void test_timing_exact(void **state)
 
     nor_sim_advance_ns(sim, 12345);
     expect += 12345;
-    nor_sim_advance_net(sim, 295000);   /* one second of network */
+    nor_sim_advance_net(sim, 176500);   /* one second of network at the default rate */
     expect += 1000000000ull;
     assert_int_equal(c->time_ns, expect);
     free(buf);
@@ -811,6 +877,7 @@ int main(void)
         cmocka_unit_test(test_cut_middle_erase),
         cmocka_unit_test(test_cut_hook_and_rearm),
         cmocka_unit_test(test_flash_port),
+        cmocka_unit_test(test_honest_clock),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

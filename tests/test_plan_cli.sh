@@ -33,7 +33,7 @@ BOOT_SHA=19d179ff098fe4aed7c596e9a12a12594b647591db926a94216b4af2db3c458a
 cp dev.img before.img
 
 # --- the reference scenario, text
-"$REFLASHER" plan --device dev.img --image "$APP" --image "$BOOT#sha256=$BOOT_SHA" > plan.txt 2> err.txt \
+"$REFLASHER" plan --allow-http --device dev.img --image "$APP" --image "$BOOT#sha256=$BOOT_SHA" > plan.txt 2> err.txt \
     || fail "reference plan refused: $(cat err.txt)"
 echo "----- reflasher plan (reference download scenario)"; cat plan.txt; echo "-----"
 need() { grep -qF -- "$1" plan.txt || fail "plan text lacks '$1'"; }
@@ -59,12 +59,12 @@ grep -q "reordered" plan.txt && fail "reference order reported as reordered"
 awk '/^step 2 of 2/{s=1} s' plan.txt | grep -q "mcuboot-esp32.bin" || fail "bootloader is not step 2"
 
 # --- bootloader given first: reordered, the app goes first
-"$REFLASHER" plan --device dev.img --image "$BOOT" --image "$APP" > re.txt 2> err.txt || fail "reordered plan: $(cat err.txt)"
+"$REFLASHER" plan --allow-http --device dev.img --image "$BOOT" --image "$APP" > re.txt 2> err.txt || fail "reordered plan: $(cat err.txt)"
 grep -q "execution order: image 2, image 1" re.txt || fail "not reordered: $(head -8 re.txt)"
 grep -q "reordered:" re.txt || fail "no reorder note"
 
 # --- JSON
-"$REFLASHER" plan --device dev.img --image "$APP" --image "$BOOT" --json > plan.json 2> err.txt || fail "json: $(cat err.txt)"
+"$REFLASHER" plan --allow-http --device dev.img --image "$APP" --image "$BOOT" --json > plan.json 2> err.txt || fail "json: $(cat err.txt)"
 python3 - plan.json "$APP_SHA" <<'PY'
 import json, sys
 p = json.load(open(sys.argv[1]))
@@ -85,7 +85,7 @@ assert abs(p["est_total_ms"] - sum(i["est_ms"] for i in p["images"])) < 0.01, p
 PY
 
 # --- SVG: well-formed, rendered to PNG for people to look at
-"$REFLASHER" plan --device dev.img --image "$APP" --image "$BOOT" --svg "$out_dir/plan-reference.svg" >/dev/null \
+"$REFLASHER" plan --allow-http --device dev.img --image "$APP" --image "$BOOT" --svg "$out_dir/plan-reference.svg" >/dev/null \
     || fail "svg plan"
 python3 - "$out_dir/plan-reference.svg" <<'PY'
 import sys, xml.etree.ElementTree as ET
@@ -102,22 +102,36 @@ if command -v rsvg-convert >/dev/null; then
     echo "drawing: $out_dir/plan-reference.png"
 fi
 # a refused plan still draws the map, with the refusal
-if "$REFLASHER" plan --device dev.img --image "$base/app_upd.bin@0x10000:0x100000" --svg refused.svg >/dev/null 2>&1; then
+if "$REFLASHER" plan --allow-http --device dev.img --image "$base/app_upd.bin@0x10000:0x100000" --svg refused.svg >/dev/null 2>&1; then
     fail "refused plan accepted"
 fi
 python3 -c "import sys, xml.etree.ElementTree as E; E.parse(sys.argv[1])" refused.svg || fail "refused svg not XML"
 grep -q "DEST_OVERLAPS_RUNNING" refused.svg || fail "refused svg lacks the rule"
 
 # --- --no-fetch: destinations only, no network needed
-"$REFLASHER" plan --device dev.img --image "http://127.0.0.1:1/none.bin@0x110000" --no-fetch > nf.txt 2> err.txt \
+"$REFLASHER" plan --allow-http --device dev.img --image "http://127.0.0.1:1/none.bin@0x110000" --no-fetch > nf.txt 2> err.txt \
     || fail "--no-fetch: $(cat err.txt)"
 grep -q "length       unknown (--no-fetch)" nf.txt || fail "--no-fetch output"
+
+# --- plain HTTP (the device's default refuses it): unpinned http:// sources are refused
+# before anything is fetched (exit 2), whatever the scheme's case; pinned ones pass
+rc=0; "$REFLASHER" plan --device dev.img --image "$APP" --image "$BOOT#sha256=$BOOT_SHA" > out.txt 2> err.txt || rc=$?
+[ "$rc" = 2 ] || fail "unpinned plain HTTP: exit $rc, want 2"
+grep -q "^reflasher plan: image 1: $base/app_upd.bin is plain HTTP" err.txt || fail "no refusal of image 1: $(cat err.txt)"
+grep -q "image 2" err.txt && fail "the pinned image 2 was refused: $(cat err.txt)"
+[ -s out.txt ] && fail "a refused plan printed a plan"
+rc=0; "$REFLASHER" plan --device dev.img --image "HTTP://${base#http://}/app_upd.bin@0x110000:0x100000" --no-fetch \
+    > out.txt 2> err.txt || rc=$?
+[ "$rc" = 2 ] || fail "HTTP:// (upper case): exit $rc, want 2"
+"$REFLASHER" plan --device dev.img --image "$APP#sha256=$APP_SHA" --image "$BOOT#sha256=$BOOT_SHA" > out.txt 2> err.txt \
+    || fail "pinned plain HTTP refused: $(cat err.txt)"
+grep -q "plan valid" out.txt || fail "pinned plan not valid"
 
 # --- refusals: exit 1, "refused: RULE", naming the image
 refused() {   # RULE, args...
     local want=$1; shift
     local rc=0
-    "$REFLASHER" plan --device dev.img "$@" > out.txt 2> err.txt || rc=$?
+    "$REFLASHER" plan --allow-http --device dev.img "$@" > out.txt 2> err.txt || rc=$?
     [ "$rc" = 1 ] || fail "exit $rc (want 1) for $*: $(cat err.txt)"
     grep -q "^refused: $want: " err.txt || fail "no 'refused: $want' for $*: $(cat err.txt)"
 }
@@ -151,13 +165,13 @@ refused CONTENT_NOT_ESP_IMAGE --image "$t/app_head.bin@0x1000:0xF000"
 grep -q "MCUboot image" err.txt || fail "not-an-ESP-image message: $(cat err.txt)"
 "$REFLASHER" image esp-app --chip esp32 --code-size 8192 -o espapp.bin >/dev/null
 refused CONTENT_NOT_BOOTLOADER --image "$t/espapp.bin@0x1000:0xF000"
-"$REFLASHER" plan --device dev.img --image "$t/espapp.bin@0x110000" > out.txt 2> err.txt \
+"$REFLASHER" plan --allow-http --device dev.img --image "$t/espapp.bin@0x110000" > out.txt 2> err.txt \
     || fail "ESP app to an app slot refused: $(cat err.txt)"
 refused CONTENT_APP_FORMAT --image "$base/mcuboot-esp32.bin@0x110000"
 "$REFLASHER" image esp-app --chip esp32s3 --code-size 8192 -o espapp_s3.bin >/dev/null
 refused CONTENT_CHIP_ID --image "$t/espapp_s3.bin@0x110000"
 # the JSON of a refusal
-rc=0; "$REFLASHER" plan --device dev.img --image "$base/app_upd.bin@0x10000:0x100000" --json > r.json 2>/dev/null || rc=$?
+rc=0; "$REFLASHER" plan --allow-http --device dev.img --image "$base/app_upd.bin@0x10000:0x100000" --json > r.json 2>/dev/null || rc=$?
 [ "$rc" = 1 ] || fail "json refusal exit $rc"
 python3 -c 'import json,sys; p=json.load(open(sys.argv[1])); assert p["ok"] is False and p["rule"]=="DEST_OVERLAPS_RUNNING" and p["image"]==1, p' r.json
 
@@ -173,7 +187,7 @@ PY
     --running factory -o emb.img --old-system --embed merged.bin --embed-at 0x14294 >/dev/null
 cp emb.img emb_before.img
 EM=(--device emb.img --embedded "$t/merged.bin@0x1000:0x110000" --at 0x14294)
-"$REFLASHER" plan "${EM[@]}" --svg "$out_dir/plan-embedded.svg" > emb.txt 2> err.txt || fail "embedded plan: $(cat err.txt)"
+"$REFLASHER" plan --allow-http "${EM[@]}" --svg "$out_dir/plan-embedded.svg" > emb.txt 2> err.txt || fail "embedded plan: $(cat err.txt)"
 echo "----- reflasher plan --embedded (reference embedded example)"; cat emb.txt; echo "-----"
 needf() { grep -qF -- "$2" "$1" || fail "$1 lacks '$2'"; }
 needf emb.txt "mode: embedded: merged.bin is already in flash inside the running app at 0x14294..0x123294"
@@ -187,7 +201,7 @@ needf emb.txt "journal: 0x3fe000..0x400000"
 needf emb.txt "plan valid: nothing was written"
 grep -q "no OTA partition can hold" emb.txt && fail "reference embedded plan warns about a missing backup"
 # the running app (old_app + the embedded image) decides the backup's size: ota_0 holds it
-"$REFLASHER" plan "${EM[@]}" --json > emb.json 2> err.txt || fail "embedded json: $(cat err.txt)"
+"$REFLASHER" plan --allow-http "${EM[@]}" --json > emb.json 2> err.txt || fail "embedded json: $(cat err.txt)"
 python3 - emb.json <<'PY'
 import json, sys
 p = json.load(open(sys.argv[1]))
@@ -225,7 +239,7 @@ grep -q "0x80000" small.csv || fail "small.csv"
 "$REFLASHER" device create --chip esp32 --flash-size 4MB --partitions small.csv \
     --running factory -o small.img --old-system --embed merged.bin --embed-at 0x14294 >/dev/null
 SM=(--device small.img --embedded "$t/merged.bin@0x1000:0x110000")
-"$REFLASHER" plan "${SM[@]}" --svg "$out_dir/plan-embedded-nobackup.svg" > small.txt 2> err.txt \
+"$REFLASHER" plan --allow-http "${SM[@]}" --svg "$out_dir/plan-embedded-nobackup.svg" > small.txt 2> err.txt \
     || fail "no-backup plan must exit 0: $(cat err.txt)"
 echo "----- reflasher plan --embedded (no room for a backup)"; cat small.txt; echo "-----"
 grep -qE "^warning: no OTA partition can hold a backup of the running app \([0-9]+ bytes\): the device has no bootable system for the whole copy, about [0-9.]+ ms$" small.txt \
@@ -234,11 +248,11 @@ needf small.txt "'ota_0' 0x210000..0x290000 (0x80000 bytes): too small"
 needf small.txt "window: "
 needf small.txt "the whole copy (step 1)"
 grep -q "back up the running app" small.txt && fail "no-backup plan shows a backup step"
-rc=0; "$REFLASHER" plan "${SM[@]}" --require-backup > out.txt 2> err.txt || rc=$?
+rc=0; "$REFLASHER" plan --allow-http "${SM[@]}" --require-backup > out.txt 2> err.txt || rc=$?
 [ "$rc" = 1 ] || fail "--require-backup without room: exit $rc (want 1)"
 grep -q "^refused: NO_BACKUP: no OTA partition can hold a backup of the running app" err.txt || fail "--require-backup message: $(cat err.txt)"
-"$REFLASHER" plan "${EM[@]}" --require-backup > /dev/null 2> err.txt || fail "--require-backup with room: $(cat err.txt)"
-"$REFLASHER" plan "${SM[@]}" --json > small.json 2> err.txt || fail "no-backup json exit"
+"$REFLASHER" plan --allow-http "${EM[@]}" --require-backup > /dev/null 2> err.txt || fail "--require-backup with room: $(cat err.txt)"
+"$REFLASHER" plan --allow-http "${SM[@]}" --json > small.json 2> err.txt || fail "no-backup json exit"
 grep -q "^warning: no OTA partition can hold" err.txt || fail "json mode: no warning on stderr"
 python3 - small.json <<'PY'
 import json, sys
@@ -247,7 +261,7 @@ assert p["ok"] is True and p["backup"] is None and p["otadata"] is None and p["n
 im, = p["images"]
 assert abs(p["window_ms"] - im["est_copy_ms"]) < 0.01 and im["est_backup_ms"] == 0, p
 PY
-rc=0; "$REFLASHER" plan "${SM[@]}" --json --require-backup > small2.json 2>/dev/null || rc=$?
+rc=0; "$REFLASHER" plan --allow-http "${SM[@]}" --json --require-backup > small2.json 2>/dev/null || rc=$?
 [ "$rc" = 1 ] || fail "json --require-backup exit $rc"
 python3 -c 'import json,sys; p=json.load(open(sys.argv[1])); assert p["ok"] is False and p["rule"]=="NO_BACKUP" and p["no_backup_window"] is True and p["images"], p' small2.json
 python3 - "$out_dir/plan-embedded-nobackup.svg" <<'PY'
@@ -264,7 +278,7 @@ if command -v rsvg-convert >/dev/null; then
     echo "drawings: $out_dir/plan-embedded.png $out_dir/plan-embedded-nobackup.png"
 fi
 # embedded usage errors
-usage_e() { local rc=0; "$REFLASHER" plan "$@" > /dev/null 2>&1 || rc=$?; [ "$rc" = 2 ] || fail "exit $rc (want 2) for: $*"; }
+usage_e() { local rc=0; "$REFLASHER" plan --allow-http "$@" > /dev/null 2>&1 || rc=$?; [ "$rc" = 2 ] || fail "exit $rc (want 2) for: $*"; }
 usage_e --device emb.img --embedded "$t/merged.bin@0x1000" --embedded "$t/merged.bin@0x200000"
 usage_e --device emb.img --embedded "$t/merged.bin@0x1000" --image "$APP"
 usage_e --device dev.img --image "$APP" --require-backup
@@ -272,7 +286,7 @@ usage_e --device dev.img --image "$APP" --require-backup
 # --- usage errors: exit 2
 usage() {
     local rc=0
-    "$REFLASHER" plan "$@" > /dev/null 2>&1 || rc=$?
+    "$REFLASHER" plan --allow-http "$@" > /dev/null 2>&1 || rc=$?
     [ "$rc" = 2 ] || fail "exit $rc (want 2) for: $*"
 }
 usage

@@ -602,16 +602,27 @@ static void test_verification_refuses_bad_images(void **state)
     /* declared kind that does not match */
     esp_self_reflasher_verify_t vk = { .kind = ESP_SELF_REFLASHER_IMAGE_MCUBOOT };
     expect_refused(fx, "/bl.bin", &vk, 0x300000, 0x10000, ESP_ERR_IMAGE_INVALID);
-    /* the same images pass when intact, with the right digest */
+    /* the intact bootloader alone: MCUboot would find no image in either
+     * slot of this device, so the end state is refused before any write */
     uint8_t good[32];
     rf_sha256(bl, bl_len, good);
     esp_self_reflasher_verify_t vg = { .sha256 = good };
+    expect_refused(fx, "/bl.bin", &vg, 0x1000, 0xF000, ESP_ERR_IMAGE_INVALID);
+    /* with the new app in the secondary slot first, the same bootloader passes */
     char url[512];
-    ths_url(&fx->srv, "/bl.bin", url, sizeof url);
+    ths_url(&fx->srv, "/app.bin", url, sizeof url);
     esp_http_client_config_t http = { .url = url };
-    esp_self_reflasher_config_t cfg = { .http_config = &http, .verify = &vg, .dest_region = { 0x1000, 0xF000 } };
+    esp_self_reflasher_config_t cfg = { .http_config = &http, .dest_region = { 0x110000, 0x100000 } };
     esp_self_reflasher_handle_t h = NULL;
     assert_int_equal(esp_self_reflasher_init_with(rf_device_get_platform(&fx->dev), &cfg, &h), ESP_OK);
+    assert_int_equal(esp_self_reflasher_download_bin(h), ESP_OK);
+    assert_int_equal(esp_self_reflasher_copy_to_region(h), ESP_OK);
+    /* the next step on the same handle keeps its staging partition (ota_1),
+     * as the reference's example does: ota_0 holds the new app now */
+    ths_url(&fx->srv, "/bl.bin", url, sizeof url);
+    cfg.verify = &vg;
+    cfg.dest_region = (addr_region_t){ 0x1000, 0xF000 };
+    assert_int_equal(esp_self_reflasher_upd_next_config(&cfg, h), ESP_OK);
     assert_int_equal(esp_self_reflasher_download_bin(h), ESP_OK);
     assert_int_equal(esp_self_reflasher_copy_to_region(h), ESP_OK);
     esp_self_reflasher_deinit(h);

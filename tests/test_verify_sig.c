@@ -95,8 +95,7 @@ static const char *key_path(const char *name)
 static void need_keys(void)
 {
     if (system("openssl version >/dev/null 2>&1") != 0) {
-        print_message("openssl is not available: skipping\n");
-        skip();
+        tl_skip("openssl is not available");
     }
     if (g_pub_a != NULL) {
         return;
@@ -153,7 +152,7 @@ static void make_device(fx_t *fx)
     snprintf(fx->dir, sizeof fx->dir, "%s", tl_tmpdir());
     snprintf(fx->img, sizeof fx->img, "%s/dev.img", fx->dir);
     if (tl_shared_dir() == NULL) {
-        skip();
+        tl_skip("../shared is not available");
     }
     rf_device_spec_t spec = { .chip = "esp32", .flash_size = FLASH_4MB,
                               .partitions_csv = tl_shared_path("seeds/boot_swap_download_example-partitions.csv"),
@@ -467,6 +466,191 @@ static void test_flipped_signature_refused(void **state)
     free(img);
 }
 
+/* ---- signature encodings (no device) -------------------------------------- */
+
+/* The generator's DER signature over the image's SHA-256 with key A. */
+static void signed_hash(uint32_t seed, uint8_t hash[32], uint8_t sig[80], size_t *sig_len)
+{
+    size_t len;
+    uint8_t *img = make_image("a.pem", false, seed, &len);
+    static uint8_t scratch[8192];
+    rf_reader_t r;
+    rf_reader_buf_t m;
+    assert_int_equal(rf_reader_from_buffer(&r, &m, img, len), ESP_OK);
+    rf_mcuboot_info_t *info = malloc(sizeof *info);
+    assert_non_null(info);
+    assert_int_equal(rf_mcuboot_inspect(&r, SLOT, NULL, scratch, sizeof scratch, info), ESP_OK);
+    assert_int_equal(info->tlvs[1].type, RF_TLV_SHA256);
+    memcpy(hash, img + info->tlvs[1].offset, 32);
+    assert_true(info->sig_len >= 8 && info->sig_len <= 72);
+    memcpy(sig, img + info->sig_offset, info->sig_len);
+    *sig_len = info->sig_len;
+    free(info);
+    free(img);
+}
+
+/* SEQUENCE { INTEGER r, INTEGER s } from the contents of r and s (as given,
+ * sign byte included), with the encoding faults asked for. */
+typedef struct {
+    bool seq_long;      /* SEQUENCE length in long form (0x81 LL) */
+    bool r_long;        /* r's length in long form */
+    bool r_zero;        /* one more leading zero in r */
+    bool extra_inside;  /* one more byte inside the SEQUENCE, after s */
+} der_faults_t;
+
+static size_t build_der(uint8_t *out, const uint8_t *r, size_t rl, const uint8_t *s, size_t sl, der_faults_t f)
+{
+    uint8_t body[80];
+    size_t n = 0;
+    body[n++] = 0x02;
+    if (f.r_long) {
+        body[n++] = 0x81;
+    }
+    body[n++] = (uint8_t)(rl + f.r_zero);
+    if (f.r_zero) {
+        body[n++] = 0;
+    }
+    memcpy(body + n, r, rl);
+    n += rl;
+    body[n++] = 0x02;
+    body[n++] = (uint8_t)sl;
+    memcpy(body + n, s, sl);
+    n += sl;
+    if (f.extra_inside) {
+        body[n++] = 0x00;
+    }
+    size_t k = 0;
+    out[k++] = 0x30;
+    if (f.seq_long) {
+        out[k++] = 0x81;
+    }
+    out[k++] = (uint8_t)n;
+    memcpy(out + k, body, n);
+    return k + n;
+}
+
+/* ECDSA: only strict DER verifies (plus imgtool's zero padding up to 72
+ * bytes); every lax encoding of the same valid (r, s) is refused. */
+static void test_ecdsa_strict_der(void **state)
+{
+    (void)state;
+    need_keys();
+    rf_sig_key_t ka;
+    assert_int_equal(rf_sig_load_key(g_pub_a, g_pub_a_len, &ka), ESP_OK);
+    uint8_t hash[32], sig[80];
+    size_t sl = 0;
+    signed_hash(41, hash, sig, &sl);
+    const uint8_t *r = sig + 4, *s = sig + 4 + sig[3] + 2;
+    size_t rl = sig[3], sn = s[-1];
+    assert_int_equal(sig[2], 0x02);
+    assert_int_equal(2 + 2 + rl + 2 + sn, sl);
+
+    /* accepted: the DER as made, and zero-padded to 72 bytes as imgtool --pad-sig does */
+    uint8_t v[96];
+    der_faults_t none = { 0 };
+    size_t n = build_der(v, r, rl, s, sn, none);
+    assert_int_equal(n, sl);
+    assert_memory_equal(v, sig, sl);
+    assert_int_equal(rf_sig_verify_key(&ka, RF_SIG_ECDSA_P256, hash, sig, sl), ESP_OK);
+    memset(v, 0, sizeof v);
+    memcpy(v, sig, sl);
+    assert_int_equal(rf_sig_verify_key(&ka, RF_SIG_ECDSA_P256, hash, v, 72), ESP_OK);
+
+    /* refused: padding past 72 bytes, a non-zero byte after the DER */
+    assert_int_equal(rf_sig_verify_key(&ka, RF_SIG_ECDSA_P256, hash, v, 80), ESP_ERR_INVALID_CRC);
+    v[sl] = 0x01;
+    assert_int_equal(rf_sig_verify_key(&ka, RF_SIG_ECDSA_P256, hash, v, 72), ESP_ERR_INVALID_CRC);
+
+    /* refused: long-form lengths, a superfluous leading zero, extra bytes inside */
+    static const struct {
+        const char *what;
+        der_faults_t f;
+    } cases[] = {
+        { "long-form SEQUENCE length", { .seq_long = true } },
+        { "long-form INTEGER length", { .r_long = true } },
+        { "leading zero in r", { .r_zero = true } },
+        { "extra byte after s", { .extra_inside = true } },
+        { "long forms and a leading zero", { .seq_long = true, .r_long = true, .r_zero = true } },
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        memset(v, 0, sizeof v);
+        n = build_der(v, r, rl, s, sn, cases[i].f);
+        esp_err_t e = rf_sig_verify_key(&ka, RF_SIG_ECDSA_P256, hash, v, n);
+        if (e != ESP_ERR_INVALID_CRC) {
+            fail_msg("%s: %s, want ESP_ERR_INVALID_CRC", cases[i].what, esp_err_to_name(e));
+        }
+        /* padded to 72 with zeros changes nothing */
+        if (n < 72) {
+            e = rf_sig_verify_key(&ka, RF_SIG_ECDSA_P256, hash, v, 72);
+            if (e != ESP_ERR_INVALID_CRC) {
+                fail_msg("%s, padded: %s, want ESP_ERR_INVALID_CRC", cases[i].what, esp_err_to_name(e));
+            }
+        }
+    }
+}
+
+static void hex32(const char *h, uint8_t out[32])
+{
+    for (int i = 0; i < 32; i++) {
+        unsigned b = 0;
+        assert_int_equal(sscanf(h + 2 * i, "%2x", &b), 1);
+        out[i] = (uint8_t)b;
+    }
+}
+
+/* Ed25519: keys of small order are refused at load (raw and SPKI), and the
+ * classic forgery with one (R = identity, S = 0 "verifies" any message in a
+ * naive verifier) does not verify; RFC 8032's test 1 still does. */
+static void test_ed25519_small_order_keys(void **state)
+{
+    (void)state;
+    static const char *const small_order[] = {
+        "0100000000000000000000000000000000000000000000000000000000000000",   /* identity */
+        "ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",   /* order 2 */
+        "0000000000000000000000000000000000000000000000000000000000000000",   /* order 4 */
+        "0000000000000000000000000000000000000000000000000000000000000080",   /* order 4 */
+        "26e8958fc2b227b045c3f489f2ef98f0d5dfac05d3c63339b13802886d53fc05",   /* order 8 */
+        "c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac037a",   /* order 8 */
+    };
+    static const uint8_t spki_prefix[12] = { 0x30, 0x2a, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x03, 0x21, 0x00 };
+    uint8_t hash[32];
+    for (int i = 0; i < 32; i++) {
+        hash[i] = (uint8_t)(i * 11 + 5);
+    }
+    for (size_t i = 0; i < sizeof small_order / sizeof small_order[0]; i++) {
+        uint8_t pub[32], spki[44];
+        hex32(small_order[i], pub);
+        rf_sig_key_t k;
+        esp_err_t e = rf_sig_load_key(pub, 32, &k);
+        if (e != ESP_ERR_INVALID_ARG) {
+            fail_msg("small-order key %s loaded raw: %s", small_order[i], esp_err_to_name(e));
+        }
+        memcpy(spki, spki_prefix, sizeof spki_prefix);
+        memcpy(spki + sizeof spki_prefix, pub, 32);
+        e = rf_sig_load_key(spki, sizeof spki, &k);
+        if (e != ESP_ERR_INVALID_ARG) {
+            fail_msg("small-order key %s loaded as SPKI: %s", small_order[i], esp_err_to_name(e));
+        }
+    }
+    /* the forgery: R = identity, S = 0, for the identity key */
+    uint8_t id_key[32], forged[64] = { 0 };
+    hex32(small_order[0], id_key);
+    memcpy(forged, id_key, 32);
+    assert_int_equal(rf_ed25519_verify(id_key, hash, 32, forged), ESP_ERR_INVALID_CRC);
+    assert_int_equal(rf_sig_verify(RF_SIG_ED25519, id_key, 32, hash, forged, 64), ESP_ERR_INVALID_ARG);
+
+    /* RFC 8032 7.1 test 1 (empty message) */
+    uint8_t pub[32], sig[64];
+    hex32("d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a", pub);
+    hex32("e5564300c360ac729086e2cc806e828a84877f1eb8e5d974d873e06522490155", sig);
+    hex32("5fb8821590a33bacc61e39701cf9b46bd25bf5f0595bbe24655141438e7a100b", sig + 32);
+    rf_sig_key_t k;
+    assert_int_equal(rf_sig_load_key(pub, 32, &k), ESP_OK);
+    assert_int_equal(rf_ed25519_verify(pub, NULL, 0, sig), ESP_OK);
+    sig[63] ^= 0x10;   /* S + 2^252 or so: S >= L, non-canonical */
+    assert_int_equal(rf_ed25519_verify(pub, NULL, 0, sig), ESP_ERR_INVALID_CRC);
+}
+
 /* ---- embedded mode -------------------------------------------------------- */
 
 /* The signed image lies in flash (ota_1); a wrong key and an unsigned image
@@ -525,9 +709,11 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_unsigned_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_flipped_signature_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_embedded_wrong_key, setup, teardown),
+        cmocka_unit_test(test_ecdsa_strict_der),
+        cmocka_unit_test(test_ed25519_small_order_keys),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     free(g_pub_a);
     free(g_pub_b);
-    return rc;
+    return tl_exit(rc);
 }

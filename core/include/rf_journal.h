@@ -16,9 +16,10 @@
 #pragma once
 #include "rf_crc.h"
 #include "rf_flash.h"
+#include "rf_source.h"
 
 #define RF_JOURNAL_SECTORS 2u
-#define RF_JOURNAL_REC_LEN 128u
+#define RF_JOURNAL_REC_LEN 256u   /* one flash page */
 #define RF_JOURNAL_ID_LEN 16u
 
 typedef enum {
@@ -39,6 +40,9 @@ typedef struct rf_journal_rec {
     uint8_t sha256[32];               /**< image SHA-256 (STAGED, COPIED, BACKUP) */
     uint32_t aux_addr;                /**< staging or backup address of the image */
     uint32_t aux_len;
+    /** STAGING: the source's validator (ETag / Last-Modified) of the bytes
+     *  staged so far; "" none (then the download cannot be resumed). */
+    char validator[RF_SOURCE_VALIDATOR_MAX];
 } rf_journal_rec_t;
 
 typedef struct rf_journal {
@@ -60,7 +64,33 @@ esp_err_t rf_journal_open(rf_journal_t *j, const rf_flash_t *flash, uint32_t add
 esp_err_t rf_journal_append(rf_journal_t *j, const rf_journal_rec_t *rec);
 
 /** Encode/decode one slot (exposed for tests). decode: false when the magic
- *  or the CRC does not match. */
+ *  or the CRC does not match. A validator that rf_source_validator_ok()
+ *  refuses decodes as "" (never sent, never matches). */
 void rf_journal_encode(const rf_journal_rec_t *rec, uint8_t out[RF_JOURNAL_REC_LEN]);
 bool rf_journal_decode(const uint8_t in[RF_JOURNAL_REC_LEN], rf_journal_rec_t *out);
 
+
+/* ---- resuming a download ---------------------------------------------------
+ * The decision to keep staged bytes, in one place (download mode calls it;
+ * any engine that stages downloads should too). A journal record is a hint:
+ * staged bytes are kept only when the source proves that what follows them
+ * belongs to the same object (rf_source.h, open_at). */
+
+/** Where to ask the source to start, from the STAGING record of this step
+ *  (NULL: none): its progress when it can be resumed (a validator recorded,
+ *  progress a positive multiple of sector_size, below the recorded total
+ *  when one is known), else 0 (download from byte 0). */
+uint32_t rf_resume_offset(const rf_journal_rec_t *rec, uint32_t sector_size);
+
+typedef enum {
+    RF_RESUME_CONTINUE,    /**< the stream continues the staged bytes at io->offset */
+    RF_RESUME_RESTARTED,   /**< the stream starts at byte 0: stage it from there */
+    RF_RESUME_REOPEN,      /**< the stream starts at io->offset but is not provably the same object:
+                                close it, open again at 0 */
+} rf_resume_t;
+
+/** After rf_source_open_at(src, io) with io->offset = rf_resume_offset(rec)
+ *  and io->if_range = rec->validator: CONTINUE only when the stream starts
+ *  at offset > 0 with the validator recorded (byte for byte) and the total
+ *  recorded (when one was). */
+rf_resume_t rf_resume_decide(const rf_journal_rec_t *rec, const rf_source_open_t *io);

@@ -111,6 +111,8 @@ typedef struct rf_plan {
     rf_part_t running;
     rf_plan_cost_t cost;        /**< zeros: device-timings.md defaults */
     const rf_part_t *forced_staging; /**< the caller's target partition, or NULL */
+    const uint32_t *keep;       /**< ranges (start, size pairs) no staging may overwrite (rf_eng_staging_keep()) */
+    uint32_t keep_count;
     rf_plan_image_t img[RF_PLAN_MAX_IMAGES];
     uint32_t count;
     /* output */

@@ -95,6 +95,8 @@ typedef struct rf_stream {
     uint32_t touched_lo;    /**< first/last+1 sector index programmed (for rollback) */
     uint32_t touched_hi;
     uint32_t block_prepared; /**< next block index not yet considered for a block erase */
+    uint32_t blank_block;   /**< the block blank_mask describes (index) */
+    uint64_t blank_mask;    /**< sectors of that block known blank (read blank or block-erased): not read again */
     rf_sha256_ctx_t sha;    /**< SHA-256 of the bytes accepted */
     rf_write_stats_t stats;
     const rf_log_t *log;

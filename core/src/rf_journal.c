@@ -1,11 +1,14 @@
 /* The journal (see rf_journal.h). */
 #include "rf_journal.h"
 
-#define RF_JOURNAL_MAGIC 0x314A4652u   /* "RFJ1" */
+#define RF_JOURNAL_MAGIC 0x324A4652u   /* "RFJ2" (256-byte slots with a validator) */
+#define VALIDATOR_AT 76u
 
 /* Slot layout (little-endian): magic, seq, state, pad[3], id[16], progress,
- * total, sha256[32], aux_addr, aux_len, 0xFF padding, crc32 of all the
- * bytes before it in the last 4 bytes. */
+ * total, sha256[32], aux_addr, aux_len, validator length (1 byte) and
+ * characters (no NUL), 0xFF padding, crc32 of all the bytes before it in
+ * the last 4 bytes. */
+_Static_assert(VALIDATOR_AT + 1 + RF_SOURCE_VALIDATOR_MAX <= RF_JOURNAL_REC_LEN - 4, "journal slot too small");
 void rf_journal_encode(const rf_journal_rec_t *r, uint8_t out[RF_JOURNAL_REC_LEN])
 {
     RF_MEMSET(out, 0xFF, RF_JOURNAL_REC_LEN);
@@ -19,6 +22,14 @@ void rf_journal_encode(const rf_journal_rec_t *r, uint8_t out[RF_JOURNAL_REC_LEN
     RF_MEMCPY(out + 36, r->sha256, 32);
     rf_put_le32(out + 68, r->aux_addr);
     rf_put_le32(out + 72, r->aux_len);
+    uint8_t n = 0;
+    if (rf_source_validator_ok(r->validator)) {
+        while (r->validator[n] != 0) {
+            n++;
+        }
+    }
+    out[VALIDATOR_AT] = n;
+    RF_MEMCPY(out + VALIDATOR_AT + 1, r->validator, n);
     rf_put_le32(out + RF_JOURNAL_REC_LEN - 4, rf_crc32_le(0, out, RF_JOURNAL_REC_LEN - 4));
 }
 
@@ -36,6 +47,18 @@ bool rf_journal_decode(const uint8_t in[RF_JOURNAL_REC_LEN], rf_journal_rec_t *r
     RF_MEMCPY(r->sha256, in + 36, 32);
     r->aux_addr = rf_le32(in + 68);
     r->aux_len = rf_le32(in + 72);
+    uint8_t n = in[VALIDATOR_AT];
+    RF_MEMSET(r->validator, 0, sizeof r->validator);
+    if (n < RF_SOURCE_VALIDATOR_MAX) {
+        RF_MEMCPY(r->validator, in + VALIDATOR_AT + 1, n);
+    }
+    size_t len = 0;
+    while (len < n && r->validator[len] != 0) {
+        len++;
+    }
+    if (len != n || !rf_source_validator_ok(r->validator)) {
+        r->validator[0] = 0;   /* forged or torn: no validator, no resume */
+    }
     return true;
 }
 
@@ -113,4 +136,34 @@ esp_err_t rf_journal_append(rf_journal_t *j, const rf_journal_rec_t *rec)
     j->last = r;
     j->have = true;
     return ESP_OK;
+}
+
+/* ---- resuming a download --------------------------------------------------- */
+
+uint32_t rf_resume_offset(const rf_journal_rec_t *rec, uint32_t sector_size)
+{
+    if (rec == NULL || rec->state != RF_JSTATE_STAGING || !rf_source_validator_ok(rec->validator) ||
+        rec->progress == 0 || sector_size == 0 || rec->progress % sector_size != 0 ||
+        (rec->total != 0 && rec->progress >= rec->total)) {
+        return 0;
+    }
+    return rec->progress;
+}
+
+rf_resume_t rf_resume_decide(const rf_journal_rec_t *rec, const rf_source_open_t *io)
+{
+    if (io->start == 0) {
+        return RF_RESUME_RESTARTED;
+    }
+    if (rec == NULL || io->offset == 0 || io->offset != rec->progress || io->start != io->offset ||
+        !rf_source_validator_ok(rec->validator)) {
+        return RF_RESUME_REOPEN;
+    }
+    size_t n = 0;
+    while (rec->validator[n] != 0 && rec->validator[n] == io->validator[n]) {
+        n++;
+    }
+    bool same_validator = rec->validator[n] == io->validator[n];
+    bool same_total = io->total >= 0 && (rec->total == 0 || (uint64_t)io->total == rec->total);
+    return same_validator && same_total ? RF_RESUME_CONTINUE : RF_RESUME_REOPEN;
 }

@@ -261,8 +261,13 @@ esp_err_t rf_plan_validate(rf_plan_t *p)
         if (!im->embedded) {
             /* Staging: clear of every destination written before this one;
              * prefer one clear of all destinations. */
-            uint32_t avoid[2 * RF_PLAN_MAX_IMAGES];
+            uint32_t avoid[2 * RF_PLAN_MAX_IMAGES + 4];
             uint32_t n = 0;
+            for (uint32_t k = 0; p->keep != 0 && k < p->keep_count && k < 2; k++, n++) {
+                avoid[2 * n] = p->keep[2 * k];
+                avoid[2 * n + 1] = p->keep[2 * k + 1];
+            }
+            const uint32_t n_keep = n;
             for (uint32_t j = 0; j < p->count; j++) {
                 if (j != i) {
                     avoid[2 * n] = p->img[j].dest;
@@ -275,7 +280,7 @@ esp_err_t rf_plan_validate(rf_plan_t *p)
                                               &im->staging, &rule);
             if (err != ESP_OK) {
                 /* only the destinations already written must be avoided */
-                n = 0;
+                n = n_keep;
                 for (uint32_t j = 0; j < i; j++) {
                     avoid[2 * n] = p->img[j].dest;
                     avoid[2 * n + 1] = rf_align_up(p->img[j].dest_size, p->sector_size);

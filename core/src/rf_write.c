@@ -88,15 +88,24 @@ static esp_err_t verify_sector(const rf_flash_t *f, uint32_t addr, const uint8_t
     return ESP_OK;
 }
 
-/* Bring one sector to its target t (scratch: a sector of work space). */
-static esp_err_t sector_write(const rf_flash_t *f, uint32_t addr, const uint8_t *t, uint8_t *scratch,
-                              rf_write_stats_t *st, const rf_log_t *log)
+/* Bring one sector to its target t (scratch: a sector of work space).
+ * `known`: the sector's state when the caller already compared it with t
+ * (SEC_ERASE needs no look at the current content), or the sector is known
+ * blank (blank == true: the current content is not read). Otherwise -1:
+ * read the current content and classify it. */
+static esp_err_t sector_write_known(const rf_flash_t *f, uint32_t addr, const uint8_t *t, uint8_t *scratch,
+                                    rf_write_stats_t *st, const rf_log_t *log, int known, bool blank)
 {
-    esp_err_t err = rf_flash_read(f, addr, scratch, f->sector_size);
+    esp_err_t err = ESP_OK;
+    if (blank) {
+        RF_MEMSET(scratch, 0xFF, f->sector_size);
+    } else if (known != SEC_ERASE) {
+        err = rf_flash_read(f, addr, scratch, f->sector_size);
+    }
     if (err != ESP_OK) {
         return err;
     }
-    switch (classify(f, t, scratch, NULL)) {
+    switch (known == SEC_ERASE ? SEC_ERASE : classify(f, t, scratch, NULL)) {
     case SEC_SAME:
         st->sectors_same++;
         return ESP_OK;
@@ -147,80 +156,11 @@ static bool block_erase_safe(const rf_region_write_t *w, uint32_t a, uint32_t bl
     if (!w->src_in_flash) {
         return true;
     }
-    uint32_t off = a - w->dst;
-    if (off >= w->len) {
+    uint32_t lo = RF_MAX(a, w->dst), hi = RF_MIN(a + block, w->dst + w->len);
+    if (lo >= hi) {
         return true;
     }
-    uint32_t n = RF_MIN(block, w->len - off);
-    return !rf_overlaps(w->src_addr + off, n, a, block);
-}
-
-/* One unit of k sectors starting at a (k == 1, or a whole block). Sectors are
- * visited in the copy's direction. */
-static esp_err_t write_unit(const rf_region_write_t *w, uint32_t a, uint32_t k, bool backward,
-                            rf_write_stats_t *st)
-{
-    const rf_flash_t *f = w->flash;
-    const uint32_t S = f->sector_size;
-    uint8_t *t = w->work, *c = w->work + S;
-    esp_err_t err;
-
-    if (k > 1) {
-        /* Classify every sector first; a block erase pays off when it
-         * replaces enough sector erases, counting the data pages it forces
-         * us to write again in sectors that would otherwise be kept. */
-        uint8_t state[RF_MAX_SECTORS_PER_BLOCK];
-        uint32_t n_erase = 0, n_same = 0;
-        uint64_t rewrite_us = 0;
-        for (uint32_t i = 0; i < k; i++) {
-            uint32_t dense = 0;
-            if ((err = read_target(w, a + i * S - w->dst, t, S)) != ESP_OK ||
-                (err = rf_flash_read(f, a + i * S, c, S)) != ESP_OK) {
-                return err;
-            }
-            state[i] = (uint8_t)classify(f, t, c, &dense);
-            if (state[i] == SEC_ERASE) {
-                n_erase++;
-            } else {
-                rewrite_us += (uint64_t)dense * cost_pp(f);
-                n_same += state[i] == SEC_SAME;
-            }
-        }
-        bool use_block = n_erase > 0 && (uint64_t)cost_be(f) + rewrite_us < (uint64_t)n_erase * cost_se(f) &&
-                         block_erase_safe(w, a, k * S);
-        if (use_block) {
-            if ((err = rf_flash_erase(f, a, k * S)) != ESP_OK) {
-                return err;
-            }
-            st->blocks_erased++;
-            st->bytes_erased += (uint64_t)k * S;
-        }
-        for (uint32_t j = 0; j < k; j++) {
-            uint32_t i = backward ? k - 1 - j : j;
-            uint32_t sa = a + i * S;
-            if (!use_block) {
-                if (state[i] == SEC_SAME) {
-                    st->sectors_same++;
-                    continue;
-                }
-                if ((err = read_target(w, sa - w->dst, t, S)) != ESP_OK ||
-                    (err = sector_write(f, sa, t, c, st, w->log)) != ESP_OK) {
-                    return err;
-                }
-                continue;
-            }
-            if ((err = read_target(w, sa - w->dst, t, S)) != ESP_OK ||
-                (err = program_pages(f, sa, t, NULL, st)) != ESP_OK ||
-                (err = verify_sector(f, sa, t, c, w->log)) != ESP_OK) {
-                return err;
-            }
-        }
-        return ESP_OK;
-    }
-    if ((err = read_target(w, a - w->dst, t, S)) != ESP_OK) {
-        return err;
-    }
-    return sector_write(f, a, t, c, st, w->log);
+    return !rf_overlaps(w->src_addr + (lo - w->dst), hi - lo, a, block);
 }
 
 /* 0 for a sector written in the first pass, k + 1 when it overlaps deferred[k]. */
@@ -232,6 +172,166 @@ static uint32_t sector_phase(const rf_region_write_t *w, uint32_t n_def, uint32_
         }
     }
     return 0;
+}
+
+/* A unit of the walk: the region's sectors [a, a + k * S) inside one erase
+ * block [ba, ba + B) (k == 1 and ba == a when there are no blocks). */
+typedef struct {
+    uint32_t a, k, ba;
+    uint32_t n_def;      /* deferred ranges in force */
+    uint32_t first;      /* the phase the unit runs in when block-erased: its
+                            smallest deferred phase, or 0 when it has none */
+    bool mixed;          /* its sectors are in more than one phase */
+} unit_t;
+
+/* Whether the unit should go with one block erase: the cost hints say it is
+ * cheaper than its sector erases (counting the data pages it forces to be
+ * written again), memmove allows it, and the block's bytes outside the
+ * region are blank (they survive the erase unchanged). state[] receives
+ * each sector's classification. */
+static esp_err_t block_decision(const rf_region_write_t *w, const unit_t *u, uint8_t *state, bool *use_block)
+{
+    const rf_flash_t *f = w->flash;
+    const uint32_t S = f->sector_size, B = f->block_size;
+    uint8_t *t = w->work, *c = w->work + S;
+    uint32_t n_erase = 0;
+    uint64_t rewrite_us = 0;
+    esp_err_t err;
+    *use_block = false;
+    for (uint32_t i = 0; i < u->k; i++) {
+        uint32_t dense = 0;
+        if ((err = read_target(w, u->a + i * S - w->dst, t, S)) != ESP_OK ||
+            (err = rf_flash_read(f, u->a + i * S, c, S)) != ESP_OK) {
+            return err;
+        }
+        state[i] = (uint8_t)classify(f, t, c, &dense);
+        if (state[i] == SEC_ERASE) {
+            n_erase++;
+        } else {
+            rewrite_us += (uint64_t)dense * cost_pp(f);
+        }
+    }
+    if (n_erase == 0 || (uint64_t)cost_be(f) + rewrite_us >= (uint64_t)n_erase * cost_se(f) ||
+        !block_erase_safe(w, u->ba, B)) {
+        return ESP_OK;
+    }
+    /* the block's sectors outside the region: blank, or no block erase */
+    for (uint32_t o = u->ba; o < u->ba + B; o += S) {
+        if (o >= u->a && o < u->a + u->k * S) {
+            continue;
+        }
+        if ((err = rf_flash_read(f, o, c, S)) != ESP_OK) {
+            return err;
+        }
+        if (!rf_is_blank(c, S)) {
+            return ESP_OK;
+        }
+    }
+    *use_block = true;
+    return ESP_OK;
+}
+
+/* Block-erase the unit's block and write its sectors: those of the unit's
+ * first phase (the bootloader's, when the unit holds it) first, programmed
+ * back to back and verified after, so the window the erase opens closes as
+ * early as the flash allows; then the other deferred phases; then phase 0. */
+static esp_err_t write_block(const rf_region_write_t *w, const unit_t *u, bool backward, rf_write_stats_t *st)
+{
+    const rf_flash_t *f = w->flash;
+    const uint32_t S = f->sector_size, B = f->block_size;
+    uint8_t *t = w->work, *c = w->work + S;
+    esp_err_t err = rf_flash_erase(f, u->ba, B);
+    if (err != ESP_OK) {
+        return err;
+    }
+    st->blocks_erased++;
+    st->bytes_erased += B;
+    for (uint32_t round = 0; round <= u->n_def + 1; round++) {
+        /* round 0: the first phase, programmed then verified; round r >= 1:
+         * phase r when it is not the first (round n_def + 1: phase 0) */
+        uint32_t phase = round == 0 ? u->first : (round == u->n_def + 1 ? 0 : round);
+        if (round > 0 && phase == u->first) {
+            continue;
+        }
+        for (uint32_t pass = 0; pass < (round == 0 ? 2u : 1u); pass++) {
+            for (uint32_t j = 0; j < u->k; j++) {
+                uint32_t i = backward ? u->k - 1 - j : j;
+                uint32_t sa = u->a + i * S;
+                if (sector_phase(w, u->n_def, sa, S) != phase) {
+                    continue;
+                }
+                if ((err = read_target(w, sa - w->dst, t, S)) != ESP_OK) {
+                    return err;
+                }
+                bool program = round > 0 || pass == 0, verify = round > 0 || pass == 1;
+                if (program && (err = program_pages(f, sa, t, NULL, st)) != ESP_OK) {
+                    return err;
+                }
+                if (verify && (err = verify_sector(f, sa, t, c, w->log)) != ESP_OK) {
+                    return err;
+                }
+            }
+        }
+    }
+    return ESP_OK;
+}
+
+/* The unit's sectors of `phase`, one by one (state: their classification,
+ * or NULL to classify each now). */
+static esp_err_t write_sectors(const rf_region_write_t *w, const unit_t *u, uint32_t phase, const uint8_t *state,
+                               bool backward, rf_write_stats_t *st)
+{
+    const uint32_t S = w->flash->sector_size;
+    uint8_t *t = w->work, *c = w->work + S;
+    for (uint32_t j = 0; j < u->k; j++) {
+        uint32_t i = backward ? u->k - 1 - j : j;
+        uint32_t sa = u->a + i * S;
+        if (sector_phase(w, u->n_def, sa, S) != phase) {
+            continue;
+        }
+        if (state != NULL && state[i] == SEC_SAME) {
+            st->sectors_same++;
+            continue;
+        }
+        esp_err_t err = read_target(w, sa - w->dst, t, S);
+        if (err == ESP_OK) {
+            err = sector_write_known(w->flash, sa, t, c, st, w->log, state != NULL ? state[i] : -1, false);
+        }
+        if (err != ESP_OK) {
+            return err;
+        }
+    }
+    return ESP_OK;
+}
+
+/* One unit, in the walk's pass for `phase`. A unit that goes with one block
+ * erase is written whole in its first phase's pass (a unit holding the
+ * bootloader's sectors and others: after every other unit's phase-0 sectors,
+ * as the deferral wants, but with one erase for the whole block); otherwise
+ * each of its sectors is written in its own phase's pass. */
+static esp_err_t write_unit(const rf_region_write_t *w, const unit_t *u, uint32_t phase, bool backward,
+                            rf_write_stats_t *st)
+{
+    uint8_t state[RF_MAX_SECTORS_PER_BLOCK];
+    bool use_block = false;
+    if (u->k > 1 || u->ba != u->a) {
+        bool present = !u->mixed ? sector_phase(w, u->n_def, u->a, w->flash->sector_size) == phase : false;
+        for (uint32_t i = 0; u->mixed && i < u->k && !present; i++) {
+            present = sector_phase(w, u->n_def, u->a + i * w->flash->sector_size, w->flash->sector_size) == phase;
+        }
+        if (!present) {
+            return ESP_OK;
+        }
+        esp_err_t err = block_decision(w, u, state, &use_block);
+        if (err != ESP_OK) {
+            return err;
+        }
+        if (use_block) {
+            return phase == u->first ? write_block(w, u, backward, st) : ESP_OK;
+        }
+        return write_sectors(w, u, phase, state, backward, st);
+    }
+    return write_sectors(w, u, phase, NULL, backward, st);
 }
 
 esp_err_t rf_region_write(const rf_region_write_t *w, rf_write_stats_t *stats)
@@ -255,57 +355,53 @@ esp_err_t rf_region_write(const rf_region_write_t *w, rf_write_stats_t *stats)
     }
     RF_MEMSET(stats, 0, sizeof *stats);
     const uint32_t B = (f->block_size >= 2u * S && f->block_size % S == 0 &&
-                        f->block_size / S <= RF_MAX_SECTORS_PER_BLOCK) ? f->block_size : 0;
+                        f->block_size / S <= RF_MAX_SECTORS_PER_BLOCK && f->size % f->block_size == 0)
+                           ? f->block_size : 0;
     /* memmove: when the image sits in flash below the destination, copy from
      * the end so that no image byte is erased before it has been read. */
     const bool backward = w->src_in_flash && w->src_addr < w->dst;
     const uint32_t end = w->dst + size;
     /* Deferred ranges give each sector a phase; the walk is repeated once
-     * per phase. A block holding sectors of several phases goes sector by
-     * sector. Memmove order wins when the image overlaps its destination. */
+     * per phase. Memmove order wins when the image overlaps its destination. */
     uint32_t n_def = RF_MIN(w->deferred_count, RF_WRITE_MAX_DEFERRED);
     if (w->deferred == NULL || (w->src_in_flash && rf_overlaps(w->src_addr, w->len, w->dst, size))) {
         n_def = 0;
     }
-    uint32_t progress = 0;
     for (uint32_t phase = 0; phase <= n_def; phase++) {
         uint32_t done = 0;
         while (done < size) {
-            uint32_t a, k;
+            /* the unit: the region's part of one erase block (a partial block
+             * at either end of the region too), or one sector without blocks */
+            unit_t u = { .n_def = n_def };
             if (!backward) {
-                a = w->dst + done;
-                k = (B && a % B == 0 && (uint64_t)a + B <= end) ? B / S : 1;
+                u.a = w->dst + done;
+                uint32_t e = B ? RF_MIN(end, (u.a / B + 1) * B) : u.a + S;
+                u.k = (e - u.a) / S;
             } else {
                 uint32_t e = end - done;
-                k = (B && e % B == 0 && e - w->dst >= B) ? B / S : 1;
-                a = e - k * S;
+                uint32_t a = B ? RF_MAX(w->dst, (e - 1) / B * B) : e - S;
+                u.a = a;
+                u.k = (e - a) / S;
             }
-            esp_err_t err = ESP_OK;
-            bool mixed = false;
-            uint32_t first_phase = sector_phase(w, n_def, a, S);
-            for (uint32_t j = 1; j < k && !mixed; j++) {
-                mixed = sector_phase(w, n_def, a + j * S, S) != first_phase;
-            }
-            if (!mixed && first_phase == phase) {
-                err = write_unit(w, a, k, backward, stats);
-                progress += k * S;
-            } else if (mixed) {
-                for (uint32_t jj = 0; jj < k && err == ESP_OK; jj++) {
-                    uint32_t j = backward ? k - 1 - jj : jj;
-                    if (sector_phase(w, n_def, a + j * S, S) == phase) {
-                        err = write_unit(w, a + j * S, 1, backward, stats);
-                        progress += S;
-                    }
+            u.ba = B ? u.a / B * B : u.a;
+            uint32_t p0 = sector_phase(w, n_def, u.a, S);
+            u.first = p0;
+            for (uint32_t j = 1; j < u.k; j++) {
+                uint32_t pj = sector_phase(w, n_def, u.a + j * S, S);
+                u.mixed |= pj != p0;
+                if (pj != 0 && (u.first == 0 || pj < u.first)) {
+                    u.first = pj;
                 }
             }
+            esp_err_t err = write_unit(w, &u, phase, backward, stats);
             if (err != ESP_OK) {
-                RF_LOGE(w->log, "Writing 0x%08x..0x%08x failed: %s (0x%x)", (unsigned)a, (unsigned)(a + k * S),
-                        esp_err_to_name(err), (unsigned)err);
+                RF_LOGE(w->log, "Writing 0x%08x..0x%08x failed: %s (0x%x)", (unsigned)u.a,
+                        (unsigned)(u.a + u.k * S), esp_err_to_name(err), (unsigned)err);
                 return err;
             }
-            done += k * S;
-            if (w->progress) {
-                w->progress(w->progress_arg, progress, size);
+            done += u.k * S;
+            if (w->progress) {   /* the passes share the scale: monotonic, `size` at the end */
+                w->progress(w->progress_arg, (uint32_t)(((uint64_t)phase * size + done) / (n_def + 1)), size);
             }
         }
     }
@@ -331,6 +427,7 @@ esp_err_t rf_stream_init(rf_stream_t *s, const rf_flash_t *flash, uint32_t base,
     s->sector = work;
     s->scratch = work + flash->sector_size;
     s->touched_lo = UINT32_MAX;
+    s->blank_block = UINT32_MAX;
     s->log = log;
     rf_sha256_start(&s->sha);
     return ESP_OK;
@@ -357,12 +454,18 @@ static esp_err_t stream_prepare_block(rf_stream_t *s, uint32_t addr)
         k = RF_MIN(k, (s->expected - s->offset + S - 1) / S);
     }
     uint32_t dirty = 0;
+    s->blank_block = idx;
+    s->blank_mask = 0;
     for (uint32_t i = 0; i < k; i++) {
         esp_err_t err = rf_flash_read(f, addr + i * S, s->scratch, S);
         if (err != ESP_OK) {
             return err;
         }
-        dirty += !rf_is_blank(s->scratch, S);
+        if (rf_is_blank(s->scratch, S)) {
+            s->blank_mask |= 1ull << i;   /* the stream is this area's only writer: still blank when reached */
+        } else {
+            dirty++;
+        }
     }
     if ((uint64_t)dirty * cost_se(f) > cost_be(f)) {
         esp_err_t err = rf_flash_erase(f, addr, B);
@@ -371,6 +474,7 @@ static esp_err_t stream_prepare_block(rf_stream_t *s, uint32_t addr)
         }
         s->stats.blocks_erased++;
         s->stats.bytes_erased += B;
+        s->blank_mask = ~0ull;
     }
     return ESP_OK;
 }
@@ -383,7 +487,15 @@ static esp_err_t stream_flush(rf_stream_t *s)
     uint32_t idx = sector_off / S;
     s->touched_lo = RF_MIN(s->touched_lo, idx);
     s->touched_hi = RF_MAX(s->touched_hi, idx + 1);
-    esp_err_t err = sector_write(s->flash, s->base + sector_off, s->sector, s->scratch, &s->stats, s->log);
+    /* a sector known blank since its block was prepared is not read again */
+    const uint32_t addr = s->base + sector_off, B = s->flash->block_size;
+    bool blank = false;
+    if (B >= 2u * S && B % S == 0 && B / S <= 64u && addr / B == s->blank_block) {
+        uint64_t bit = 1ull << ((addr % B) / S);
+        blank = (s->blank_mask & bit) != 0;
+        s->blank_mask &= ~bit;
+    }
+    esp_err_t err = sector_write_known(s->flash, addr, s->sector, s->scratch, &s->stats, s->log, -1, blank);
     s->fill = 0;
     return err;
 }

@@ -34,7 +34,13 @@ typedef struct nor_sim_timing {
     uint32_t page_program_ns;       /**< page holding data, default 0.88 ms */
     uint32_t page_program_blank_ns; /**< page whose data is all 0xFF, default 0.54 ms */
     uint32_t read_bytes_per_s;      /**< default 20,000,000 */
-    uint32_t net_bytes_per_s;       /**< network payload rate for sources, default 295,000 */
+    uint32_t net_bytes_per_s;       /**< network payload rate for sources, default 176,500 (nor_sim.c) */
+    /* The honest clock (appended): CPU work and the network's overlap with it. */
+    uint32_t sha256_bytes_per_s;    /**< SHA-256 rate, default 8,000,000 (ESP32; nor_sim_timing_for_chip) */
+    uint32_t inflate_bytes_per_s;   /**< inflate, per output byte: default 10,000,000 (ESTIMATE) */
+    uint32_t request_ns;            /**< per HTTP request (connect + first byte): default 10 ms (ESTIMATE) */
+    uint32_t tls_handshake_ns;      /**< per TLS handshake: default 1,000 ms (ESTIMATE) */
+    uint32_t tcp_window;            /**< bytes the TCP stack receives ahead of the reader: default 5,760 */
 } nor_sim_timing_t;
 
 typedef struct nor_sim_config {
@@ -73,6 +79,14 @@ typedef struct nor_sim_counters {
     uint64_t time_ns;            /**< simulated clock */
     /* Added after the first version (appended so existing code is unaffected): */
     uint64_t erase_ops;          /**< erase calls (program_ops + erase_ops = nor_sim_write_ops) */
+    /* The clock split by what advanced it (appended; the five add up to time_ns
+     * but for nor_sim_advance_ns(), which counts in none of them): */
+    uint64_t erase_ns, program_ns, read_ns;
+    uint64_t cpu_ns;             /**< SHA-256 and inflate (nor_sim_charge) */
+    uint64_t net_ns;             /**< waiting for the network: payload the window had not
+                                      received yet, request latency, TLS handshakes */
+    uint64_t net_bytes;          /**< payload bytes consumed (nor_sim_net_consume, _advance_net) */
+    uint64_t sha256_bytes, inflate_bytes, requests;
 } nor_sim_counters_t;
 
 /** Where a power cut hits. The operation numbers are those of
@@ -184,6 +198,51 @@ typedef void (*nor_sim_trace_fn_t)(void *arg, const nor_sim_op_t *op);
  *  the cut hook (nor_sim_set_cut_hook). NULL removes it. Not copied by
  *  nor_sim_clone. Adds no time and changes no counter. */
 void nor_sim_set_trace(nor_sim_t *sim, nor_sim_trace_fn_t fn, void *arg);
+
+/* ---- The honest clock (nor_sim.c) ----------------------------------------
+ *
+ * CPU work a device does is charged at the rates of nor_sim_timing_t
+ * (../shared/device-timings.md): SHA-256 per byte at the chip's accelerator
+ * floor, inflate per output byte, a latency per request and a TLS
+ * handshake per https request.
+ *
+ * The network is a fluid model of a TCP receiver: the payload arrives at
+ * net_bytes_per_s while fewer than tcp_window bytes wait in the stack, so
+ * it keeps arriving while the CPU waits on the flash or hashes, but never
+ * more than one window ahead of the reader. Consuming n bytes takes no time
+ * when the window already holds them; otherwise the clock waits for the
+ * rest. tcp_window 0 means no overlap at all (every byte waits). */
+
+/** Set the SHA-256 rate of `chip` ("esp32", "esp32s3", ...): ESP-IDF's
+ *  performance floors (crypto_performance.h): ESP32 8 MB/s; S2, S3, C3, H2
+ *  90 MB/s; C2 14 MB/s; any other chip 8 MB/s (the lowest floor: an upper
+ *  bound on the time). False (rate unchanged) for a NULL chip. */
+bool nor_sim_timing_for_chip(const char *chip, nor_sim_timing_t *t);
+
+/** Set the honest-clock field named `key` (sha256_bytes_per_s,
+ *  inflate_bytes_per_s, request_ns, tls_handshake_ns, tcp_window); false for
+ *  another key. For a device's .meta file. */
+bool nor_sim_timing_set(nor_sim_timing_t *t, const char *key, uint32_t value);
+
+typedef enum {
+    NOR_CPU_SHA256 = 1,   /**< units: bytes hashed */
+    NOR_CPU_INFLATE,      /**< units: bytes inflated (output) */
+} nor_sim_cpu_t;
+
+/** Charge CPU work to the clock (and cpu_ns). */
+void nor_sim_charge(nor_sim_t *sim, nor_sim_cpu_t what, uint64_t units);
+
+/** A new request: its latency (and a TLS handshake when tls) on the clock
+ *  (net_ns); the window starts empty. */
+void nor_sim_net_request(nor_sim_t *sim, bool tls);
+
+/** The reader takes `bytes` of payload now (see the model above). */
+void nor_sim_net_consume(nor_sim_t *sim, uint64_t bytes);
+
+/** Route the CPU work the host's crypto glue and sources report (rf_cost.h)
+ *  to this simulator's clock, until another simulator is attached or this one
+ *  is freed. The host runs one migration at a time per process. */
+void nor_sim_attach_cost(nor_sim_t *sim);
 
 #ifdef __cplusplus
 }

@@ -23,7 +23,14 @@
  *     false); a 200 body shorter than OFFSET -> ESP_ERR_HTTP_RANGE_NOT_SATISFIABLE;
  *   - *total_len is the length of the whole object (Content-Length of a 200,
  *     the TOTAL of "Content-Range: bytes a-b/TOTAL" of a 206), -1 if unknown
- *     (chunked or close-delimited body).
+ *     (chunked or close-delimited body); Content-Range is parsed strictly
+ *     (rf_source_parse_content_range), a 206 without one is
+ *     ESP_ERR_INVALID_RESPONSE.
+ * open_at(io) is the resume-safe open of rf_source.h: it never skips bytes
+ * itself. With io->if_range it sends Range and If-Range; a 206 that is not
+ * exactly "bytes OFFSET-(T-1)/T" is dropped and the object asked again
+ * without a range (two requests), a 200 and a 416 restart at byte 0
+ * (io->start = 0). io->validator: the strong ETag, else Last-Modified.
  * read(buf, cap, &got) drives the transfer (curl multi interface) until some
  * bytes are there; the body is held in a bounded internal buffer (the
  * transfer is paused while it is full), never in memory as a whole.
@@ -34,6 +41,14 @@
  * File semantics: open(offset) seeks; *total_len is the file size; a missing
  * file -> ESP_ERR_NOT_FOUND; offset beyond the end -> ESP_ERR_INVALID_SIZE;
  * a file shorter at read time than at open -> ESP_ERR_HTTP_INCOMPLETE_DATA.
+ * Its validator is "INODE-SIZE-MTIME" (hex, hex, seconds.nanoseconds):
+ * open_at() resumes only while all three are unchanged.
+ *
+ * Bounded time (HTTP): besides timeout_ms (no byte for that long), every
+ * transfer obeys opts->limits (rf_source.h; NULL: rf_source_limits_default(),
+ * 15 min overall and at least 1 KiB/s over 30 s of waiting). Header bytes
+ * count as progress for all three. A broken limit -> ESP_ERR_TIMEOUT, and
+ * rf_source_url_limit_hit() says which.
  *
  * Counters: bytes_counter and on_bytes see the bytes read() hands to the
  * caller (not the bytes dropped to honour an offset, not headers).
@@ -65,6 +80,9 @@ typedef struct rf_source_opts {
     /** If not NULL, called after each read() that delivered n > 0 bytes. */
     void (*on_bytes)(void *arg, uint32_t n);
     void *on_bytes_arg;
+    /** HTTP: overall deadline and minimum rate (copied; zero fields: that
+     *  limit off). NULL: rf_source_limits_default(). */
+    const rf_source_limits_t *limits;
 } rf_source_opts_t;
 
 /** Create a source (closed) for an http(s) URL, a file:// URL or a path.
@@ -82,6 +100,11 @@ void rf_source_destroy(rf_source_t *src);
  *  source skips the head of the body itself); true otherwise (offset 0,
  *  206 answers, files). False for a source not made by rf_source_url_new(). */
 bool rf_source_url_range_honoured(const rf_source_t *src);
+
+/** After an ESP_ERR_TIMEOUT: RF_SOURCE_DEADLINE or RF_SOURCE_TOO_SLOW when
+ *  one of opts->limits ended the transfer; RF_SOURCE_OK otherwise (the
+ *  per-read timeout_ms, or no timeout at all). */
+rf_source_verdict_t rf_source_url_limit_hit(const rf_source_t *src);
 
 /** True for an http:// or https:// source. */
 bool rf_source_url_is_http(const rf_source_t *src);

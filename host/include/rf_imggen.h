@@ -27,6 +27,11 @@ typedef struct rf_esp_gen {
     const char *idf_ver;        /**< apps */
     uint32_t code_size;         /**< filler bytes spread over the segments (multiple of 4 enforced) */
     uint32_t seed;              /**< filler pattern */
+    /** Bootloaders: whose bootloader the image stands for. The boot model
+     *  recognises a bootloader by content, so the stand-in carries a text
+     *  that the real one also holds (MCUboot's "Swap type" and "bootutil";
+     *  ESP-IDF's "Loaded app from partition"). */
+    enum { RF_GEN_BL_MCUBOOT = 0, RF_GEN_BL_ESP_IDF } bl_flavor;
 } rf_esp_gen_t;
 
 /** Build an ESP image into a malloc'd buffer; returns its length (0 on failure). */

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "ptable_csv.h"
+#include "rf_gzip_source.h"
 #include "rf_host_source.h"
 #include "rf_imggen.h"
 
@@ -200,16 +201,13 @@ static esp_err_t host_running_partition(void *ctx, rf_part_t *out)
     return err;
 }
 
-/* Network time: the payload rate of the timing model, charged to the
- * simulated clock as bytes arrive. */
+/* Network time: the timing model's TCP receiver (nor_sim_net_consume)
+ * charges the bytes as the reader takes them. */
 static void host_on_bytes(void *arg, uint32_t n)
 {
     rf_device_t *dev = arg;
-    uint32_t rate = nor_sim_config(dev->sim)->timing.net_bytes_per_s;
     dev->net_bytes += n;
-    if (rate) {
-        nor_sim_advance_ns(dev->sim, (uint64_t)n * 1000000000u / rate);
-    }
+    nor_sim_net_consume(dev->sim, n);
 }
 
 static esp_err_t host_make_source(void *ctx, const esp_http_client_config_t *http, rf_source_t *out)
@@ -222,13 +220,13 @@ static esp_err_t host_make_source(void *ctx, const esp_http_client_config_t *htt
     opts.cert_len = http->cert_len;
     opts.on_bytes = host_on_bytes;
     opts.on_bytes_arg = dev;
-    return rf_source_url_new(http->url, &opts, out);
+    return rf_source_url_new_inflating(http->url, &opts, out);   /* gzip inflated on the fly: rf_inflate.h */
 }
 
 static void host_free_source(void *ctx, rf_source_t *src)
 {
     (void)ctx;
-    rf_source_destroy(src);
+    rf_source_url_inflating_destroy(src);
 }
 
 static void bind_platform(rf_device_t *dev)
@@ -249,6 +247,7 @@ static void bind_platform(rf_device_t *dev)
     p->free_source = host_free_source;
     p->log.fn = host_log;
     p->log.arg = dev;
+    nor_sim_attach_cost(dev->sim);   /* CPU work (hashing, inflate, requests) on this device's clock */
 }
 
 static char *trim(char *s)
@@ -294,6 +293,7 @@ esp_err_t rf_device_open(const char *img_path, rf_device_t *dev, char *err, size
         uint32_t num = (uint32_t)strtoul(v, NULL, 0);
         if (strcmp(k, "chip") == 0) {
             snprintf(dev->chip, sizeof dev->chip, "%s", v);
+            nor_sim_timing_for_chip(dev->chip, &cfg.timing);   /* SHA-256 rate of the chip */
         } else if (strcmp(k, "running") == 0) {
             snprintf(dev->running, sizeof dev->running, "%s", v);
         } else if (strcmp(k, "flash_size") == 0) {
@@ -322,7 +322,9 @@ esp_err_t rf_device_open(const char *img_path, rf_device_t *dev, char *err, size
             dev->recovery_offset = num;
         } else if (strcmp(k, "old_bootloader_sha256") == 0) {
             snprintf(dev->old_bootloader_sha256, sizeof dev->old_bootloader_sha256, "%s", v);
-        } /* unknown keys are ignored: newer tools may add some */
+        } else {
+            nor_sim_timing_set(&cfg.timing, k, num);   /* honest-clock keys; others are ignored */
+        }
     }
     fclose(f);
     if (e != ESP_OK) {
@@ -364,6 +366,7 @@ void rf_device_close(rf_device_t *dev)
 
 const esp_self_reflasher_platform_t *rf_device_get_platform(rf_device_t *dev)
 {
+    nor_sim_attach_cost(dev->sim);
     return &dev->platform;
 }
 

@@ -44,6 +44,7 @@ typedef struct src_ctx {
     uint64_t *bytes_counter;
     void (*on_bytes)(void *arg, uint32_t n);
     void *on_bytes_arg;
+    rf_source_limits_t limits;
     bool curl_inited;
 
     /* per open() */
@@ -51,6 +52,8 @@ typedef struct src_ctx {
     esp_err_t sticky;    /* error already reported by read(); repeated */
     bool range_honoured;
     bool at_end;
+    rf_source_meter_t meter;
+    rf_source_verdict_t verdict;   /* why the last ESP_ERR_TIMEOUT came, if a limit */
 
     /* file */
     FILE *fp;
@@ -63,6 +66,7 @@ typedef struct src_ctx {
     bool done;
     CURLcode result;
     bool paused;
+    struct curl_slist *req_headers;   /* If-Range */
     uint64_t activity;   /* header + body bytes seen: the stall timer's progress */
     char errbuf[CURL_ERROR_SIZE];
 
@@ -76,11 +80,17 @@ typedef struct src_ctx {
     bool has_location;
     bool chunked;
     int64_t content_length;   /* -1: none */
-    bool has_crange;
-    int64_t cr_first, cr_last, cr_total;   /* cr_first -1: "*"; cr_total -1: "*" */
+    bool has_crange;          /* a Content-Range that parses strictly */
+    uint64_t cr_first, cr_last, cr_total;
+    char etag[RF_SOURCE_VALIDATOR_MAX + 1];            /* "" none; too long: truncated, refused */
+    char last_modified[RF_SOURCE_VALIDATOR_MAX + 1];
+    char date[40];
+    char content_encoding[16];             /* "" for none (rf_inflate.h decodes gzip) */
 
     /* http: the verdict on the final response, made when its headers end */
     uint32_t offset;
+    bool validated;           /* open_at(): a 206 must continue exactly at offset */
+    bool restart;             /* open_at(): the answer does not continue the object: start over */
     esp_err_t accept_err;
     int64_t total;
 
@@ -229,6 +239,32 @@ static esp_err_t file_open(void *ctx, uint32_t offset, int64_t *total_len)
     return ESP_OK;
 }
 
+/* The file's identity and version: inode, size, modification time. */
+static void file_validator(const struct stat *st, char out[RF_SOURCE_VALIDATOR_MAX])
+{
+    snprintf(out, RF_SOURCE_VALIDATOR_MAX, "\"%llx-%llx-%lld.%09ld\"", (unsigned long long)st->st_ino,
+             (unsigned long long)st->st_size, (long long)st->st_mtim.tv_sec, (long)st->st_mtim.tv_nsec);
+}
+
+/* open_at (rf_source.h): resumes only while the file is the one recorded. */
+static esp_err_t file_open_at(void *ctx, rf_source_open_t *io)
+{
+    src_ctx_t *c = ctx;
+    struct stat st;
+    char now[RF_SOURCE_VALIDATOR_MAX] = "";
+    if (stat(c->target, &st) == 0) {
+        file_validator(&st, now);
+    }
+    bool same = io->offset > 0 && rf_source_validator_ok(io->if_range) && strcmp(io->if_range, now) == 0;
+    uint32_t offset = same ? io->offset : 0;
+    esp_err_t err = file_open(ctx, offset, &io->total);
+    if (err == ESP_OK) {
+        io->start = offset;
+        snprintf(io->validator, sizeof io->validator, "%s", now);
+    }
+    return err;
+}
+
 static esp_err_t file_read(void *ctx, void *buf, uint32_t cap, uint32_t *got)
 {
     src_ctx_t *c = ctx;
@@ -277,52 +313,9 @@ static void reset_response(src_ctx_t *c)
     c->chunked = false;
     c->content_length = -1;
     c->has_crange = false;
-    c->cr_first = c->cr_last = c->cr_total = -1;
-}
-
-/* "bytes a-b/T" or "bytes *\/T"; T may be "*" too. */
-static void parse_content_range(src_ctx_t *c, const char *v)
-{
-    while (*v == ' ' || *v == '\t') {
-        v++;
-    }
-    if (!has_prefix_ci(v, "bytes")) {
-        return;
-    }
-    v += 5;
-    while (*v == ' ' || *v == '\t') {
-        v++;
-    }
-    char *end;
-    int64_t first = -1, last = -1, total = -1;
-    if (*v == '*') {
-        v++;
-    } else {
-        first = strtoll(v, &end, 10);
-        if (end == v || *end != '-' || first < 0) {
-            return;
-        }
-        v = end + 1;
-        last = strtoll(v, &end, 10);
-        if (end == v || last < first) {
-            return;
-        }
-        v = end;
-    }
-    if (*v != '/') {
-        return;
-    }
-    v++;
-    if (*v != '*') {
-        total = strtoll(v, &end, 10);
-        if (end == v || total < 0) {
-            return;
-        }
-    }
-    c->has_crange = true;
-    c->cr_first = first;
-    c->cr_last = last;
-    c->cr_total = total;
+    c->cr_first = c->cr_last = c->cr_total = 0;
+    c->etag[0] = c->last_modified[0] = c->date[0] = 0;
+    c->content_encoding[0] = 0;
 }
 
 /* Check the final response's headers; set skip / body_expected / total. */
@@ -333,24 +326,44 @@ static esp_err_t http_accept_response(src_ctx_t *c, uint32_t offset, int64_t *to
         return ESP_ERR_NOT_FOUND;
     }
     if (st == 416) {
+        c->restart = c->validated && offset > 0;   /* open_at(): the object shrank; start over */
         return ESP_ERR_HTTP_RANGE_NOT_SATISFIABLE;
     }
     if (st < 200 || st >= 300) {
         return ESP_ERR_INVALID_RESPONSE;
     }
     int64_t cl = c->chunked ? -1 : c->content_length;
-    if (st == 206) {
-        if (!c->has_crange || c->cr_first < 0 || c->cr_first > (int64_t)offset) {
+    if (st == 206 && c->validated) {
+        /* Only an exact continuation of the same object's total resumes. */
+        if (!c->has_crange || !rf_source_range_continues(offset, c->cr_first, c->cr_last, c->cr_total, cl)) {
+            c->restart = true;
             return ESP_ERR_INVALID_RESPONSE;
         }
-        c->skip = (uint64_t)offset - (uint64_t)c->cr_first;
-        c->body_expected = c->cr_last - c->cr_first + 1;
-        *total = c->cr_total;
+        c->skip = 0;
+        c->body_expected = (int64_t)(c->cr_last - c->cr_first + 1);
+        *total = (int64_t)c->cr_total;
+        return ESP_OK;
+    }
+    if (st == 206) {
+        if (!c->has_crange || c->cr_first > offset) {
+            return ESP_ERR_INVALID_RESPONSE;
+        }
+        c->skip = (uint64_t)offset - c->cr_first;
+        c->body_expected = (int64_t)(c->cr_last - c->cr_first + 1);
+        *total = (int64_t)c->cr_total;
         c->range_honoured = c->skip == 0;
         return ESP_OK;
     }
     if (st == 204 || st == 205) {
         cl = 0;
+    }
+    if (c->validated) {
+        /* A 200: the whole (new or changed) object, from byte 0. */
+        c->skip = 0;
+        c->body_expected = cl;
+        *total = cl;
+        c->restart = offset > 0;
+        return ESP_OK;
     }
     c->skip = offset;
     c->body_expected = cl;
@@ -420,7 +433,15 @@ static size_t on_header(char *data, size_t size, size_t nmemb, void *arg)
             c->content_length = cl;
         }
     } else if (strcasecmp(line, "Content-Range") == 0) {
-        parse_content_range(c, v);
+        c->has_crange = rf_source_parse_content_range(v, &c->cr_first, &c->cr_last, &c->cr_total);
+    } else if (strcasecmp(line, "ETag") == 0) {
+        snprintf(c->etag, sizeof c->etag, "%s", v);
+    } else if (strcasecmp(line, "Last-Modified") == 0) {
+        snprintf(c->last_modified, sizeof c->last_modified, "%s", v);
+    } else if (strcasecmp(line, "Date") == 0) {
+        snprintf(c->date, sizeof c->date, "%s", v);
+    } else if (strcasecmp(line, "Content-Encoding") == 0) {
+        snprintf(c->content_encoding, sizeof c->content_encoding, "%s", v);
     } else if (strcasecmp(line, "Transfer-Encoding") == 0) {
         if (strcasestr(v, "chunked") != NULL) {
             c->chunked = true;
@@ -540,6 +561,7 @@ static esp_err_t pump(src_ctx_t *c, bool want_data)
 {
     uint64_t seen = c->activity;
     uint64_t since = now_ms();
+    uint64_t t_prev = since, metered = c->activity;
     for (;;) {
         if (pump_goal(c, want_data) || c->done) {
             return ESP_OK;
@@ -565,6 +587,13 @@ static esp_err_t pump(src_ctx_t *c, bool want_data)
         if (c->activity != seen) {
             seen = c->activity;
             since = now;
+        }
+        /* The overall deadline and the minimum rate (time spent here only). */
+        c->verdict = rf_source_meter_check(&c->meter, now, now - t_prev, c->activity - metered);
+        t_prev = now;
+        metered = c->activity;
+        if (c->verdict != RF_SOURCE_OK) {
+            return ESP_ERR_TIMEOUT;
         }
         uint64_t idle = now - since;
         if (idle >= (uint64_t)c->timeout_ms) {
@@ -592,13 +621,21 @@ static void http_close(void *ctx)
         curl_multi_cleanup(c->multi);
         c->multi = NULL;
     }
+    curl_slist_free_all(c->req_headers);
+    c->req_headers = NULL;
     free(c->buf);
     c->buf = NULL;
     c->buf_cap = c->rd = c->wr = 0;
     c->is_open = false;
 }
 
-static esp_err_t http_setup(src_ctx_t *c, uint32_t offset)
+static const char *http_content_encoding(void *ctx)
+{
+    const src_ctx_t *c = ctx;
+    return c->content_encoding[0] ? c->content_encoding : NULL;
+}
+
+static esp_err_t http_setup(src_ctx_t *c, uint32_t offset, const char *if_range)
 {
     c->buf = malloc(BODY_BUF_CAP);
     c->easy = curl_easy_init();
@@ -634,10 +671,26 @@ static esp_err_t http_setup(src_ctx_t *c, uint32_t offset)
         struct curl_blob blob = { .data = c->cert_pem, .len = c->cert_len, .flags = CURL_BLOB_COPY };
         SETOPT(CURLOPT_CAINFO_BLOB, &blob);
     }
+    if (offset == 0) {
+        /* a whole transfer may come gzip-compressed: curl passes the bytes
+         * through undecoded and rf_inflate.h inflates them (a Range request
+         * asks for identity bytes) */
+        SETOPT(CURLOPT_ACCEPT_ENCODING, "gzip");
+        SETOPT(CURLOPT_HTTP_CONTENT_DECODING, 0L);
+    }
     char range[32];
     if (offset > 0) {
         snprintf(range, sizeof range, "%lu-", (unsigned long)offset);
         SETOPT(CURLOPT_RANGE, range);   /* copied by curl */
+    }
+    if (offset > 0 && if_range != NULL) {
+        char line[32 + RF_SOURCE_VALIDATOR_MAX];
+        snprintf(line, sizeof line, "If-Range: %s", if_range);
+        c->req_headers = curl_slist_append(NULL, line);
+        if (c->req_headers == NULL) {
+            return ESP_ERR_NO_MEM;
+        }
+        SETOPT(CURLOPT_HTTPHEADER, c->req_headers);
     }
 #undef SETOPT
     if (r != CURLE_OK) {
@@ -650,12 +703,11 @@ static esp_err_t http_setup(src_ctx_t *c, uint32_t offset)
     return ESP_OK;
 }
 
-static esp_err_t http_open(void *ctx, uint32_t offset, int64_t *total_len)
+/* One request: GET (at offset, with If-Range when given) until the final
+ * response's headers are in and accepted. Leaves the source open on ESP_OK
+ * and closed otherwise. */
+static esp_err_t http_request(src_ctx_t *c, uint32_t offset, const char *if_range)
 {
-    src_ctx_t *c = ctx;
-    if (c->is_open) {
-        return ESP_ERR_INVALID_STATE;
-    }
     c->is_open = true;      /* close() is safe from here on, whatever happens */
     c->sticky = ESP_OK;
     c->range_honoured = true;
@@ -671,10 +723,11 @@ static esp_err_t http_open(void *ctx, uint32_t offset, int64_t *total_len)
     c->body_expected = -1;
     c->body_received = 0;
     c->offset = offset;
+    c->restart = false;
     c->accept_err = ESP_OK;
     c->total = -1;
 
-    esp_err_t err = http_setup(c, offset);
+    esp_err_t err = http_setup(c, offset, if_range);
     if (err == ESP_OK) {
         err = pump(c, false);
     }
@@ -686,11 +739,52 @@ static esp_err_t http_open(void *ctx, uint32_t offset, int64_t *total_len)
     }
     if (err != ESP_OK) {
         http_close(c);
-        return err;
     }
-    if (total_len != NULL) {
+    return err;
+}
+
+static esp_err_t http_open(void *ctx, uint32_t offset, int64_t *total_len)
+{
+    src_ctx_t *c = ctx;
+    if (c->is_open) {
+        return ESP_ERR_INVALID_STATE;
+    }
+    rf_source_meter_start(&c->meter, &c->limits, now_ms());
+    c->verdict = RF_SOURCE_OK;
+    c->validated = false;
+    esp_err_t err = http_request(c, offset, NULL);
+    if (err == ESP_OK && total_len != NULL) {
         *total_len = c->total;
     }
+    return err;
+}
+
+/* open_at (rf_source.h): a resume only on an exact 206 of the same object;
+ * a 200 is used from byte 0; any other 206 is dropped and asked again
+ * without a range. */
+static esp_err_t http_open_at(void *ctx, rf_source_open_t *io)
+{
+    src_ctx_t *c = ctx;
+    if (c->is_open) {
+        return ESP_ERR_INVALID_STATE;
+    }
+    rf_source_meter_start(&c->meter, &c->limits, now_ms());
+    c->verdict = RF_SOURCE_OK;
+    c->validated = true;
+    bool resume = io->offset > 0 && rf_source_validator_ok(io->if_range);
+    uint32_t offset = resume ? io->offset : 0;
+    esp_err_t err = http_request(c, offset, resume ? io->if_range : NULL);
+    if (err != ESP_OK && c->restart) {
+        err = http_request(c, 0, NULL);   /* a 206 that does not continue the object */
+        offset = 0;
+    }
+    if (err != ESP_OK) {
+        return err;
+    }
+    io->start = c->restart ? 0 : offset;
+    io->total = c->total;
+    rf_source_pick_validator(c->etag[0] ? c->etag : NULL, c->last_modified[0] ? c->last_modified : NULL,
+                             c->date[0] ? c->date : NULL, io->validator);
     return ESP_OK;
 }
 
@@ -788,6 +882,7 @@ esp_err_t rf_source_url_new(const char *url_or_path, const rf_source_opts_t *opt
         c->on_bytes = opts->on_bytes;
         c->on_bytes_arg = opts->on_bytes_arg;
     }
+    c->limits = (opts != NULL && opts->limits != NULL) ? *opts->limits : rf_source_limits_default();
     esp_err_t err = ESP_OK;
     c->name = dup_str(url_or_path);
     if (c->name == NULL) {
@@ -832,8 +927,10 @@ esp_err_t rf_source_url_new(const char *url_or_path, const rf_source_opts_t *opt
             }
         }
         out->open = http_open;
+        out->open_at = http_open_at;
         out->read = http_read;
         out->close = http_close;
+        out->content_encoding = http_content_encoding;
     } else {
         c->kind = KIND_FILE;
         if (has_prefix_ci(url_or_path, "file://")) {
@@ -850,6 +947,7 @@ esp_err_t rf_source_url_new(const char *url_or_path, const rf_source_opts_t *opt
             }
         }
         out->open = file_open;
+        out->open_at = file_open_at;
         out->read = file_read;
         out->close = file_close;
     }
@@ -888,4 +986,9 @@ bool rf_source_url_range_honoured(const rf_source_t *src)
 bool rf_source_url_is_http(const rf_source_t *src)
 {
     return is_ours(src) && ((const src_ctx_t *)src->ctx)->kind == KIND_HTTP;
+}
+
+rf_source_verdict_t rf_source_url_limit_hit(const rf_source_t *src)
+{
+    return is_ours(src) ? ((const src_ctx_t *)src->ctx)->verdict : RF_SOURCE_OK;
 }

@@ -69,7 +69,19 @@ size_t rf_gen_esp_image(const rf_esp_gen_t *g, uint8_t **out)
     if (g->is_app) {
         seg_len[0] += ESP_APP_DESC_LEN;
     }
-    const uint32_t load[3] = { g->is_app ? 0x3F400020u : 0x3FFF0000u, 0x40080000u, 0x400D0020u };
+    /* Apps: DROM, IRAM, IROM (flash-mapped). Bootloaders: internal RAM
+     * only, where a ROM can load them (ESP32: as ESP-IDF's own bootloader). */
+    uint32_t load[3] = { 0x3F400020u, 0x40080000u, 0x400D0020u };
+    if (!g->is_app) {
+        static const uint32_t bl_esp32[3] = { 0x3FFF0000u, 0x40078000u, 0x40080400u };
+        static const uint32_t bl_s2[3] = { 0x3FFE0000u, 0x40050000u, 0x40060000u };
+        static const uint32_t bl_p4[3] = { 0x4FF30000u, 0x4FF40000u, 0x4FF50000u };
+        static const uint32_t bl_other[3] = { 0x3FCD0000u, 0x403C8000u, 0x403D0000u };
+        const uint32_t *bl = g->chip_id == 0 ? bl_esp32 : g->chip_id == 2 ? bl_s2 : g->chip_id == 18 ? bl_p4 : bl_other;
+        memcpy(load, bl, sizeof load);
+    }
+    static const char mark_mcuboot[] = "[INF] Image index: %d, Swap type: %s (bootutil)";
+    static const char mark_idf[] = "I (%lu) %s: Loaded app from partition at offset 0x%x";
     size_t body = 24;
     for (int i = 0; i < 3; i++) {
         body += 8 + seg_len[i];
@@ -99,6 +111,13 @@ size_t rf_gen_esp_image(const rf_esp_gen_t *g, uint8_t **out)
         off += 8;
         uint8_t *d = b + off;
         filler(d, seg_len[i], g->seed + (uint32_t)i);
+        if (i == 0 && !g->is_app) {
+            const char *m = g->bl_flavor == RF_GEN_BL_ESP_IDF ? mark_idf : mark_mcuboot;
+            size_t ml = strlen(m) + 1;
+            if (ml <= seg_len[i]) {
+                memcpy(d, m, ml);
+            }
+        }
         if (i == 0 && g->is_app) {
             memset(d, 0, ESP_APP_DESC_LEN);
             rf_put_le32(d, 0xABCD5432u);                       /* magic_word */

@@ -197,7 +197,7 @@ esp_err_t rf_device_write_old_system(rf_device_t *dev, const rf_oldsys_opts_t *o
     /* 1. The second-stage bootloader, in [bl_off, partition table). */
     rf_esp_gen_t bg = { .chip_id = chip_id, .is_app = false, .project_name = "bootloader",
                         .code_size = opts->bootloader_code_size ? opts->bootloader_code_size : 12 * 1024,
-                        .seed = 0xB007u };
+                        .seed = 0xB007u, .bl_flavor = RF_GEN_BL_ESP_IDF };
     uint8_t *bl = NULL;
     size_t bl_len = rf_gen_esp_image(&bg, &bl);
     if (bl_len == 0) {

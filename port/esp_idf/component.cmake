@@ -1,8 +1,9 @@
 # ESP-IDF component registration, included by the root CMakeLists.txt when
 # ESP_PLATFORM is set (the repository's root is the component directory).
 #
-# Sources: the portable core, the seed-compatible API, the mbedTLS hashes
-# and this port. Public headers: include/ (self_reflasher.h and the platform
+# Sources: the portable core, the seed-compatible API, the crypto glue
+# (hashes and ECDSA over mbedTLS, Ed25519 over libsodium: the registry's
+# espressif/libsodium, declared in idf_component.yml) and this port. Public headers: include/ (self_reflasher.h and the platform
 # interface) and core/include/ (the port interfaces it refers to). The host
 # stand-ins in host/compat/include are never on the path here: ESP-IDF's own
 # headers are used.
@@ -44,5 +45,7 @@ idf_component_register(
     # Public: self_reflasher.h uses esp_http_client_config_t and esp_partition_t;
     # spi_flash: esp_flash.h (the port; esp_partition.h only declares esp_flash_t).
     REQUIRES esp_http_client esp_partition spi_flash
-    PRIV_REQUIRES app_update bootloader_support mbedtls log esp_system
+    # espressif__libsodium: the managed component of idf_component.yml's
+    # espressif/libsodium (crypto_sign_verify_detached).
+    PRIV_REQUIRES app_update bootloader_support mbedtls log esp_system esp_timer espressif__libsodium
     LDFRAGMENTS ${_rf_ldfragments})

@@ -5,6 +5,8 @@
 #   example_embedded_host   examples/boot_swap_embedded_example/main/*.c
 #   idf_emul_check          host/compat/check: the emulation's and the port's
 #                           documented behaviours, checked
+#   idf_emul_check_https_only  the same source with the component's defaults:
+#                           plain HTTP refused
 #   idf_emul_demo_image     host/compat/tools: the embedded example's demo image
 #
 # The example sources and port/esp_idf/*.c are compiled unchanged. Each app
@@ -212,7 +214,8 @@ function(rf_idf_sdkconfig)
 endfunction()
 
 # ---- the apps ---------------------------------------------------------------
-set(_rf_idf_port_src ${RF_IDF_ROOT}/port/esp_idf/self_reflasher_port_esp_idf.c)
+set(_rf_idf_port_src ${RF_IDF_ROOT}/port/esp_idf/self_reflasher_port_esp_idf.c
+                      ${RF_IDF_ROOT}/port/esp_idf/rf_inflate_tinfl.c)
 set(_rf_idf_startup ${RF_IDF_ROOT}/host/compat/startup/idf_emul_main.c)
 
 # ESP-IDF's own compile flags for every source of an app (tools/cmake/build.cmake,
@@ -224,6 +227,7 @@ set(RF_IDF_APP_FLAGS -ffunction-sections -fdata-sections -Wall -Werror -Wno-erro
 
 function(_rf_idf_app target gen)
     target_include_directories(${target} PRIVATE ${gen} ${RF_IDF_ROOT}/include ${RF_IDF_ROOT}/core/include
+                                                 ${RF_IDF_ROOT}/port/esp_idf
                                                  ${RF_IDF_ROOT}/host/include ${RF_IDF_ROOT}/host/compat/include)
     target_link_libraries(${target} PRIVATE rf_host_idf Threads::Threads)
     set_target_properties(${target} PROPERTIES C_STANDARD 17 C_EXTENSIONS ON)
@@ -325,6 +329,13 @@ if(RF_IDF_REFERENCE_EXAMPLES)
 endif()
 
 # The emulation's checks: the port and the emulated ESP-IDF functions.
-rf_idf_sdkconfig(OUT ${RF_IDF_GEN}/idf_emul_check/sdkconfig.h KCONFIG ${RF_IDF_ROOT}/Kconfig)
+# idf_emul_check talks plain HTTP to the test server (the example's setting);
+# idf_emul_check_https_only has the component's defaults and checks that
+# plain HTTP is refused.
+rf_idf_sdkconfig(OUT ${RF_IDF_GEN}/idf_emul_check/sdkconfig.h KCONFIG ${RF_IDF_ROOT}/Kconfig
+                 DEFAULTS ${RF_IDF_ROOT}/examples/boot_swap_download_example/sdkconfig.defaults)
 add_executable(idf_emul_check ${RF_IDF_ROOT}/host/compat/check/idf_emul_check.c ${_rf_idf_port_src})
 _rf_idf_app(idf_emul_check ${RF_IDF_GEN}/idf_emul_check)
+rf_idf_sdkconfig(OUT ${RF_IDF_GEN}/idf_emul_check_https_only/sdkconfig.h KCONFIG ${RF_IDF_ROOT}/Kconfig)
+add_executable(idf_emul_check_https_only ${RF_IDF_ROOT}/host/compat/check/idf_emul_check.c ${_rf_idf_port_src})
+_rf_idf_app(idf_emul_check_https_only ${RF_IDF_GEN}/idf_emul_check_https_only)

@@ -8,7 +8,10 @@
  *              engine uses its defaults (device-timings.md).
  *  partitions  esp_partition_find(ANY, ANY, NULL) in table order, main flash
  *              only; the running one from esp_ota_get_running_partition().
- *  sources     esp_http_client, streaming API (open, fetch_headers, read).
+ *  sources     esp_http_client, streaming API (open, fetch_headers, read);
+ *              validators (ETag, Last-Modified) and If-Range for resumes;
+ *              the download deadline and minimum rate of Kconfig, timed
+ *              with esp_timer.
  *  log         ESP_LOG_LEVEL_LOCAL with the component's tag.
  *
  * The same file builds on the host against the emulation in host/compat
@@ -29,6 +32,8 @@
 #include "esp_log.h"
 #include "esp_ota_ops.h"
 #include "esp_partition.h"
+#include "esp_timer.h"
+#include "rf_inflate_tinfl.h"
 #include "sdkconfig.h"
 #include "rf_err.h"
 #include "self_reflasher_platform.h"
@@ -139,32 +144,74 @@ static esp_err_t running_partition(void *ctx, rf_part_t *out)
 
 /* ---- HTTP source ---------------------------------------------------------- */
 
+/* Bounded time (rf_source.h): Kconfig's deadline and minimum rate, measured
+ * with esp_timer. */
+#ifndef CONFIG_SELF_REFLASHER_DOWNLOAD_DEADLINE_S
+#define CONFIG_SELF_REFLASHER_DOWNLOAD_DEADLINE_S (RF_SOURCE_DEFAULT_DEADLINE_MS / 1000)
+#endif
+#ifndef CONFIG_SELF_REFLASHER_MIN_RATE_BPS
+#define CONFIG_SELF_REFLASHER_MIN_RATE_BPS RF_SOURCE_DEFAULT_MIN_RATE_BPS
+#endif
+#ifndef CONFIG_SELF_REFLASHER_MIN_RATE_WINDOW_S
+#define CONFIG_SELF_REFLASHER_MIN_RATE_WINDOW_S (RF_SOURCE_DEFAULT_RATE_WINDOW_MS / 1000)
+#endif
+
+static uint64_t port_now_ms(void)
+{
+    return (uint64_t)esp_timer_get_time() / 1000u;
+}
+
 typedef struct {
     esp_http_client_config_t cfg;   /* the caller's, with our event handler in front of theirs */
     http_event_handle_cb user_handler;
     void *user_data;
     esp_http_client_handle_t client;
     int64_t remaining;      /* body bytes still expected from this response, -1: unknown */
-    uint32_t skip;          /* bytes to drop: a server that ignored our Range */
-    bool has_range;         /* a Content-Range header was seen ... */
-    uint64_t range_start;   /* ... starting here */
-    int64_t range_total;    /* ... of an object of this size (-1: "*") */
+    uint32_t skip;          /* bytes to drop: a server that ignored our Range (open() only) */
+    bool has_range;         /* a Content-Range header that parses strictly ... */
+    uint64_t range_first, range_last, range_total;   /* ... with these values */
+    char etag[RF_SOURCE_VALIDATOR_MAX + 1];
+    char last_modified[RF_SOURCE_VALIDATOR_MAX + 1];
+    char date[40];
+    char content_encoding[16]; /* the response's, "" for none (rf_inflate.h inflates gzip) */
+    rf_source_meter_t meter;
+    uint64_t header_ms;     /* last header line seen (for the meter) */
+    bool expired;           /* a limit broke while the client was busy with headers */
 } http_src_t;
 
+static void note(char *dst, size_t cap, const char *v)
+{
+    snprintf(dst, cap, "%s", v);
+}
+
 /* Response headers are only visible to the event handler: note
- * Content-Range, then hand the event to the caller's handler unchanged. */
+ * Content-Range and the validators, hold the time limits while the client
+ * reads header lines (a header trickle would keep fetch_headers() going:
+ * closing the connection makes its next read fail), then hand the event to
+ * the caller's handler unchanged. */
 static esp_err_t http_event(esp_http_client_event_t *evt)
 {
     http_src_t *s = evt->user_data;
-    if (evt->event_id == HTTP_EVENT_ON_HEADER && evt->header_key != NULL && evt->header_value != NULL &&
-        strcasecmp(evt->header_key, "Content-Range") == 0) {
-        unsigned long long start = 0, end = 0;
-        char total[24] = "";
-        if (sscanf(evt->header_value, "bytes %llu-%llu/%23s", &start, &end, total) == 3) {
-            s->has_range = true;
-            s->range_start = start;
-            s->range_total = total[0] == '*' ? -1 : strtoll(total, NULL, 10);
+    if (evt->event_id == HTTP_EVENT_ON_HEADER && evt->header_key != NULL && evt->header_value != NULL) {
+        const char *k = evt->header_key, *v = evt->header_value;
+        if (strcasecmp(k, "Content-Range") == 0) {
+            s->has_range = rf_source_parse_content_range(v, &s->range_first, &s->range_last, &s->range_total);
+        } else if (strcasecmp(k, "ETag") == 0) {
+            note(s->etag, sizeof s->etag, v);
+        } else if (strcasecmp(k, "Last-Modified") == 0) {
+            note(s->last_modified, sizeof s->last_modified, v);
+        } else if (strcasecmp(k, "Date") == 0) {
+            note(s->date, sizeof s->date, v);
+        } else if (strcasecmp(k, "Content-Encoding") == 0) {
+            snprintf(s->content_encoding, sizeof s->content_encoding, "%s", v);
         }
+        uint64_t now = port_now_ms();
+        size_t n = strnlen(k, 256) + strnlen(v, 1024) + 4;   /* the line: "key: value\r\n" */
+        if (!s->expired && rf_source_meter_check(&s->meter, now, now - s->header_ms, n) != RF_SOURCE_OK) {
+            s->expired = true;
+            esp_http_client_close(evt->client);
+        }
+        s->header_ms = now;
     }
     if (s->user_handler == NULL) {
         return ESP_OK;
@@ -185,67 +232,98 @@ static void http_close(void *ctx)
     }
 }
 
-/* open(offset): a GET, with "Range: bytes=offset-" when resuming. A server
- * that answers 206 sends the rest; one that ignores Range answers 200 with
- * the whole object, and the first `offset` bytes are dropped. */
-static esp_err_t http_open(void *ctx, uint32_t offset, int64_t *total_len)
+/* One GET (with Range from `offset`, and If-Range when given) up to its
+ * response headers. *status and *length describe the response. */
+static esp_err_t http_request(http_src_t *s, uint32_t offset, const char *if_range, int *status, int64_t *length)
 {
-    http_src_t *s = ctx;
     http_close(s);
     s->skip = 0;
     s->remaining = -1;
     s->has_range = false;
+    s->etag[0] = s->last_modified[0] = s->date[0] = 0;
+    s->content_encoding[0] = 0;
     s->client = esp_http_client_init(&s->cfg);
     if (s->client == NULL) {
         ESP_LOGE(RF_TAG, "Cannot create an HTTP client for %s", s->cfg.url);
         return ESP_ERR_INVALID_ARG;
     }
-    esp_err_t err = ESP_OK;
-    if (offset > 0) {
+    /* a whole transfer may come gzip-compressed (inflated by rf_inflate.h);
+     * a Range request asks for identity bytes */
+    esp_err_t err = offset == 0 ? esp_http_client_set_header(s->client, "Accept-Encoding", "gzip") : ESP_OK;
+    if (err == ESP_OK && offset > 0) {
         char range[32];
         snprintf(range, sizeof range, "bytes=%" PRIu32 "-", offset);
         err = esp_http_client_set_header(s->client, "Range", range);
+        if (err == ESP_OK && if_range != NULL) {
+            err = esp_http_client_set_header(s->client, "If-Range", if_range);
+        }
         if (err != ESP_OK) {
             return err;
         }
     }
+    s->header_ms = port_now_ms();
     err = esp_http_client_open(s->client, 0);
     if (err != ESP_OK) {
         ESP_LOGE(RF_TAG, "Cannot connect to %s: %s", s->cfg.url, esp_err_to_name(err));
         return ESP_ERR_HTTP_CONNECT;
     }
     int64_t announced = esp_http_client_fetch_headers(s->client);
+    if (s->expired) {
+        ESP_LOGE(RF_TAG, "%s: response headers too slow (download time limits)", s->cfg.url);
+        return ESP_ERR_TIMEOUT;
+    }
     if (announced < 0) {
         ESP_LOGE(RF_TAG, "No response headers from %s", s->cfg.url);
         return announced == -ESP_ERR_HTTP_EAGAIN ? ESP_ERR_HTTP_READ_TIMEOUT : ESP_ERR_HTTP_FETCH_HEADER;
     }
-    int status = esp_http_client_get_status_code(s->client);
-    int64_t length = esp_http_client_is_chunked_response(s->client) ? -1
-                                                                    : esp_http_client_get_content_length(s->client);
-    if (status == 404) {
+    *status = esp_http_client_get_status_code(s->client);
+    *length = esp_http_client_is_chunked_response(s->client) ? -1 : esp_http_client_get_content_length(s->client);
+    if (*status == 404) {
         ESP_LOGE(RF_TAG, "%s: HTTP 404, no such file", s->cfg.url);
         return ESP_ERR_NOT_FOUND;
     }
-    if (status == 416 && offset > 0) {
+    if (*status == 416 && offset > 0) {
         ESP_LOGE(RF_TAG, "%s: HTTP 416, nothing at offset %" PRIu32, s->cfg.url, offset);
         return ESP_ERR_HTTP_RANGE_NOT_SATISFIABLE;
     }
-    if (status < 200 || status > 299) {
-        ESP_LOGE(RF_TAG, "%s: HTTP status %d", s->cfg.url, status);
+    if (*status < 200 || *status > 299) {
+        ESP_LOGE(RF_TAG, "%s: HTTP status %d", s->cfg.url, *status);
         return ESP_ERR_INVALID_RESPONSE;
     }
+    return ESP_OK;
+}
+
+static void start_meter(http_src_t *s)
+{
+    rf_source_limits_t lim = {
+        .deadline_ms = (uint32_t)CONFIG_SELF_REFLASHER_DOWNLOAD_DEADLINE_S * 1000u,
+        .min_rate_bps = (uint32_t)CONFIG_SELF_REFLASHER_MIN_RATE_BPS,
+        .rate_window_ms = (uint32_t)CONFIG_SELF_REFLASHER_MIN_RATE_WINDOW_S * 1000u,
+    };
+    rf_source_meter_start(&s->meter, &lim, port_now_ms());
+    s->expired = false;
+}
+
+/* open(offset): a GET, with "Range: bytes=offset-" when resuming. A server
+ * that answers 206 sends the rest; one that ignores Range answers 200 with
+ * the whole object, and the first `offset` bytes are dropped. */
+static esp_err_t http_open(void *ctx, uint32_t offset, int64_t *total_len)
+{
+    http_src_t *s = ctx;
+    int status = 0;
+    int64_t length = -1;
+    start_meter(s);
+    esp_err_t err = http_request(s, offset, NULL, &status, &length);
+    if (err != ESP_OK) {
+        return err;
+    }
     if (status == 206 && offset > 0) {
-        if (s->has_range && s->range_start != offset) {
-            ESP_LOGE(RF_TAG, "%s: asked for bytes from %" PRIu32 ", got a range from %llu", s->cfg.url, offset,
-                     (unsigned long long)s->range_start);
+        if (!s->has_range || s->range_first != offset) {
+            ESP_LOGE(RF_TAG, "%s: asked for bytes from %" PRIu32 ", got another range", s->cfg.url, offset);
             return ESP_ERR_INVALID_RESPONSE;
         }
         s->remaining = length;
-        if (s->has_range && s->range_total >= 0) {
-            *total_len = s->range_total;
-        } else {
-            *total_len = length >= 0 ? (int64_t)offset + length : -1;
-        }
+        *total_len = (int64_t)s->range_total;
     } else {
         /* 200 (or a 206 of the whole object): the body starts at byte 0. */
         if (length >= 0 && length < (int64_t)offset) {
@@ -256,6 +334,37 @@ static esp_err_t http_open(void *ctx, uint32_t offset, int64_t *total_len)
         s->remaining = length;
         *total_len = length;
     }
+    return ESP_OK;
+}
+
+/* open_at (rf_source.h): a resume only on a 206 that continues the object
+ * exactly (Range + If-Range sent); a 200 is the new object from byte 0; a
+ * 416 or any other 206 is dropped and the object asked again without a
+ * range. Never skips bytes. */
+static esp_err_t http_open_at(void *ctx, rf_source_open_t *io)
+{
+    http_src_t *s = ctx;
+    int status = 0;
+    int64_t length = -1;
+    bool resume = io->offset > 0 && rf_source_validator_ok(io->if_range);
+    start_meter(s);
+    esp_err_t err = http_request(s, resume ? io->offset : 0, resume ? io->if_range : NULL, &status, &length);
+    bool continues = err == ESP_OK && status == 206 && s->has_range &&
+                     rf_source_range_continues(io->offset, s->range_first, s->range_last, s->range_total, length);
+    if (resume && (err == ESP_ERR_HTTP_RANGE_NOT_SATISFIABLE || (err == ESP_OK && status == 206 && !continues))) {
+        ESP_LOGW(RF_TAG, "%s: the answer does not continue the file at %" PRIu32 ": from byte 0", s->cfg.url,
+                 io->offset);
+        resume = false;
+        err = http_request(s, 0, NULL, &status, &length);
+    }
+    if (err != ESP_OK) {
+        return err;
+    }
+    io->start = (resume && continues) ? io->offset : 0;
+    io->total = continues ? (int64_t)s->range_total : length;
+    s->remaining = length;
+    rf_source_pick_validator(s->etag[0] ? s->etag : NULL, s->last_modified[0] ? s->last_modified : NULL,
+                             s->date[0] ? s->date : NULL, io->validator);
     return ESP_OK;
 }
 
@@ -274,7 +383,15 @@ static esp_err_t http_read(void *ctx, void *buf, uint32_t cap, uint32_t *got)
         if (want > INT32_MAX) {
             want = INT32_MAX;
         }
+        uint64_t t0 = port_now_ms();
         int n = esp_http_client_read(s->client, buf, (int)want);
+        uint64_t t1 = port_now_ms();
+        rf_source_verdict_t v = rf_source_meter_check(&s->meter, t1, t1 - t0, n > 0 ? (uint64_t)n : 0u);
+        if (v != RF_SOURCE_OK) {
+            ESP_LOGE(RF_TAG, "%s: download %s exceeded (Kconfig SELF_REFLASHER_DOWNLOAD_DEADLINE_S / MIN_RATE_*)",
+                     s->cfg.url, rf_source_verdict_name(v));
+            return ESP_ERR_TIMEOUT;
+        }
         if (n == -ESP_ERR_HTTP_EAGAIN) {
             ESP_LOGE(RF_TAG, "%s: timed out waiting for data", s->cfg.url);
             return ESP_ERR_HTTP_READ_TIMEOUT;
@@ -315,31 +432,69 @@ static esp_err_t http_read(void *ctx, void *buf, uint32_t cap, uint32_t *got)
     }
 }
 
+static const char *http_content_encoding(void *ctx)
+{
+    const http_src_t *s = ctx;
+    return s->content_encoding[0] ? s->content_encoding : NULL;
+}
+
+/* The source the core reads: the HTTP source through rf_inflate.h, whose
+ * DEFLATE backend is the ROM's tinfl (43 KiB of state, allocated only when a
+ * response is compressed, freed with the source). */
+typedef struct {
+    rf_inflate_source_t infl;   /* first: the wrapper's functions take the struct */
+    http_src_t http;
+    rf_inflater_t inf;          /* lazy: reset allocates the tinfl state */
+    rf_inflater_t tinfl_inf;
+    rf_tinfl_inflater_t *tinfl;
+} port_src_t;
+
+static esp_err_t lazy_reset(void *ctx)
+{
+    port_src_t *p = ctx;
+    if (p->tinfl == NULL) {
+        p->tinfl = calloc(1, sizeof *p->tinfl);
+        if (p->tinfl == NULL) {
+            return ESP_ERR_NO_MEM;
+        }
+        rf_tinfl_inflater_init(p->tinfl, &p->tinfl_inf);
+    }
+    return p->tinfl_inf.reset(p->tinfl_inf.ctx);
+}
+
+static int lazy_run(void *ctx, const uint8_t *in, size_t *in_len, uint8_t *out, size_t *out_len)
+{
+    port_src_t *p = ctx;
+    return p->tinfl_inf.run(p->tinfl_inf.ctx, in, in_len, out, out_len);
+}
+
 static esp_err_t make_source(void *ctx, const esp_http_client_config_t *http, rf_source_t *out)
 {
     (void)ctx;
     if (http == NULL || http->url == NULL) {
         return ESP_ERR_INVALID_ARG;
     }
-    if (!CONFIG_SELF_REFLASHER_ALLOW_PLAIN_HTTP && strncmp(http->url, "http://", 7) == 0) {
-        ESP_LOGE(RF_TAG, "%s: plain HTTP is disabled (CONFIG_SELF_REFLASHER_ALLOW_PLAIN_HTTP)", http->url);
+    /* Refused here, before anything is erased: download_bin makes the source first. */
+    if (!CONFIG_SELF_REFLASHER_ALLOW_PLAIN_HTTP && strncasecmp(http->url, "http://", 7) == 0) {
+        ESP_LOGE(RF_TAG, "%s: plain HTTP refused (CONFIG_SELF_REFLASHER_ALLOW_PLAIN_HTTP is off): use an https:// "
+                         "URL with the server's certificate (cert_pem), or turn the option on",
+                 http->url);
         return ESP_ERR_NOT_SUPPORTED;
     }
-    http_src_t *s = calloc(1, sizeof *s);
-    if (s == NULL) {
+    port_src_t *p = calloc(1, sizeof *p);
+    if (p == NULL) {
         return ESP_ERR_NO_MEM;
     }
+    http_src_t *s = &p->http;
     s->cfg = *http;
     s->user_handler = http->event_handler;
     s->user_data = http->user_data;
     s->cfg.event_handler = http_event;
     s->cfg.user_data = s;
-    memset(out, 0, sizeof *out);
-    out->ctx = s;
-    out->open = http_open;
-    out->read = http_read;
-    out->close = http_close;
-    out->name = http->url;
+    rf_source_t inner = { .ctx = s, .open = http_open, .open_at = http_open_at, .read = http_read,
+                          .close = http_close, .name = http->url, .content_encoding = http_content_encoding };
+    p->inf = (rf_inflater_t){ .ctx = p, .reset = lazy_reset, .run = lazy_run };
+    rf_inflate_source_init(&p->infl, &inner, &p->inf, out);
     return ESP_OK;
 }
 
@@ -347,8 +502,15 @@ static void free_source(void *ctx, rf_source_t *src)
 {
     (void)ctx;
     if (src != NULL && src->ctx != NULL) {
-        http_close(src->ctx);
-        free(src->ctx);
+        port_src_t *p = src->ctx;
+        http_close(&p->http);
+#if !defined(ESP_PLATFORM)
+        if (p->tinfl != NULL) {
+            rf_tinfl_host_end(&p->tinfl->d);   /* the host's tinfl stand-in holds zlib state */
+        }
+#endif
+        free(p->tinfl);
+        free(p);
         src->ctx = NULL;
     }
 }

@@ -8,7 +8,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stdbool.h>
 #include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -240,25 +242,37 @@ int ths_reset(const ths_t *s)
     return rc;
 }
 
+/* Wait up to ms for the child to exit (a pidfd becomes readable when it
+ * does: no sleep-polling); true when it was reaped. */
+static bool reap_within(pid_t pid, int ms)
+{
+    int fd = (int)syscall(SYS_pidfd_open, pid, 0);
+    if (fd >= 0) {
+        struct pollfd pfd = { .fd = fd, .events = POLLIN };
+        int r;
+        do {
+            r = poll(&pfd, 1, ms);
+        } while (r < 0 && errno == EINTR);
+        close(fd);
+        if (r == 0) {
+            return false;
+        }
+    }
+    /* exited (or no pidfd on this kernel: a blocking wait; the script exits on SIGTERM) */
+    while (waitpid(pid, NULL, 0) < 0 && errno == EINTR) {
+    }
+    return true;
+}
+
 void ths_stop(ths_t *s)
 {
     if (s->pid <= 0) {
         return;
     }
     kill(s->pid, SIGTERM);
-    struct timespec t0;
-    clock_gettime(CLOCK_MONOTONIC, &t0);
-    for (;;) {
-        pid_t r = waitpid(s->pid, NULL, WNOHANG);
-        if (r == s->pid || (r < 0 && errno != EINTR)) {
-            break;
-        }
-        if (elapsed_ms(&t0) > 2000) {
-            kill(s->pid, SIGKILL);
-            waitpid(s->pid, NULL, 0);
-            break;
-        }
-        usleep(10000);
+    if (!reap_within(s->pid, 2000)) {
+        kill(s->pid, SIGKILL);
+        reap_within(s->pid, -1);
     }
     s->pid = 0;
     s->port = 0;

@@ -13,11 +13,16 @@ so it never outlives a test run. With --tls-cert/--tls-key it speaks HTTPS
 (TLS handshake in the request's thread).
 
 Serving: GET and HEAD of files under --root (no directory listings, no "..").
-Bodies have a Content-Length; "Range: bytes=a-b", "bytes=a-" and "bytes=-n"
-(a single range) get 206 with "Content-Range: bytes a-b/TOTAL", an
+Files are read at each request, so a test may replace one between two
+requests. Bodies have a Content-Length; "Range: bytes=a-b", "bytes=a-" and
+"bytes=-n" (a single range) get 206 with "Content-Range: bytes a-b/TOTAL", an
 unsatisfiable range gets 416 with "Content-Range: bytes */TOTAL". With
 --no-range the Range header is ignored (always 200, whole body, no
-Accept-Ranges header).
+Accept-Ranges header). Validators: every file answer carries a strong
+ETag (from the content's SHA-256 and its length, so any change of content
+changes it) and Last-Modified (the file's mtime), and Date; "If-Range"
+honours the range only when it equals the current ETag or Last-Modified
+exactly, otherwise the whole file comes with 200 (RFC 9110 13.1.5).
 
 Fault injection: per request, by QUERY STRING parameters on the file's URL
 (several may be combined, e.g. /big.bin?close_at=1000&rate=50000):
@@ -36,6 +41,20 @@ Fault injection: per request, by QUERY STRING parameters on the file's URL
     norange=1     ignore the Range header for this request (like --no-range).
     delay_ms=N    wait N ms before sending the response headers.
     rate=BPS      pace the body at about BPS bytes per second.
+    etag=0        no ETag header;  lm=0  no Last-Modified header.
+    ignore_if_range=1   honour Range whatever If-Range says (a broken server).
+    crange_lie=N  a 206 whose Content-Range claims its body starts N bytes
+                  before where it really starts (the body is right).
+    crange_total=T  a 206 whose Content-Range claims the total T.
+    trickle_s=S   send the body one byte every S seconds (float) ...
+    trickle_after=N  ... after the first N bytes sent at full speed.
+    trickle_headers_s=S  send the status line, then one extra header line
+                  every S seconds (trickle_headers_n lines, default 1000),
+                  then the real headers and the body.
+
+Compression, like nginx's gzip_static: a GET without a Range header whose
+Accept-Encoding names gzip, for a file F that has a sibling F.gz, gets F.gz
+with "Content-Encoding: gzip" (faults then count bytes of F.gz).
 
 Statistics: body bytes actually written to sockets (and requests) are counted
 per URL path (query string excluded; counted after each send returns;
@@ -49,6 +68,8 @@ Python 3 standard library only.
 """
 
 import argparse
+import email.utils
+import hashlib
 import json
 import os
 import signal
@@ -223,16 +244,32 @@ class Handler(BaseHTTPRequestHandler):
         if fpath is None or not os.path.isfile(fpath):
             self._send_simple(404, "not found\n")
             return
+        headers = {}
+        accept = self.headers.get("Accept-Encoding") or ""
+        if (self.headers.get("Range") is None and "gzip" in accept.lower()
+                and os.path.isfile(fpath + ".gz")):
+            fpath += ".gz"
+            headers["Content-Encoding"] = "gzip"
         with open(fpath, "rb") as f:
             content = f.read()
+            mtime = os.fstat(f.fileno()).st_mtime
         size = len(content)
 
         status = 200
         first, last = 0, size - 1
-        headers = {}
+        etag = '"%s-%x"' % (hashlib.sha256(content).hexdigest()[:20], size)
+        lastmod = email.utils.formatdate(mtime, usegmt=True)
+        if q.get("etag") != "0":
+            headers["ETag"] = etag
+        if q.get("lm") != "0":
+            headers["Last-Modified"] = lastmod
+        if_range = self.headers.get("If-Range")
+        if_range_ok = (if_range is None or q.get("ignore_if_range") == "1" or
+                       ("ETag" in headers and if_range == etag) or
+                       ("Last-Modified" in headers and if_range == lastmod))
         if not (self.no_range or q.get("norange") == "1"):
             headers["Accept-Ranges"] = "bytes"
-            rng = self._parse_range(self.headers.get("Range"), size)
+            rng = self._parse_range(self.headers.get("Range"), size) if if_range_ok else None
             if rng == "bad":
                 self._send_simple(416, "range not satisfiable\n",
                                   extra={"Content-Range": "bytes */%d" % size})
@@ -240,7 +277,9 @@ class Handler(BaseHTTPRequestHandler):
             if rng is not None:
                 status = 206
                 first, last = rng
-                headers["Content-Range"] = "bytes %d-%d/%d" % (first, last, size)
+                claimed = first - int(q.get("crange_lie", "0"))
+                total = int(q.get("crange_total", str(size)))
+                headers["Content-Range"] = "bytes %d-%d/%d" % (claimed, last, total)
         body = content[first:last + 1]
 
         chunked = q.get("chunked") == "1"
@@ -248,6 +287,9 @@ class Handler(BaseHTTPRequestHandler):
         stall_at = int(q["stall_at"]) if "stall_at" in q else None
         stall_s = float(q.get("stall_s", self.stall_seconds))
         pace = None
+        trickle = None
+        if "trickle_s" in q:
+            trickle = (float(q["trickle_s"]), int(q.get("trickle_after", "0")))
         if "rate" in q and float(q["rate"]) > 0:
             rate = float(q["rate"])
             start = time.monotonic()
@@ -260,6 +302,15 @@ class Handler(BaseHTTPRequestHandler):
                     time.sleep(ahead)
 
         self.send_response(status)
+        if "trickle_headers_s" in q:
+            self.flush_headers()   # the status line (and Date) go out now
+            for i in range(int(q.get("trickle_headers_n", "1000"))):
+                time.sleep(float(q["trickle_headers_s"]))
+                try:
+                    self.connection.sendall(b"X-Trickle-%d: x\r\n" % i)
+                except OSError:
+                    self.close_connection = True
+                    return
         self.send_header("Content-Type", "application/octet-stream")
         for k, v in headers.items():
             self.send_header(k, v)
@@ -289,6 +340,12 @@ class Handler(BaseHTTPRequestHandler):
                     self.connection.sendall(b"\r\n")
                 if cut is None:
                     self.connection.sendall(b"0\r\n\r\n")
+            elif trickle is not None:
+                every, fast = trickle
+                self._write_raw(path, part[:fast], None)
+                for i in range(fast, len(part)):
+                    time.sleep(every)
+                    self._write_raw(path, part[i:i + 1], None)
             else:
                 self._write_raw(path, part, pace)
             if cut is not None:

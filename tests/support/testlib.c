@@ -43,11 +43,26 @@ const char *tl_shared_path(const char *rel)
     return path;
 }
 
+static int g_skipped;
+
+void tl_note_skip(const char *why)
+{
+    print_message("skipping: %s\n", why);
+    g_skipped++;
+}
+
+int tl_exit(int failed)
+{
+    if (failed != 0) {
+        return failed;
+    }
+    return g_skipped > 0 ? TL_SKIP_CODE : 0;
+}
+
 uint8_t *tl_read_shared(const char *rel, size_t *len)
 {
     if (tl_shared_dir() == NULL) {
-        print_message("../shared is not available: skipping\n");
-        skip();
+        tl_skip("../shared is not available");
     }
     uint8_t *b = tl_read_file(tl_shared_path(rel), len);
     assert_non_null(b);

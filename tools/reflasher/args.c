@@ -126,3 +126,28 @@ int rf_migration_arg(rf_migration_args_t *m, const char *cmd, const char *opt, c
     m->embedded |= strcmp(opt, "--embedded") == 0;
     return 1;
 }
+
+bool rf_migration_flag(rf_migration_args_t *m, const char *opt)
+{
+    if (strcmp(opt, "--allow-http") == 0) {
+        m->allow_http = true;
+        return true;
+    }
+    return false;
+}
+
+bool rf_migration_check_http(const rf_migration_args_t *m, const char *cmd)
+{
+    bool ok = true;
+    for (int i = 0; i < m->n && !m->allow_http; i++) {
+        const rf_image_arg_t *a = &m->imgs[i];
+        if (strncasecmp(a->source, "http://", 7) == 0 && !a->has_sha256) {
+            fprintf(stderr,
+                    "%s: image %d: %s is plain HTTP: anyone on the path could replace it; use https://, pin it "
+                    "with #sha256=HEX, or accept that with --allow-http\n",
+                    cmd, i + 1, a->source);
+            ok = false;
+        }
+    }
+    return ok;
+}

@@ -30,6 +30,7 @@ typedef struct rf_migration_args {
     bool embedded;
     bool at_given;
     uint32_t at;            /**< default 0x14294, where the reference's embedded example has its image */
+    bool allow_http;        /**< --allow-http: unpinned plain-HTTP sources accepted */
 } rf_migration_args_t;
 
 void rf_migration_args_init(rf_migration_args_t *m, rf_image_arg_t *imgs, int max);
@@ -38,3 +39,13 @@ void rf_migration_args_init(rf_migration_args_t *m, rf_image_arg_t *imgs, int ma
  *  `opt` is not one of them, -1 on a bad value (a message on stderr, prefixed
  *  with `cmd`). */
 int rf_migration_arg(rf_migration_args_t *m, const char *cmd, const char *opt, const char *val);
+
+/** The flags among the shared options (no value): --allow-http. True when
+ *  `opt` is one of them (taken). */
+bool rf_migration_flag(rf_migration_args_t *m, const char *opt);
+
+/** The device's rule, mirrored (SELF_REFLASHER_ALLOW_PLAIN_HTTP, off by
+ *  default): an http:// source is refused unless its image is pinned by
+ *  #sha256= or --allow-http was given. False, with one line per refused
+ *  image on stderr prefixed with `cmd`. Runs before anything is fetched. */
+bool rf_migration_check_http(const rf_migration_args_t *m, const char *cmd);

@@ -13,6 +13,7 @@
 #include <string.h>
 #include "args.h"
 #include "cli.h"
+#include "json_out.h"
 #include "rf_boot.h"
 #include "rf_device.h"
 #include "rf_image.h"
@@ -40,58 +41,40 @@ static bool parse_slot(const char *v, uint32_t *addr, uint32_t *size)
     return rf_parse_size(buf, addr);
 }
 
-static void json_str(FILE *o, const char *s)
+static bool print_json(const char *dev, const char *chip, const rf_boot_report_t *r)
 {
-    fputc('"', o);
-    for (; *s; s++) {
-        unsigned char ch = (unsigned char)*s;
-        if (ch == '"' || ch == '\\') {
-            fprintf(o, "\\%c", ch);
-        } else if (ch < 0x20) {
-            fprintf(o, "\\u%04x", ch);
-        } else {
-            fputc(ch, o);
-        }
-    }
-    fputc('"', o);
-}
-
-static void print_json(const char *dev, const char *chip, const rf_boot_report_t *r)
-{
-    char hex[65];
-    printf("{\"device\":");
-    json_str(stdout, dev);
-    printf(",\"chip\":");
-    json_str(stdout, chip);
-    printf(",\"result\":\"%s\",\"reason\":", rf_boot_result_name(r->result));
-    json_str(stdout, r->reason);
-    printf(",\"bootloader\":{\"valid\":%s,\"offset\":%u,\"recovery\":%s,\"kind\":\"%s\"",
-           r->bootloader_valid ? "true" : "false", (unsigned)r->bootloader_offset,
-           r->used_recovery ? "true" : "false", rf_boot_loader_name(r->bootloader));
+    cJSON *o = cJSON_CreateObject();
+    rf_json_str(o, "device", dev);
+    rf_json_str(o, "chip", chip);
+    rf_json_str(o, "result", rf_boot_result_name(r->result));
+    rf_json_str(o, "reason", r->reason);
+    cJSON *bl = cJSON_AddObjectToObject(o, "bootloader");
+    cJSON_AddBoolToObject(bl, "valid", r->bootloader_valid);
+    rf_json_num(bl, "offset", r->bootloader_offset);
+    cJSON_AddBoolToObject(bl, "recovery", r->used_recovery);
+    rf_json_str(bl, "kind", rf_boot_loader_name(r->bootloader));
     if (r->bootloader_valid) {
-        rf_oldsys_hex(r->bootloader_sha256, 32, hex);
-        printf(",\"len\":%u,\"sha256\":\"%s\"", (unsigned)r->bootloader_len, hex);
+        rf_json_num(bl, "len", r->bootloader_len);
+        rf_json_hex(bl, "sha256", r->bootloader_sha256, 32);
     }
-    printf("}");
     if (r->bootloader == RF_BOOT_BL_ESP_IDF && r->result == RF_BOOT_OLD) {
-        printf(",\"app\":{\"partition\":");
-        json_str(stdout, r->app_label);
-        printf(",\"offset\":%u,\"project\":", (unsigned)r->app_offset);
-        json_str(stdout, r->app_project);
-        printf(",\"version\":");
-        json_str(stdout, r->app_version);
-        printf(",\"ota_seq\":%u}", (unsigned)r->ota_seq);
+        cJSON *app = cJSON_AddObjectToObject(o, "app");
+        rf_json_str(app, "partition", r->app_label);
+        rf_json_num(app, "offset", r->app_offset);
+        rf_json_str(app, "project", r->app_project);
+        rf_json_str(app, "version", r->app_version);
+        rf_json_num(app, "ota_seq", r->ota_seq);
     }
     if (r->bootloader == RF_BOOT_BL_MCUBOOT) {
-        printf(",\"mcuboot\":{\"swap_type\":\"%s\"", rf_mcuboot_swap_type_name(r->swap_type));
+        cJSON *m = cJSON_AddObjectToObject(o, "mcuboot");
+        rf_json_str(m, "swap_type", rf_mcuboot_swap_type_name(r->swap_type));
         if (r->result == RF_BOOT_NEW) {
-            rf_oldsys_hex(r->image_sha256, 32, hex);
-            printf(",\"slot\":%u,\"image_len\":%u,\"image_sha256\":\"%s\"", (unsigned)r->slot_offset,
-                   (unsigned)r->image_len, hex);
+            rf_json_num(m, "slot", r->slot_offset);
+            rf_json_num(m, "image_len", r->image_len);
+            rf_json_hex(m, "image_sha256", r->image_sha256, 32);
         }
-        printf("}");
     }
-    printf("}\n");
+    return rf_json_print(o, "reflasher boot");
 }
 
 int cmd_boot(int argc, char **argv)
@@ -100,7 +83,7 @@ int cmd_boot(int argc, char **argv)
     bool json = false;
     rf_boot_expect_t ov;
     memset(&ov, 0, sizeof ov);
-    bool have_old = false, have_new = false, have_rec = false, have_p = false, have_s = false;
+    bool have_rec = false, have_p = false, have_s = false;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -127,17 +110,21 @@ int cmd_boot(int argc, char **argv)
             }
             have_rec = true;
         } else if (strcmp(a, "--old-bootloader-sha256") == 0) {
-            if (!rf_oldsys_unhex32(v, ov.old_bootloader_sha256)) {
+            uint8_t ignored[32];
+            if (!rf_oldsys_unhex32(v, ignored)) {
                 fprintf(stderr, "reflasher boot: --old-bootloader-sha256 wants 64 hex digits\n");
                 return 2;
             }
-            have_old = true;
+            fprintf(stderr, "reflasher boot: --old-bootloader-sha256 is ignored: bootloaders are recognised by "
+                    "their content\n");
         } else if (strcmp(a, "--new-bootloader-sha256") == 0) {
-            if (!rf_oldsys_unhex32(v, ov.new_bootloader_sha256)) {
+            uint8_t ignored[32];
+            if (!rf_oldsys_unhex32(v, ignored)) {
                 fprintf(stderr, "reflasher boot: --new-bootloader-sha256 wants 64 hex digits\n");
                 return 2;
             }
-            have_new = true;
+            fprintf(stderr, "reflasher boot: --new-bootloader-sha256 is ignored: bootloaders are recognised by "
+                    "their content\n");
         } else if (strcmp(a, "--primary") == 0) {
             if (!parse_slot(v, &ov.primary_slot, &ov.primary_size)) {
                 return usage();
@@ -202,14 +189,6 @@ int cmd_boot(int argc, char **argv)
         free(dev);
         return 2;
     }
-    if (have_old) {
-        exp.has_old_bootloader_sha256 = true;
-        memcpy(exp.old_bootloader_sha256, ov.old_bootloader_sha256, 32);
-    }
-    if (have_new) {
-        exp.has_new_bootloader_sha256 = true;
-        memcpy(exp.new_bootloader_sha256, ov.new_bootloader_sha256, 32);
-    }
     if (have_rec) {
         exp.recovery_bootloader_offset = ov.recovery_bootloader_offset;
     }
@@ -224,13 +203,14 @@ int cmd_boot(int argc, char **argv)
 
     rf_boot_report_t rep;
     rf_boot_result_t r = rf_boot_model(flash, size, chip, &exp, &rep);
+    bool printed = true;
     if (json) {
-        print_json(path, chip, &rep);
+        printed = print_json(path, chip, &rep);
     } else {
         printf("%s: %s\n", rf_boot_result_name(r), rep.reason);
     }
     rf_device_close(dev);
     free(dev);
     free(raw);
-    return r == RF_BOOT_BRICK ? 1 : 0;
+    return !printed ? 2 : r == RF_BOOT_BRICK ? 1 : 0;
 }

@@ -3,10 +3,14 @@
  * Generates well-formed images in the real formats (filler code) for demos
  * and rehearsals. MCUboot images may be signed (ECDSA P-256, mbedTLS) with
  * --sign-key: an ECDSA_SIG TLV and, unless --no-keyhash, a KEYHASH TLV.
+ * --gzip also writes FILE.gz (gzip -9): a device fetching FILE.gz, or FILE
+ * from a server that answers with the .gz (nginx gzip_static, Content-Encoding:
+ * gzip), inflates it on the fly (core/include/rf_inflate.h).
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <zlib.h>
 #include "args.h"
 #include "cli.h"
 #include "rf_imggen.h"
@@ -17,7 +21,8 @@ static int usage(void)
             "usage: reflasher image esp-bootloader --chip CHIP [--code-size N] [--seed N] -o FILE\n"
             "       reflasher image esp-app --chip CHIP [--name NAME] [--version V] [--code-size N] [--seed N] -o FILE\n"
             "       reflasher image mcuboot --payload N [--slot-size N [--confirm]] [--version A.B.C] [--seed N]\n"
-            "                       [--sign-key KEY.pem [--no-keyhash]] -o FILE\n");
+            "                       [--sign-key KEY.pem [--no-keyhash]] -o FILE\n"
+            "       any of them with --gzip: also FILE.gz (gzip -9)\n");
     return 2;
 }
 
@@ -30,7 +35,7 @@ int cmd_image(int argc, char **argv)
     const char *sign_key = NULL;
     bool keyhash = true;
     uint32_t code = 0, seed = 1, payload = 0, slot = 0;
-    bool confirm = false;
+    bool confirm = false, gzip = false;
     for (int i = 2; i < argc; i++) {
         const char *a = argv[i];
         if (strcmp(a, "--confirm") == 0) {
@@ -39,6 +44,10 @@ int cmd_image(int argc, char **argv)
         }
         if (strcmp(a, "--no-keyhash") == 0) {
             keyhash = false;
+            continue;
+        }
+        if (strcmp(a, "--gzip") == 0) {
+            gzip = true;
             continue;
         }
         const char *v = i + 1 < argc ? argv[++i] : NULL;
@@ -108,11 +117,30 @@ int cmd_image(int argc, char **argv)
     if (f != NULL && fclose(f) != 0) {
         ok = false;
     }
+    char gz_path[4096] = "";
+    long gz_len = 0;
+    if (ok && gzip) {
+        snprintf(gz_path, sizeof gz_path, "%s.gz", out);
+        gzFile z = gzopen(gz_path, "wb9");
+        ok = z != NULL && gzwrite(z, img, (unsigned)len) == (int)len;
+        if (z != NULL && gzclose(z) != Z_OK) {
+            ok = false;
+        }
+        FILE *g = ok ? fopen(gz_path, "rb") : NULL;
+        if (g != NULL) {
+            fseek(g, 0, SEEK_END);
+            gz_len = ftell(g);
+            fclose(g);
+        }
+    }
     free(img);
     if (!ok) {
-        fprintf(stderr, "reflasher image: cannot write %s\n", out);
+        fprintf(stderr, "reflasher image: cannot write %s\n", gz_path[0] ? gz_path : out);
         return 1;
     }
     printf("wrote %s: %s, %zu bytes\n", out, kind, len);
+    if (gz_path[0]) {
+        printf("wrote %s: gzip, %ld bytes\n", gz_path, gz_len);
+    }
     return 0;
 }

@@ -15,8 +15,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <zlib.h>
 #include "args.h"
 #include "cli.h"
+#include "json_out.h"
 #include "rf_crypto.h"
 #include "rf_image.h"
 #include "rf_imggen.h"
@@ -27,85 +29,31 @@
 #define SCRATCH_LEN 4096u
 #define MIB (1024u * 1024u)
 
+#define SECTOR 0x1000u
+#define MAX_COMPONENTS 128u
+#define RF_INSPECT_MAX (256u * MIB)
+
+/* One component found: an image or a partition table, at an offset of the
+ * content (the file, or what it decompresses to). */
+typedef struct {
+    uint32_t off, len;
+    const char *kind;
+    char label[17];
+    bool valid;
+} comp_t;
+
 typedef struct {
     bool json;
     uint32_t slot_size;
     uint32_t trailer_size;
     int32_t expect_chip;
     const rf_sig_key_t *key;
+    int64_t base;               /**< flash address of content offset 0; -1 unknown */
+    cJSON *jcomps;              /**< JSON mode: the "components" array */
+    comp_t comps[MAX_COMPONENTS];
+    uint32_t ncomps;
     uint8_t scratch[SCRATCH_LEN];
 } ctx_t;
-
-/* ---- a small JSON writer ---------------------------------------------------- */
-
-typedef struct {
-    FILE *f;
-    int depth;
-    bool comma[32];
-} jw_t;
-
-static void jw_escape(FILE *f, const char *s)
-{
-    fputc('"', f);
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        if (*p == '"' || *p == '\\') {
-            fprintf(f, "\\%c", *p);
-        } else if (*p < 0x20 || *p >= 0x7F) {
-            fprintf(f, "\\u%04x", *p);
-        } else {
-            fputc(*p, f);
-        }
-    }
-    fputc('"', f);
-}
-
-static void jw_key(jw_t *w, const char *k)
-{
-    if (w->comma[w->depth]) {
-        fputc(',', w->f);
-    }
-    w->comma[w->depth] = true;
-    if (k != NULL) {
-        jw_escape(w->f, k);
-        fputc(':', w->f);
-    }
-}
-
-static void jw_open(jw_t *w, const char *k, char c)
-{
-    jw_key(w, k);
-    fputc(c, w->f);
-    w->depth++;
-    w->comma[w->depth] = false;
-}
-
-static void jw_close(jw_t *w, char c)
-{
-    w->depth--;
-    fputc(c, w->f);
-}
-
-static void jw_str(jw_t *w, const char *k, const char *v)
-{
-    jw_key(w, k);
-    if (v == NULL) {
-        fputs("null", w->f);
-    } else {
-        jw_escape(w->f, v);
-    }
-}
-
-static void jw_num(jw_t *w, const char *k, uint64_t v)
-{
-    jw_key(w, k);
-    fprintf(w->f, "%llu", (unsigned long long)v);
-}
-
-static void jw_bool(jw_t *w, const char *k, bool v)
-{
-    jw_key(w, k);
-    fputs(v ? "true" : "false", w->f);
-}
 
 static void hex_str(const uint8_t *d, size_t n, char *out)
 {
@@ -115,25 +63,17 @@ static void hex_str(const uint8_t *d, size_t n, char *out)
     out[2 * n] = 0;
 }
 
-static void jw_hex(jw_t *w, const char *k, const uint8_t *d, size_t n)
-{
-    char buf[2 * 64 + 1];
-    hex_str(d, n > 64 ? 64 : n, buf);
-    jw_str(w, k, buf);
-}
-
-static void jw_error(jw_t *w, rf_img_err_t e, uint32_t off)
+/* JSON: cJSON objects (json_out.h); `o` NULL in text mode. */
+static void json_error(cJSON *o, rf_img_err_t e, uint32_t off)
 {
     if (e == RF_IMG_OK) {
-        jw_key(w, "error");
-        fputs("null", w->f);
+        cJSON_AddNullToObject(o, "error");
         return;
     }
-    jw_open(w, "error", '{');
-    jw_str(w, "code", rf_img_err_name(e));
-    jw_str(w, "message", rf_img_err_str(e));
-    jw_num(w, "offset", off);
-    jw_close(w, '}');
+    cJSON *x = cJSON_AddObjectToObject(o, "error");
+    rf_json_str(x, "code", rf_img_err_name(e));
+    rf_json_str(x, "message", rf_img_err_str(e));
+    rf_json_num(x, "offset", off);
 }
 
 /* ---- text output ---------------------------------------------------------------- */
@@ -254,66 +194,61 @@ static void esp_text(int in, const rf_esp_image_info_t *i)
     print_result(in, i->err, i->err_offset);
 }
 
-static void esp_json(jw_t *w, const char *key, const rf_esp_image_info_t *i)
+static void esp_json(cJSON *parent, const char *key, const rf_esp_image_info_t *i)
 {
-    jw_open(w, key, '{');
-    jw_str(w, "kind", esp_kind_str(i));
-    jw_bool(w, "valid", i->err == RF_IMG_OK);
-    jw_error(w, i->err, i->err_offset);
-    jw_num(w, "magic", i->magic);
-    jw_num(w, "segment_count", i->segment_count);
-    jw_num(w, "spi_mode", i->spi_mode);
-    jw_str(w, "spi_mode_name", rf_esp_spi_mode_name(i->spi_mode));
-    jw_num(w, "spi_size_freq", i->spi_size_freq);
-    jw_str(w, "flash_size", rf_esp_flash_size_name(i->spi_size_freq));
-    jw_str(w, "flash_freq", rf_esp_flash_freq_name(i->chip_id, i->spi_size_freq));
-    jw_num(w, "entry_addr", i->entry_addr);
-    jw_num(w, "wp_pin", i->wp_pin);
-    jw_num(w, "chip_id", i->chip_id);
-    jw_str(w, "chip", rf_esp_chip_name(i->chip_id));
-    jw_num(w, "min_chip_rev", i->min_chip_rev);
-    jw_num(w, "min_chip_rev_full", i->min_chip_rev_full);
-    jw_num(w, "max_chip_rev_full", i->max_chip_rev_full);
-    jw_num(w, "hash_appended", i->hash_appended);
-    jw_open(w, "segments", '[');
+    cJSON *o = cJSON_AddObjectToObject(parent, key);
+    rf_json_str(o, "kind", esp_kind_str(i));
+    cJSON_AddBoolToObject(o, "valid", i->err == RF_IMG_OK);
+    json_error(o, i->err, i->err_offset);
+    rf_json_num(o, "magic", i->magic);
+    rf_json_num(o, "segment_count", i->segment_count);
+    rf_json_num(o, "spi_mode", i->spi_mode);
+    rf_json_str(o, "spi_mode_name", rf_esp_spi_mode_name(i->spi_mode));
+    rf_json_num(o, "spi_size_freq", i->spi_size_freq);
+    rf_json_str(o, "flash_size", rf_esp_flash_size_name(i->spi_size_freq));
+    rf_json_str(o, "flash_freq", rf_esp_flash_freq_name(i->chip_id, i->spi_size_freq));
+    rf_json_num(o, "entry_addr", i->entry_addr);
+    rf_json_num(o, "wp_pin", i->wp_pin);
+    rf_json_num(o, "chip_id", i->chip_id);
+    rf_json_str(o, "chip", rf_esp_chip_name(i->chip_id));
+    rf_json_num(o, "min_chip_rev", i->min_chip_rev);
+    rf_json_num(o, "min_chip_rev_full", i->min_chip_rev_full);
+    rf_json_num(o, "max_chip_rev_full", i->max_chip_rev_full);
+    rf_json_num(o, "hash_appended", i->hash_appended);
+    cJSON *segs = cJSON_AddArrayToObject(o, "segments");
     for (uint32_t s = 0; s < i->segments_parsed; s++) {
-        jw_open(w, NULL, '{');
-        jw_num(w, "load_addr", i->segments[s].load_addr);
-        jw_num(w, "length", i->segments[s].len);
-        jw_num(w, "offset", i->segments[s].offset);
-        jw_close(w, '}');
+        cJSON *g = rf_json_push_object(segs);
+        rf_json_num(g, "load_addr", i->segments[s].load_addr);
+        rf_json_num(g, "length", i->segments[s].len);
+        rf_json_num(g, "offset", i->segments[s].offset);
     }
-    jw_close(w, ']');
     if (i->checksum_checked) {
-        jw_num(w, "checksum_offset", i->checksum_offset);
-        jw_num(w, "checksum_stored", i->checksum_stored);
-        jw_num(w, "checksum_calc", i->checksum_calc);
+        rf_json_num(o, "checksum_offset", i->checksum_offset);
+        rf_json_num(o, "checksum_stored", i->checksum_stored);
+        rf_json_num(o, "checksum_calc", i->checksum_calc);
     }
     if (i->sha256_checked) {
-        jw_num(w, "sha256_offset", i->sha256_offset);
-        jw_hex(w, "sha256_stored", i->sha256_stored, 32);
-        jw_hex(w, "sha256_calc", i->sha256_calc, 32);
+        rf_json_num(o, "sha256_offset", i->sha256_offset);
+        rf_json_hex(o, "sha256_stored", i->sha256_stored, 32);
+        rf_json_hex(o, "sha256_calc", i->sha256_calc, 32);
     }
-    jw_num(w, "image_len", i->image_len);
+    rf_json_num(o, "image_len", i->image_len);
     if (i->has_app_desc) {
-        jw_open(w, "app_desc", '{');
-        jw_str(w, "project_name", i->app.project_name);
-        jw_str(w, "version", i->app.version);
-        jw_str(w, "idf_ver", i->app.idf_ver);
-        jw_str(w, "date", i->app.date);
-        jw_str(w, "time", i->app.time);
-        jw_num(w, "secure_version", i->app.secure_version);
-        jw_hex(w, "app_elf_sha256", i->app.app_elf_sha256, 32);
-        jw_close(w, '}');
+        cJSON *a = cJSON_AddObjectToObject(o, "app_desc");
+        rf_json_str(a, "project_name", i->app.project_name);
+        rf_json_str(a, "version", i->app.version);
+        rf_json_str(a, "idf_ver", i->app.idf_ver);
+        rf_json_str(a, "date", i->app.date);
+        rf_json_str(a, "time", i->app.time);
+        rf_json_num(a, "secure_version", i->app.secure_version);
+        rf_json_hex(a, "app_elf_sha256", i->app.app_elf_sha256, 32);
     }
     if (i->has_bootloader_desc) {
-        jw_open(w, "bootloader_desc", '{');
-        jw_num(w, "version", i->bootloader.version);
-        jw_str(w, "idf_ver", i->bootloader.idf_ver);
-        jw_str(w, "date_time", i->bootloader.date_time);
-        jw_close(w, '}');
+        cJSON *b = cJSON_AddObjectToObject(o, "bootloader_desc");
+        rf_json_num(b, "version", i->bootloader.version);
+        rf_json_str(b, "idf_ver", i->bootloader.idf_ver);
+        rf_json_str(b, "date_time", i->bootloader.date_time);
     }
-    jw_close(w, '}');
 }
 
 /* ---- MCUboot images ----------------------------------------------------------------- */
@@ -437,79 +372,73 @@ static void mcuboot_text(int in, const rf_reader_t *r, const rf_mcuboot_info_t *
     print_result(in, i->err, i->err_offset);
 }
 
-static void mcuboot_json(jw_t *w, const char *key, const rf_mcuboot_info_t *i)
+static void mcuboot_json(cJSON *parent, const char *key, const rf_mcuboot_info_t *i)
 {
-    jw_open(w, key, '{');
-    jw_bool(w, "valid", i->err == RF_IMG_OK);
-    jw_error(w, i->err, i->err_offset);
-    jw_num(w, "magic", i->magic);
-    jw_num(w, "load_addr", i->load_addr);
-    jw_num(w, "hdr_size", i->hdr_size);
-    jw_num(w, "protect_tlv_size", i->protect_tlv_size);
-    jw_num(w, "img_size", i->img_size);
-    jw_num(w, "flags", i->flags);
-    jw_open(w, "version", '{');
-    jw_num(w, "major", i->ver_major);
-    jw_num(w, "minor", i->ver_minor);
-    jw_num(w, "revision", i->ver_revision);
-    jw_num(w, "build", i->ver_build);
-    jw_close(w, '}');
+    cJSON *o = cJSON_AddObjectToObject(parent, key);
+    cJSON_AddBoolToObject(o, "valid", i->err == RF_IMG_OK);
+    json_error(o, i->err, i->err_offset);
+    rf_json_num(o, "magic", i->magic);
+    rf_json_num(o, "load_addr", i->load_addr);
+    rf_json_num(o, "hdr_size", i->hdr_size);
+    rf_json_num(o, "protect_tlv_size", i->protect_tlv_size);
+    rf_json_num(o, "img_size", i->img_size);
+    rf_json_num(o, "flags", i->flags);
+    cJSON *v = cJSON_AddObjectToObject(o, "version");
+    rf_json_num(v, "major", i->ver_major);
+    rf_json_num(v, "minor", i->ver_minor);
+    rf_json_num(v, "revision", i->ver_revision);
+    rf_json_num(v, "build", i->ver_build);
     if (i->has_prot_area) {
-        jw_open(w, "protected_tlv_area", '{');
-        jw_num(w, "offset", i->prot_off);
-        jw_num(w, "magic", i->prot_magic);
-        jw_num(w, "total", i->prot_tot);
-        jw_close(w, '}');
+        cJSON *a = cJSON_AddObjectToObject(o, "protected_tlv_area");
+        rf_json_num(a, "offset", i->prot_off);
+        rf_json_num(a, "magic", i->prot_magic);
+        rf_json_num(a, "total", i->prot_tot);
     }
     if (i->has_tlv_area) {
-        jw_open(w, "tlv_area", '{');
-        jw_num(w, "offset", i->tlv_off);
-        jw_num(w, "magic", i->tlv_magic);
-        jw_num(w, "total", i->tlv_tot);
-        jw_close(w, '}');
+        cJSON *a = cJSON_AddObjectToObject(o, "tlv_area");
+        rf_json_num(a, "offset", i->tlv_off);
+        rf_json_num(a, "magic", i->tlv_magic);
+        rf_json_num(a, "total", i->tlv_tot);
     }
-    jw_open(w, "tlvs", '[');
+    cJSON *tlvs = cJSON_AddArrayToObject(o, "tlvs");
     for (uint32_t k = 0; k < i->tlvs_listed; k++) {
-        jw_open(w, NULL, '{');
-        jw_num(w, "type", i->tlvs[k].type);
-        jw_str(w, "name", rf_mcuboot_tlv_name(i->tlvs[k].type));
-        jw_num(w, "len", i->tlvs[k].len);
-        jw_num(w, "offset", i->tlvs[k].offset);
-        jw_bool(w, "protected", i->tlvs[k].is_protected);
-        jw_close(w, '}');
+        cJSON *t = rf_json_push_object(tlvs);
+        rf_json_num(t, "type", i->tlvs[k].type);
+        rf_json_str(t, "name", rf_mcuboot_tlv_name(i->tlvs[k].type));
+        rf_json_num(t, "len", i->tlvs[k].len);
+        rf_json_num(t, "offset", i->tlvs[k].offset);
+        cJSON_AddBoolToObject(t, "protected", i->tlvs[k].is_protected);
     }
-    jw_close(w, ']');
-    jw_num(w, "image_end", i->image_end);
-    jw_num(w, "hashed_len", i->hashed_len);
+    rf_json_num(o, "image_end", i->image_end);
+    rf_json_num(o, "hashed_len", i->hashed_len);
     if (i->has_sha256) {
-        jw_hex(w, "sha256_tlv", i->sha256_tlv, 32);
+        rf_json_hex(o, "sha256_tlv", i->sha256_tlv, 32);
     }
     if (i->sha256_checked) {
-        jw_hex(w, "sha256_calc", i->sha256_calc, 32);
+        rf_json_hex(o, "sha256_calc", i->sha256_calc, 32);
     }
     if (i->has_sec_cnt) {
-        jw_num(w, "security_counter", i->sec_cnt);
+        rf_json_num(o, "security_counter", i->sec_cnt);
     }
-    jw_num(w, "sig_type", i->sig_type);
-    jw_str(w, "signature", rf_sig_state_name(i->sig_state));
+    rf_json_num(o, "sig_type", i->sig_type);
+    rf_json_str(o, "signature", rf_sig_state_name(i->sig_state));
     if (i->has_keyhash) {
-        jw_hex(w, "keyhash", i->keyhash, 32);
+        rf_json_hex(o, "keyhash", i->keyhash, 32);
     }
-    jw_num(w, "slot_size", i->slot_size);
-    jw_num(w, "trailer_size", i->trailer_size);
-    jw_str(w, "trailer", rf_trailer_state_name(i->trailer));
+    rf_json_num(o, "slot_size", i->slot_size);
+    rf_json_num(o, "trailer_size", i->trailer_size);
+    rf_json_str(o, "trailer", rf_trailer_state_name(i->trailer));
     if (i->trailer != RF_TRAILER_NOT_PRESENT) {
-        jw_num(w, "trailer_magic_offset", i->trailer_magic_off);
-        jw_hex(w, "trailer_magic", i->trailer_magic, 16);
-        jw_num(w, "image_ok", i->image_ok);
-        jw_num(w, "copy_done", i->copy_done);
-        jw_num(w, "swap_info", i->swap_info);
-        jw_num(w, "swap_size", i->swap_size);
-        jw_str(w, "swap_request", i->swap_request == RF_SWAP_REQ_PERM   ? "perm"
-                                  : i->swap_request == RF_SWAP_REQ_TEST ? "test"
-                                                                        : "none");
+        rf_json_num(o, "trailer_magic_offset", i->trailer_magic_off);
+        rf_json_hex(o, "trailer_magic", i->trailer_magic, 16);
+        rf_json_num(o, "image_ok", i->image_ok);
+        rf_json_num(o, "copy_done", i->copy_done);
+        rf_json_num(o, "swap_info", i->swap_info);
+        rf_json_num(o, "swap_size", i->swap_size);
+        rf_json_str(o, "swap_request", i->swap_request == RF_SWAP_REQ_PERM   ? "perm"
+                                       : i->swap_request == RF_SWAP_REQ_TEST ? "test"
+                                                                             : "none");
     }
-    jw_close(w, '}');
 }
 
 /* ---- one image anywhere (a file or a partition of a dump) -------------------------- */
@@ -527,46 +456,132 @@ static content_t classify(const uint8_t *d, uint32_t len)
     return rf_is_blank(d, len) ? CONTENT_BLANK : CONTENT_DATA;
 }
 
-/* Inspect an image in d[0, len); prints it; returns true when valid. */
-static bool inspect_image(ctx_t *c, jw_t *w, const char *jkey, int indent, const uint8_t *d, uint32_t len,
-                          content_t kind, uint32_t slot_size, int32_t chip, uint16_t *chip_out)
+/* Record a component for the summary; in JSON mode, its entry of the
+ * "components" array (the caller may add facts to it). */
+static cJSON *add_comp(ctx_t *c, uint32_t off, uint32_t len, const char *kind, const char *label, bool valid)
 {
+    if (c->ncomps < MAX_COMPONENTS) {
+        comp_t *k = &c->comps[c->ncomps++];
+        k->off = off;
+        k->len = len;
+        k->kind = kind;
+        snprintf(k->label, sizeof k->label, "%s", label ? label : "");
+        k->valid = valid;
+    }
+    if (!c->json) {
+        return NULL;
+    }
+    cJSON *e = rf_json_push_object(c->jcomps);
+    rf_json_num(e, "offset", off);
+    if (c->base >= 0) {
+        rf_json_num(e, "flash_addr", (uint64_t)c->base + off);
+    } else {
+        cJSON_AddNullToObject(e, "flash_addr");
+    }
+    rf_json_num(e, "length", len);
+    rf_json_str(e, "kind", kind);
+    if (label != NULL) {
+        rf_json_str(e, "label", label);
+    }
+    cJSON_AddBoolToObject(e, "valid", valid);
+    return e;
+}
+
+static void print_comps(const ctx_t *c)
+{
+    if (c->json || c->ncomps == 0) {
+        return;
+    }
+    line(0, "components: %u", (unsigned)c->ncomps);
+    line(1, "%-10s %-10s %-10s %-16s %-17s %s", "offset", "flash", "length", "kind", "partition", "result");
+    for (uint32_t k = 0; k < c->ncomps; k++) {
+        const comp_t *x = &c->comps[k];
+        char off[16], fl[24];
+        snprintf(off, sizeof off, "0x%x", (unsigned)x->off);
+        if (c->base >= 0) {
+            snprintf(fl, sizeof fl, "0x%llx", (unsigned long long)(c->base + x->off));
+        } else {
+            snprintf(fl, sizeof fl, "?");
+        }
+        line(1, "%-10s %-10s %-10u %-16s %-17s %s", off, fl, (unsigned)x->len, x->kind, x->label[0] ? x->label : "-",
+             x->valid ? "valid" : "INVALID");
+    }
+}
+
+/* The end of a listing of several components: the summary and the verdict. */
+static bool conclude(ctx_t *c, cJSON *root, bool ok)
+{
+    if (c->json) {
+        cJSON_AddBoolToObject(root, "valid", ok);
+    } else {
+        print_comps(c);
+        line(0, "result: %s", ok ? "valid" : "INVALID (see above)");
+    }
+    return ok;
+}
+
+typedef struct {
+    bool ok;
+    const char *kind;   /**< "esp-bootloader", "esp-app", "esp-image" or "mcuboot" */
+    uint32_t len;       /**< the image's own length (0: unknown, the header is broken) */
+    uint16_t chip;      /**< ESP images: the chip id of the header, else RF_ESP_CHIP_ID_INVALID */
+    bool bootloader;
+} img_res_t;
+
+/* Inspect an image in d[0, len): prints its facts (text mode) or adds them
+ * as parent[jkey] (JSON); `quiet` only inspects. */
+static img_res_t inspect_image_ex(ctx_t *c, cJSON *parent, const char *jkey, int indent, const uint8_t *d,
+                                  uint32_t len, content_t kind, uint32_t slot_size, int32_t chip, bool quiet)
+{
+    img_res_t res = { .ok = false, .kind = "mcuboot", .chip = RF_ESP_CHIP_ID_INVALID };
     rf_reader_t r;
     rf_reader_buf_t rb;
     (void)rf_reader_from_buffer(&r, &rb, d, len);
     if (kind == CONTENT_ESP) {
         rf_esp_image_info_t *i = calloc(1, sizeof *i);
         if (i == NULL) {
-            return false;
+            return res;
         }
         rf_esp_image_opts_t o = { .expect_chip_id = chip };
         (void)rf_esp_image_inspect_ex(&r, &o, c->scratch, sizeof c->scratch, i);
-        if (c->json) {
-            esp_json(w, jkey, i);
+        if (quiet) {
+        } else if (c->json) {
+            esp_json(parent, jkey, i);
         } else {
             esp_text(indent, i);
         }
-        if (chip_out != NULL && i->file_size >= RF_ESP_HEADER_LEN) {
-            *chip_out = i->chip_id;
+        res.ok = i->err == RF_IMG_OK;
+        res.kind = esp_kind_str(i);
+        res.len = i->image_len;
+        res.bootloader = i->kind == RF_ESP_KIND_BOOTLOADER;
+        if (i->file_size >= RF_ESP_HEADER_LEN) {
+            res.chip = i->chip_id;
         }
-        bool ok = i->err == RF_IMG_OK;
         free(i);
-        return ok;
+        return res;
     }
     rf_mcuboot_info_t *i = calloc(1, sizeof *i);
     if (i == NULL) {
-        return false;
+        return res;
     }
     rf_mcuboot_opts_t o = { .slot_size = slot_size, .trailer_size = c->trailer_size, .key = c->key };
     (void)rf_mcuboot_inspect_ex(&r, &o, c->scratch, sizeof c->scratch, i);
-    if (c->json) {
-        mcuboot_json(w, jkey, i);
+    if (quiet) {
+    } else if (c->json) {
+        mcuboot_json(parent, jkey, i);
     } else {
         mcuboot_text(indent, &r, i);
     }
-    bool ok = i->err == RF_IMG_OK;
+    res.ok = i->err == RF_IMG_OK;
+    res.len = i->image_end;
     free(i);
-    return ok;
+    return res;
+}
+
+static img_res_t inspect_image(ctx_t *c, cJSON *parent, const char *jkey, int indent, const uint8_t *d, uint32_t len,
+                               content_t kind, uint32_t slot_size, int32_t chip)
+{
+    return inspect_image_ex(c, parent, jkey, indent, d, len, kind, slot_size, chip, false);
 }
 
 /* ---- partition tables -------------------------------------------------------------- */
@@ -582,12 +597,12 @@ static const char *ptable_err(esp_err_t e)
     }
 }
 
-static void ptable_list(ctx_t *c, jw_t *w, int in, const rf_ptable_t *t)
+static void ptable_list(ctx_t *c, cJSON *o, int in, const rf_ptable_t *t)
 {
     if (c->json) {
-        jw_num(w, "count", t->count);
-        jw_bool(w, "has_md5", t->has_md5);
-        jw_bool(w, "md5_ok", t->md5_ok);
+        rf_json_num(o, "count", t->count);
+        cJSON_AddBoolToObject(o, "has_md5", t->has_md5);
+        cJSON_AddBoolToObject(o, "md5_ok", t->md5_ok);
         return;
     }
     line(in, "%u partitions, MD5 entry: %s", (unsigned)t->count,
@@ -602,53 +617,59 @@ static void ptable_list(ctx_t *c, jw_t *w, int in, const rf_ptable_t *t)
     }
 }
 
-static void part_json(jw_t *w, const rf_part_t *p)
+static void part_json(cJSON *o, const rf_part_t *p)
 {
     char kind[40];
     rf_part_kind_name(p->type, p->subtype, kind, sizeof kind);
-    jw_str(w, "label", p->label);
-    jw_num(w, "type", p->type);
-    jw_num(w, "subtype", p->subtype);
-    jw_str(w, "kind", kind);
-    jw_num(w, "offset", p->offset);
-    jw_num(w, "size", p->size);
-    jw_num(w, "flags", p->flags);
+    rf_json_str(o, "label", p->label);
+    rf_json_num(o, "type", p->type);
+    rf_json_num(o, "subtype", p->subtype);
+    rf_json_str(o, "kind", kind);
+    rf_json_num(o, "offset", p->offset);
+    rf_json_num(o, "size", p->size);
+    rf_json_num(o, "flags", p->flags);
 }
 
-static bool inspect_ptable_file(ctx_t *c, jw_t *w, const uint8_t *d, uint32_t len)
+/* Parse a table that starts at d (len bytes left, padded with 0xFF when short of
+ * a whole table). */
+static esp_err_t ptable_parse_at(const uint8_t *d, uint32_t len, rf_ptable_t *t)
+{
+    uint8_t buf[RF_PTABLE_MAX_LEN];
+    uint32_t n = len < sizeof buf ? len : (uint32_t)sizeof buf;
+    memset(buf, 0xFF, sizeof buf);
+    memcpy(buf, d, n);
+    return rf_ptable_parse(buf, sizeof buf, t);
+}
+
+/* A table as a file or as a component: parent["partition_table"] or text at `in`. */
+static bool ptable_view(ctx_t *c, cJSON *parent, int in, const uint8_t *d, uint32_t len)
 {
     rf_ptable_t *t = calloc(1, sizeof *t);
     if (t == NULL) {
         return false;
     }
-    esp_err_t e = rf_ptable_parse(d, len, t);
+    esp_err_t e = ptable_parse_at(d, len, t);
     uint32_t bad = 0;
     esp_err_t chk = (e == ESP_OK) ? rf_ptable_check(t, 0, 0, &bad) : ESP_OK;
     bool ok = e == ESP_OK && chk == ESP_OK;
     if (c->json) {
-        jw_str(w, "type", "partition-table");
-        jw_bool(w, "valid", ok);
-        jw_open(w, "partition_table", '{');
-        ptable_list(c, w, 0, t);
-        jw_str(w, "error", e != ESP_OK ? ptable_err(e) : chk != ESP_OK ? "partition layout check failed" : NULL);
-        jw_open(w, "partitions", '[');
+        cJSON *o = cJSON_AddObjectToObject(parent, "partition_table");
+        ptable_list(c, o, 0, t);
+        rf_json_str(o, "error", e != ESP_OK ? ptable_err(e) : chk != ESP_OK ? "partition layout check failed" : NULL);
+        cJSON *parts = cJSON_AddArrayToObject(o, "partitions");
         for (uint32_t k = 0; k < t->count; k++) {
-            jw_open(w, NULL, '{');
-            part_json(w, &t->parts[k]);
-            jw_close(w, '}');
+            part_json(rf_json_push_object(parts), &t->parts[k]);
         }
-        jw_close(w, ']');
-        jw_close(w, '}');
     } else {
-        line(0, "type: ESP-IDF partition table");
-        ptable_list(c, w, 0, t);
+        line(in, "type: ESP-IDF partition table");
+        ptable_list(c, NULL, in, t);
         if (e != ESP_OK) {
-            line(0, "result: INVALID: %s (%s)", ptable_err(e), esp_err_to_name(e));
+            line(in, "result: INVALID: %s (%s)", ptable_err(e), esp_err_to_name(e));
         } else if (chk != ESP_OK) {
-            line(0, "result: INVALID: partition '%s' breaks the layout rules (alignment, overlap, labels)",
+            line(in, "result: INVALID: partition '%s' breaks the layout rules (alignment, overlap, labels)",
                  bad < t->count ? t->parts[bad].label : "?");
         } else {
-            line(0, "result: valid");
+            line(in, "result: valid");
         }
     }
     free(t);
@@ -671,12 +692,13 @@ static bool dump_has_table(const uint8_t *d, uint32_t len, rf_ptable_t *t)
     return e == ESP_OK || e == ESP_ERR_INVALID_CRC;
 }
 
-static bool inspect_dump(ctx_t *c, jw_t *w, const uint8_t *d, uint32_t len, rf_ptable_t *t, bool has_table)
+static bool inspect_dump(ctx_t *c, cJSON *root, const uint8_t *d, uint32_t len, rf_ptable_t *t, bool has_table)
 {
     bool ok = true;
+    c->base = 0;
     if (c->json) {
-        jw_str(w, "type", "flash-dump");
-        jw_num(w, "flash_size", len);
+        rf_json_str(root, "type", "flash-dump");
+        rf_json_num(root, "flash_size", len);
     } else {
         line(0, "type: whole flash dump (%u MiB)", (unsigned)(len / MIB));
     }
@@ -693,8 +715,7 @@ static bool inspect_dump(ctx_t *c, jw_t *w, const uint8_t *d, uint32_t len, rf_p
     if (bl == UINT32_MAX) {
         ok = false;
         if (c->json) {
-            jw_key(w, "bootloader");
-            fputs("null", w->f);
+            cJSON_AddNullToObject(root, "bootloader");
         } else {
             line(0, "bootloader: NONE at 0x1000, 0x0 or 0x2000");
         }
@@ -702,21 +723,26 @@ static bool inspect_dump(ctx_t *c, jw_t *w, const uint8_t *d, uint32_t len, rf_p
         if (!c->json) {
             line(0, "bootloader at 0x%x:", (unsigned)bl);
         } else {
-            jw_num(w, "bootloader_offset", bl);
+            rf_json_num(root, "bootloader_offset", bl);
         }
         uint32_t room = RF_PTABLE_OFFSET_DEFAULT - bl;   /* up to the partition table */
-        ok &= inspect_image(c, w, "bootloader", 1, d + bl, room, CONTENT_ESP, 0, c->expect_chip, &chip);
+        img_res_t r = inspect_image(c, root, "bootloader", 1, d + bl, room, CONTENT_ESP, 0, c->expect_chip);
+        ok &= r.ok;
+        chip = r.chip;
         if (chip != RF_ESP_CHIP_ID_INVALID && rf_esp_chip_bootloader_offset(chip) != bl) {
             ok = false;
+            r.ok = false;
             if (c->json) {
-                jw_str(w, "bootloader_offset_error", "the bootloader's chip boots from another offset");
+                rf_json_str(root, "bootloader_offset_error", "the bootloader's chip boots from another offset");
             } else {
                 line(1, "WRONG OFFSET: a %s boots its bootloader from 0x%x, not 0x%x",
                      rf_esp_chip_name(chip) ? rf_esp_chip_name(chip) : "chip", (unsigned)rf_esp_chip_bootloader_offset(chip),
                      (unsigned)bl);
             }
         }
+        add_comp(c, bl, r.len, r.kind, NULL, r.ok);
     }
+    int32_t img_chip = chip != RF_ESP_CHIP_ID_INVALID ? chip : c->expect_chip;
 
     if (!has_table) {
         /* No ESP-IDF table: a system like MCUboot's keeps its slots at fixed
@@ -729,10 +755,10 @@ static bool inspect_dump(ctx_t *c, jw_t *w, const uint8_t *d, uint32_t len, rf_p
                 found[n++] = a;
             }
         }
+        cJSON *images = NULL;
         if (c->json) {
-            jw_key(w, "partition_table");
-            fputs("null", w->f);
-            jw_open(w, "images", '[');
+            cJSON_AddNullToObject(root, "partition_table");
+            images = cJSON_AddArrayToObject(root, "images");
         } else {
             line(0, "partition table at 0x8000: none; images found at 64 KiB boundaries: %u", (unsigned)n);
         }
@@ -742,36 +768,34 @@ static bool inspect_dump(ctx_t *c, jw_t *w, const uint8_t *d, uint32_t len, rf_p
         for (uint32_t k = 0; k < n; k++) {
             uint32_t a = found[k], end = k + 1 < n ? found[k + 1] : len;
             content_t ct = classify(d + a, end - a);
+            cJSON *e = NULL;
             if (c->json) {
-                jw_open(w, NULL, '{');
-                jw_num(w, "offset", a);
-                jw_num(w, "slot_size", end - a);
+                e = rf_json_push_object(images);
+                rf_json_num(e, "offset", a);
+                rf_json_num(e, "slot_size", end - a);
             } else {
                 line(0, "image at 0x%x (slot up to 0x%x, 0x%x bytes):", (unsigned)a, (unsigned)end, (unsigned)(end - a));
             }
-            ok &= inspect_image(c, w, "image", 1, d + a, end - a, ct, ct == CONTENT_MCUBOOT ? end - a : 0,
-                                chip != RF_ESP_CHIP_ID_INVALID ? chip : c->expect_chip, NULL);
-            if (c->json) {
-                jw_close(w, '}');
-            }
-        }
-        if (c->json) {
-            jw_close(w, ']');
+            img_res_t r = inspect_image(c, e, "image", 1, d + a, end - a, ct, ct == CONTENT_MCUBOOT ? end - a : 0,
+                                        img_chip);
+            ok &= r.ok;
+            add_comp(c, a, r.len, r.kind, NULL, r.ok);
         }
     } else {
         uint32_t bad = 0;
         esp_err_t chk = rf_ptable_check(t, RF_PTABLE_OFFSET_DEFAULT, len, &bad);
         bool tok = (!t->has_md5 || t->md5_ok) && chk == ESP_OK;
         ok &= tok;
+        cJSON *pt = NULL, *parts = NULL;
         if (c->json) {
-            jw_open(w, "partition_table", '{');
-            jw_num(w, "offset", RF_PTABLE_OFFSET_DEFAULT);
-            ptable_list(c, w, 0, t);
-            jw_bool(w, "layout_ok", chk == ESP_OK);
-            jw_open(w, "partitions", '[');
+            pt = cJSON_AddObjectToObject(root, "partition_table");
+            rf_json_num(pt, "offset", RF_PTABLE_OFFSET_DEFAULT);
+            ptable_list(c, pt, 0, t);
+            cJSON_AddBoolToObject(pt, "layout_ok", chk == ESP_OK);
+            parts = cJSON_AddArrayToObject(pt, "partitions");
         } else {
             line(0, "partition table at 0x8000:");
-            ptable_list(c, w, 1, t);
+            ptable_list(c, NULL, 1, t);
             if (chk != ESP_OK) {
                 line(1, "LAYOUT ERROR at partition '%s' (alignment, overlap, bounds or labels)",
                      bad < t->count ? t->parts[bad].label : "?");
@@ -780,13 +804,15 @@ static bool inspect_dump(ctx_t *c, jw_t *w, const uint8_t *d, uint32_t len, rf_p
                 line(1, "MD5 MISMATCH");
             }
         }
+        add_comp(c, RF_PTABLE_OFFSET_DEFAULT, RF_PTABLE_MAX_LEN, "partition-table", NULL, tok);
         for (uint32_t k = 0; k < t->count; k++) {
             const rf_part_t *p = &t->parts[k];
             char kind[40];
             rf_part_kind_name(p->type, p->subtype, kind, sizeof kind);
+            cJSON *e = NULL;
             if (c->json) {
-                jw_open(w, NULL, '{');
-                part_json(w, p);
+                e = rf_json_push_object(parts);
+                part_json(e, p);
             } else {
                 line(0, "partition '%s' (%s) at 0x%x, 0x%x bytes:", p->label, kind, (unsigned)p->offset,
                      (unsigned)p->size);
@@ -794,8 +820,7 @@ static bool inspect_dump(ctx_t *c, jw_t *w, const uint8_t *d, uint32_t len, rf_p
             if (!rf_contains(0, len, p->offset, p->size)) {
                 ok = false;
                 if (c->json) {
-                    jw_str(w, "content", "outside-the-dump");
-                    jw_close(w, '}');
+                    rf_json_str(e, "content", "outside-the-dump");
                 } else {
                     line(1, "OUTSIDE the dump");
                 }
@@ -805,31 +830,216 @@ static bool inspect_dump(ctx_t *c, jw_t *w, const uint8_t *d, uint32_t len, rf_p
             const char *name = ct == CONTENT_BLANK ? "blank" : ct == CONTENT_ESP ? "esp-image"
                                : ct == CONTENT_MCUBOOT ? "mcuboot" : "data";
             if (c->json) {
-                jw_str(w, "content", name);
+                rf_json_str(e, "content", name);
             }
             if (ct == CONTENT_ESP || ct == CONTENT_MCUBOOT) {
-                ok &= inspect_image(c, w, "image", 1, d + p->offset, p->size, ct, p->size,
-                                    chip != RF_ESP_CHIP_ID_INVALID ? chip : c->expect_chip, NULL);
+                img_res_t r = inspect_image(c, e, "image", 1, d + p->offset, p->size, ct, p->size, img_chip);
+                ok &= r.ok;
+                add_comp(c, p->offset, r.len, r.kind, p->label, r.ok);
             } else if (!c->json) {
                 line(1, ct == CONTENT_BLANK ? "blank (all 0xFF)"
                         : p->type == RF_PART_TYPE_APP ? "not an image (unrecognized content)"
                                                       : "data");
             }
-            if (c->json) {
-                jw_close(w, '}');
-            }
-        }
-        if (c->json) {
-            jw_close(w, ']');
-            jw_close(w, '}');
         }
     }
+    return conclude(c, root, ok);
+}
+
+/* ---- merged binaries (esptool merge-bin) and anything else: a scan -------------- */
+
+typedef struct {
+    uint32_t off;
+    content_t ct;       /**< CONTENT_ESP, CONTENT_MCUBOOT or CONTENT_DATA for a partition table */
+    img_res_t probe;
+} found_t;
+
+static bool plausible_esp(const uint8_t *d, uint32_t len)
+{
+    /* magic, 1..16 segments, a known SPI mode (QIO .. SLOW_READ) */
+    return len >= RF_ESP_HEADER_LEN && d[0] == RF_ESP_IMAGE_MAGIC && d[1] >= 1 && d[1] <= RF_ESP_MAX_SEGMENTS &&
+           d[2] <= 5;
+}
+
+static bool plausible_ptable(const uint8_t *d, uint32_t len)
+{
+    if (len < RF_PTABLE_ENTRY_LEN || d[0] != 0xAA || d[1] != 0x50) {
+        return false;
+    }
+    rf_ptable_t *t = calloc(1, sizeof *t);
+    esp_err_t e = t != NULL ? ptable_parse_at(d, len, t) : ESP_ERR_NO_MEM;
+    free(t);
+    return e == ESP_OK || e == ESP_ERR_INVALID_CRC;
+}
+
+/* Every image and partition table that starts on a sector boundary: after
+ * each one the scan goes on at the first sector past its end (what
+ * esptool merge-bin writes: each input at its own flash offset, 0xFF between). */
+static uint32_t scan(ctx_t *c, const uint8_t *d, uint32_t n, found_t *f, uint32_t max)
+{
+    uint32_t nf = 0;
+    for (uint32_t off = 0; off < n && nf < max;) {
+        const uint8_t *p = d + off;
+        uint32_t left = n - off, used = 0;
+        found_t x = { .off = off };
+        /* at offset 0 the magic is enough (a broken header is then reported
+         * as such); further on the header must look right too */
+        bool at0 = off == 0;
+        bool esp = at0 ? p[0] == RF_ESP_IMAGE_MAGIC : plausible_esp(p, left);
+        bool mcu = left >= (at0 ? 4u : RF_MCUBOOT_HEADER_LEN) && rf_le32(p) == RF_MCUBOOT_MAGIC;
+        if (esp || mcu) {
+            x.ct = esp ? CONTENT_ESP : CONTENT_MCUBOOT;
+            x.probe = inspect_image_ex(c, NULL, NULL, 0, p, left, x.ct, 0, RF_ESP_CHIP_ANY, true);
+            used = x.probe.len ? x.probe.len : 1;
+        } else if (at0 ? left >= 2 && p[0] == 0xAA && p[1] == 0x50 : plausible_ptable(p, left)) {
+            x.ct = CONTENT_DATA;
+            used = RF_PTABLE_MAX_LEN;
+        }
+        if (used == 0) {
+            off = left > SECTOR ? off + SECTOR : n;
+            continue;
+        }
+        f[nf++] = x;
+        uint64_t next = ((uint64_t)off + used + SECTOR - 1) / SECTOR * SECTOR;
+        off = next < n ? (uint32_t)next : n;
+    }
+    return nf;
+}
+
+static bool inspect_merged(ctx_t *c, cJSON *root, const uint8_t *d, uint32_t n, const found_t *f, uint32_t nf)
+{
+    /* The flash address of offset 0: from a bootloader for a known chip,
+     * which belongs at that chip's bootloader offset (esptool merge-bin's
+     * base offset: 0x1000 when the first input was the ESP32 bootloader). */
+    const found_t *blf = NULL;
+    for (uint32_t k = 0; k < nf && blf == NULL; k++) {
+        if (f[k].ct == CONTENT_ESP && f[k].probe.bootloader && rf_esp_chip_name(f[k].probe.chip) != NULL &&
+            rf_esp_chip_bootloader_offset(f[k].probe.chip) >= f[k].off) {
+            blf = &f[k];
+        }
+    }
+    c->base = blf ? (int64_t)rf_esp_chip_bootloader_offset(blf->probe.chip) - blf->off : -1;
     if (c->json) {
-        jw_bool(w, "valid", ok);
+        rf_json_str(root, "type", "merged");
+        if (c->base >= 0) {
+            rf_json_num(root, "base_offset", (uint64_t)c->base);
+        } else {
+            cJSON_AddNullToObject(root, "base_offset");
+        }
     } else {
-        line(0, "result: %s", ok ? "valid" : "INVALID (see above)");
+        line(0, "type: merged binary (%u components at sector offsets, as esptool merge-bin writes them; offsets "
+                "inside a component are from its start)", (unsigned)nf);
+        if (blf != NULL) {
+            line(0, "flash base: 0x%llx (the %s bootloader at offset 0x%x belongs at 0x%x)",
+                 (unsigned long long)c->base, rf_esp_chip_name(blf->probe.chip), (unsigned)blf->off,
+                 (unsigned)rf_esp_chip_bootloader_offset(blf->probe.chip));
+        } else {
+            line(0, "flash base: unknown (no bootloader for a known chip)");
+        }
     }
-    return ok;
+    bool ok = true;
+    for (uint32_t k = 0; k < nf; k++) {
+        uint32_t off = f[k].off, end = k + 1 < nf ? f[k + 1].off : n;
+        if (!c->json) {
+            char fl[32] = "";
+            if (c->base >= 0) {
+                snprintf(fl, sizeof fl, " (flash 0x%llx)", (unsigned long long)(c->base + off));
+            }
+            line(0, "component %u at 0x%x%s, up to 0x%x:", (unsigned)k + 1, (unsigned)off, fl, (unsigned)end);
+        }
+        /* the facts go into the component's own entry: inspect into a holder, then move them */
+        cJSON *holder = c->json ? cJSON_CreateObject() : NULL;
+        img_res_t r;
+        if (f[k].ct == CONTENT_DATA) {
+            r = (img_res_t){ .ok = ptable_view(c, holder, 1, d + off, end - off), .kind = "partition-table",
+                             .len = RF_PTABLE_MAX_LEN, .chip = RF_ESP_CHIP_ID_INVALID };
+        } else {
+            r = inspect_image(c, holder, f[k].ct == CONTENT_ESP ? "esp" : "mcuboot", 1, d + off, end - off, f[k].ct,
+                              c->slot_size, c->expect_chip);
+        }
+        ok &= r.ok;
+        cJSON *e = add_comp(c, off, r.len, r.kind, NULL, r.ok);
+        if (holder != NULL) {
+            cJSON *facts = holder->child;
+            if (facts != NULL && e != NULL) {
+                cJSON_AddItemToObject(e, facts->string, cJSON_DetachItemViaPointer(holder, facts));
+            }
+            cJSON_Delete(holder);
+        }
+    }
+    return conclude(c, root, ok);
+}
+
+/* ---- gzip / zlib ------------------------------------------------------------------- */
+
+static bool is_gzip(const uint8_t *d, size_t n)
+{
+    return n >= 3 && d[0] == 0x1F && d[1] == 0x8B && d[2] == 8;
+}
+
+static bool is_zlib(const uint8_t *d, size_t n)
+{
+    return n >= 2 && (d[0] & 0x0F) == 8 && (d[0] >> 4) <= 7 && ((d[0] << 8) | d[1]) % 31 == 0;
+}
+
+/* Inflate a gzip file (every member) or a zlib stream: the content, or NULL
+ * with *err set. */
+static uint8_t *inflate_all(const uint8_t *in, size_t n, size_t *out_len, const char **err)
+{
+    z_stream z;
+    memset(&z, 0, sizeof z);
+    if (inflateInit2(&z, 15 + 32) != Z_OK) {   /* 15 + 32: a gzip or a zlib header */
+        *err = "zlib cannot start";
+        return NULL;
+    }
+    size_t cap = n * 4 > 65536 ? n * 4 : 65536, len = 0;
+    uint8_t *out = NULL;
+    z.next_in = (Bytef *)(uintptr_t)in;
+    z.avail_in = (uInt)n;
+    int zr = Z_OK;
+    for (;;) {
+        if (out == NULL || len == cap) {
+            if (out != NULL) {
+                cap *= 2;
+            }
+            if (cap > RF_INSPECT_MAX) {
+                cap = RF_INSPECT_MAX;
+            }
+            if (len == cap) {
+                *err = "more than 256 MiB once decompressed";
+                break;
+            }
+            uint8_t *nb = realloc(out, cap);
+            if (nb == NULL) {
+                *err = "out of memory";
+                break;
+            }
+            out = nb;
+        }
+        z.next_out = out + len;
+        z.avail_out = (uInt)(cap - len);
+        zr = inflate(&z, Z_NO_FLUSH);
+        len = cap - z.avail_out;
+        if (zr == Z_STREAM_END) {
+            if (z.avail_in > 0 && is_gzip(z.next_in, z.avail_in) && inflateReset(&z) == Z_OK) {
+                continue;   /* the next member of a gzip file */
+            }
+            inflateEnd(&z);
+            *out_len = len;
+            return out;
+        }
+        if (zr != Z_OK && zr != Z_BUF_ERROR) {
+            *err = z.msg ? z.msg : "corrupt compressed data";
+            break;
+        }
+        if (zr == Z_BUF_ERROR && z.avail_in == 0) {
+            *err = "truncated compressed data";
+            break;
+        }
+    }
+    inflateEnd(&z);
+    free(out);
+    return NULL;
 }
 
 /* ---- the command ----------------------------------------------------------------- */
@@ -838,7 +1048,8 @@ static int usage(void)
 {
     fprintf(stderr,
             "usage: reflasher inspect FILE [--json] [--key KEY] [--slot-size N] [--trailer-size N] [--chip CHIP]\n"
-            "  FILE: ESP image (bootloader/app), MCUboot image, partition table, or whole flash dump\n"
+            "  FILE: ESP image (bootloader/app), MCUboot image, partition table, merged binary (esptool\n"
+            "        merge-bin), whole flash dump (esptool read_flash), or any of them gzip/zlib-compressed\n"
             "  --key KEY         public (or private) key, PEM/DER/raw: MCUboot signatures must verify\n"
             "  --slot-size N     MCUboot slot size (default: the file, when padded past the image)\n"
             "  --trailer-size N  bytes the swap trailer needs at the slot's end (default 48)\n"
@@ -857,7 +1068,7 @@ static uint8_t *read_all(const char *path, size_t *len)
     size_t cap = 0, n = 0;
     for (;;) {
         if (n == cap) {
-            if (cap >= 256u * MIB) {
+            if (cap >= RF_INSPECT_MAX) {
                 free(buf);
                 fclose(f);
                 return NULL;
@@ -974,68 +1185,119 @@ int cmd_inspect(int argc, char **argv)
     rf_sha256(d, n, digest);
     hex_str(digest, 32, hex);
 
-    jw_t w = { .f = stdout };
+    /* a compressed file: everything below looks at what it decompresses to */
+    const char *zerr = NULL, *zfmt = is_gzip(d, len) ? "gzip" : is_zlib(d, len) ? "zlib" : NULL;
+    size_t zlen = 0;
+    uint8_t *z = zfmt ? inflate_all(d, len, &zlen, &zerr) : NULL;
+    if (z == NULL && zfmt != NULL && strcmp(zfmt, "zlib") == 0) {
+        zfmt = NULL;   /* two bytes that only looked like a zlib header */
+    }
+    char zhex[65] = "";
+    if (z != NULL) {
+        free(d);
+        d = z;
+        n = (uint32_t)zlen;
+        rf_sha256(d, n, digest);
+        hex_str(digest, 32, zhex);
+    }
+
+    cJSON *root = NULL;
     if (c->json) {
-        jw_open(&w, NULL, '{');
-        jw_str(&w, "file", path);
-        jw_num(&w, "size", n);
-        jw_str(&w, "sha256", hex);
-        if (c->key != NULL) {
-            jw_str(&w, "key_alg", rf_sig_alg_name(c->key->alg));
+        root = cJSON_CreateObject();
+        rf_json_str(root, "file", path);
+        rf_json_num(root, "size", len);
+        rf_json_str(root, "sha256", hex);
+        if (zfmt != NULL) {
+            cJSON *zo = cJSON_AddObjectToObject(root, "compression");
+            rf_json_str(zo, "format", zfmt);
+            rf_json_str(zo, "error", zerr);
+            if (z != NULL) {
+                rf_json_num(zo, "content_size", n);
+                rf_json_str(zo, "content_sha256", zhex);
+            }
+        } else {
+            cJSON_AddNullToObject(root, "compression");
         }
+        if (c->key != NULL) {
+            rf_json_str(root, "key_alg", rf_sig_alg_name(c->key->alg));
+        }
+        c->jcomps = cJSON_AddArrayToObject(root, "components");
     } else {
         line(0, "file: %s", path);
-        line(0, "size: %u bytes (0x%x)", (unsigned)n, (unsigned)n);
+        line(0, "size: %u bytes (0x%x)", (unsigned)len, (unsigned)len);
         line(0, "sha256: %s", hex);
+        if (z != NULL) {
+            line(0, "compressed: %s, %u bytes once decompressed (0x%x), sha256 %s; offsets below are in that content",
+                 zfmt, (unsigned)n, (unsigned)n, zhex);
+        }
         if (c->key != NULL) {
             line(0, "key: %s (%s)", key_path, rf_sig_alg_name(c->key->alg));
         }
     }
 
     rf_ptable_t *t = calloc(1, sizeof *t);
+    found_t *f = calloc(MAX_COMPONENTS, sizeof *f);
+    uint32_t nf = 0;
     bool ok = false;
-    if (t == NULL) {
+    c->base = -1;
+    if (t == NULL || f == NULL) {
         rc = 2;
+    } else if (zerr != NULL) {
+        if (c->json) {
+            rf_json_str(root, "type", zfmt);
+            cJSON_AddBoolToObject(root, "valid", false);
+        } else {
+            line(0, "type: %s-compressed", zfmt);
+            line(0, "result: INVALID: cannot decompress: %s", zerr);
+        }
     } else if (dump_has_table(d, n, t)) {
-        ok = inspect_dump(c, &w, d, n, t, true);
-    } else if (n >= 1 && d[0] == RF_ESP_IMAGE_MAGIC) {
-        if (c->json) {
-            jw_str(&w, "type", "esp-image");
-        }
-        ok = inspect_image(c, &w, "esp", 0, d, n, CONTENT_ESP, 0, c->expect_chip, NULL);
-        if (c->json) {
-            jw_bool(&w, "valid", ok);
-        }
-    } else if (n >= 4 && rf_le32(d) == RF_MCUBOOT_MAGIC) {
-        if (c->json) {
-            jw_str(&w, "type", "mcuboot");
-        }
-        ok = inspect_image(c, &w, "mcuboot", 0, d, n, CONTENT_MCUBOOT, c->slot_size, c->expect_chip, NULL);
-        if (c->json) {
-            jw_bool(&w, "valid", ok);
-        }
-    } else if (n >= 2 && d[0] == 0xAA && d[1] == 0x50) {
-        ok = inspect_ptable_file(c, &w, d, n);
+        ok = inspect_dump(c, root, d, n, t, true);
     } else if (is_flash_size(n) && (d[0x1000] == RF_ESP_IMAGE_MAGIC || d[0x2000] == RF_ESP_IMAGE_MAGIC)) {
-        ok = inspect_dump(c, &w, d, n, t, false);
-    } else {
+        ok = inspect_dump(c, root, d, n, t, false);
+    } else if ((nf = scan(c, d, n, f, MAX_COMPONENTS)) == 1 && f[0].off == 0) {
+        /* one image or table, the whole file */
+        if (f[0].ct == CONTENT_DATA) {
+            if (c->json) {
+                rf_json_str(root, "type", "partition-table");
+            }
+            ok = ptable_view(c, root, 0, d, n);
+            add_comp(c, 0, RF_PTABLE_MAX_LEN, "partition-table", NULL, ok);
+        } else {
+            bool esp = f[0].ct == CONTENT_ESP;
+            if (c->json) {
+                rf_json_str(root, "type", esp ? "esp-image" : "mcuboot");
+            }
+            img_res_t r = inspect_image(c, root, esp ? "esp" : "mcuboot", 0, d, n, f[0].ct, esp ? 0 : c->slot_size,
+                                        c->expect_chip);
+            ok = r.ok;
+            add_comp(c, 0, r.len, r.kind, NULL, r.ok);
+        }
         if (c->json) {
-            jw_str(&w, "type", "unknown");
-            jw_bool(&w, "valid", false);
-            jw_str(&w, "error", "unrecognized content: not an ESP image, MCUboot image, partition table or flash dump");
+            cJSON_AddBoolToObject(root, "valid", ok);
+        } else {
+            print_comps(c);
+        }
+    } else if (nf > 0) {
+        ok = inspect_merged(c, root, d, n, f, nf);
+    } else {
+        const char *what = "unrecognized content: no ESP image, MCUboot image or partition table at any sector "
+                           "offset, and not a flash dump";
+        if (c->json) {
+            rf_json_str(root, "type", "unknown");
+            cJSON_AddBoolToObject(root, "valid", false);
+            rf_json_str(root, "error", what);
         } else {
             line(0, "type: unknown");
-            line(0, "result: INVALID: unrecognized content (not an ESP image, MCUboot image, partition table or "
-                    "flash dump)");
+            line(0, "result: INVALID: %s", what);
         }
     }
-    if (t != NULL) {
+    if (t != NULL && f != NULL) {
         rc = ok ? 0 : 1;
     }
-    if (c->json) {
-        jw_close(&w, '}');
-        putchar('\n');
+    if (c->json && !rf_json_print(root, "reflasher inspect")) {
+        rc = 2;
     }
+    free(f);
     free(t);
     free(d);
     free(c);

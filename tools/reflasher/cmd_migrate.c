@@ -1,18 +1,22 @@
 /*
- * reflasher migrate --device DEVICE.img --image SOURCE@DEST[:SIZE] ... [--json] [--quiet]
+ * reflasher migrate --device DEVICE.img --image SOURCE@DEST[:SIZE][#sha256=HEX] ... [--allow-http] [--json] [--quiet]
  * reflasher migrate --device DEVICE.img --embedded FILE@DEST[:SIZE] [--at ADDR] [--json] [--quiet]
  *
  * Runs the seed API's download mode for each image in order (init,
  * download_bin, copy_to_region, upd_next_config for the next), or its
  * embedded mode, on a simulated device, and prints what it cost the device.
+ * An http:// source not pinned by #sha256= is refused (exit 2) without
+ * --allow-http, as the device refuses it by default.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "args.h"
 #include "cli.h"
+#include "json_out.h"
 #include "migrate_run.h"
 #include "planning.h"
+#include "rf_crypto.h"
 #include "rf_device.h"
 #include "self_reflasher_platform.h"
 
@@ -21,10 +25,15 @@
 static int usage(void)
 {
     fprintf(stderr,
-            "usage: reflasher migrate --device DEVICE.img --image SOURCE@DEST[:SIZE] [--image ...] [--json] [--quiet]\n"
-            "       reflasher migrate --device DEVICE.img --embedded FILE@DEST[:SIZE] [--at ADDR] [--json] [--quiet]\n"
+            "usage: reflasher migrate --device DEVICE.img --image SOURCE@DEST[:SIZE][#sha256=HEX] [--image ...]\n"
+            "                         [--allow-http] [--json] [--quiet]\n"
+            "       reflasher migrate --device DEVICE.img --embedded FILE@DEST[:SIZE] [--at ADDR] [--allow-no-backup]\n"
+            "                         [--json] [--quiet]\n"
+            "The whole plan (every image read and checked on the flash it leaves) is validated before anything is\n"
+            "written. Embedded mode without room for a backup of the running app is refused unless --allow-no-backup.\n"
             "SOURCE is an http(s):// URL or a file; DEST and SIZE take 0x.., decimal, K or M.\n"
-            "SIZE defaults to the size of the partition that starts at DEST.\n");
+            "SIZE defaults to the size of the partition that starts at DEST. An http:// SOURCE needs #sha256=HEX\n"
+            "or --allow-http (the device's default refuses plain HTTP).\n");
     return 2;
 }
 
@@ -53,10 +62,19 @@ bool rf_cli_default_size(rf_device_t *dev, rf_image_arg_t *img)
     return ok;
 }
 
-static esp_err_t rule_err(const char *rule)
+static esp_err_t rule_err(const char *rule, esp_err_t fetch_err)
 {
     if (rule == NULL) {
         return ESP_ERR_INVALID_ARG;
+    }
+    if (strcmp(rule, RF_CLI_RULE_SOURCE_FETCH) == 0) {
+        return fetch_err != ESP_OK ? fetch_err : ESP_FAIL;
+    }
+    if (strcmp(rule, "CONTENT_SHA256") == 0) {
+        return ESP_ERR_INVALID_CRC;
+    }
+    if (strncmp(rule, "CONTENT_", 8) == 0 || strncmp(rule, "END_STATE_", 10) == 0) {
+        return RF_ERR_IMAGE_INVALID;
     }
     if (strcmp(rule, "IMAGE_TOO_LARGE") == 0 || strcmp(rule, "STAGING_TOO_SMALL") == 0 ||
         strcmp(rule, "IMAGE_EMPTY") == 0) {
@@ -93,6 +111,31 @@ esp_err_t rf_cli_run_download(rf_device_t *dev, rf_image_arg_t *imgs, int n, int
             uint32_t pt_end = dev->ptable_offset + RF_PTABLE_MAX_LEN;
             if ((uint64_t)imgs[i].dest < pt_end && (uint64_t)imgs[i].dest + imgs[i].size > bl_off) {
                 order[n_run++] = i;
+                continue;
+            }
+            /* "ran before" is a claim: the destination must hold this image
+             * (then 0xFF to the region's end), or nothing can continue */
+            uint8_t *data = NULL;
+            size_t len = 0;
+            const nor_sim_config_t *nc = nor_sim_config(dev->sim);
+            esp_err_t fe = rf_cli_fetch(imgs[i].source, nc->size, &data, &len);
+            const uint8_t *fl = nor_sim_data(dev->sim);
+            bool in_place = fe == ESP_OK && len <= imgs[i].size && (uint64_t)imgs[i].dest + imgs[i].size <= nc->size &&
+                            memcmp(fl + imgs[i].dest, data, len) == 0 &&
+                            rf_is_blank(fl + imgs[i].dest + len, imgs[i].size - len);
+            uint8_t sha[32];
+            if (in_place && imgs[i].has_sha256) {
+                rf_sha256(data, len, sha);
+                in_place = memcmp(sha, imgs[i].sha256, 32) == 0;
+            }
+            free(data);
+            if (!in_place) {
+                *failed_at = i;
+                fprintf(stderr, "reflasher migrate: no partition table on the device, and image %d is not in place at "
+                        "0x%x (%s): the device is not in a state this migration left; nothing written\n", i + 1,
+                        (unsigned)imgs[i].dest, fe == ESP_OK ? "its content differs" : esp_err_to_name(fe));
+                free(plan);
+                return fe == ESP_OK ? ESP_ERR_INVALID_STATE : fe;
             }
         }
         if (!dev->quiet) {
@@ -103,8 +146,10 @@ esp_err_t rf_cli_run_download(rf_device_t *dev, rf_image_arg_t *imgs, int n, int
         free(plan);
         goto run;
     }
-    if (rf_cli_build_plan(dev, imgs, n, false, plan, &x, msg, sizeof msg) != 0) {
-        esp_err_t e = rule_err(x.rule_name);
+    /* The whole plan with its content: every source read, every image
+     * checked by the engine's rules on the flash it will leave, in order. */
+    if (rf_cli_build_plan(dev, imgs, n, true, plan, &x, msg, sizeof msg) != 0) {
+        esp_err_t e = rule_err(x.rule_name, x.fetch_err);
         *failed_at = x.bad_input >= 0 ? x.bad_input : 0;
         fprintf(stderr, "reflasher migrate: plan refused before anything was written: %s: %s%s%s\n",
                 x.rule_name ? x.rule_name : "?", x.rule_text[0] ? x.rule_text : msg, x.detail[0] ? ": " : "",
@@ -187,6 +232,33 @@ esp_err_t rf_cli_embed_place(rf_device_t *dev, rf_image_arg_t *img, uint32_t at,
     return ESP_OK;
 }
 
+esp_err_t rf_cli_check_embedded(rf_device_t *dev, const rf_image_arg_t *img, uint32_t at, bool allow_no_backup)
+{
+    rf_plan_t *plan = calloc(1, sizeof *plan);
+    rf_cli_plan_extra_t x;
+    memset(&x, 0, sizeof x);
+    char msg[512] = "";
+    if (plan == NULL) {
+        return ESP_ERR_NO_MEM;
+    }
+    rf_image_arg_t copy = *img;
+    esp_err_t e = ESP_OK;
+    if (rf_cli_build_embedded_plan(dev, &copy, at, plan, &x, msg, sizeof msg) != 0) {
+        e = rule_err(x.rule_name, x.fetch_err);
+        fprintf(stderr, "reflasher migrate: plan refused before anything was written: %s: %s%s%s\n",
+                x.rule_name ? x.rule_name : "?", x.rule_text[0] ? x.rule_text : msg, x.detail[0] ? ": " : "",
+                x.detail);
+    } else if (plan->no_backup_window && !allow_no_backup) {
+        fprintf(stderr, "reflasher migrate: plan refused before anything was written: NO_BACKUP: no OTA partition "
+                "can hold a backup of the running app: the device would have no bootable system for the whole copy "
+                "(%.1f ms); --allow-no-backup accepts that\n", (double)plan->window_us / 1000.0);
+        e = ESP_ERR_NOT_FOUND;
+    }
+    rf_cli_plan_extra_free(&x);
+    free(plan);
+    return e;
+}
+
 esp_err_t rf_cli_run_embedded(rf_device_t *dev, const rf_image_arg_t *img, uint32_t at, uint32_t len)
 {
     esp_self_reflasher_config_t cfg = {
@@ -202,7 +274,7 @@ int cmd_migrate(int argc, char **argv)
     const char *device = NULL;
     rf_image_arg_t *imgs = calloc(MAX_IMAGES, sizeof *imgs);
     int n_img = 0;
-    bool embedded = false, json = false, quiet = false;
+    bool embedded = false, json = false, quiet = false, allow_no_backup = false;
     uint32_t at = 0x14294;   /* where the reference's embedded example has its image */
     char err[512];
     int rc = 2;
@@ -217,8 +289,15 @@ int cmd_migrate(int argc, char **argv)
             json = true;
             continue;
         }
+        if (strcmp(a, "--allow-no-backup") == 0) {
+            allow_no_backup = true;
+            continue;
+        }
         if (strcmp(a, "--quiet") == 0) {
             quiet = true;
+            continue;
+        }
+        if (rf_migration_flag(&m, a)) {
             continue;
         }
         const char *v = i + 1 < argc ? argv[++i] : NULL;
@@ -240,6 +319,9 @@ int cmd_migrate(int argc, char **argv)
     if (device == NULL || n_img == 0 || (embedded && n_img != 1)) {
         goto out_usage;
     }
+    if (!rf_migration_check_http(&m, "reflasher migrate")) {
+        goto out;
+    }
     rf_device_t dev;
     if (rf_device_open(device, &dev, err, sizeof err) != ESP_OK) {
         fprintf(stderr, "reflasher migrate: %s\n", err);
@@ -257,6 +339,11 @@ int cmd_migrate(int argc, char **argv)
     }
     uint32_t emb_len = 0;
     if (e == ESP_OK && embedded) {
+        /* The whole plan first: the image and where it lies are checked
+         * before the file is placed inside the running app. */
+        e = rf_cli_check_embedded(&dev, &imgs[0], at, allow_no_backup);
+    }
+    if (e == ESP_OK && embedded) {
         e = rf_cli_embed_place(&dev, &imgs[0], at, &emb_len);
     }
     nor_sim_reset_counters(dev.sim);
@@ -264,17 +351,22 @@ int cmd_migrate(int argc, char **argv)
         e = embedded ? rf_cli_run_embedded(&dev, &imgs[0], at, emb_len) : rf_cli_run_download(&dev, imgs, n_img, &failed_at);
     }
     const nor_sim_counters_t *c = nor_sim_counters(dev.sim);
+    bool printed = true;
     if (json) {
-        printf("{\"ok\": %s, \"error\": \"%s\", \"mode\": \"%s\", \"images\": %d, \"device_time_ms\": %.3f, "
-               "\"bytes_erased\": %llu, \"bytes_programmed\": %llu, \"bytes_read\": %llu, "
-               "\"sector_erases\": %llu, \"block_erases\": %llu, \"page_programs\": %llu, "
-               "\"network_bytes\": %llu}\n",
-               e == ESP_OK ? "true" : "false", e == ESP_OK ? "" : esp_err_to_name(e),
-               embedded ? "embedded" : "download", n_img, (double)c->time_ns / 1e6,
-               (unsigned long long)c->bytes_erased, (unsigned long long)c->bytes_programmed,
-               (unsigned long long)c->bytes_read, (unsigned long long)c->sector_erases,
-               (unsigned long long)c->block_erases, (unsigned long long)c->page_programs,
-               (unsigned long long)dev.net_bytes);
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddBoolToObject(o, "ok", e == ESP_OK);
+        rf_json_str(o, "error", e == ESP_OK ? "" : esp_err_to_name(e));
+        rf_json_str(o, "mode", embedded ? "embedded" : "download");
+        rf_json_num(o, "images", (uint64_t)n_img);
+        cJSON_AddNumberToObject(o, "device_time_ms", (double)c->time_ns / 1e6);
+        rf_json_num(o, "bytes_erased", c->bytes_erased);
+        rf_json_num(o, "bytes_programmed", c->bytes_programmed);
+        rf_json_num(o, "bytes_read", c->bytes_read);
+        rf_json_num(o, "sector_erases", c->sector_erases);
+        rf_json_num(o, "block_erases", c->block_erases);
+        rf_json_num(o, "page_programs", c->page_programs);
+        rf_json_num(o, "network_bytes", dev.net_bytes);
+        printed = rf_json_print(o, "reflasher migrate");
     } else {
         printf("summary: %s; device time %.1f ms; erased %llu bytes (%llu sector + %llu block erases); "
                "programmed %llu bytes (%llu pages); read %llu bytes; network %llu bytes\n",
@@ -289,7 +381,7 @@ int cmd_migrate(int argc, char **argv)
                 embedded ? "" : imgs[failed_at].source, esp_err_to_name(e), (unsigned)e);
     }
     rf_device_close(&dev);
-    rc = e == ESP_OK ? 0 : 1;
+    rc = e == ESP_OK && printed ? 0 : 1;
     goto out;
 out_usage:
     rc = usage();

@@ -1,6 +1,6 @@
 /*
  * reflasher plan --device DEVICE.img --image SOURCE@DEST[:SIZE][#sha256=HEX] ...
- *                [--json] [--svg FILE] [--no-fetch]
+ *                [--json] [--svg FILE] [--no-fetch] [--allow-http]
  * reflasher plan --device DEVICE.img --embedded FILE@DEST[:SIZE] [--at ADDR] [--require-backup]
  *                [--json] [--svg FILE]
  *
@@ -23,6 +23,7 @@
 #include <string.h>
 #include "args.h"
 #include "cli.h"
+#include "json_out.h"
 #include "planning.h"
 #include "rf_region.h"
 
@@ -32,12 +33,14 @@ static int usage(void)
 {
     fprintf(stderr,
             "usage: reflasher plan --device DEVICE.img --image SOURCE@DEST[:SIZE][#sha256=HEX] [--image ...]\n"
-            "                      [--json] [--svg FILE] [--no-fetch]\n"
+            "                      [--json] [--svg FILE] [--no-fetch] [--allow-http]\n"
             "       reflasher plan --device DEVICE.img --embedded FILE@DEST[:SIZE][#sha256=HEX] [--at ADDR]\n"
             "                      [--require-backup] [--json] [--svg FILE]\n"
             "Validates the migration plan without writing anything. SOURCE is an http(s):// URL or a file;\n"
             "DEST and SIZE take 0x.., decimal, K or M; SIZE defaults to the partition that starts at DEST.\n"
             "--no-fetch: check the destinations only (lengths, hashes and formats unknown).\n"
+            "--allow-http: accept http:// sources not pinned by #sha256= (refused otherwise, exit 2,\n"
+            "as the device refuses them with SELF_REFLASHER_ALLOW_PLAIN_HTTP off, its default).\n"
             "--embedded: the library's embedded mode: FILE lies inside the running app at ADDR (default 0x14294)\n"
             "and is copied to DEST (SIZE defaults to FILE's length); over the running partition the running app\n"
             "is first backed up to a free OTA partition selected in otadata. --require-backup: exit 1 when no\n"
@@ -467,169 +470,165 @@ static void print_text_embedded(const view_t *v)
 
 /* ---- JSON ------------------------------------------------------------------ */
 
-static void js(FILE *f, const char *s)
-{
-    fputc('"', f);
-    for (const unsigned char *q = (const unsigned char *)s; *q; q++) {
-        if (*q == '"' || *q == '\\') {
-            fprintf(f, "\\%c", *q);
-        } else if (*q < 0x20 || *q >= 0x7F) {
-            fprintf(f, "\\u%04x", *q);
-        } else {
-            fputc(*q, f);
-        }
-    }
-    fputc('"', f);
-}
-
-static void json_part(FILE *f, const rf_part_t *pt)
+static cJSON *json_part(cJSON *parent, const char *key, const rf_part_t *pt)
 {
     char kind[32];
     rf_part_kind_name(pt->type, pt->subtype, kind, sizeof kind);
-    fprintf(f, "{\"label\": ");
-    js(f, pt->label);
-    fprintf(f, ", \"kind\": ");
-    js(f, kind);
-    fprintf(f, ", \"offset\": %u, \"size\": %u}", (unsigned)pt->offset, (unsigned)pt->size);
+    cJSON *o = key != NULL ? cJSON_AddObjectToObject(parent, key) : rf_json_push_object(parent);
+    rf_json_str(o, "label", pt->label);
+    rf_json_str(o, "kind", kind);
+    rf_json_num(o, "offset", pt->offset);
+    rf_json_num(o, "size", pt->size);
+    return o;
 }
 
-static void print_json(const view_t *v, bool ok, const char *errmsg)
+static void json_check(cJSON *checks, const char *name, const char *status)
 {
-    FILE *f = stdout;
+    cJSON *o = rf_json_push_object(checks);
+    rf_json_str(o, "name", name);
+    rf_json_str(o, "status", status);
+}
+
+static bool print_json(const view_t *v, bool ok, const char *errmsg)
+{
     const rf_plan_t *p = v->plan;
     const rf_cli_plan_extra_t *x = v->x;
+    cJSON *o = cJSON_CreateObject();
     if (ok && v->no_backup_refused) {
         /* a valid plan refused by --require-backup: the plan is still shown */
-        fprintf(f, "{\"ok\": false, \"rule\": \"%s\", \"rule_text\": ", RULE_NO_BACKUP);
-        js(f, RULE_NO_BACKUP_TEXT);
-        fprintf(f, ", \"detail\": \"\", \"message\": ");
-        js(f, errmsg);
-        fprintf(f, ", \"image\": 1, \"source\": ");
-        js(f, v->imgs[0].source);
+        cJSON_AddBoolToObject(o, "ok", false);
+        rf_json_str(o, "rule", RULE_NO_BACKUP);
+        rf_json_str(o, "rule_text", RULE_NO_BACKUP_TEXT);
+        rf_json_str(o, "detail", "");
+        rf_json_str(o, "message", errmsg);
+        rf_json_num(o, "image", 1);
+        rf_json_str(o, "source", v->imgs[0].source);
     } else {
-        fprintf(f, "{\"ok\": %s, \"rule\": ", ok ? "true" : "false");
-        js(f, ok ? "OK" : (x->rule_name ? x->rule_name : "ERROR"));
-        fprintf(f, ", \"rule_text\": ");
-        js(f, ok ? "" : x->rule_text);
-        fprintf(f, ", \"detail\": ");
-        js(f, ok ? "" : x->detail);
-        fprintf(f, ", \"message\": ");
-        js(f, ok ? "" : errmsg);
+        cJSON_AddBoolToObject(o, "ok", ok);
+        rf_json_str(o, "rule", ok ? "OK" : (x->rule_name ? x->rule_name : "ERROR"));
+        rf_json_str(o, "rule_text", ok ? "" : x->rule_text);
+        rf_json_str(o, "detail", ok ? "" : x->detail);
+        rf_json_str(o, "message", ok ? "" : errmsg);
+        if (!ok && x->bad_input >= 0) {
+            rf_json_num(o, "image", (uint64_t)x->bad_input + 1);
+            rf_json_str(o, "source", v->imgs[x->bad_input].source);
+        } else {
+            cJSON_AddNullToObject(o, "image");
+        }
     }
-    if (ok && v->no_backup_refused) {
-        /* the image was named above */
-    } else if (!ok && x->bad_input >= 0) {
-        fprintf(f, ", \"image\": %d, \"source\": ", x->bad_input + 1);
-        js(f, v->imgs[x->bad_input].source);
-    } else {
-        fprintf(f, ", \"image\": null");
-    }
-    fprintf(f, ",\n \"device\": {\"path\": ");
-    js(f, v->device);
-    fprintf(f, ", \"chip\": ");
-    js(f, v->dev->chip);
-    fprintf(f,
-            ", \"chip_id\": %u, \"flash_size\": %u, \"sector_size\": %u, \"block_size\": %u, \"page_size\": %u, "
-            "\"bootloader_offset\": %u, \"ptable_offset\": %u, \"running\": ",
-            p->chip_id, (unsigned)p->flash_size, (unsigned)p->sector_size, (unsigned)p->block_size,
-            (unsigned)p->page_size, (unsigned)p->bootloader_offset, (unsigned)p->ptable_offset);
-    json_part(f, &p->running);
-    fprintf(f, "},\n \"fetched\": %s, \"reordered\": %s, \"order\": [", x->fetched ? "true" : "false",
-            ok && p->reordered ? "true" : "false");
-    for (uint32_t k = 0; ok && k < p->count; k++) {
-        fprintf(f, "%s%u", k ? ", " : "", (unsigned)p->img[k].input_index + 1);
-    }
-    fprintf(f, "],\n \"images\": [");
+    cJSON *d = cJSON_AddObjectToObject(o, "device");
+    rf_json_str(d, "path", v->device);
+    rf_json_str(d, "chip", v->dev->chip);
+    rf_json_num(d, "chip_id", p->chip_id);
+    rf_json_num(d, "flash_size", p->flash_size);
+    rf_json_num(d, "sector_size", p->sector_size);
+    rf_json_num(d, "block_size", p->block_size);
+    rf_json_num(d, "page_size", p->page_size);
+    rf_json_num(d, "bootloader_offset", p->bootloader_offset);
+    rf_json_num(d, "ptable_offset", p->ptable_offset);
+    json_part(d, "running", &p->running);
+    cJSON_AddBoolToObject(o, "fetched", x->fetched);
+    cJSON_AddBoolToObject(o, "reordered", ok && p->reordered);
+    cJSON *order = cJSON_AddArrayToObject(o, "order");
+    cJSON *images = cJSON_AddArrayToObject(o, "images");
     for (uint32_t k = 0; ok && k < p->count; k++) {
         const rf_plan_image_t *im = &p->img[k];
         const int i = (int)im->input_index;
         const rf_cli_plan_image_t *ci = &x->img[i];
-        char h[65];
-        fprintf(f, "%s\n  {\"step\": %u, \"input\": %d, \"source\": ", k ? "," : "", (unsigned)k + 1, i + 1);
-        js(f, im->source);
+        cJSON_AddItemToArray(order, cJSON_CreateNumber((double)i + 1));
+        cJSON *j = rf_json_push_object(images);
+        rf_json_num(j, "step", (uint64_t)k + 1);
+        rf_json_num(j, "input", (uint64_t)i + 1);
+        rf_json_str(j, "source", im->source);
         if (ci->fetched) {
-            hex32(ci->sha256, h);
-            fprintf(f, ", \"length\": %zu, \"sha256\": \"%s\"", ci->len, h);
+            rf_json_num(j, "length", ci->len);
+            rf_json_hex(j, "sha256", ci->sha256, 32);
         } else {
-            fprintf(f, ", \"length\": null, \"sha256\": null");
+            cJSON_AddNullToObject(j, "length");
+            cJSON_AddNullToObject(j, "sha256");
         }
         if (im->has_sha256) {
-            hex32(im->sha256, h);
-            fprintf(f, ", \"expected_sha256\": \"%s\", \"sha256_checked\": %s", h,
-                    ci->sha256_checked ? "true" : "false");
+            rf_json_hex(j, "expected_sha256", im->sha256, 32);
         } else {
-            fprintf(f, ", \"expected_sha256\": null, \"sha256_checked\": false");
+            cJSON_AddNullToObject(j, "expected_sha256");
         }
-        fprintf(f, ", \"dest\": %u, \"dest_size\": %u, \"dest_end\": %u, \"kind\": \"%s\", \"boot_critical\": %s",
-                (unsigned)im->dest, (unsigned)im->dest_size, (unsigned)region_end(im, p->sector_size),
-                rf_dest_kind_name(im->kind), im->boot_critical ? "true" : "false");
-        fprintf(f, ", \"content_checked\": %s, \"content\": ", ci->content_checked ? "true" : "false");
-        js(f, ci->content_desc);
-        fprintf(f, ",\n   \"staging\": ");
+        cJSON_AddBoolToObject(j, "sha256_checked", im->has_sha256 && ci->sha256_checked);
+        rf_json_num(j, "dest", im->dest);
+        rf_json_num(j, "dest_size", im->dest_size);
+        rf_json_num(j, "dest_end", region_end(im, p->sector_size));
+        rf_json_str(j, "kind", rf_dest_kind_name(im->kind));
+        cJSON_AddBoolToObject(j, "boot_critical", im->boot_critical);
+        cJSON_AddBoolToObject(j, "content_checked", ci->content_checked);
+        rf_json_str(j, "content", ci->content_desc);
         if (im->embedded) {
-            fprintf(f, "null");
+            cJSON_AddNullToObject(j, "staging");
         } else {
-            json_part(f, &im->staging);
+            json_part(j, "staging", &im->staging);
         }
-        fprintf(f, ", \"overwrites_bootloader\": %s, \"overwrites_ptable\": %s, \"overwrites\": [",
-                hits_bootloader(p, im) ? "true" : "false", hits_ptable(p, im) ? "true" : "false");
-        for (uint32_t o = 0; o < im->overwrites_count; o++) {
-            fprintf(f, "%s", o ? ", " : "");
-            json_part(f, &p->table->parts[im->overwrites[o]]);
+        cJSON_AddBoolToObject(j, "overwrites_bootloader", hits_bootloader(p, im));
+        cJSON_AddBoolToObject(j, "overwrites_ptable", hits_ptable(p, im));
+        cJSON *ow = cJSON_AddArrayToObject(j, "overwrites");
+        for (uint32_t q = 0; q < im->overwrites_count; q++) {
+            json_part(ow, NULL, &p->table->parts[im->overwrites[q]]);
         }
         const char *st = ci->fetched ? "passed" : "pending";
-        fprintf(f, "],\n   \"checks\": [{\"name\": \"length\", \"status\": \"%s\"}, ", st);
-        fprintf(f, "{\"name\": \"format\", \"status\": \"%s\"}, ",
-                im->kind == RF_DEST_RAW ? "not-applicable"
-                : ci->fetched           ? (ci->content_checked ? "passed" : "failed")
-                                        : st);
-        fprintf(f, "{\"name\": \"sha256\", \"status\": \"%s\"}, ", im->has_sha256 ? st : "not-requested");
-        fprintf(f, "{\"name\": \"signature\", \"status\": \"not-checked (no key)\"}]");
-        fprintf(f,
-                ", \"est_download_ms\": %.3f, \"est_stage_ms\": %.3f, \"est_backup_ms\": %.3f, \"est_copy_ms\": %.3f, "
-                "\"est_ms\": %.3f}",
-                us_ms(im->est_download_us), us_ms(im->est_stage_us), us_ms(im->est_backup_us), us_ms(im->est_copy_us),
-                us_ms(im->est_download_us + im->est_stage_us + im->est_backup_us + im->est_copy_us));
+        cJSON *checks = cJSON_AddArrayToObject(j, "checks");
+        json_check(checks, "length", st);
+        json_check(checks, "format", im->kind == RF_DEST_RAW ? "not-applicable"
+                                     : ci->fetched           ? (ci->content_checked ? "passed" : "failed")
+                                                             : st);
+        json_check(checks, "sha256", im->has_sha256 ? st : "not-requested");
+        json_check(checks, "signature", "not-checked (no key)");
+        cJSON_AddNumberToObject(j, "est_download_ms", us_ms(im->est_download_us));
+        cJSON_AddNumberToObject(j, "est_stage_ms", us_ms(im->est_stage_us));
+        cJSON_AddNumberToObject(j, "est_backup_ms", us_ms(im->est_backup_us));
+        cJSON_AddNumberToObject(j, "est_copy_ms", us_ms(im->est_copy_us));
+        cJSON_AddNumberToObject(j, "est_ms",
+                                us_ms(im->est_download_us + im->est_stage_us + im->est_backup_us + im->est_copy_us));
     }
     if (ok && p->journal_len) {
-        fprintf(f, "],\n \"journal\": {\"addr\": %u, \"len\": %u", (unsigned)p->journal_addr, (unsigned)p->journal_len);
-        fprintf(f, "}");
+        cJSON *jr = cJSON_AddObjectToObject(o, "journal");
+        rf_json_num(jr, "addr", p->journal_addr);
+        rf_json_num(jr, "len", p->journal_len);
     } else {
-        fprintf(f, "],\n \"journal\": null");
+        cJSON_AddNullToObject(o, "journal");
     }
-    fprintf(f, ",\n \"est_total_ms\": %.3f, \"window_ms\": %.3f, \"window_step\": ", ok ? us_ms(p->est_total_us) : 0.0,
-            ok ? us_ms(p->window_us) : 0.0);
+    cJSON_AddNumberToObject(o, "est_total_ms", ok ? us_ms(p->est_total_us) : 0.0);
+    cJSON_AddNumberToObject(o, "window_ms", ok ? us_ms(p->window_us) : 0.0);
     if (ok && p->window_image >= 0) {
-        fprintf(f, "%d", (int)p->window_image + 1);
+        rf_json_num(o, "window_step", (uint64_t)p->window_image + 1);
     } else {
-        fprintf(f, "null");
+        cJSON_AddNullToObject(o, "window_step");
     }
     /* embedded mode: the backup of the running app and the otadata switch */
     const rf_plan_image_t *im0 = ok && p->count ? &p->img[0] : NULL;
-    fprintf(f, ",\n \"mode\": \"%s\", \"embedded_at\": ", x->embedded ? "embedded" : "download");
+    rf_json_str(o, "mode", x->embedded ? "embedded" : "download");
     if (x->embedded) {
-        fprintf(f, "%u, \"backup_need\": %u", (unsigned)x->at, im0 ? (unsigned)im0->backup_len : 0u);
+        rf_json_num(o, "embedded_at", x->at);
+        rf_json_num(o, "backup_need", im0 ? im0->backup_len : 0u);
     } else {
-        fprintf(f, "null, \"backup_need\": null");
+        cJSON_AddNullToObject(o, "embedded_at");
+        cJSON_AddNullToObject(o, "backup_need");
     }
-    fprintf(f, ", \"backup\": ");
     if (im0 && im0->has_backup) {
-        fprintf(f, "{\"label\": ");
-        js(f, im0->backup.label);
-        fprintf(f, ", \"addr\": %u, \"len\": %u, \"size\": %u}", (unsigned)im0->backup.offset,
-                (unsigned)im0->backup_len, (unsigned)im0->backup.size);
+        cJSON *bk = cJSON_AddObjectToObject(o, "backup");
+        rf_json_str(bk, "label", im0->backup.label);
+        rf_json_num(bk, "addr", im0->backup.offset);
+        rf_json_num(bk, "len", im0->backup_len);
+        rf_json_num(bk, "size", im0->backup.size);
     } else {
-        fprintf(f, "null");
+        cJSON_AddNullToObject(o, "backup");
     }
-    fprintf(f, ", \"otadata\": ");
     if (im0 && im0->writes_otadata) {
-        fprintf(f, "{\"label\": ");
-        js(f, im0->otadata.label);
-        fprintf(f, ", \"addr\": %u, \"len\": %u}", (unsigned)im0->otadata.offset, (unsigned)im0->otadata.size);
+        cJSON *od = cJSON_AddObjectToObject(o, "otadata");
+        rf_json_str(od, "label", im0->otadata.label);
+        rf_json_num(od, "addr", im0->otadata.offset);
+        rf_json_num(od, "len", im0->otadata.size);
     } else {
-        fprintf(f, "null");
+        cJSON_AddNullToObject(o, "otadata");
     }
-    fprintf(f, ", \"no_backup_window\": %s}\n", ok && p->no_backup_window ? "true" : "false");
+    cJSON_AddBoolToObject(o, "no_backup_window", ok && p->no_backup_window);
+    return rf_json_print(o, "reflasher plan");
 }
 
 /* ---- SVG ------------------------------------------------------------------- */
@@ -985,8 +984,9 @@ static void draw_bar_content(const view_t *v, const bar_t *b, map_kind_t kind, b
         const rf_plan_image_t *im = &p->img[k];
         uint64_t end = (uint64_t)im->dest + rf_align_up(im->dest_size, p->sector_size);
         uint64_t img_end = im->len >= 0 ? (uint64_t)im->dest + (uint64_t)im->len : end;
-        snprintf(a, sizeof a, "%u. %s (%s)", (unsigned)k + 1, base_name(im->source), rf_dest_kind_name(im->kind));
-        snprintf(c, sizeof c, "%u. %s", (unsigned)k + 1, base_name(im->source));
+        /* labels inside the drawing: a long file name is cut (the steps below the map give it whole) */
+        snprintf(a, sizeof a, "%u. %.60s (%s)", (unsigned)k + 1, base_name(im->source), rf_dest_kind_name(im->kind));
+        snprintf(c, sizeof c, "%u. %.48s", (unsigned)k + 1, base_name(im->source));
         snprintf(d, sizeof d, "%u", (unsigned)k + 1);
         alts[0] = a;
         alts[1] = c;
@@ -1377,6 +1377,9 @@ int cmd_plan(int argc, char **argv)
             require_backup = true;
             continue;
         }
+        if (rf_migration_flag(&m, a)) {
+            continue;
+        }
         if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
             usage();
             free(imgs);
@@ -1419,6 +1422,9 @@ int cmd_plan(int argc, char **argv)
         fprintf(stderr, "reflasher plan: --no-fetch does not apply to --embedded (the file is read locally)\n");
         goto out_usage;
     }
+    if (!rf_migration_check_http(&m, "reflasher plan")) {
+        goto out;
+    }
     rf_device_t dev;
     if (rf_device_open(device, &dev, err, sizeof err) != ESP_OK) {
         fprintf(stderr, "reflasher plan: %s\n", err);
@@ -1449,16 +1455,16 @@ int cmd_plan(int argc, char **argv)
         fprintf(stderr, "reflasher plan: %s\n", err);
         rc = 2;
     } else {
-        bool ok = r == 0;
+        bool ok = r == 0, printed = true;
         if (json) {
-            print_json(&v, ok, err);
+            printed = print_json(&v, ok, err);
         } else if (ok) {
             print_text(&v);
         }
         if (!ok) {
             fprintf(stderr, "refused: %s\n", err);
         }
-        rc = ok ? 0 : 1;
+        rc = !printed ? 2 : ok ? 0 : 1;
         if (ok && v.no_backup_refused) {
             fprintf(stderr, "refused: %s: %s (--require-backup)\n", RULE_NO_BACKUP, err);
             rc = 1;

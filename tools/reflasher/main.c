@@ -9,9 +9,9 @@ static const struct {
     const char *help;
 } k_cmds[] = {
     { "device", cmd_device, "device create ...: make a simulated device" },
-    { "migrate", cmd_migrate, "migrate --device IMG (--image SRC@DEST[:SIZE] ... | --embedded FILE@DEST[:SIZE])" },
-    { "plan", cmd_plan, "plan --device IMG --image SRC@DEST[:SIZE][#sha256=HEX] ... [--json] [--svg FILE]: validate, no write" },
-    { "inspect", cmd_inspect, "inspect FILE [--json]: identify and check an image" },
+    { "migrate", cmd_migrate, "migrate --device IMG (--image SRC@DEST[:SIZE][#sha256=HEX] ... [--allow-http] | --embedded FILE@DEST[:SIZE])" },
+    { "plan", cmd_plan, "plan --device IMG --image SRC@DEST[:SIZE][#sha256=HEX] ... [--allow-http] [--json] [--svg FILE]: validate, no write" },
+    { "inspect", cmd_inspect, "inspect FILE [--json]: images, tables, merged binaries, flash dumps, gzip: list and check" },
     { "boot", cmd_boot, "boot DEVICE.img [--json]: what the device would boot now (OLD, NEW or BRICK)" },
     { "rehearse", cmd_rehearse, "rehearse --device IMG (--image ... | --embedded ...) --power-cut-sweep [--mid-op] [--json]: cut the power at every write" },
     { "image", cmd_image, "image esp-bootloader|esp-app|mcuboot ... -o FILE: generate a real-format image" },

@@ -18,4 +18,9 @@ esp_err_t rf_cli_run_download(rf_device_t *dev, rf_image_arg_t *imgs, int n, int
 esp_err_t rf_cli_embed_place(rf_device_t *dev, rf_image_arg_t *img, uint32_t at, uint32_t *len);
 
 /** Embedded mode: the copy through the seed API. */
+/** Embedded mode's whole plan, before anything is placed or written: the
+ *  image where it lies, the engine's rules, and no plan without a backup
+ *  path unless allow_no_backup (the rule of `plan --require-backup`). */
+esp_err_t rf_cli_check_embedded(rf_device_t *dev, const rf_image_arg_t *img, uint32_t at, bool allow_no_backup);
+
 esp_err_t rf_cli_run_embedded(rf_device_t *dev, const rf_image_arg_t *img, uint32_t at, uint32_t len);

@@ -1,10 +1,12 @@
 /* Building a validated plan from a simulated device and image arguments (see planning.h). */
 #include "planning.h"
+#include "rf_gzip_source.h"
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "rf_crypto.h"
+#include "rf_engine.h"
 #include "rf_host_source.h"
 #include "rf_imggen.h"
 
@@ -125,6 +127,15 @@ static uint32_t ns_to_us(uint32_t ns)
 }
 
 /* Read a whole source into memory; at most cap bytes (more: *over = true). */
+static esp_err_t fetch(const char *url, size_t cap, uint8_t **out, size_t *len, bool *over);
+
+esp_err_t rf_cli_fetch(const char *url, size_t cap, uint8_t **out, size_t *len)
+{
+    bool over = false;
+    esp_err_t e = fetch(url, cap, out, len, &over);
+    return e == ESP_OK && over ? ESP_ERR_INVALID_SIZE : e;
+}
+
 static esp_err_t fetch(const char *url, size_t cap, uint8_t **out, size_t *len, bool *over)
 {
     rf_source_opts_t opts;
@@ -135,7 +146,7 @@ static esp_err_t fetch(const char *url, size_t cap, uint8_t **out, size_t *len, 
     *out = NULL;
     *len = 0;
     *over = false;
-    esp_err_t e = rf_source_url_new(url, &opts, &src);
+    esp_err_t e = rf_source_url_new_inflating(url, &opts, &src);   /* what the device reads: gzip inflated */
     if (e != ESP_OK) {
         return e;
     }
@@ -169,7 +180,7 @@ static esp_err_t fetch(const char *url, size_t cap, uint8_t **out, size_t *len, 
         }
     }
     src.close(src.ctx);
-    rf_source_destroy(&src);
+    rf_source_url_inflating_destroy(&src);
     if (e != ESP_OK) {
         free(buf);
         return e;
@@ -193,157 +204,156 @@ static const char *chip_name(uint16_t id)
     return s ? s : "unknown chip";
 }
 
-/* Check an ESP image for this device; want: RF_ESP_KIND_BOOTLOADER or _APP.
- * Returns NULL when it passes (desc filled) or the failed rule (detail filled). */
-static const char *check_esp(const rf_reader_t *r, uint16_t chip, rf_esp_kind_t want, uint8_t *scratch,
-                             rf_cli_plan_image_t *ci, char *detail, size_t dlen)
+/* What the engine found the image to be, for the plan's text. */
+static void describe(const rf_eng_verdict_t *v, uint32_t slot, rf_cli_plan_image_t *ci)
 {
-    rf_esp_image_info_t *info = calloc(1, sizeof *info);
-    if (info == NULL) {
-        snprintf(detail, dlen, "out of memory");
-        return RF_CLI_RULE_ESP_INVALID;
+    char end[96];
+    snprintf(end, sizeof end, "; the device then boots: %s%s%s%s", rf_boot_result_name(v->end.result),
+             v->end.result == RF_BOOT_BRICK ? "" : " (", v->end.result == RF_BOOT_BRICK ? "" : rf_boot_loader_name(v->end.bootloader),
+             v->end.result == RF_BOOT_BRICK ? "" : ")");
+    if (v->before_brick) {
+        snprintf(end, sizeof end, "; the device boots nothing before or after this step (off the boot path)");
     }
-    rf_esp_image_opts_t opts = { .expect_chip_id = chip };
-    esp_err_t e = rf_esp_image_inspect_ex(r, &opts, scratch, SCRATCH_LEN, info);
-    const char *rule = NULL;
-    const char *what = want == RF_ESP_KIND_BOOTLOADER ? "bootloader" : "app";
-    if (e != ESP_OK && info->err == RF_IMG_ERR_MAGIC) {
-        uint32_t m = 0;
-        if (r->size >= 4) {
-            uint8_t b[4];
-            (void)rf_reader_read(r, 0, b, 4);
-            m = rf_le32(b);
-        }
-        if (m == RF_MCUBOOT_MAGIC) {
-            snprintf(detail, dlen, "an MCUboot image (magic 0x%08X), not an ESP %s (an ESP image starts with 0xE9)",
-                     (unsigned)m, what);
-        } else {
-            snprintf(detail, dlen, "first byte 0x%02X, an ESP %s starts with 0xE9", info->magic, what);
-        }
-        rule = RF_CLI_RULE_NOT_ESP_IMAGE;
-    } else if (e != ESP_OK && info->err == RF_IMG_ERR_CHIP_ID) {
-        snprintf(detail, dlen, "ESP image chip id 0x%04X (%s) but the device is %s (0x%04X)", info->chip_id,
-                 info->chip_id == RF_ESP_CHIP_ID_INVALID ? "invalid" : chip_name(info->chip_id), chip_name(chip),
-                 chip);
-        rule = RF_CLI_RULE_CHIP_ID;
-    } else if (e != ESP_OK) {
-        snprintf(detail, dlen, "ESP image invalid: %s (%s at offset 0x%x)", rf_img_err_str(info->err),
-                 rf_img_err_name(info->err), (unsigned)info->err_offset);
-        rule = RF_CLI_RULE_ESP_INVALID;
-    } else if (info->kind != want) {
-        if (info->kind == RF_ESP_KIND_APP) {
-            snprintf(detail, dlen, "an ESP app ('%s' %s), not a bootloader", info->app.project_name,
-                     info->app.version);
-            rule = RF_CLI_RULE_NOT_BOOTLOADER;
-        } else {
-            snprintf(detail, dlen, "an ESP bootloader (no esp_app_desc_t), not an app");
-            rule = RF_CLI_RULE_APP_FORMAT;
-        }
-    } else {
-        ci->content = want == RF_ESP_KIND_BOOTLOADER ? RF_CLI_CONTENT_ESP_BOOTLOADER : RF_CLI_CONTENT_ESP_APP;
-        if (want == RF_ESP_KIND_APP) {
-            snprintf(ci->content_desc, sizeof ci->content_desc,
-                     "ESP app '%s' %s for %s, %u segments, checksum ok%s", info->app.project_name, info->app.version,
-                     chip_name(info->chip_id), info->segment_count, info->sha256_checked ? ", SHA-256 ok" : "");
-        } else {
-            snprintf(ci->content_desc, sizeof ci->content_desc,
-                     "ESP bootloader for %s, %u segments, entry 0x%08x, checksum ok%s", chip_name(info->chip_id),
-                     info->segment_count, (unsigned)info->entry_addr, info->sha256_checked ? ", SHA-256 ok" : "");
-        }
-    }
-    free(info);
-    return rule;
-}
-
-static const char *check_mcuboot(const rf_reader_t *r, uint32_t slot, uint8_t *scratch, rf_cli_plan_image_t *ci,
-                                 char *detail, size_t dlen)
-{
-    rf_mcuboot_info_t *info = calloc(1, sizeof *info);
-    if (info == NULL) {
-        snprintf(detail, dlen, "out of memory");
-        return RF_CLI_RULE_MCUBOOT_INVALID;
-    }
-    const char *rule = NULL;
-    esp_err_t e = rf_mcuboot_inspect(r, slot, NULL, scratch, SCRATCH_LEN, info);
-    if (e != ESP_OK) {
-        snprintf(detail, dlen, "MCUboot image invalid for a 0x%x-byte slot: %s (%s at offset 0x%x)", (unsigned)slot,
-                 rf_img_err_str(info->err), rf_img_err_name(info->err), (unsigned)info->err_offset);
-        rule = RF_CLI_RULE_MCUBOOT_INVALID;
-    } else {
+    switch (v->content) {
+    case RF_ENG_CONTENT_ESP_APP:
+        ci->content = RF_CLI_CONTENT_ESP_APP;
+        snprintf(ci->content_desc, sizeof ci->content_desc, "ESP app '%s' %s for %s, %u segments, checksum ok, "
+                 "SHA-256 ok%s", v->app_project, v->app_version, chip_name(v->chip_id), v->segments, end);
+        break;
+    case RF_ENG_CONTENT_ESP_BOOTLOADER:
+        ci->content = RF_CLI_CONTENT_ESP_BOOTLOADER;
+        snprintf(ci->content_desc, sizeof ci->content_desc, "ESP bootloader for %s (%s), %u segments, entry 0x%08x, "
+                 "checksum ok, SHA-256 ok%s", chip_name(v->chip_id), rf_boot_loader_name(v->bootloader), v->segments,
+                 (unsigned)v->entry_addr, end);
+        break;
+    case RF_ENG_CONTENT_MCUBOOT: {
         ci->content = RF_CLI_CONTENT_MCUBOOT;
-        const char *swap = info->swap_request == RF_SWAP_REQ_PERM   ? ", requests a permanent swap"
-                           : info->swap_request == RF_SWAP_REQ_TEST ? ", requests a test swap"
-                                                                    : "";
+        const char *swap = v->mcu_swap_request == RF_SWAP_REQ_PERM   ? ", requests a permanent swap"
+                           : v->mcu_swap_request == RF_SWAP_REQ_TEST ? ", requests a test swap"
+                                                                     : "";
         snprintf(ci->content_desc, sizeof ci->content_desc,
-                 "MCUboot image v%u.%u.%u+%u, %u-byte payload, SHA-256 TLV ok, fits the 0x%x slot, trailer %s%s",
-                 info->ver_major, info->ver_minor, info->ver_revision, (unsigned)info->ver_build,
-                 (unsigned)info->img_size, (unsigned)slot, rf_trailer_state_name(info->trailer), swap);
+                 "MCUboot image v%u.%u.%u+%u, %u-byte payload, SHA-256 TLV ok, fits the 0x%x slot, trailer %s%s%s",
+                 v->mcu_ver_major, v->mcu_ver_minor, v->mcu_ver_revision, (unsigned)v->mcu_ver_build,
+                 (unsigned)v->mcu_img_size, (unsigned)slot, rf_trailer_state_name((rf_trailer_state_t)v->mcu_trailer),
+                 swap, end);
+        break;
     }
-    free(info);
-    return rule;
+    default:
+        snprintf(ci->content_desc, sizeof ci->content_desc, "raw data (no format check for this destination)%s", end);
+        break;
+    }
 }
 
-/* The content check for the destination kind. NULL: passed (or nothing to check). */
-static const char *check_content(const rf_plan_t *plan, const rf_plan_image_t *im, rf_cli_plan_image_t *ci,
-                                 char *detail, size_t dlen)
+/* What exactly a refused write failed on. */
+static void refusal_detail(const rf_eng_verdict_t *v, uint16_t chip, char *detail, size_t dlen)
 {
-    if (im->kind == RF_DEST_RAW) {
-        snprintf(ci->content_desc, sizeof ci->content_desc, "raw data (no format check for this destination)");
-        return NULL;
+    switch (v->rule) {
+    case RF_ENG_CHIP_ID:
+        snprintf(detail, dlen, "ESP image chip id 0x%04X (%s) but the device is %s (0x%04X)", v->chip_id,
+                 v->chip_id == RF_ESP_CHIP_ID_INVALID ? "invalid" : chip_name(v->chip_id), chip_name(chip), chip);
+        break;
+    case RF_ENG_PTABLE:
+        snprintf(detail, dlen, "table at 0x%x: %s", (unsigned)v->at, rf_eng_pt_why_str((rf_eng_pt_why_t)v->detail));
+        break;
+    case RF_ENG_OTADATA:
+        snprintf(detail, dlen, "otadata entry %u at 0x%x is neither blank nor a valid entry", (unsigned)v->detail,
+                 (unsigned)v->at);
+        break;
+    case RF_ENG_BOOTLOADER_SEGMENT:
+        snprintf(detail, dlen, "segment %u (header at offset 0x%x)", (unsigned)v->detail, (unsigned)v->err_offset);
+        break;
+    case RF_ENG_END_BRICK:
+    case RF_ENG_END_RECOVERY: {
+        char why[48];
+        snprintf(why, sizeof why, "%s", v->end.img_err ? rf_img_err_str((rf_img_err_t)v->end.img_err) : "");
+        snprintf(detail, dlen, "boot model on the flash after this step: %s bootloader, stops (reason %d) at 0x%x%s%s",
+                 rf_boot_loader_name(v->end.bootloader), (int)v->end.why, (unsigned)v->end.err_at,
+                 why[0] ? ": " : "", why);
+        break;
     }
-    uint8_t *scratch = malloc(SCRATCH_LEN);
-    if (scratch == NULL) {
-        snprintf(detail, dlen, "out of memory");
-        return RF_CLI_RULE_ESP_INVALID;
-    }
-    rf_reader_t r;
-    rf_reader_buf_t ctx;
-    const char *rule = NULL;
-    if (rf_reader_from_buffer(&r, &ctx, ci->data, ci->len) != ESP_OK) {
-        snprintf(detail, dlen, "the image cannot be read");
-        rule = RF_CLI_RULE_ESP_INVALID;
-    } else if (im->kind == RF_DEST_BOOTLOADER) {
-        rule = check_esp(&r, plan->chip_id, RF_ESP_KIND_BOOTLOADER, scratch, ci, detail, dlen);
-    } else if (im->kind == RF_DEST_ESP_APP) {
-        rule = check_esp(&r, plan->chip_id, RF_ESP_KIND_APP, scratch, ci, detail, dlen);
-    } else if (im->kind == RF_DEST_MCUBOOT_SLOT) {
-        rule = check_mcuboot(&r, im->dest_size, scratch, ci, detail, dlen);
-    } else { /* app slot: an ESP app for this chip or an MCUboot image */
-        uint32_t m = ci->len >= 4 ? rf_le32(ci->data) : 0;
-        if (ci->len >= 1 && ci->data[0] == RF_ESP_IMAGE_MAGIC) {
-            rule = check_esp(&r, plan->chip_id, RF_ESP_KIND_APP, scratch, ci, detail, dlen);
-        } else if (m == RF_MCUBOOT_MAGIC) {
-            rule = check_mcuboot(&r, im->dest_size, scratch, ci, detail, dlen);
+    case RF_ENG_NOT_ESP_IMAGE:
+        if (v->magic == RF_MCUBOOT_MAGIC) {
+            snprintf(detail, dlen, "an MCUboot image (magic 0x%08X) lands at 0x%x, not an ESP bootloader (an ESP image "
+                     "starts with 0xE9)", (unsigned)v->magic, (unsigned)v->at);
         } else {
-            snprintf(detail, dlen,
-                     "neither an ESP app (first byte 0xE9) nor an MCUboot image (magic 0x%08X): starts with 0x%08X",
-                     RF_MCUBOOT_MAGIC, (unsigned)m);
-            rule = RF_CLI_RULE_APP_FORMAT;
+            snprintf(detail, dlen, "first byte 0x%02X lands at 0x%x, an ESP bootloader starts with 0xE9",
+                     (unsigned)(v->magic & 0xFF), (unsigned)v->at);
+        }
+        break;
+    case RF_ENG_APP_FORMAT:
+        snprintf(detail, dlen, "neither an ESP app (first byte 0xE9) nor an MCUboot image (magic 0x%08X): starts "
+                 "with 0x%08X", RF_MCUBOOT_MAGIC, (unsigned)v->magic);
+        break;
+    default:
+        if (v->img_err != RF_IMG_OK) {
+            snprintf(detail, dlen, "%s (%s at offset 0x%x of what lands at 0x%x)", rf_img_err_str((rf_img_err_t)v->img_err),
+                     rf_img_err_name((rf_img_err_t)v->img_err), (unsigned)v->err_offset, (unsigned)v->at);
+        } else {
+            snprintf(detail, dlen, "at 0x%x", (unsigned)v->at);
         }
     }
-    free(scratch);
-    ci->content_checked = rule == NULL;
-    return rule;
 }
 
-static const char *content_rule_text(const char *rule)
+/* The engine's rules over the whole plan, in execution order: each image is
+ * laid over the device's flash as it will be after the steps before it. */
+static int check_plan_content(rf_device_t *dev, const rf_plan_t *plan, const rf_image_arg_t *imgs,
+                              rf_cli_plan_extra_t *x, char *err, size_t err_len)
 {
-    if (strcmp(rule, RF_CLI_RULE_CHIP_ID) == 0) {
-        return "the image is built for another chip";
+    rf_reader_t base;
+    rf_reader_buf_t base_c;
+    rf_reader_buf_t src_c[RF_PLAN_MAX_IMAGES];
+    rf_reader_t src[RF_PLAN_MAX_IMAGES];
+    if (rf_reader_from_buffer(&base, &base_c, nor_sim_data(dev->sim), plan->flash_size) != ESP_OK) {
+        seterr(err, err_len, "device flash unreadable");
+        return 2;
     }
-    if (strcmp(rule, RF_CLI_RULE_NOT_ESP_IMAGE) == 0) {
-        return "the bootloader destination takes only an ESP bootloader image";
+    rf_vflash_t vf = { .base = &base };
+    rf_eng_dev_t ed;
+    memset(&ed, 0, sizeof ed);
+    ed.chip_id = plan->chip_id;
+    ed.ptable_offset = plan->ptable_offset;
+    ed.boot.recovery_offset = dev->recovery_offset;
+    void *work = aligned_alloc(16, RF_ENG_WORK_LEN);
+    rf_eng_verdict_t *v = calloc(1, sizeof *v);
+    int r = 0;
+    for (uint32_t k = 0; work != NULL && v != NULL && k < plan->count && r == 0; k++) {
+        const rf_plan_image_t *im = &plan->img[k];
+        int i = (int)im->input_index;
+        rf_cli_plan_image_t *ci = &x->img[i];
+        (void)rf_reader_from_buffer(&src[k], &src_c[k], ci->data, ci->len);
+        rf_eng_write_t w = {
+            .dst = im->dest, .dst_size = rf_align_up(im->dest_size, plan->sector_size), .len = (uint32_t)ci->len,
+            .slot_size = im->dest_size, .src = &src[k], .src_sha256 = ci->sha256,
+            .expect_sha256 = imgs[i].has_sha256 ? imgs[i].sha256 : NULL,
+        };
+        ci->sha256_checked = imgs[i].has_sha256;
+        esp_err_t e = rf_eng_check_write(&ed, &vf, &w, work, RF_ENG_WORK_LEN, v);
+        if (e == ESP_OK) {
+            ci->content_checked = true;
+            describe(v, im->dest_size, ci);
+            continue;
+        }
+        char detail[320];
+        if (v->rule == RF_ENG_SHA256) {
+            char got[65], want[65];
+            hex(ci->sha256, 32, got);
+            hex(imgs[i].sha256, 32, want);
+            snprintf(detail, sizeof detail, "sha256 %s, expected %s", got, want);
+        } else {
+            refusal_detail(v, plan->chip_id, detail, sizeof detail);
+        }
+        if (e != RF_ERR_IMAGE_INVALID && e != ESP_ERR_INVALID_CRC) {
+            snprintf(detail, sizeof detail, "%s", esp_err_to_name(e));
+        }
+        r = refuse(x, imgs, i, rf_eng_rule_name(v->rule), rf_eng_rule_str(v->rule), detail, err, err_len);
     }
-    if (strcmp(rule, RF_CLI_RULE_NOT_BOOTLOADER) == 0) {
-        return "the bootloader destination takes only an ESP bootloader image";
+    if ((work == NULL || v == NULL) && r == 0) {
+        seterr(err, err_len, "out of memory");
+        r = 2;
     }
-    if (strcmp(rule, RF_CLI_RULE_ESP_INVALID) == 0) {
-        return "the ESP image does not pass its format checks";
-    }
-    if (strcmp(rule, RF_CLI_RULE_MCUBOOT_INVALID) == 0) {
-        return "the MCUboot image does not pass its format checks";
-    }
-    return "an app slot takes only an ESP app for this chip or an MCUboot image";
+    free(work);
+    free(v);
+    return r;
 }
 
 /* The plan's device part (chip, geometry, timing, table, running partition). */
@@ -382,6 +392,16 @@ static int fill_device(rf_device_t *dev, rf_plan_t *plan, rf_cli_plan_extra_t *x
         return 2;
     }
     plan->running = *run;
+    /* the engine's ranges no staging may overwrite (the same rule as the device's) */
+    rf_reader_t fr;
+    rf_reader_buf_t frc;
+    rf_eng_dev_t ed;
+    memset(&ed, 0, sizeof ed);
+    ed.chip_id = plan->chip_id;
+    if (rf_reader_from_buffer(&fr, &frc, nor_sim_data(dev->sim), cfg->size) == ESP_OK) {
+        plan->keep_count = rf_eng_staging_keep(&ed, &fr, x->keep);
+        plan->keep = x->keep;
+    }
     return 0;
 }
 
@@ -437,6 +457,7 @@ int rf_cli_build_plan(rf_device_t *dev, rf_image_arg_t *imgs, int n, bool do_fet
         bool over = false;
         e = fetch(imgs[i].source, (size_t)plan->flash_size, &ci->data, &ci->len, &over);
         if (e != ESP_OK) {
+            x->fetch_err = e;
             char d[96];
             snprintf(d, sizeof d, "%s (0x%x)", esp_err_to_name(e), (unsigned)e);
             return refuse(x, imgs, i, RF_CLI_RULE_SOURCE_FETCH, "the source cannot be read completely", d, err,
@@ -453,29 +474,8 @@ int rf_cli_build_plan(rf_device_t *dev, rf_image_arg_t *imgs, int n, bool do_fet
         return refuse_rule(x, plan, imgs, err, err_len);
     }
 
-    /* Hash, then content for the kind, in execution order. */
-    for (uint32_t k = 0; k < plan->count; k++) {
-        const rf_plan_image_t *im = &plan->img[k];
-        int i = (int)im->input_index;
-        rf_cli_plan_image_t *ci = &x->img[i];
-        char detail[320];
-        if (imgs[i].has_sha256) {
-            ci->sha256_checked = true;
-            if (memcmp(ci->sha256, imgs[i].sha256, 32) != 0) {
-                char got[65], want[65];
-                hex(ci->sha256, 32, got);
-                hex(imgs[i].sha256, 32, want);
-                snprintf(detail, sizeof detail, "sha256 %s, expected %s", got, want);
-                return refuse(x, imgs, i, RF_CLI_RULE_SHA256, "the image's SHA-256 is not the expected one", detail,
-                              err, err_len);
-            }
-        }
-        const char *rule = check_content(plan, im, ci, detail, sizeof detail);
-        if (rule != NULL) {
-            return refuse(x, imgs, i, rule, content_rule_text(rule), detail, err, err_len);
-        }
-    }
-    return 0;
+    /* Digest, content and end state for each image, in execution order (the engine's rules). */
+    return check_plan_content(dev, plan, imgs, x, err, err_len);
 }
 
 /* The running app's ESP image length on the device (0: not an ESP image). */
@@ -522,6 +522,7 @@ int rf_cli_build_embedded_plan(rf_device_t *dev, rf_image_arg_t *img, uint32_t a
     bool over = false;
     esp_err_t e = fetch(img->source, (size_t)plan->flash_size, &ci->data, &ci->len, &over);
     if (e != ESP_OK) {
+        x->fetch_err = e;
         char d[96];
         snprintf(d, sizeof d, "%s (0x%x)", esp_err_to_name(e), (unsigned)e);
         return refuse(x, img, 0, RF_CLI_RULE_SOURCE_FETCH, "the source cannot be read completely", d, err, err_len);
@@ -566,22 +567,6 @@ int rf_cli_build_embedded_plan(rf_device_t *dev, rf_image_arg_t *img, uint32_t a
         return refuse_rule(x, plan, img, err, err_len);
     }
 
-    /* Hash, then content for the kind (as in download mode). */
-    char detail[320];
-    if (img->has_sha256) {
-        ci->sha256_checked = true;
-        if (memcmp(ci->sha256, img->sha256, 32) != 0) {
-            char got[65], want[65];
-            hex(ci->sha256, 32, got);
-            hex(img->sha256, 32, want);
-            snprintf(detail, sizeof detail, "sha256 %s, expected %s", got, want);
-            return refuse(x, img, 0, RF_CLI_RULE_SHA256, "the image's SHA-256 is not the expected one", detail, err,
-                          err_len);
-        }
-    }
-    const char *rule = check_content(plan, im, ci, detail, sizeof detail);
-    if (rule != NULL) {
-        return refuse(x, img, 0, rule, content_rule_text(rule), detail, err, err_len);
-    }
-    return 0;
+    /* Digest, content and end state (the engine's rules, as in download mode). */
+    return check_plan_content(dev, plan, img, x, err, err_len);
 }

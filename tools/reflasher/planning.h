@@ -53,7 +53,7 @@ typedef struct rf_cli_plan_image {
     bool sha256_checked;        /**< an expected hash was given and compared */
     bool content_checked;       /**< the content check for the kind ran (and passed unless refused) */
     rf_cli_content_t content;
-    char content_desc[200];     /**< "ESP bootloader for ESP32, 3 segments, checksum and SHA-256 ok" */
+    char content_desc[400];     /**< "ESP bootloader for ESP32, 3 segments, checksum and SHA-256 ok" */
 } rf_cli_plan_image_t;
 
 typedef struct rf_cli_plan_extra {
@@ -66,6 +66,8 @@ typedef struct rf_cli_plan_extra {
     char rule_text[160];        /**< the rule's description */
     char detail[320];           /**< what exactly failed (content checks), "" for plan rules */
     int bad_input;              /**< 0-based input index of the offending image, -1 none */
+    esp_err_t fetch_err;        /**< SOURCE_FETCH: what reading the source failed with */
+    uint32_t keep[4];           /**< plan->keep points here */
     /* embedded mode (rf_cli_build_embedded_plan) */
     bool embedded;
     uint32_t at;                /**< where the image lies inside the running app */
@@ -73,15 +75,8 @@ typedef struct rf_cli_plan_extra {
     uint32_t backup_need;       /**< max(app_len, at + len - running.offset): the plan rounds it up */
 } rf_cli_plan_extra_t;
 
-/** Content-check rule names (besides rf_plan_rule_name()'s). */
+/** Rule names of the tool itself (content rules are rf_eng_rule_name()'s, plan rules rf_plan_rule_name()'s). */
 #define RF_CLI_RULE_SOURCE_FETCH "SOURCE_FETCH"
-#define RF_CLI_RULE_SHA256 "CONTENT_SHA256"
-#define RF_CLI_RULE_NOT_ESP_IMAGE "CONTENT_NOT_ESP_IMAGE"
-#define RF_CLI_RULE_ESP_INVALID "CONTENT_ESP_IMAGE_INVALID"
-#define RF_CLI_RULE_NOT_BOOTLOADER "CONTENT_NOT_BOOTLOADER"
-#define RF_CLI_RULE_CHIP_ID "CONTENT_CHIP_ID"
-#define RF_CLI_RULE_APP_FORMAT "CONTENT_APP_FORMAT"
-#define RF_CLI_RULE_MCUBOOT_INVALID "CONTENT_MCUBOOT_INVALID"
 #define RF_CLI_RULE_EMBED_PLACE "EMBEDDED_NOT_IN_RUNNING"
 
 int rf_cli_build_plan(rf_device_t *dev, rf_image_arg_t *imgs, int n, bool fetch, rf_plan_t *plan,
@@ -97,6 +92,9 @@ int rf_cli_build_plan(rf_device_t *dev, rf_image_arg_t *imgs, int n, bool fetch,
  *  of download mode. Same return values as rf_cli_build_plan(). */
 int rf_cli_build_embedded_plan(rf_device_t *dev, rf_image_arg_t *img, uint32_t at, rf_plan_t *plan,
                                rf_cli_plan_extra_t *extra, char *err, size_t err_len);
+
+/** Read a whole SOURCE (URL or file) into a malloc'd buffer of at most cap bytes. */
+esp_err_t rf_cli_fetch(const char *url, size_t cap, uint8_t **out, size_t *len);
 
 /** Free what rf_cli_build_plan() allocated (safe on a zeroed or failed extra). */
 void rf_cli_plan_extra_free(rf_cli_plan_extra_t *extra);

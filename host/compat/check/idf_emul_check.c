@@ -13,6 +13,11 @@
  *                 data.bin: 100000 bytes, byte i = (7 * i + i / 251) & 0xFF
  *  RO_DEVICE.img  optional: a device whose partition "ro" is read-only
  *
+ * Built twice (port/esp_idf/host.cmake): idf_emul_check with
+ * SELF_REFLASHER_ALLOW_PLAIN_HTTP on (the checks talk plain HTTP to the test
+ * server), and idf_emul_check_https_only with the component's defaults,
+ * which only checks that plain HTTP is refused before anything is written.
+ *
  * Run by tests/test_idf_examples.sh.
  */
 #include <inttypes.h>
@@ -31,10 +36,18 @@
 #include "esp_partition.h"
 #include "idf_emul.h"
 #include "rf_device.h"
+#include "sdkconfig.h"
+#include "self_reflasher.h"
 #include "self_reflasher_platform.h"
 #include "spi_flash_mmap.h"
 
 #define DATA_LEN 100000u
+
+#ifdef CONFIG_SELF_REFLASHER_ALLOW_PLAIN_HTTP
+#define PLAIN_HTTP_ALLOWED 1
+#else
+#define PLAIN_HTTP_ALLOWED 0
+#endif
 
 static int s_failures;
 static const char *s_base;
@@ -514,6 +527,46 @@ static void check_port(rf_device_t *dev)
     CHECK(o == ESP_ERR_HTTP_CONNECT, "port source: unreachable server is ESP_ERR_HTTP_CONNECT");
 }
 
+/* The component's default (SELF_REFLASHER_ALLOW_PLAIN_HTTP off): an http://
+ * URL is refused by the port when the download starts, whatever its case,
+ * with ESP_ERR_NOT_SUPPORTED, and the flash is not touched at all. */
+static void check_plain_http_refused(rf_device_t *dev)
+{
+    const esp_self_reflasher_platform_t *pf = esp_self_reflasher_default_platform();
+    char u[512];
+    url(u, sizeof u, "/data.bin");
+    esp_http_client_config_t cfg = { .url = u };
+    rf_source_t src;
+    CHECK(strncmp(u, "http://", 7) == 0 && pf->make_source(pf->ctx, &cfg, &src) == ESP_ERR_NOT_SUPPORTED,
+          "port source, plain HTTP off: %s is refused (ESP_ERR_NOT_SUPPORTED)", u);
+    char up[512];
+    snprintf(up, sizeof up, "HTTP://%s", u + 7);
+    esp_http_client_config_t cfg_up = { .url = up };
+    CHECK(pf->make_source(pf->ctx, &cfg_up, &src) == ESP_ERR_NOT_SUPPORTED,
+          "port source, plain HTTP off: the scheme's case does not matter (HTTP://)");
+
+    uint32_t size = nor_sim_config(dev->sim)->size;
+    uint8_t *before = malloc(size);
+    if (before == NULL) {
+        CHECK(false, "memory for a copy of the flash");
+        return;
+    }
+    memcpy(before, nor_sim_data(dev->sim), size);
+    esp_self_reflasher_config_t rc = { .http_config = &cfg,
+                                       .dest_region = { .region_address = 0x110000, .region_size = 0x100000 } };
+    esp_self_reflasher_handle_t h = NULL;
+    esp_err_t e_init = esp_self_reflasher_init(&rc, &h);
+    esp_err_t e_dl = e_init == ESP_OK ? esp_self_reflasher_download_bin(h) : e_init;
+    CHECK(e_init == ESP_OK && e_dl == ESP_ERR_NOT_SUPPORTED,
+          "seed API, plain HTTP off: esp_self_reflasher_download_bin(%s) is ESP_ERR_NOT_SUPPORTED (init %s)", u,
+          esp_err_to_name(e_init));
+    CHECK(memcmp(before, nor_sim_data(dev->sim), size) == 0 && nor_sim_counters(dev->sim)->erase_ops == 0 &&
+              nor_sim_counters(dev->sim)->program_ops == 0,
+          "seed API, plain HTTP off: nothing erased or written, the whole flash unchanged");
+    esp_self_reflasher_deinit(h);
+    free(before);
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 3) {
@@ -530,14 +583,18 @@ int main(int argc, char **argv)
     CHECK(esp_flash_read(NULL, err, 0, 1) == ESP_ERR_FLASH_NOT_INITIALISED,
           "esp_flash_read before a chip is bound: ESP_ERR_FLASH_NOT_INITIALISED");
     idf_emul_bind(&dev);
-    check_flash(&dev);
-    check_partitions();
-    if (argc > 3) {
-        check_readonly(argv[3], &dev);
+    if (!PLAIN_HTTP_ALLOWED) {
+        check_plain_http_refused(&dev);
+    } else {
+        check_flash(&dev);
+        check_partitions();
+        if (argc > 3) {
+            check_readonly(argv[3], &dev);
+        }
+        check_mmap();
+        check_http();
+        check_port(&dev);
     }
-    check_mmap();
-    check_http();
-    check_port(&dev);
     idf_emul_bind(NULL);
     rf_device_close(&dev);
     printf("%d failure(s)\n", s_failures);

@@ -14,6 +14,7 @@
 #include "esp_log.h"
 #include "esp_netif.h"
 #include "esp_system.h"
+#include "esp_timer.h"
 #include "freertos/task.h"
 #include "idf_emul.h"
 #include "nvs_flash.h"
@@ -330,4 +331,12 @@ uint32_t idf_emul_config_u32(const char *name, uint32_t dflt)
         return dflt;
     }
     return (uint32_t)n;
+}
+
+/* esp_timer.h: microseconds since an arbitrary start (boot, on a device). */
+int64_t esp_timer_get_time(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }

@@ -35,7 +35,7 @@ int main(int argc, char **argv)
 {
     const char *out = NULL, *chip = "esp32";
     uint32_t slot_offset = 0xF000, slot_size = 0x100000;
-    for (int i = 1; i < argc; i++) {
+    for (int i = 1; i < argc; i += 2) {   /* OPTION VALUE pairs */
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (v == NULL) {
             return usage();
@@ -55,7 +55,6 @@ int main(int argc, char **argv)
         } else {
             return usage();
         }
-        i++;
     }
     rf_esp_gen_t bl = { .is_app = false, .code_size = 24000, .seed = 1 };
     if (out == NULL || !rf_chip_id(chip, &bl.chip_id)) {

@@ -1,0 +1,649 @@
+/* Boot-state model over a reader (see rf_bootmodel.h). Freestanding. */
+#include "rf_bootmodel.h"
+#include "rf_otadata.h"
+
+/* ---- small helpers (no libc) --------------------------------------------- */
+
+static void copy_bytes(void *dst, const void *src, uint32_t n)
+{
+    uint8_t *d = dst;
+    const uint8_t *s = src;
+    for (uint32_t i = 0; i < n; i++) {
+        d[i] = s[i];
+    }
+}
+
+static void zero_bytes(void *dst, uint32_t n)
+{
+    uint8_t *d = dst;
+    for (uint32_t i = 0; i < n; i++) {
+        d[i] = 0;
+    }
+}
+
+static void copy_str(char *dst, const char *src, uint32_t cap)
+{
+    uint32_t i = 0;
+    for (; i + 1 < cap && src[i] != 0; i++) {
+        dst[i] = src[i];
+    }
+    dst[i] = 0;
+}
+
+static bool same_bytes(const uint8_t *a, const uint8_t *b, uint32_t n)
+{
+    uint8_t x = 0;
+    for (uint32_t i = 0; i < n; i++) {
+        x |= (uint8_t)(a[i] ^ b[i]);
+    }
+    return x == 0;
+}
+
+const char *rf_boot_result_name(rf_boot_result_t r)
+{
+    switch (r) {
+    case RF_BOOT_OLD: return "OLD";
+    case RF_BOOT_NEW: return "NEW";
+    case RF_BOOT_BRICK: return "BRICK";
+    }
+    return "?";
+}
+
+const char *rf_boot_loader_name(rf_boot_loader_t b)
+{
+    switch (b) {
+    case RF_BOOT_BL_ESP_IDF: return "ESP-IDF";
+    case RF_BOOT_BL_MCUBOOT: return "MCUboot";
+    case RF_BOOT_BL_UNKNOWN: return "unknown";
+    case RF_BOOT_BL_NONE: break;
+    }
+    return "none";
+}
+
+bool rf_boot_chip_has_recovery(uint16_t chip_id)
+{
+    return chip_id == 23 || chip_id == 20 || chip_id == 18;   /* ESP32-C5, -C61, -P4 */
+}
+
+/* Flash-mapped windows (external memory through the cache) per chip, from
+ * the chips' technical reference manuals' address maps. A ROM loads a
+ * bootloader segment only into internal memory; ESP32's map is known well
+ * enough to list what is allowed instead. */
+bool rf_boot_segment_loadable(uint16_t chip_id, uint32_t addr, uint32_t len)
+{
+    uint64_t end = (uint64_t)addr + len;
+    if (chip_id == 0) {
+        /* ESP32: internal SRAM/ROM data 0x3FF80000..0x40000000, instruction
+         * RAM 0x40070000..0x400C2000 (incl. cache RAM), RTC 0x50000000..0x50002000 */
+        return (addr >= 0x3FF80000u && end <= 0x40000000u) || (addr >= 0x40070000u && end <= 0x400C2000u) ||
+               (addr >= 0x50000000u && end <= 0x50002000u);
+    }
+    struct win { uint32_t lo, hi; };
+    static const struct win s2[] = { { 0x3F000000u, 0x3FF80000u }, { 0x40080000u, 0x40800000u } };
+    static const struct win s3c3[] = { { 0x3C000000u, 0x3E000000u }, { 0x42000000u, 0x44000000u } };
+    static const struct win c6h2[] = { { 0x42000000u, 0x44000000u } };
+    static const struct win p4[] = { { 0x40000000u, 0x4C000000u } };
+    const struct win *w;
+    uint32_t n;
+    switch (chip_id) {
+    case 2: w = s2; n = 2; break;                       /* ESP32-S2 */
+    case 9: case 5: case 12: w = s3c3; n = 2; break;    /* ESP32-S3, -C3, -C2 */
+    case 13: case 16: case 20: case 23: w = c6h2; n = 1; break; /* C6, H2, C61, C5 */
+    case 18: w = p4; n = 1; break;                      /* P4 */
+    default: return true;
+    }
+    for (uint32_t i = 0; i < n; i++) {
+        if (addr < w[i].hi && end > w[i].lo) {
+            return false;
+        }
+    }
+    return true;
+}
+
+/* ---- bootloader identification by content -------------------------------- */
+
+static const char *const k_mcuboot_marks[] = { "bootutil", "Swap type", "mcuboot", "MCUboot" };
+static const char *const k_idf_marks[] = { "Loaded app from partition", "load partition table error",
+                                           "ota data partition invalid", "ESP-IDF" };
+
+static uint32_t str_len(const char *s)
+{
+    uint32_t n = 0;
+    while (s[n] != 0) {
+        n++;
+    }
+    return n;
+}
+
+static bool find_in(const uint8_t *buf, uint32_t n, const char *const *marks, uint32_t count)
+{
+    for (uint32_t m = 0; m < count; m++) {
+        uint32_t k = str_len(marks[m]);
+        for (uint32_t i = 0; i + k <= n; i++) {
+            if (buf[i] == (uint8_t)marks[m][0] && same_bytes(buf + i, (const uint8_t *)marks[m], k)) {
+                return true;
+            }
+        }
+    }
+    return false;
+}
+
+rf_boot_loader_t rf_boot_identify(const rf_reader_t *r, uint32_t off, uint32_t len, uint8_t *scratch,
+                                  size_t scratch_len)
+{
+    const uint32_t keep = 32;   /* longer than any marker: a marker across two chunks is still found */
+    if (scratch_len < 2 * keep) {
+        return RF_BOOT_BL_UNKNOWN;
+    }
+    uint32_t cap = scratch_len > 0x10000u ? 0x10000u : (uint32_t)scratch_len;
+    bool idf = false;
+    uint32_t pos = 0, held = 0;
+    while (pos < len) {
+        uint32_t n = len - pos < cap - held ? len - pos : cap - held;
+        if (rf_reader_read(r, off + pos, scratch + held, n) != ESP_OK) {
+            return RF_BOOT_BL_UNKNOWN;
+        }
+        uint32_t have = held + n;
+        if (find_in(scratch, have, k_mcuboot_marks, 4)) {
+            return RF_BOOT_BL_MCUBOOT;
+        }
+        idf = idf || find_in(scratch, have, k_idf_marks, 4);
+        pos += n;
+        held = have < keep ? have : keep;
+        copy_bytes(scratch, scratch + have - held, held);
+    }
+    return idf ? RF_BOOT_BL_ESP_IDF : RF_BOOT_BL_UNKNOWN;
+}
+
+/* ---- model ------------------------------------------------------------------ */
+
+typedef struct ctx {
+    const rf_reader_t *flash;
+    uint32_t size;
+    rf_boot_layout_t lay;
+    rf_boot_state_t *st;
+    uint8_t *scratch;          /* 4096 */
+    union {
+        rf_esp_image_info_t esp;
+        rf_mcuboot_info_t mcu;
+    } *info;
+} ctx_t;
+
+_Static_assert(4096u + sizeof(rf_esp_image_info_t) + 16u <= RF_BOOT_WORK_LEN, "work area");
+_Static_assert(4096u + sizeof(rf_mcuboot_info_t) + 16u <= RF_BOOT_WORK_LEN, "work area");
+
+static rf_boot_result_t brick(ctx_t *c, rf_boot_why_t why)
+{
+    c->st->why = why;
+    return RF_BOOT_BRICK;
+}
+
+/* A valid ESP image for the chip at [off, off + len)? Result in c->info->esp. */
+static bool esp_image_at(ctx_t *c, uint32_t off, uint32_t len)
+{
+    rf_esp_image_info_t *info = &c->info->esp;
+    zero_bytes(info, sizeof *info);
+    rf_reader_t w;
+    rf_reader_window_t wc;
+    if (off >= c->size) {
+        info->err = RF_IMG_ERR_TRUNCATED;
+        return false;
+    }
+    if (len > c->size - off) {
+        len = c->size - off;
+    }
+    if (rf_reader_window(&w, &wc, c->flash, off, len) != ESP_OK) {
+        info->err = RF_IMG_ERR_READ;
+        return false;
+    }
+    rf_esp_image_opts_t o = { .expect_chip_id = c->lay.chip_id };
+    esp_err_t e = rf_esp_image_inspect_ex(&w, &o, c->scratch, 4096, info);
+    return e == ESP_OK && info->err == RF_IMG_OK;
+}
+
+static bool mcuboot_image_at(ctx_t *c, uint32_t off, uint32_t size)
+{
+    rf_mcuboot_info_t *info = &c->info->mcu;
+    zero_bytes(info, sizeof *info);
+    rf_reader_t w;
+    rf_reader_window_t wc;
+    if ((uint64_t)off + size > c->size || rf_reader_window(&w, &wc, c->flash, off, size) != ESP_OK) {
+        info->err = RF_IMG_ERR_TRUNCATED;
+        return false;
+    }
+    rf_mcuboot_opts_t o = { .slot_size = size, .trailer_size = c->lay.trailer_size, .key = 0 };
+    esp_err_t e = rf_mcuboot_inspect_ex(&w, &o, c->scratch, 4096, info);
+    return e == ESP_OK || (e == RF_ERR_IMAGE_INVALID && info->err == RF_IMG_ERR_TRAILER);
+}
+
+/* ---- ESP-IDF second-stage bootloader ------------------------------------- */
+
+#define MAX_OTA 16
+
+typedef struct idf_parts {
+    rf_part_t factory, test, otadata;
+    rf_part_t ota[MAX_OTA];
+    uint32_t ota_count;
+} idf_parts_t;
+
+static void entry_part(const uint8_t *e, rf_part_t *p)
+{
+    p->type = e[2];
+    p->subtype = e[3];
+    p->offset = rf_le32(e + 4);
+    p->size = rf_le32(e + 8);
+    copy_str(p->label, (const char *)e + 12, RF_PART_LABEL_MAX + 1);
+    p->flags = rf_le32(e + 28);
+}
+
+/* esp_partition_table_verify() + load_partition_table() of bootloader_support. */
+static rf_boot_result_t idf_table(ctx_t *c, uint32_t pt, idf_parts_t *bs)
+{
+    rf_boot_state_t *st = c->st;
+    if ((uint64_t)pt + RF_PTABLE_ENTRY_LEN > c->size) {
+        st->a = pt;
+        return brick(c, RF_BOOT_WHY_PT_OFFSET);
+    }
+    uint32_t len = c->size - pt < RF_PTABLE_MAX_LEN ? c->size - pt : RF_PTABLE_MAX_LEN;
+    if (rf_reader_read(c->flash, pt, c->scratch, len) != ESP_OK) {
+        st->a = pt;
+        return brick(c, RF_BOOT_WHY_PT_NONE);
+    }
+    uint32_t flash = st->bootloader_flash_size ? st->bootloader_flash_size : c->size;
+    zero_bytes(bs, sizeof *bs);
+    for (uint32_t i = 0; (i + 1) * RF_PTABLE_ENTRY_LEN <= len; i++) {
+        const uint8_t *e = c->scratch + i * RF_PTABLE_ENTRY_LEN;
+        uint16_t magic = rf_le16(e);
+        if (magic == RF_PTABLE_MAGIC) {
+            rf_part_t p;
+            entry_part(e, &p);
+            if ((uint64_t)p.offset + p.size > flash) {
+                st->a = i;
+                st->b = p.offset;
+                st->c = p.size;
+                st->d = flash;
+                return brick(c, RF_BOOT_WHY_PT_FLASH_SIZE);
+            }
+            if (p.type == RF_PART_TYPE_APP) {
+                if (p.subtype == RF_PART_SUBTYPE_FACTORY) {
+                    bs->factory = p;
+                } else if (p.subtype >= RF_PART_SUBTYPE_OTA_MIN && p.subtype <= RF_PART_SUBTYPE_OTA_MAX) {
+                    bs->ota[p.subtype & 0x0F] = p;
+                    bs->ota_count++;
+                } else if (p.subtype == RF_PART_SUBTYPE_TEST) {
+                    bs->test = p;
+                }
+            } else if (p.type == RF_PART_TYPE_DATA && p.subtype == RF_PART_SUBTYPE_DATA_OTA) {
+                bs->otadata = p;
+            }
+            continue;
+        }
+        if (i == 0) {
+            st->a = pt;
+            return brick(c, RF_BOOT_WHY_PT_NONE);
+        }
+        if (magic == RF_PTABLE_MAGIC_MD5) {
+            uint8_t md5[RF_MD5_LEN];
+            rf_md5(c->scratch, i * RF_PTABLE_ENTRY_LEN, md5);
+            if (!same_bytes(md5, e + 16, RF_MD5_LEN)) {
+                st->a = pt;
+                return brick(c, RF_BOOT_WHY_PT_MD5);
+            }
+            continue;
+        }
+        if (magic == 0xFFFFu) {
+            break;
+        }
+        st->a = i;
+        st->b = pt;
+        return brick(c, RF_BOOT_WHY_PT_MAGIC);
+    }
+    return RF_BOOT_OLD;
+}
+
+static const rf_part_t *index_part(const idf_parts_t *bs, int index)
+{
+    if (index == RF_BOOT_FACTORY) {
+        return &bs->factory;
+    }
+    if (index == RF_BOOT_TEST) {
+        return &bs->test;
+    }
+    return index >= 0 && index < MAX_OTA ? &bs->ota[index] : 0;
+}
+
+static bool try_app(ctx_t *c, int index, const rf_part_t *p)
+{
+    rf_boot_state_t *st = c->st;
+    if (p == 0 || p->size == 0) {
+        return false;
+    }
+    rf_boot_try_t tr;
+    zero_bytes(&tr, sizeof tr);
+    tr.index = (int8_t)index;
+    tr.offset = p->offset;
+    copy_str(tr.label, p->label, sizeof tr.label);
+    bool ok = false;
+    if ((uint64_t)p->offset + p->size > c->size) {
+        tr.err = RF_IMG_ERR__COUNT;
+    } else if (!esp_image_at(c, p->offset, p->size)) {
+        tr.err = (uint8_t)c->info->esp.err;
+        tr.err_at = p->offset + c->info->esp.err_offset;
+    } else if (!c->info->esp.has_app_desc) {
+        tr.err = RF_IMG_OK;
+    } else {
+        ok = true;
+        copy_str(st->app_label, p->label, sizeof st->app_label);
+        st->app_offset = p->offset;
+        copy_str(st->app_project, c->info->esp.app.project_name, sizeof st->app_project);
+        copy_str(st->app_version, c->info->esp.app.version, sizeof st->app_version);
+    }
+    if (!ok && st->tries_count < RF_BOOT_MAX_TRIES) {
+        st->tries[st->tries_count++] = tr;
+    }
+    return ok;
+}
+
+static rf_boot_result_t idf_boot(ctx_t *c)
+{
+    rf_boot_state_t *st = c->st;
+    uint32_t pt = c->lay.ptable_offset ? c->lay.ptable_offset : RF_PTABLE_OFFSET_DEFAULT;
+    idf_parts_t bs;
+    if (idf_table(c, pt, &bs) == RF_BOOT_BRICK) {
+        return RF_BOOT_BRICK;
+    }
+    int start = RF_BOOT_FACTORY;
+    st->sel = RF_BOOT_SEL_NO_OTADATA;
+    if (bs.otadata.size != 0) {
+        if (bs.otadata.size < 2 * RF_OTADATA_SECTOR) {
+            st->a = bs.otadata.size;
+            st->b = bs.otadata.offset;
+            return brick(c, RF_BOOT_WHY_OTADATA_SMALL);
+        }
+        if ((uint64_t)bs.otadata.offset + 2 * RF_OTADATA_SECTOR > c->size) {
+            st->b = bs.otadata.offset;
+            return brick(c, RF_BOOT_WHY_OTADATA_PAST);
+        }
+        rf_otadata_entry_t ent[2];
+        for (uint32_t i = 0; i < 2; i++) {
+            uint8_t raw[RF_OTADATA_ENTRY_LEN];
+            if (rf_reader_read(c->flash, bs.otadata.offset + i * RF_OTADATA_SECTOR, raw, sizeof raw) != ESP_OK) {
+                return brick(c, RF_BOOT_WHY_OTADATA_PAST);
+            }
+            rf_otadata_entry_decode(raw, &ent[i]);
+        }
+        int active = -1;
+        if (ent[0].valid && ent[1].valid) {
+            active = ent[0].ota_seq >= ent[1].ota_seq ? 0 : 1;
+        } else if (ent[0].valid) {
+            active = 0;
+        } else if (ent[1].valid) {
+            active = 1;
+        }
+        if (bs.ota_count == 0 || active < 0) {
+            if (bs.factory.size != 0) {
+                bool blank = ent[0].ota_seq == UINT32_MAX && ent[1].ota_seq == UINT32_MAX;
+                st->sel = bs.ota_count == 0 ? RF_BOOT_SEL_NO_OTA_APPS : blank ? RF_BOOT_SEL_BLANK : RF_BOOT_SEL_NO_VALID;
+            } else {
+                start = 0;
+                st->sel = RF_BOOT_SEL_NO_VALID_NO_FACTORY;
+            }
+        } else {
+            st->sel = RF_BOOT_SEL_ENTRY;
+            st->sel_entry = (int8_t)active;
+            st->ota_seq = ent[active].ota_seq;
+            start = (int)((ent[active].ota_seq - 1u) % bs.ota_count);
+        }
+    }
+    st->ota_start = start;
+    /* bootloader_utility_load_boot_image(): the selected one, downwards to
+     * the factory app, upwards through the OTA slots, then the test app. */
+    int booted = RF_BOOT_NONE;
+    for (int i = start; i >= RF_BOOT_FACTORY && booted == RF_BOOT_NONE; i--) {
+        if (try_app(c, i, index_part(&bs, i))) {
+            booted = i;
+        }
+    }
+    for (int i = start + 1; i < (int)bs.ota_count && booted == RF_BOOT_NONE; i++) {
+        if (try_app(c, i, index_part(&bs, i))) {
+            booted = i;
+        }
+    }
+    if (booted == RF_BOOT_NONE && try_app(c, RF_BOOT_TEST, &bs.test)) {
+        booted = RF_BOOT_TEST;
+    }
+    st->ota_selected = booted;
+    return booted == RF_BOOT_NONE ? brick(c, RF_BOOT_WHY_NO_APP) : RF_BOOT_OLD;
+}
+
+/* ---- MCUboot ------------------------------------------------------------- */
+
+enum { MAGIC_UNSET = 0, MAGIC_GOOD, MAGIC_BAD };
+enum { FLAG_UNSET = 0, FLAG_SET, FLAG_BAD };
+
+typedef struct swap_state {
+    int magic, image_ok, copy_done;
+} swap_state_t;
+
+static int flag_decode(uint8_t b)
+{
+    return b == 0xFF ? FLAG_UNSET : b == RF_MCUBOOT_FLAG_SET ? FLAG_SET : FLAG_BAD;
+}
+
+static void read_swap_state(const ctx_t *c, uint32_t slot, uint32_t size, swap_state_t *s)
+{
+    static const uint8_t good[16] = { 0x77, 0xc2, 0x95, 0xf3, 0x60, 0xd2, 0xef, 0x7f,
+                                      0x35, 0x52, 0x50, 0x0f, 0x2c, 0xb6, 0x79, 0x80 };
+    uint8_t t[RF_MCUBOOT_TRAILER_COPY_DONE_END];
+    s->magic = MAGIC_UNSET;
+    s->image_ok = s->copy_done = FLAG_UNSET;
+    if (size < RF_MCUBOOT_TRAILER_MIN || (uint64_t)slot + size > c->size ||
+        rf_reader_read(c->flash, slot + size - sizeof t, t, sizeof t) != ESP_OK) {
+        s->magic = MAGIC_BAD;
+        s->image_ok = s->copy_done = FLAG_BAD;
+        return;
+    }
+    const uint8_t *end = t + sizeof t;
+    const uint8_t *m = end - RF_MCUBOOT_TRAILER_MAGIC_END;
+    if (same_bytes(m, good, 16)) {
+        s->magic = MAGIC_GOOD;
+    } else if (!rf_is_blank(m, 16)) {
+        s->magic = MAGIC_BAD;
+    }
+    s->image_ok = flag_decode(end[-(int)RF_MCUBOOT_TRAILER_IMAGE_OK_END]);
+    s->copy_done = flag_decode(end[-(int)RF_MCUBOOT_TRAILER_COPY_DONE_END]);
+}
+
+static rf_boot_result_t mcuboot_booted(ctx_t *c, uint32_t slot)
+{
+    c->st->slot_offset = slot;
+    c->st->image_len = c->info->mcu.image_end;
+    copy_bytes(c->st->image_sha256, c->info->mcu.sha256_tlv, 32);
+    return RF_BOOT_NEW;
+}
+
+static rf_boot_result_t mcuboot_boot(ctx_t *c)
+{
+    rf_boot_state_t *st = c->st;
+    uint32_t p_off = c->lay.primary_slot ? c->lay.primary_slot : RF_BOOT_PRIMARY_SLOT_DEFAULT;
+    uint32_t p_size = c->lay.primary_size ? c->lay.primary_size : RF_BOOT_SLOT_SIZE_DEFAULT;
+    uint32_t s_off = c->lay.secondary_slot ? c->lay.secondary_slot : RF_BOOT_SECONDARY_SLOT_DEFAULT;
+    uint32_t s_size = c->lay.secondary_size ? c->lay.secondary_size : RF_BOOT_SLOT_SIZE_DEFAULT;
+    st->primary_slot = p_off;
+    st->secondary_slot = s_off;
+    swap_state_t ps, ss;
+    read_swap_state(c, p_off, p_size, &ps);
+    read_swap_state(c, s_off, s_size, &ss);
+    uint8_t swap = RF_SWAP_TYPE_NONE;
+    if (ss.magic == MAGIC_GOOD && ss.image_ok == FLAG_UNSET) {
+        swap = RF_SWAP_TYPE_TEST;
+    } else if (ss.magic == MAGIC_GOOD && ss.image_ok == FLAG_SET) {
+        swap = RF_SWAP_TYPE_PERM;
+    } else if (ps.magic == MAGIC_GOOD && ss.magic == MAGIC_UNSET && ps.image_ok == FLAG_UNSET &&
+               ps.copy_done == FLAG_SET) {
+        swap = RF_SWAP_TYPE_REVERT;
+    }
+    st->swap_type = swap;
+    if (swap != RF_SWAP_TYPE_NONE) {
+        if (mcuboot_image_at(c, s_off, s_size)) {
+            return mcuboot_booted(c, s_off);
+        }
+        /* MCUboot refuses the swap (and erases the bad secondary image). */
+        st->swap_refused = swap;
+        st->secondary_err = (uint8_t)c->info->mcu.err;
+        st->secondary_err_at = s_off + c->info->mcu.err_offset;
+        st->swap_type = RF_SWAP_TYPE_NONE;
+    }
+    if (mcuboot_image_at(c, p_off, p_size)) {
+        return mcuboot_booted(c, p_off);
+    }
+    st->img_err = (uint8_t)c->info->mcu.err;
+    st->err_at = p_off + c->info->mcu.err_offset;
+    return brick(c, RF_BOOT_WHY_MCUBOOT_NO_IMAGE);
+}
+
+/* ---- the chain ------------------------------------------------------------ */
+
+/* The ROM stage at `off`: a valid image whose segments a ROM can load. */
+static bool rom_image_at(ctx_t *c, uint32_t off, uint8_t *err, uint32_t *err_at, bool *seg_bad)
+{
+    *seg_bad = false;
+    if (!esp_image_at(c, off, c->size > off ? c->size - off : 0)) {
+        *err = (uint8_t)c->info->esp.err;
+        *err_at = off + c->info->esp.err_offset;
+        return false;
+    }
+    const rf_esp_image_info_t *i = &c->info->esp;
+    for (uint32_t s = 0; s < i->segments_parsed && s < RF_ESP_MAX_SEGMENTS; s++) {
+        if (!rf_boot_segment_loadable(c->lay.chip_id, i->segments[s].load_addr, i->segments[s].len)) {
+            *seg_bad = true;
+            c->st->a = s;
+            c->st->b = i->segments[s].load_addr;
+            *err = RF_IMG_OK;
+            *err_at = off + i->segments[s].offset - 8;
+            return false;
+        }
+    }
+    return true;
+}
+
+rf_boot_result_t rf_boot_eval(const rf_reader_t *flash, const rf_boot_layout_t *layout, void *work, size_t work_len,
+                              rf_boot_state_t *st)
+{
+    zero_bytes(st, sizeof *st);
+    st->ota_selected = RF_BOOT_NONE;
+    st->ota_start = RF_BOOT_NONE;
+    st->result = RF_BOOT_BRICK;
+    if (flash == 0 || layout == 0 || work == 0 || work_len < RF_BOOT_WORK_LEN ||
+        rf_esp_chip_name(layout->chip_id) == 0) {
+        st->why = RF_BOOT_WHY_ARG;
+        return RF_BOOT_BRICK;
+    }
+    ctx_t c = { .flash = flash, .size = flash->size, .lay = *layout, .st = st, .scratch = work };
+    uintptr_t ip = ((uintptr_t)((uint8_t *)work + 4096) + 15u) & ~(uintptr_t)15u;
+    c.info = (void *)ip;
+
+    /* 1. ROM. */
+    uint32_t bl_off = rf_esp_chip_bootloader_offset(layout->chip_id);
+    st->bootloader_offset = bl_off;
+    uint8_t err = 0;
+    uint32_t err_at = 0;
+    bool seg_bad = false;
+    bool valid = rom_image_at(&c, bl_off, &err, &err_at, &seg_bad);
+    if (!valid) {
+        uint32_t rec = layout->recovery_offset;
+        st->primary_err = err;
+        st->primary_err_at = err_at;
+        bool primary_seg_bad = seg_bad;
+        if (rec != 0 && rec != 0xFFFu * 0x1000u && rf_boot_chip_has_recovery(layout->chip_id) && rec < c.size &&
+            rom_image_at(&c, rec, &err, &err_at, &seg_bad)) {
+            valid = true;
+            st->used_recovery = true;
+            st->bootloader_offset = rec;
+        } else {
+            st->img_err = st->primary_err;
+            st->err_at = st->primary_err_at;
+            st->why = primary_seg_bad ? RF_BOOT_WHY_ROM_SEGMENT : RF_BOOT_WHY_ROM_IMAGE;
+            return RF_BOOT_BRICK;
+        }
+    }
+    st->bootloader_valid = true;
+    st->bootloader_len = c.info->esp.image_len;
+    st->bootloader_flash_size = rf_esp_flash_size_bytes(c.info->esp.spi_size_freq);
+    bool has_desc = c.info->esp.has_bootloader_desc;
+    if (rf_reader_sha256(flash, st->bootloader_offset, st->bootloader_len, c.scratch, 4096,
+                         st->bootloader_sha256) != ESP_OK) {
+        st->why = RF_BOOT_WHY_ROM_IMAGE;
+        st->img_err = RF_IMG_ERR_READ;
+        return RF_BOOT_BRICK;
+    }
+
+    /* 2. Which bootloader, by content. */
+    st->bootloader = rf_boot_identify(flash, st->bootloader_offset, st->bootloader_len, c.scratch, 4096);
+    if (st->bootloader == RF_BOOT_BL_UNKNOWN && has_desc) {
+        st->bootloader = RF_BOOT_BL_ESP_IDF;
+    }
+    rf_boot_result_t r;
+    if (st->bootloader == RF_BOOT_BL_ESP_IDF) {
+        r = idf_boot(&c);
+    } else if (st->bootloader == RF_BOOT_BL_MCUBOOT) {
+        r = mcuboot_boot(&c);
+    } else {
+        r = brick(&c, RF_BOOT_WHY_BL_UNKNOWN);
+    }
+    st->result = r;
+    return r;
+}
+
+/* ---- would-be flash -------------------------------------------------------- */
+
+esp_err_t rf_vflash_push(rf_vflash_t *v, uint32_t dst, uint32_t dst_size, uint32_t len, const rf_reader_t *src)
+{
+    if (v->count >= RF_VFLASH_MAX) {
+        return ESP_ERR_NO_MEM;
+    }
+    rf_vflash_write_t *w = &v->w[v->count++];
+    w->dst = dst;
+    w->dst_size = dst_size;
+    w->len = src ? (len < dst_size ? len : dst_size) : 0;
+    w->src = src;
+    return ESP_OK;
+}
+
+static esp_err_t vflash_read(void *arg, uint32_t off, void *buf, uint32_t len)
+{
+    const rf_vflash_t *v = arg;
+    esp_err_t err = rf_reader_read(v->base, off, buf, len);
+    if (err != ESP_OK) {
+        return err;
+    }
+    uint8_t *out = buf;
+    uint64_t end = (uint64_t)off + len;
+    for (uint32_t k = 0; k < v->count; k++) {
+        const rf_vflash_write_t *w = &v->w[k];
+        uint64_t lo = off > w->dst ? off : w->dst;
+        uint64_t hi = end < (uint64_t)w->dst + w->dst_size ? end : (uint64_t)w->dst + w->dst_size;
+        for (uint64_t a = lo; a < hi;) {
+            uint64_t data_end = (uint64_t)w->dst + w->len;
+            if (a < data_end) {
+                uint32_t n = (uint32_t)((hi < data_end ? hi : data_end) - a);
+                err = rf_reader_read(w->src, (uint32_t)(a - w->dst), out + (a - off), n);
+                if (err != ESP_OK) {
+                    return err;
+                }
+                a += n;
+            } else {
+                out[a - off] = 0xFF;
+                a++;
+            }
+        }
+    }
+    return ESP_OK;
+}
+
+void rf_vflash_reader(rf_vflash_t *v, rf_reader_t *out)
+{
+    out->read = vflash_read;
+    out->arg = v;
+    out->size = v->base->size;
+}

@@ -1,0 +1,477 @@
+/* The engine's write rules (see rf_engine.h). Freestanding. */
+#include "rf_engine.h"
+#include "rf_otadata.h"
+#include "rf_region.h"
+#include "rf_sig.h"
+
+static void zero_bytes(void *dst, uint32_t n)
+{
+    uint8_t *d = dst;
+    for (uint32_t i = 0; i < n; i++) {
+        d[i] = 0;
+    }
+}
+
+static void copy_str(char *dst, const char *src, uint32_t cap)
+{
+    uint32_t i = 0;
+    for (; i + 1 < cap && src[i] != 0; i++) {
+        dst[i] = src[i];
+    }
+    dst[i] = 0;
+}
+
+static bool same_bytes(const uint8_t *a, const uint8_t *b, uint32_t n)
+{
+    uint8_t x = 0;
+    for (uint32_t i = 0; i < n; i++) {
+        x |= (uint8_t)(a[i] ^ b[i]);
+    }
+    return x == 0;
+}
+
+static const struct {
+    const char *name, *text;
+} k_rules[RF_ENG__COUNT] = {
+    [RF_ENG_OK] = { "OK", "the write is allowed" },
+    [RF_ENG_SHA256] = { "CONTENT_SHA256", "the image's SHA-256 is not the expected one" },
+    [RF_ENG_NOT_ESP_IMAGE] = { "CONTENT_NOT_ESP_IMAGE", "the bootloader sectors take only an ESP bootloader image" },
+    [RF_ENG_CHIP_ID] = { "CONTENT_CHIP_ID", "the image is built for another chip" },
+    [RF_ENG_ESP_INVALID] = { "CONTENT_ESP_IMAGE_INVALID", "the ESP image does not pass its format checks" },
+    [RF_ENG_NOT_BOOTLOADER] = { "CONTENT_NOT_BOOTLOADER", "the bootloader sectors take only an ESP bootloader image" },
+    [RF_ENG_BOOTLOADER_SEGMENT] = { "CONTENT_BOOTLOADER_SEGMENT",
+                                    "a bootloader segment is addressed where the ROM cannot load it" },
+    [RF_ENG_BOOTLOADER_UNKNOWN] = { "CONTENT_BOOTLOADER_UNKNOWN",
+                                    "the bootloader is neither ESP-IDF's nor MCUboot: its behaviour is unknown" },
+    [RF_ENG_PTABLE] = { "CONTENT_PARTITION_TABLE", "the partition-table sector would not hold a valid table" },
+    [RF_ENG_OTADATA] = { "CONTENT_OTADATA", "otadata would not hold valid entries" },
+    [RF_ENG_APP_FORMAT] = { "CONTENT_APP_FORMAT",
+                            "an app slot takes only an ESP app for this chip or an MCUboot image" },
+    [RF_ENG_MCUBOOT_INVALID] = { "CONTENT_MCUBOOT_INVALID", "the MCUboot image does not pass its format checks" },
+    [RF_ENG_SIGNATURE] = { "CONTENT_SIGNATURE", "the image's signature does not verify with the given key" },
+    [RF_ENG_KEY_NOT_MCUBOOT] = { "CONTENT_KEY_NOT_MCUBOOT",
+                                 "a key was given, but the image carries no signature that can be checked" },
+    [RF_ENG_END_BRICK] = { "END_STATE_BRICK", "the flash after this write boots nothing" },
+    [RF_ENG_END_RECOVERY] = { "END_STATE_RECOVERY_ONLY",
+                              "the new bootloader does not boot; only the ROM's recovery fallback would" },
+    [RF_ENG_IO] = { "IO", "the staged image or the flash cannot be read" },
+};
+
+const char *rf_eng_rule_str(rf_eng_rule_t r)
+{
+    return (unsigned)r < RF_ENG__COUNT ? k_rules[r].text : "?";
+}
+
+const char *rf_eng_rule_name(rf_eng_rule_t r)
+{
+    return (unsigned)r < RF_ENG__COUNT ? k_rules[r].name : "?";
+}
+
+const char *rf_eng_pt_why_str(rf_eng_pt_why_t w)
+{
+    switch (w) {
+    case RF_ENG_PT_OK: return "valid";
+    case RF_ENG_PT_CORRUPT: return "not a table: an entry is neither a partition, the MD5 row nor the end";
+    case RF_ENG_PT_NO_MD5: return "no MD5 row";
+    case RF_ENG_PT_MD5: return "the MD5 row does not match the entries";
+    case RF_ENG_PT_LAYOUT: return "a partition is empty, misaligned, over the bootloader or the table, overlaps "
+                                  "another, or repeats a label or otadata";
+    case RF_ENG_PT_FLASH_SIZE: return "a partition ends past the flash";
+    case RF_ENG_PT_BOOTLOADER_SIZE: return "a partition ends past the flash size in the bootloader's header";
+    }
+    return "?";
+}
+
+typedef struct eng {
+    const rf_eng_dev_t *dev;
+    rf_reader_t vr;              /* the would-be flash */
+    uint8_t *work;
+    size_t work_len;
+    rf_eng_verdict_t *out;
+    uint32_t bl_off, pt_off;
+} eng_t;
+
+static esp_err_t refuse(eng_t *e, rf_eng_rule_t rule)
+{
+    e->out->rule = rule;
+    return rule == RF_ENG_SHA256 ? ESP_ERR_INVALID_CRC : RF_ERR_IMAGE_INVALID;
+}
+
+static void *aligned_at(uint8_t *base, uint32_t off)
+{
+    uintptr_t p = ((uintptr_t)(base + off) + 15u) & ~(uintptr_t)15u;
+    return (void *)p;
+}
+
+/* The partitions of the table as it is before the write: where an app
+ * partition starts, where otadata is. Reads the table into work. */
+static void table_before(eng_t *e, const rf_reader_t *before, uint32_t dst, rf_part_t *otadata, bool *app_start)
+{
+    zero_bytes(otadata, sizeof *otadata);
+    *app_start = false;
+    uint32_t size = before->size;
+    if ((uint64_t)e->pt_off + RF_PTABLE_MAX_LEN > size ||
+        rf_reader_read(before, e->pt_off, e->work, RF_PTABLE_MAX_LEN) != ESP_OK) {
+        return;
+    }
+    for (uint32_t i = 0; i < RF_PTABLE_MAX_LEN / RF_PTABLE_ENTRY_LEN; i++) {
+        const uint8_t *en = e->work + i * RF_PTABLE_ENTRY_LEN;
+        if (rf_le16(en) != RF_PTABLE_MAGIC) {
+            break;
+        }
+        uint8_t type = en[2], sub = en[3];
+        uint32_t off = rf_le32(en + 4), len = rf_le32(en + 8);
+        if (type == RF_PART_TYPE_APP && off == dst) {
+            *app_start = true;
+        }
+        if (type == RF_PART_TYPE_DATA && sub == RF_PART_SUBTYPE_DATA_OTA && otadata->size == 0) {
+            otadata->offset = off;
+            otadata->size = len;
+        }
+    }
+}
+
+/* An ESP image of kind `want` for this chip at [off, off + len) of rd. */
+static esp_err_t check_esp(eng_t *e, const rf_reader_t *rd, uint32_t off, uint32_t len, rf_esp_kind_t want)
+{
+    rf_eng_verdict_t *out = e->out;
+    rf_reader_t w;
+    rf_reader_window_t wc;
+    out->at = off;
+    if (rf_reader_window(&w, &wc, rd, off, len) != ESP_OK) {
+        out->img_err = RF_IMG_ERR_TRUNCATED;
+        return refuse(e, RF_ENG_NOT_ESP_IMAGE);
+    }
+    uint8_t head[4];
+    if (len >= 4 && rf_reader_read(&w, 0, head, 4) == ESP_OK) {
+        out->magic = rf_le32(head);
+    }
+    rf_esp_image_info_t *info = aligned_at(e->work, 4096);
+    rf_esp_image_opts_t o = { .expect_chip_id = e->dev->chip_id };
+    esp_err_t err = rf_esp_image_inspect_ex(&w, &o, e->work, 4096, info);
+    out->content = want == RF_ESP_KIND_BOOTLOADER ? RF_ENG_CONTENT_ESP_BOOTLOADER : RF_ENG_CONTENT_ESP_APP;
+    out->chip_id = info->chip_id;
+    out->segments = info->segment_count;
+    out->entry_addr = info->entry_addr;
+    out->img_err = (uint8_t)info->err;
+    out->err_offset = info->err_offset;
+    if (err != ESP_OK && err != RF_ERR_IMAGE_INVALID) {
+        return refuse(e, RF_ENG_IO);
+    }
+    if (err != ESP_OK) {
+        out->content = RF_ENG_CONTENT_NONE;
+        return refuse(e, info->err == RF_IMG_ERR_MAGIC     ? (want == RF_ESP_KIND_APP ? RF_ENG_APP_FORMAT : RF_ENG_NOT_ESP_IMAGE)
+                         : info->err == RF_IMG_ERR_CHIP_ID ? RF_ENG_CHIP_ID
+                                                           : RF_ENG_ESP_INVALID);
+    }
+    if (info->has_app_desc) {
+        copy_str(out->app_project, info->app.project_name, sizeof out->app_project);
+        copy_str(out->app_version, info->app.version, sizeof out->app_version);
+    }
+    if (info->kind != want) {
+        out->content = info->kind == RF_ESP_KIND_APP ? RF_ENG_CONTENT_ESP_APP : RF_ENG_CONTENT_ESP_BOOTLOADER;
+        return refuse(e, want == RF_ESP_KIND_BOOTLOADER ? RF_ENG_NOT_BOOTLOADER : RF_ENG_APP_FORMAT);
+    }
+    if (want == RF_ESP_KIND_BOOTLOADER) {
+        for (uint32_t s = 0; s < info->segments_parsed && s < RF_ESP_MAX_SEGMENTS; s++) {
+            if (!rf_boot_segment_loadable(e->dev->chip_id, info->segments[s].load_addr, info->segments[s].len)) {
+                out->detail = s;
+                out->err_offset = info->segments[s].offset - 8;
+                return refuse(e, RF_ENG_BOOTLOADER_SEGMENT);
+            }
+        }
+        uint32_t bl_len = info->image_len;
+        out->bootloader = rf_boot_identify(&w, 0, bl_len, e->work, 4096);
+        if (out->bootloader == RF_BOOT_BL_UNKNOWN) {
+            return refuse(e, RF_ENG_BOOTLOADER_UNKNOWN);
+        }
+    }
+    return ESP_OK;
+}
+
+static esp_err_t check_mcuboot(eng_t *e, const rf_eng_write_t *wr)
+{
+    rf_eng_verdict_t *out = e->out;
+    rf_mcuboot_info_t *info = aligned_at(e->work, 4096);
+    const uint32_t slot = wr->slot_size ? wr->slot_size : wr->dst_size;
+    rf_mcuboot_opts_t o = { .slot_size = wr->len == slot ? slot : 0, .key = wr->key };
+    esp_err_t err = rf_mcuboot_inspect_ex(wr->src, &o, e->work, 4096, info);
+    out->at = wr->dst;
+    out->content = RF_ENG_CONTENT_MCUBOOT;
+    out->img_err = (uint8_t)info->err;
+    out->err_offset = info->err_offset;
+    out->mcu_ver_major = info->ver_major;
+    out->mcu_ver_minor = info->ver_minor;
+    out->mcu_ver_revision = info->ver_revision;
+    out->mcu_ver_build = info->ver_build;
+    out->mcu_img_size = info->img_size;
+    out->mcu_trailer = (uint8_t)info->trailer;
+    out->mcu_swap_request = (uint8_t)info->swap_request;
+    if (err != ESP_OK && err != RF_ERR_IMAGE_INVALID) {
+        return refuse(e, RF_ENG_IO);
+    }
+    if (err != ESP_OK) {
+        return refuse(e, info->err == RF_IMG_ERR_UNSIGNED || info->err == RF_IMG_ERR_SIGNATURE ||
+                                 info->err == RF_IMG_ERR_SIG_UNSUPPORTED
+                             ? RF_ENG_SIGNATURE
+                             : RF_ENG_MCUBOOT_INVALID);
+    }
+    if ((uint64_t)info->image_end + RF_MCUBOOT_TRAILER_MIN > slot) {
+        out->img_err = RF_IMG_ERR_SLOT_SIZE;
+        out->err_offset = info->image_end;
+        return refuse(e, RF_ENG_MCUBOOT_INVALID);
+    }
+    if (wr->key != 0 && info->sig_state != RF_SIG_STATE_OK) {
+        return refuse(e, RF_ENG_SIGNATURE);
+    }
+    out->signature_ok = wr->key != 0;
+    return ESP_OK;
+}
+
+/* Rule 5: what the destination's own kind asks of the image itself. */
+static esp_err_t check_kind(eng_t *e, const rf_eng_write_t *wr, bool app_start)
+{
+    rf_eng_verdict_t *out = e->out;
+    rf_dest_kind_t kind = wr->declared;
+    uint8_t head[4] = { 0xFF, 0xFF, 0xFF, 0xFF };
+    if (wr->len >= 4 && rf_reader_read(wr->src, 0, head, 4) != ESP_OK) {
+        return refuse(e, RF_ENG_IO);
+    }
+    out->magic = rf_le32(head);
+    if (kind == RF_DEST_RAW && !wr->declared_raw && app_start) {
+        kind = RF_DEST_APP_SLOT;
+    }
+    if (kind == RF_DEST_APP_SLOT) {
+        if (head[0] == RF_ESP_IMAGE_MAGIC) {
+            kind = RF_DEST_ESP_APP;
+        } else if (out->magic == RF_MCUBOOT_MAGIC) {
+            kind = RF_DEST_MCUBOOT_SLOT;
+        } else {
+            out->at = wr->dst;
+            return refuse(e, RF_ENG_APP_FORMAT);
+        }
+    }
+    if (wr->key != 0 && kind != RF_DEST_MCUBOOT_SLOT) {
+        return refuse(e, RF_ENG_KEY_NOT_MCUBOOT);
+    }
+    switch (kind) {
+    case RF_DEST_BOOTLOADER:
+        return check_esp(e, wr->src, 0, wr->len, RF_ESP_KIND_BOOTLOADER);
+    case RF_DEST_ESP_APP:
+        return check_esp(e, wr->src, 0, wr->len, RF_ESP_KIND_APP);
+    case RF_DEST_MCUBOOT_SLOT:
+        return check_mcuboot(e, wr);
+    default:
+        return ESP_OK;
+    }
+}
+
+/* Which bootloader the would-be flash holds at the bootloader offset. */
+static rf_boot_loader_t would_be_bootloader(eng_t *e)
+{
+    if (e->out->touches_bootloader) {
+        return e->out->bootloader;   /* check_esp identified it */
+    }
+    rf_reader_t w;
+    rf_reader_window_t wc;
+    rf_esp_image_info_t *info = aligned_at(e->work, 4096);
+    if (rf_reader_window(&w, &wc, &e->vr, e->bl_off, e->vr.size - e->bl_off) != ESP_OK ||
+        rf_esp_image_inspect(&w, e->work, 4096, info) != ESP_OK) {
+        return RF_BOOT_BL_NONE;
+    }
+    return rf_boot_identify(&w, 0, info->image_len, e->work, 4096);
+}
+
+/* Rule 3 on the would-be table sector. */
+static esp_err_t check_ptable(eng_t *e)
+{
+    rf_eng_verdict_t *out = e->out;
+    uint8_t *buf = e->work;
+    out->at = e->pt_off;
+    if (rf_reader_read(&e->vr, e->pt_off, buf, RF_PTABLE_MAX_LEN) != ESP_OK) {
+        return refuse(e, RF_ENG_IO);
+    }
+    if (rf_is_blank(buf, RF_PTABLE_MAX_LEN)) {
+        return ESP_OK;   /* no table: only a bootloader that needs none boots (rule 6) */
+    }
+    rf_ptable_t *t = aligned_at(e->work, RF_PTABLE_MAX_LEN);
+    esp_err_t err = rf_ptable_parse(buf, RF_PTABLE_MAX_LEN, t);
+    rf_eng_pt_why_t why = RF_ENG_PT_OK;
+    uint32_t bad = 0;
+    if (err == ESP_ERR_INVALID_CRC) {
+        why = RF_ENG_PT_MD5;
+    } else if (err != ESP_OK) {
+        why = RF_ENG_PT_CORRUPT;
+    } else if (!t->has_md5) {
+        why = RF_ENG_PT_NO_MD5;
+    } else if (rf_ptable_check(t, e->pt_off, e->vr.size, &bad) != ESP_OK) {
+        bool past = t->count > 0 && bad < t->count && (uint64_t)t->parts[bad].offset + t->parts[bad].size > e->vr.size;
+        why = past ? RF_ENG_PT_FLASH_SIZE : RF_ENG_PT_LAYOUT;
+    } else {
+        /* the bootloader that will read it: its header's flash size */
+        uint8_t hdr[4];
+        if (rf_reader_read(&e->vr, e->bl_off, hdr, sizeof hdr) == ESP_OK && hdr[0] == RF_ESP_IMAGE_MAGIC) {
+            uint32_t fs = rf_esp_flash_size_bytes(hdr[3]);
+            for (uint32_t i = 0; fs != 0 && i < t->count; i++) {
+                if ((uint64_t)t->parts[i].offset + t->parts[i].size > fs) {
+                    why = RF_ENG_PT_BOOTLOADER_SIZE;
+                    bad = i;
+                    break;
+                }
+            }
+        }
+    }
+    if (why != RF_ENG_PT_OK) {
+        out->detail = why;
+        out->err_offset = bad;
+        return refuse(e, RF_ENG_PTABLE);
+    }
+    return ESP_OK;
+}
+
+/* Rule 4 on the would-be otadata. */
+static esp_err_t check_otadata(eng_t *e, const rf_part_t *od)
+{
+    for (uint32_t k = 0; k < 2; k++) {
+        uint8_t raw[RF_OTADATA_ENTRY_LEN];
+        uint32_t at = od->offset + k * RF_OTADATA_SECTOR;
+        if ((uint64_t)at + sizeof raw > e->vr.size || rf_reader_read(&e->vr, at, raw, sizeof raw) != ESP_OK) {
+            return refuse(e, RF_ENG_IO);
+        }
+        uint32_t seq = rf_le32(raw);
+        if (rf_is_blank(raw, sizeof raw)) {
+            continue;
+        }
+        if (seq == UINT32_MAX || rf_le32(raw + 28) != rf_otadata_crc(seq)) {
+            e->out->at = at;
+            e->out->detail = k;
+            return refuse(e, RF_ENG_OTADATA);
+        }
+    }
+    return ESP_OK;
+}
+
+esp_err_t rf_eng_check_write(const rf_eng_dev_t *dev, rf_vflash_t *vf, const rf_eng_write_t *w, void *work,
+                             size_t work_len, rf_eng_verdict_t *out)
+{
+    if (dev == 0 || vf == 0 || w == 0 || out == 0 || work == 0 || work_len < RF_ENG_WORK_LEN || w->src == 0 ||
+        w->len > w->dst_size || vf->base == 0 || (uint64_t)w->dst + w->dst_size > vf->base->size) {
+        return ESP_ERR_INVALID_ARG;
+    }
+    zero_bytes(out, sizeof *out);
+    eng_t e = { .dev = dev, .work = work, .work_len = work_len, .out = out };
+    e.pt_off = dev->ptable_offset ? dev->ptable_offset : RF_PTABLE_OFFSET_DEFAULT;
+    bool chip_known = rf_esp_chip_name(dev->chip_id) != 0;
+    e.bl_off = chip_known ? rf_esp_chip_bootloader_offset(dev->chip_id) : 0;
+
+    /* 1. The digest of the whole staged file. */
+    if (w->expect_sha256 != 0 && (w->src_sha256 == 0 || !same_bytes(w->expect_sha256, w->src_sha256, 32))) {
+        out->at = w->dst;
+        return refuse(&e, RF_ENG_SHA256);
+    }
+
+    /* What the write overlaps, by the layout before it. */
+    rf_reader_t before;
+    rf_vflash_reader(vf, &before);
+    rf_part_t od;
+    bool app_start;
+    table_before(&e, &before, w->dst, &od, &app_start);
+    out->app_slot = app_start;
+    out->touches_bootloader = chip_known && e.pt_off > e.bl_off && rf_overlaps(w->dst, w->dst_size, e.bl_off, e.pt_off - e.bl_off);
+    out->touches_ptable = rf_overlaps(w->dst, w->dst_size, e.pt_off, RF_PTABLE_SECTOR);
+    out->touches_otadata = od.size >= 2 * RF_OTADATA_SECTOR && rf_overlaps(w->dst, w->dst_size, od.offset, od.size);
+
+    /* 5. The image's own kind (read from the staged bytes). */
+    esp_err_t err = ESP_OK;
+    if (!out->touches_bootloader || w->declared != RF_DEST_RAW) {
+        if ((err = check_kind(&e, w, app_start)) != ESP_OK) {
+            return err;
+        }
+    } else if (w->key != 0) {
+        return refuse(&e, RF_ENG_KEY_NOT_MCUBOOT);
+    }
+
+    /* Lay the write over the flash; everything below judges the result. */
+    if (rf_vflash_push(vf, w->dst, w->dst_size, w->len, w->src) != ESP_OK) {
+        return ESP_ERR_NO_MEM;
+    }
+    rf_vflash_reader(vf, &e.vr);
+    uint8_t before_bl[32], after_bl[32];
+    bool bl_changed = false;
+
+    /* 2. The bootloader sectors. */
+    if (out->touches_bootloader) {
+        /* the ROM reads the image wherever it ends (an MCUboot bootloader may
+         * run over the table sector: it reads no table) */
+        err = check_esp(&e, &e.vr, e.bl_off, e.vr.size - e.bl_off, RF_ESP_KIND_BOOTLOADER);
+        if (err == ESP_OK) {
+            const rf_esp_image_info_t *bl = aligned_at(e.work, 4096);   /* check_esp's result */
+            uint32_t n = bl->image_len;
+            bool a = rf_reader_sha256(&before, e.bl_off, n, e.work, 4096, before_bl) == ESP_OK;
+            bool b = rf_reader_sha256(&e.vr, e.bl_off, n, e.work, 4096, after_bl) == ESP_OK;
+            bl_changed = !(a && b && same_bytes(before_bl, after_bl, 32));
+        }
+    }
+    /* 3. The table sector, when the bootloader after the write reads one
+     * (ESP-IDF's, or one that is not recognised): MCUboot reads none. */
+    if (err == ESP_OK && out->touches_ptable && would_be_bootloader(&e) != RF_BOOT_BL_MCUBOOT) {
+        err = check_ptable(&e);
+    }
+    /* 4. otadata. */
+    if (err == ESP_OK && out->touches_otadata) {
+        err = check_otadata(&e, &od);
+    }
+    /* 6. The end state. */
+    if (err == ESP_OK && chip_known) {
+        rf_boot_layout_t lay = dev->boot;
+        lay.chip_id = dev->chip_id;
+        lay.ptable_offset = e.pt_off;
+        rf_boot_result_t r = rf_boot_eval(&e.vr, &lay, work, work_len, &out->end);
+        if (r == RF_BOOT_BRICK && !out->touches_bootloader && !out->touches_ptable && !out->touches_otadata) {
+            /* Never worse than before: a flash that boots nothing already
+             * (a blank simulated device, say) may take writes off the boot
+             * path; the state before is modelled only on this rare path. */
+            rf_boot_state_t *prev = aligned_at(e.work, RF_BOOT_WORK_LEN);
+            if ((uint8_t *)prev + sizeof *prev <= e.work + work_len &&
+                rf_boot_eval(&before, &lay, work, RF_BOOT_WORK_LEN, prev) == RF_BOOT_BRICK) {
+                out->before_brick = true;
+                r = RF_BOOT_OLD;
+            }
+        }
+        if (r == RF_BOOT_BRICK) {
+            err = refuse(&e, RF_ENG_END_BRICK);
+        } else if (bl_changed && out->end.used_recovery) {
+            err = refuse(&e, RF_ENG_END_RECOVERY);
+        }
+        out->bootloader = out->end.bootloader;
+    } else if (err == ESP_OK) {
+        err = refuse(&e, RF_ENG_END_BRICK);   /* no chip: nothing can be promised */
+    }
+    if (err != ESP_OK) {
+        vf->count--;
+        return err;
+    }
+    out->rule = RF_ENG_OK;
+    return ESP_OK;
+}
+
+uint32_t rf_eng_staging_keep(const rf_eng_dev_t *dev, const rf_reader_t *flash, uint32_t out[4])
+{
+    const uint32_t slots[2][2] = {
+        { dev->boot.primary_slot ? dev->boot.primary_slot : RF_BOOT_PRIMARY_SLOT_DEFAULT,
+          dev->boot.primary_size ? dev->boot.primary_size : RF_BOOT_SLOT_SIZE_DEFAULT },
+        { dev->boot.secondary_slot ? dev->boot.secondary_slot : RF_BOOT_SECONDARY_SLOT_DEFAULT,
+          dev->boot.secondary_size ? dev->boot.secondary_size : RF_BOOT_SLOT_SIZE_DEFAULT },
+    };
+    uint32_t n = 0;
+    for (uint32_t i = 0; i < 2; i++) {
+        uint8_t head[4];
+        if ((uint64_t)slots[i][0] + 4 <= flash->size && rf_reader_read(flash, slots[i][0], head, 4) == ESP_OK &&
+            rf_le32(head) == RF_MCUBOOT_MAGIC) {
+            out[2 * n] = slots[i][0];
+            out[2 * n + 1] = slots[i][1];
+            n++;
+        }
+    }
+    return n;
+}

@@ -1,0 +1,349 @@
+/* Compressed sources: see rf_inflate.h. */
+#include "rf_inflate.h"
+#include "rf_crc.h"
+
+/* ESP-IDF defines it in esp_http_client.h, which the core does not include. */
+#ifndef ESP_ERR_HTTP_INCOMPLETE_DATA
+#define ESP_ERR_HTTP_INCOMPLETE_DATA (0x7000 + 12)
+#endif
+
+enum { MODE_IDENTITY = 0, MODE_PENDING, MODE_GZIP, MODE_ZLIB };
+enum { PHASE_HEADER = 0, PHASE_BODY, PHASE_DONE };
+
+/* gzip FLG bits (RFC 1952, 2.3.1) */
+#define GZ_FHCRC 0x02u
+#define GZ_FEXTRA 0x04u
+#define GZ_FNAME 0x08u
+#define GZ_FCOMMENT 0x10u
+#define GZ_FRESERVED 0xE0u
+
+bool rf_inflate_name_is_gz(const char *name)
+{
+    if (name == NULL) {
+        return false;
+    }
+    size_t n = 0;
+    while (name[n] != 0 && name[n] != '?' && name[n] != '#') {
+        n++;
+    }
+    return n >= 3 && name[n - 3] == '.' && name[n - 2] == 'g' && name[n - 1] == 'z';
+}
+
+static bool encoding_is_compressed(const char *e)
+{
+    if (e == NULL) {
+        return false;
+    }
+    static const char *const names[] = { "gzip", "x-gzip", "deflate" };
+    for (size_t k = 0; k < sizeof names / sizeof names[0]; k++) {
+        size_t i = 0;
+        while (names[k][i] != 0 && (e[i] | 0x20) == names[k][i]) {
+            i++;
+        }
+        if (names[k][i] == 0 && e[i] == 0) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/* Fill the input buffer when it is empty; inner_eof at the end. */
+static esp_err_t refill(rf_inflate_source_t *s)
+{
+    if (s->in_pos < s->in_len || s->inner_eof) {
+        return ESP_OK;
+    }
+    uint32_t got = 0;
+    esp_err_t err = s->inner.read(s->inner.ctx, s->in, sizeof s->in, &got);
+    if (err != ESP_OK) {
+        return err;
+    }
+    s->in_pos = 0;
+    s->in_len = got;
+    s->inner_eof = got == 0;
+    return ESP_OK;
+}
+
+static esp_err_t take(rf_inflate_source_t *s, uint8_t *b)
+{
+    esp_err_t err = refill(s);
+    if (err != ESP_OK) {
+        return err;
+    }
+    if (s->in_pos == s->in_len) {
+        return ESP_ERR_HTTP_INCOMPLETE_DATA;
+    }
+    *b = s->in[s->in_pos++];
+    return ESP_OK;
+}
+
+static esp_err_t skip(rf_inflate_source_t *s, uint32_t n)
+{
+    uint8_t b;
+    for (uint32_t i = 0; i < n; i++) {
+        esp_err_t err = take(s, &b);
+        if (err != ESP_OK) {
+            return err;
+        }
+    }
+    return ESP_OK;
+}
+
+static esp_err_t skip_string(rf_inflate_source_t *s)
+{
+    uint8_t b = 1;
+    while (b != 0) {
+        esp_err_t err = take(s, &b);
+        if (err != ESP_OK) {
+            return err;
+        }
+    }
+    return ESP_OK;
+}
+
+/* The gzip member header (RFC 1952 2.3) or the zlib header (RFC 1950 2.2). */
+static esp_err_t parse_header(rf_inflate_source_t *s)
+{
+    uint8_t h[10];
+    esp_err_t err = take(s, &h[0]);
+    if (err == ESP_OK) {
+        err = take(s, &h[1]);
+    }
+    if (err != ESP_OK) {
+        return err;
+    }
+    if (h[0] == 0x1F && h[1] == 0x8B) {
+        s->mode = MODE_GZIP;
+        for (int i = 2; i < 10 && err == ESP_OK; i++) {
+            err = take(s, &h[i]);
+        }
+        if (err != ESP_OK) {
+            return err;
+        }
+        if (h[2] != 8 || (h[3] & GZ_FRESERVED) != 0) {
+            return ESP_ERR_INVALID_RESPONSE;
+        }
+        if (h[3] & GZ_FEXTRA) {
+            uint8_t x0, x1;
+            if ((err = take(s, &x0)) != ESP_OK || (err = take(s, &x1)) != ESP_OK ||
+                (err = skip(s, (uint32_t)x0 | ((uint32_t)x1 << 8))) != ESP_OK) {
+                return err;
+            }
+        }
+        if ((h[3] & GZ_FNAME) && (err = skip_string(s)) != ESP_OK) {
+            return err;
+        }
+        if ((h[3] & GZ_FCOMMENT) && (err = skip_string(s)) != ESP_OK) {
+            return err;
+        }
+        if ((h[3] & GZ_FHCRC) && (err = skip(s, 2)) != ESP_OK) {
+            return err;
+        }
+        return ESP_OK;
+    }
+    /* zlib: CM 8, window <= 32 KiB, check bits, no preset dictionary */
+    if ((h[0] & 0x0F) != 8 || (h[0] >> 4) > 7 || ((uint32_t)h[0] * 256u + h[1]) % 31u != 0 || (h[1] & 0x20)) {
+        return ESP_ERR_INVALID_RESPONSE;
+    }
+    s->mode = MODE_ZLIB;
+    return ESP_OK;
+}
+
+static void sum_output(rf_inflate_source_t *s, const uint8_t *p, size_t n)
+{
+    s->out_len += (uint32_t)n;
+    if (s->mode == MODE_GZIP) {
+        s->crc = rf_crc32_le(s->crc, p, n);
+        return;
+    }
+    uint32_t a = s->adler_a, b = s->adler_b;
+    for (size_t i = 0; i < n; i++) {
+        a += p[i];
+        if (a >= 65521u) {
+            a -= 65521u;
+        }
+        b += a;
+        if (b >= 65521u) {
+            b -= 65521u;
+        }
+    }
+    s->adler_a = a;
+    s->adler_b = b;
+}
+
+static esp_err_t check_trailer(rf_inflate_source_t *s)
+{
+    uint8_t t[8];
+    uint32_t n = s->mode == MODE_GZIP ? 8u : 4u;
+    for (uint32_t i = 0; i < n; i++) {
+        esp_err_t err = take(s, &t[i]);
+        if (err != ESP_OK) {
+            return err;
+        }
+    }
+    bool ok;
+    if (s->mode == MODE_GZIP) {
+        ok = rf_le32(t) == s->crc && rf_le32(t + 4) == s->out_len;
+    } else {
+        uint32_t want = ((uint32_t)t[0] << 24) | ((uint32_t)t[1] << 16) | ((uint32_t)t[2] << 8) | t[3];
+        ok = want == ((s->adler_b << 16) | s->adler_a);
+    }
+    return ok ? ESP_OK : ESP_ERR_INVALID_CRC;
+}
+
+static void inner_close(rf_inflate_source_t *s)
+{
+    if (s->inner_open) {
+        s->inner.close(s->inner.ctx);
+        s->inner_open = false;
+    }
+}
+
+static void begin(rf_inflate_source_t *s)
+{
+    inner_close(s);
+    s->in_pos = s->in_len = 0;
+    s->inner_eof = false;
+    s->mode = MODE_IDENTITY;
+    s->phase = PHASE_HEADER;
+    s->crc = 0;
+    s->adler_a = 1;
+    s->adler_b = 0;
+    s->out_len = 0;
+    s->err = ESP_OK;
+}
+
+static esp_err_t src_open(void *ctx, uint32_t offset, int64_t *total_len)
+{
+    rf_inflate_source_t *s = ctx;
+    begin(s);
+    const bool by_name = rf_inflate_name_is_gz(s->inner.name);
+    if (by_name && offset > 0) {
+        return ESP_ERR_NOT_SUPPORTED;
+    }
+    esp_err_t err = s->inner.open(s->inner.ctx, by_name ? 0 : offset, total_len);
+    s->inner_open = true;
+    if (err != ESP_OK) {
+        return err;
+    }
+    bool enc = s->inner.content_encoding != NULL &&
+               encoding_is_compressed(s->inner.content_encoding(s->inner.ctx));
+    if (!by_name && !enc) {
+        return ESP_OK;   /* identity */
+    }
+    if (offset > 0) {
+        inner_close(s);
+        return ESP_ERR_NOT_SUPPORTED;
+    }
+    s->mode = MODE_PENDING;
+    *total_len = -1;
+    return s->inflater->reset(s->inflater->ctx);
+}
+
+/* With validators (rf_source.h): an identity response resumes as the inner
+ * source proves it; a compressed one is only ever a whole transfer from byte
+ * 0 of its decompressed bytes, with no validator (a rerun restarts it). */
+static esp_err_t src_open_at(void *ctx, rf_source_open_t *io)
+{
+    rf_inflate_source_t *s = ctx;
+    begin(s);
+    const bool by_name = rf_inflate_name_is_gz(s->inner.name);
+    if (by_name) {
+        io->offset = 0;
+        io->if_range = NULL;
+    }
+    esp_err_t err = s->inner.open_at(s->inner.ctx, io);
+    s->inner_open = true;
+    if (err != ESP_OK) {
+        return err;
+    }
+    bool enc = s->inner.content_encoding != NULL &&
+               encoding_is_compressed(s->inner.content_encoding(s->inner.ctx));
+    if (!by_name && !enc) {
+        return ESP_OK;   /* identity: as the inner source answered */
+    }
+    if (io->start > 0) {
+        inner_close(s);
+        return ESP_ERR_NOT_SUPPORTED;
+    }
+    s->mode = MODE_PENDING;
+    io->total = -1;
+    io->validator[0] = 0;
+    return s->inflater->reset(s->inflater->ctx);
+}
+
+static esp_err_t inflate_some(rf_inflate_source_t *s, uint8_t *buf, uint32_t cap, uint32_t *got)
+{
+    esp_err_t err;
+    if (s->phase == PHASE_HEADER) {
+        if ((err = parse_header(s)) != ESP_OK) {
+            return err;
+        }
+        s->phase = PHASE_BODY;
+    }
+    while (s->phase == PHASE_BODY) {
+        if ((err = refill(s)) != ESP_OK) {
+            return err;
+        }
+        size_t in_n = s->in_len - s->in_pos, out_n = cap;
+        int r = s->inflater->run(s->inflater->ctx, s->in + s->in_pos, &in_n, buf, &out_n);
+        if (r < 0) {
+            return ESP_ERR_INVALID_RESPONSE;
+        }
+        s->in_pos += (uint32_t)in_n;
+        sum_output(s, buf, out_n);
+        if (r == 1 && out_n == 0) {
+            if ((err = check_trailer(s)) != ESP_OK) {
+                return err;
+            }
+            s->phase = PHASE_DONE;
+            break;
+        }
+        if (out_n > 0) {
+            *got = (uint32_t)out_n;
+            return ESP_OK;
+        }
+        if (in_n == 0 && s->inner_eof) {
+            return ESP_ERR_HTTP_INCOMPLETE_DATA;
+        }
+    }
+    *got = 0;   /* the end; bytes after the trailer are ignored */
+    return ESP_OK;
+}
+
+static esp_err_t src_read(void *ctx, void *buf, uint32_t cap, uint32_t *got)
+{
+    rf_inflate_source_t *s = ctx;
+    *got = 0;
+    if (s->err != ESP_OK) {
+        return s->err;
+    }
+    if (s->mode == MODE_IDENTITY) {
+        return s->inner.read(s->inner.ctx, buf, cap, got);
+    }
+    if (s->phase == PHASE_DONE || cap == 0) {
+        return ESP_OK;
+    }
+    s->err = inflate_some(s, buf, cap, got);
+    return s->err;
+}
+
+static void src_close(void *ctx)
+{
+    inner_close(ctx);
+}
+
+void rf_inflate_source_init(rf_inflate_source_t *s, const rf_source_t *inner, const rf_inflater_t *inf,
+                            rf_source_t *out)
+{
+    RF_MEMSET(s, 0, sizeof *s);
+    s->inner = *inner;
+    s->inflater = inf;
+    RF_MEMSET(out, 0, sizeof *out);
+    out->ctx = s;
+    out->open = src_open;
+    out->read = src_read;
+    out->close = src_close;
+    out->name = inner->name;
+    out->open_at = inner->open_at != NULL ? src_open_at : NULL;
+}

@@ -1,0 +1,276 @@
+/* Source-port rules every source shares (see rf_source.h): validators,
+ * strict Content-Range, the resume-or-restart rule of a 206, and the
+ * deadline / minimum-rate meter. */
+#include "rf_source.h"
+
+static size_t str_len(const char *s)
+{
+    size_t n = 0;
+    while (s[n] != 0) {
+        n++;
+    }
+    return n;
+}
+
+esp_err_t rf_source_open_at(const rf_source_t *src, rf_source_open_t *io)
+{
+    if (src == NULL || io == NULL) {
+        return ESP_ERR_INVALID_ARG;
+    }
+    io->start = 0;
+    io->total = -1;
+    io->validator[0] = 0;
+    if (src->open_at != NULL) {
+        esp_err_t err = src->open_at(src->ctx, io);
+        if (err == ESP_OK && !rf_source_validator_ok(io->validator)) {
+            io->validator[0] = 0;
+        }
+        if (err == ESP_OK && io->start != 0 && io->start != io->offset) {
+            src->close(src->ctx);
+            return ESP_ERR_INVALID_RESPONSE;   /* a source breaking its contract */
+        }
+        return err;
+    }
+    return src->open(src->ctx, 0, &io->total);
+}
+
+bool rf_source_validator_ok(const char *v)
+{
+    if (v == NULL || v[0] == 0) {
+        return false;
+    }
+    size_t n = 0;
+    for (; v[n] != 0; n++) {
+        if (n >= RF_SOURCE_VALIDATOR_MAX - 1 || (unsigned char)v[n] < 0x20 || (unsigned char)v[n] > 0x7E) {
+            return false;
+        }
+    }
+    return true;
+}
+
+static bool copy_validator(const char *v, char out[RF_SOURCE_VALIDATOR_MAX])
+{
+    while (v != NULL && (*v == ' ' || *v == '\t')) {
+        v++;
+    }
+    if (v == NULL) {
+        return false;
+    }
+    size_t n = str_len(v);
+    while (n > 0 && (v[n - 1] == ' ' || v[n - 1] == '\t' || v[n - 1] == '\r' || v[n - 1] == '\n')) {
+        n--;
+    }
+    if (n == 0 || n >= RF_SOURCE_VALIDATOR_MAX) {
+        return false;
+    }
+    RF_MEMCPY(out, v, n);
+    out[n] = 0;
+    if (!rf_source_validator_ok(out)) {
+        out[0] = 0;
+        return false;
+    }
+    return true;
+}
+
+static bool skip_lit(const char **p, const char *lit)
+{
+    const char *s = *p;
+    while (*lit != 0) {
+        if (*s++ != *lit++) {
+            return false;
+        }
+    }
+    *p = s;
+    return true;
+}
+
+static bool digits(const char **p, unsigned n, int64_t *v)
+{
+    int64_t x = 0;
+    for (unsigned i = 0; i < n; i++) {
+        char c = (*p)[i];
+        if (c < '0' || c > '9') {
+            return false;
+        }
+        x = x * 10 + (c - '0');
+    }
+    *p += n;
+    *v = x;
+    return true;
+}
+
+bool rf_source_http_date(const char *v, int64_t *secs)
+{
+    static const char *const days[7] = { "Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun" };
+    static const char *const months[12] = { "Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                            "Jul", "Aug", "Sep", "Oct", "Nov", "Dec" };
+    if (v == NULL) {
+        return false;
+    }
+    while (*v == ' ' || *v == '\t') {
+        v++;
+    }
+    bool ok = false;
+    for (unsigned i = 0; i < 7 && !ok; i++) {
+        ok = skip_lit(&v, days[i]);
+    }
+    int64_t d, y, hh, mm, ss, mon = -1;
+    if (!ok || !skip_lit(&v, ", ") || !digits(&v, 2, &d) || !skip_lit(&v, " ")) {
+        return false;
+    }
+    for (unsigned i = 0; i < 12 && mon < 0; i++) {
+        if (skip_lit(&v, months[i])) {
+            mon = i + 1;
+        }
+    }
+    if (mon < 0 || !skip_lit(&v, " ") || !digits(&v, 4, &y) || !skip_lit(&v, " ") || !digits(&v, 2, &hh) ||
+        !skip_lit(&v, ":") || !digits(&v, 2, &mm) || !skip_lit(&v, ":") || !digits(&v, 2, &ss) ||
+        !skip_lit(&v, " GMT") || d < 1 || d > 31 || hh > 23 || mm > 59 || ss > 60) {
+        return false;
+    }
+    /* days since 1970-01-01 of a proleptic Gregorian date (civil-from-days inverse) */
+    int64_t yy = y - (mon <= 2);
+    int64_t era = (yy >= 0 ? yy : yy - 399) / 400;
+    int64_t yoe = yy - era * 400;
+    int64_t doy = (153 * (mon + (mon > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+    int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    int64_t days_since = era * 146097 + doe - 719468;
+    *secs = days_since * 86400 + hh * 3600 + mm * 60 + ss;
+    return true;
+}
+
+void rf_source_pick_validator(const char *etag, const char *last_modified, const char *date,
+                              char out[RF_SOURCE_VALIDATOR_MAX])
+{
+    out[0] = 0;
+    const char *e = etag;
+    while (e != NULL && (*e == ' ' || *e == '\t')) {
+        e++;
+    }
+    /* If-Range takes only a strong entity tag (RFC 9110 13.1.5). */
+    if (e != NULL && e[0] == '"' && copy_validator(e, out)) {
+        return;
+    }
+    int64_t lm, now;
+    if (rf_source_http_date(last_modified, &lm) && rf_source_http_date(date, &now) && now - lm >= 60) {
+        if (!copy_validator(last_modified, out)) {
+            out[0] = 0;
+        }
+    }
+}
+
+/* Decimal digits at *p into *v (no sign, no overflow); false if none. */
+static bool parse_u64(const char **p, uint64_t *v)
+{
+    const char *s = *p;
+    uint64_t x = 0;
+    size_t n = 0;
+    while (s[n] >= '0' && s[n] <= '9') {
+        uint64_t d = (uint64_t)(s[n] - '0');
+        if (x > (UINT64_MAX - d) / 10u) {
+            return false;
+        }
+        x = x * 10u + d;
+        n++;
+    }
+    if (n == 0) {
+        return false;
+    }
+    *p = s + n;
+    *v = x;
+    return true;
+}
+
+bool rf_source_parse_content_range(const char *v, uint64_t *first, uint64_t *last, uint64_t *total)
+{
+    if (v == NULL) {
+        return false;
+    }
+    while (*v == ' ' || *v == '\t') {
+        v++;
+    }
+    static const char unit[] = "bytes ";
+    for (size_t i = 0; i < sizeof unit - 1; i++) {
+        char c = v[i];
+        if (c >= 'A' && c <= 'Z') {
+            c = (char)(c - 'A' + 'a');
+        }
+        if (c != unit[i]) {
+            return false;
+        }
+    }
+    v += sizeof unit - 1;
+    uint64_t a, b, t;
+    if (!parse_u64(&v, &a) || *v++ != '-' || !parse_u64(&v, &b) || *v++ != '/' || !parse_u64(&v, &t)) {
+        return false;
+    }
+    while (*v == ' ' || *v == '\t' || *v == '\r' || *v == '\n') {
+        v++;
+    }
+    if (*v != 0 || a > b || b >= t) {
+        return false;
+    }
+    *first = a;
+    *last = b;
+    *total = t;
+    return true;
+}
+
+bool rf_source_range_continues(uint32_t offset, uint64_t first, uint64_t last, uint64_t total,
+                               int64_t content_length)
+{
+    return first == offset && last + 1u == total &&
+           (content_length < 0 || (uint64_t)content_length == total - first);
+}
+
+/* ---- bounded time --------------------------------------------------------- */
+
+rf_source_limits_t rf_source_limits_default(void)
+{
+    rf_source_limits_t l = { RF_SOURCE_DEFAULT_DEADLINE_MS, RF_SOURCE_DEFAULT_MIN_RATE_BPS,
+                             RF_SOURCE_DEFAULT_RATE_WINDOW_MS };
+    return l;
+}
+
+void rf_source_meter_start(rf_source_meter_t *m, const rf_source_limits_t *lim, uint64_t now_ms)
+{
+    RF_MEMSET(m, 0, sizeof *m);
+    if (lim != NULL) {
+        m->lim = *lim;
+    }
+    if (m->lim.rate_window_ms == 0) {
+        m->lim.min_rate_bps = 0;
+    }
+    m->opened_ms = now_ms;
+}
+
+rf_source_verdict_t rf_source_meter_check(rf_source_meter_t *m, uint64_t now_ms, uint64_t waited_ms, uint64_t bytes)
+{
+    if (m->lim.deadline_ms != 0 && now_ms - m->opened_ms >= m->lim.deadline_ms) {
+        return RF_SOURCE_DEADLINE;
+    }
+    if (m->lim.min_rate_bps == 0) {
+        return RF_SOURCE_OK;
+    }
+    m->win_waited_ms += waited_ms;
+    m->win_bytes += bytes;
+    if (m->win_waited_ms < m->lim.rate_window_ms) {
+        return RF_SOURCE_OK;
+    }
+    /* A full window of waiting: the bytes it brought must reach the rate. */
+    if (m->win_bytes * 1000u < (uint64_t)m->lim.min_rate_bps * m->win_waited_ms) {
+        return RF_SOURCE_TOO_SLOW;
+    }
+    m->win_waited_ms = 0;
+    m->win_bytes = 0;
+    return RF_SOURCE_OK;
+}
+
+const char *rf_source_verdict_name(rf_source_verdict_t v)
+{
+    switch (v) {
+    case RF_SOURCE_DEADLINE: return "deadline";
+    case RF_SOURCE_TOO_SLOW: return "minimum rate";
+    default: return "";
+    }
+}
