@@ -27,9 +27,11 @@ import sys
 
 ROOT = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 COMPAT = os.path.join(ROOT, "host", "compat", "include")
-PROJECT_INCLUDE_DIRS = [os.path.join(ROOT, d) for d in ("include", "core/include")]
+PROJECT_INCLUDE_DIRS = [os.path.join(ROOT, d) for d in ("include", "core/include", "port/esp_idf")]
 SOURCE_DIRS = ["core/src", "core/include", "src", "include", "crypto", "port/esp_idf"]
-EMULATION_ONLY = {"idf_emul.h"}   # the emulation's own control API, no ESP-IDF header
+# Not ESP-IDF headers: the emulation's control API, and the host stand-in for
+# the ROM's miniz/tinfl declarations (the port includes ESP-IDF's miniz.h on a device).
+EMULATION_ONLY = {"idf_emul.h", "rf_tinfl_host.h"}
 
 # Emulated headers a real ESP-IDF header brings in, directly or not, in each of
 # 5.1, 5.5.4 and 6.0.2 (the intersection; other headers they bring are not
@@ -50,6 +52,7 @@ REAL_REACH = {
     "esp_ota_ops.h": ["esp_compiler.h", "esp_err.h", "esp_partition.h"],
     "esp_partition.h": ["esp_compiler.h", "esp_err.h"],
     "esp_system.h": ["esp_attr.h", "esp_compiler.h", "esp_err.h"],
+    "esp_timer.h": ["esp_compiler.h", "esp_err.h"],
     "freertos/FreeRTOS.h": ["esp_attr.h", "esp_compiler.h", "esp_err.h", "esp_system.h"],
     "freertos/task.h": [],
     "hal/esp_flash_err.h": ["esp_compiler.h", "esp_err.h"],
@@ -97,6 +100,7 @@ OWNER = [
     (r"example_\w+", "protocol_examples_common.h"),
     (r"ESP_LOG\w*|esp_log_\w+|LOG_LOCAL_LEVEL|LOG_FORMAT", "esp_log.h"),
     (r"esp_restart", "esp_system.h"),
+    (r"esp_timer_\w+", "esp_timer.h"),
     (r"x?vTask\w+|xTask\w+|TaskHandle_t|TaskFunction_t", "freertos/task.h"),
     (r"BaseType_t|UBaseType_t|TickType_t|StackType_t|pd[A-Z]\w*|port[A-Z]\w*|config[A-Z]\w*", "freertos/FreeRTOS.h"),
     (r"\w+_ATTR|DRAM_STR", "esp_attr.h"),
