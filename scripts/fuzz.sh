@@ -10,7 +10,8 @@ out=build/fuzz
 mkdir -p "$out/corpus"
 clang -std=c11 -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -D_GNU_SOURCE \
     -Icore/include -Ihost/compat/include fuzz/fuzz_images.c core/src/*.c crypto/rf_crypto_mbedtls.c \
-    crypto/rf_sig_mbedtls.c host/compat/src/esp_err_to_name.c -lmbedcrypto -o "$out/fuzz_images"
+    crypto/rf_sig_mbedtls.c crypto/rf_cost_host.c host/compat/src/esp_err_to_name.c -lmbedcrypto -lsodium \
+    -o "$out/fuzz_images"
 # seeds: generated images of every kind, so the fuzzer starts past the magic checks
 if [ -n "${RF_SEEDS:-}" ] && [ -d "$RF_SEEDS" ]; then
     for f in "$RF_SEEDS"/*; do
