@@ -41,6 +41,7 @@ void rf_sha256_start(rf_sha256_ctx_t *ctx)
 
 void rf_sha256_update(rf_sha256_ctx_t *ctx, const void *data, size_t len)
 {
+    rf_cost_charge(RF_COST_SHA256, len);
     (void)psa_hash_update((psa_hash_operation_t *)ctx, data, len);
 }
 

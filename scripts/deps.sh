@@ -4,7 +4,7 @@
 set -euo pipefail
 pkgs=(build-essential cmake pkg-config python3 openssl curl
       libcurl4-openssl-dev libmbedtls-dev libcmocka-dev
-      gcc-riscv64-unknown-elf librsvg2-bin clang libclang-rt-14-dev
+      gcc-riscv64-unknown-elf libnewlib-dev librsvg2-bin clang libclang-rt-14-dev
       libcjson-dev libsodium-dev zlib1g-dev)
 missing=()
 for p in "${pkgs[@]}"; do

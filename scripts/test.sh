@@ -45,12 +45,15 @@ else
 fi
 
 echo "=== core for rv32imc (ESP32-C3), freestanding, -Wall -Wextra -Werror"
+# The core itself uses no libc; esp_err.h brings <stdio.h>, <stdlib.h> and
+# <assert.h> as ESP-IDF's does, from newlib (ESP-IDF's libc, libnewlib-dev).
 mkdir -p build/rv32
 objs=()
 for src in core/src/*.c; do
     obj="build/rv32/$(basename "${src%.c}").o"
     riscv64-unknown-elf-gcc -march=rv32imc_zicsr -mabi=ilp32 -ffreestanding -std=c11 -Os \
-        -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Icore/include -Ihost/compat/include -c "$src" -o "$obj"
+        -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -isystem /usr/include/newlib \
+        -Icore/include -Ihost/compat/include -c "$src" -o "$obj"
     objs+=("$obj")
 done
 riscv64-unknown-elf-size -t "${objs[@]}"

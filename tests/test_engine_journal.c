@@ -89,6 +89,7 @@ static int teardown(void **state)
     if (fx->srv_up) {
         ths_stop(&fx->srv);
     }
+    rf_device_close(&fx->dev);   /* NULL-safe: setup may have stopped before opening it */
     free(fx->app);
     free(fx->bl);
     free(fx);

@@ -10,7 +10,8 @@
 
 #if defined(ESP_PLATFORM)
 #include "esp_idf_version.h"
-#if ESP_IDF_VERSION >= ESP_IDF_VERSION_VAL(5, 3, 0)
+#if ESP_IDF_VERSION >= ESP_IDF_VERSION_VAL(5, 1, 0)
+/* From 5.1 on: rom/miniz.h is deprecated with a #warning, an error under -Werror. */
 #include "miniz.h"
 #elif ESP_IDF_VERSION >= ESP_IDF_VERSION_VAL(4, 3, 0)
 #include "rom/miniz.h"
