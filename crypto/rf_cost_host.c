@@ -8,8 +8,10 @@
 #if !defined(ESP_PLATFORM)
 #include <stddef.h>
 
-static rf_cost_fn hook_fn;
-static void *hook_arg;
+/* One listener per thread: a rehearsal runs devices side by side in threads,
+ * each charging its own simulated clock. */
+static _Thread_local rf_cost_fn hook_fn;
+static _Thread_local void *hook_arg;
 
 void rf_cost_charge(rf_cost_kind_t kind, uint64_t units)
 {

@@ -233,6 +233,14 @@ esp_err_t esp_self_reflasher_upd_next_config(const esp_self_reflasher_config_t *
  */
 esp_err_t esp_self_reflasher_directly_copy_to_region(const esp_self_reflasher_config_t *config);
 
+/** The migration is complete (not in the reference): erase the journal that
+ *  let an interrupted run resume, so nothing is left outside the
+ *  destinations. Done by itself after a copy that rewrites the bootloader
+ *  (the last step of a migration) and after an embedded copy; call it after
+ *  the last step of a migration that leaves the bootloader alone. Erases
+ *  only an area holding this component's journal records. */
+esp_err_t esp_self_reflasher_finish(void);
+
 /** Free a handle from esp_self_reflasher_init(). NULL is allowed. Not in the
  *  reference, which leaks or double-frees depending on the path. */
 void esp_self_reflasher_deinit(esp_self_reflasher_handle_t handle);

@@ -59,6 +59,9 @@ const esp_self_reflasher_platform_t *esp_self_reflasher_default_platform(void);
 esp_err_t esp_self_reflasher_init_with(const esp_self_reflasher_platform_t *platform,
                                        const esp_self_reflasher_config_t *config,
                                        esp_self_reflasher_handle_t *handle);
+/** esp_self_reflasher_finish() on this platform. */
+esp_err_t esp_self_reflasher_finish_with(const esp_self_reflasher_platform_t *platform);
+
 esp_err_t esp_self_reflasher_directly_copy_to_region_with(const esp_self_reflasher_platform_t *platform,
                                                           const esp_self_reflasher_config_t *config);
 

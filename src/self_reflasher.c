@@ -388,6 +388,54 @@ static bool journal_open(const esp_self_reflasher_platform_t *pf, rf_journal_t *
     return rf_journal_open(j, pf->flash, at, scratch, scratch_len) == ESP_OK;
 }
 
+/* Leave no trace: when the migration is complete its journal is erased, so
+ * the flash outside the destinations is what the plan declared. Only an area
+ * that holds this component's journal records is erased (never data that
+ * merely lies where a journal could be). */
+static esp_err_t journal_clear(const esp_self_reflasher_platform_t *pf, uint8_t *scratch, size_t scratch_len)
+{
+    const uint32_t S = pf->flash->sector_size, len = RF_JOURNAL_SECTORS * S;
+    if (pf->journal_addr == ESP_SELF_REFLASHER_NO_JOURNAL || pf->flash->size < len) {
+        return ESP_OK;
+    }
+    uint32_t at = pf->journal_addr ? pf->journal_addr : pf->flash->size - len;
+    rf_journal_t j;
+    if (rf_journal_open(&j, pf->flash, at, scratch, scratch_len) != ESP_OK || !j.have) {
+        return ESP_OK;
+    }
+    esp_err_t err = ESP_OK;
+    for (uint32_t k = 0; k < RF_JOURNAL_SECTORS && err == ESP_OK; k++) {
+        if ((err = rf_flash_read(pf->flash, at + k * S, scratch, S)) == ESP_OK && !rf_is_blank(scratch, S)) {
+            err = rf_flash_erase(pf->flash, at + k * S, S);
+        }
+    }
+    if (err == ESP_OK) {
+        RF_LOGI(LOG(pf), "Migration complete: journal 0x%08x..0x%08x erased", (unsigned)at, (unsigned)(at + len));
+    } else {
+        RF_LOGW(LOG(pf), "Journal 0x%08x could not be erased: %s", (unsigned)at, esp_err_to_name(err));
+    }
+    return err;
+}
+
+esp_err_t esp_self_reflasher_finish_with(const esp_self_reflasher_platform_t *pf)
+{
+    if (check_platform(pf) != ESP_OK) {
+        return ESP_ERR_INVALID_STATE;
+    }
+    uint8_t *scratch = malloc(pf->flash->sector_size);
+    if (scratch == NULL) {
+        return ESP_ERR_NO_MEM;
+    }
+    esp_err_t err = journal_clear(pf, scratch, pf->flash->sector_size);
+    free(scratch);
+    return err;
+}
+
+esp_err_t esp_self_reflasher_finish(void)
+{
+    return esp_self_reflasher_finish_with(esp_self_reflasher_default_platform());
+}
+
 static void step_id(const char *what, uint32_t a, uint32_t b, uint32_t c, uint32_t d, uint8_t id[RF_JOURNAL_ID_LEN])
 {
     uint8_t nums[16], dig[RF_SHA256_LEN];
@@ -971,6 +1019,14 @@ static esp_err_t copy_to_region(rf_ctx_t *h)
         journal_note(h, RF_JSTATE_COPIED, id, h->staged_len, h->staged_len, h->staged_sha, h->staging.offset,
                      h->staging.size);
     }
+    /* The bootloader step runs last (the plan's order): after it the device
+     * boots the new system, and the journal has nothing left to resume. */
+    const uint32_t pt = pf->ptable_offset ? pf->ptable_offset : RF_PTABLE_OFFSET_DEFAULT;
+    if (pf->chip_id != 0xFFFF &&
+        rf_overlaps(d->region_address, rf_align_up(d->region_size, pf->flash->sector_size),
+                    rf_esp_chip_bootloader_offset(pf->chip_id), pt - rf_esp_chip_bootloader_offset(pf->chip_id))) {
+        (void)journal_clear(pf, h->work, h->work_len);
+    }
     return ESP_OK;
 }
 
@@ -1243,9 +1299,9 @@ esp_err_t esp_self_reflasher_directly_copy_to_region_with(const esp_self_reflash
         err = copy_verified(pf, img, (uint32_t)len, d, sha, work, work_len);
     }
     if (err == ESP_OK) {
-        journal_note(jh, RF_JSTATE_DONE, id, 0, (uint32_t)len, sha, img, (uint32_t)len);
         RF_LOGI(LOG(pf), "Data copied from address 0x%08x to region: 0x%08x", (unsigned)s->region_address,
                 (unsigned)d->region_address);
+        (void)journal_clear(pf, work, work_len);   /* the embedded copy is the whole migration */
     }
     free(work);
     free(jh);

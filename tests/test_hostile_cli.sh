@@ -92,6 +92,23 @@ refused END_STATE_BRICK --image "$base/mcuboot-esp32.bin@0x1000:0xF000"
 "$REFLASHER" migrate --allow-http --device dev.img --image "$base/app_upd.bin@0x110000:0x100000" \
     --image "$base/mcuboot-esp32.bin@0x1000:0xF000" > mig.txt 2>&1 || fail "reference migration refused: $(cat mig.txt)"
 "$REFLASHER" boot dev.img | grep -q '^NEW' || fail "reference migration does not boot NEW"
+#    leave no trace: the journal's area is erased at the end, and a rerun
+#    finds its work done from the destinations' content: nothing is written
+python3 - dev.img <<'PY' || fail "the journal was left behind after the migration"
+import sys
+d = open(sys.argv[1], "rb").read()
+assert d[0x3FE000:0x400000] == b"\xff" * 0x2000
+PY
+cp dev.img done0.img
+"$REFLASHER" migrate --allow-http --device dev.img --image "$base/app_upd.bin@0x110000:0x100000" \
+    --image "$base/mcuboot-esp32.bin@0x1000:0xF000" --json > rerun.json 2>/dev/null || fail "rerun after completion failed"
+cmp -s dev.img done0.img || fail "a rerun after completion changed the device"
+python3 - rerun.json <<'PY' || fail "a rerun after completion did flash work"
+import json, sys
+j = json.load(open(sys.argv[1]))
+assert j["ok"] and j["bytes_erased"] == 0 and j["bytes_programmed"] == 0, j
+PY
+echo "ok: journal erased at the end; a rerun after completion writes nothing"
 
 # 5. a rerun with the #sha256 of a NEW image at the same URL is not "already
 #    staged": the journal is a hint, the new image is fetched and written

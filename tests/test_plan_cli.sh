@@ -209,7 +209,7 @@ b = p["backup"]
 assert b["label"] == "ota_0" and b["addr"] == 0x210000 and b["len"] % 0x1000 == 0 and 0x114000 <= b["len"] <= 0x180000, b
 assert p["otadata"] == {"label": "otadata", "addr": 0xd000, "len": 0x2000}, p["otadata"]
 assert p["no_backup_window"] is False
-assert p["journal"] == {"addr": 0x3FE000, "len": 0x2000}, p["journal"]
+assert p["journal"] == {"addr": 0x3FE000, "len": 0x2000, "erased_at_end": True}, p["journal"]
 im, = p["images"]
 assert im["staging"] is None and im["kind"] == "bootloader" and im["est_backup_ms"] > 0, im
 assert 0 < p["window_ms"] < im["est_copy_ms"] and p["window_step"] == 1, p

@@ -17,6 +17,7 @@
 #include "migrate_run.h"
 #include "planning.h"
 #include "progress.h"
+#include "rf_cost.h"
 #include "rf_crypto.h"
 #include "rf_device.h"
 #include "self_reflasher_platform.h"
@@ -84,6 +85,22 @@ static esp_err_t rule_err(const char *rule, esp_err_t fetch_err)
     return strcmp(rule, "NO_STAGING") == 0 ? ESP_ERR_NOT_FOUND : ESP_ERR_INVALID_ARG;
 }
 
+/* The destination already holds exactly this image, then 0xFF to the end of
+ * its region (what the migration leaves there), and its digest is the
+ * expected one when one is given. */
+static bool image_in_place(rf_device_t *dev, const rf_image_arg_t *img, const uint8_t *data, size_t len)
+{
+    const nor_sim_config_t *nc = nor_sim_config(dev->sim);
+    const uint8_t *fl = nor_sim_data(dev->sim);
+    if (data == NULL || len > img->size || (uint64_t)img->dest + img->size > nc->size ||
+        memcmp(fl + img->dest, data, len) != 0 || !rf_is_blank(fl + img->dest + len, img->size - len)) {
+        return false;
+    }
+    uint8_t sha[32];
+    rf_sha256(data, len, sha);
+    return !img->has_sha256 || memcmp(sha, img->sha256, 32) == 0;
+}
+
 /* The whole migration is validated as a plan first (the same rules the
  * device applies step by step), then run in the plan's order: images that
  * touch the bootloader or the partition table go last. */
@@ -98,6 +115,7 @@ esp_err_t rf_cli_run_download(rf_device_t *dev, rf_image_arg_t *imgs, int n, int
         return ESP_ERR_NO_MEM;
     }
     int order[RF_PLAN_MAX_IMAGES];
+    bool in_place[RF_PLAN_MAX_IMAGES] = { false };
     int n_run = 0;
     rf_ptable_t *table = malloc(sizeof *table);
     bool no_table = table != NULL && rf_device_ptable(dev, table) != ESP_OK;
@@ -108,34 +126,30 @@ esp_err_t rf_cli_run_download(rf_device_t *dev, rf_image_arg_t *imgs, int n, int
          * system's boot region, the only step that rewrites the table, and
          * it runs after every other step: those are done. Resume the
          * boot-region steps from the journal (the library checks it). */
+        rf_cost_set_hook(NULL, NULL);   /* the tool's own checks: not on the device's clock */
         for (int i = 0; i < n && n_run < (int)RF_PLAN_MAX_IMAGES; i++) {
             uint32_t pt_end = dev->ptable_offset + RF_PTABLE_MAX_LEN;
-            if ((uint64_t)imgs[i].dest < pt_end && (uint64_t)imgs[i].dest + imgs[i].size > bl_off) {
-                order[n_run++] = i;
-                continue;
-            }
             /* "ran before" is a claim: the destination must hold this image
-             * (then 0xFF to the region's end), or nothing can continue */
+             * (then 0xFF to the region's end); a boot-region step not yet in
+             * place resumes (from the journal), any other stops everything */
             uint8_t *data = NULL;
             size_t len = 0;
-            const nor_sim_config_t *nc = nor_sim_config(dev->sim);
-            esp_err_t fe = rf_cli_fetch(imgs[i].source, nc->size, &data, &len);
-            const uint8_t *fl = nor_sim_data(dev->sim);
-            bool in_place = fe == ESP_OK && len <= imgs[i].size && (uint64_t)imgs[i].dest + imgs[i].size <= nc->size &&
-                            memcmp(fl + imgs[i].dest, data, len) == 0 &&
-                            rf_is_blank(fl + imgs[i].dest + len, imgs[i].size - len);
-            uint8_t sha[32];
-            if (in_place && imgs[i].has_sha256) {
-                rf_sha256(data, len, sha);
-                in_place = memcmp(sha, imgs[i].sha256, 32) == 0;
-            }
+            esp_err_t fe = rf_cli_fetch(imgs[i].source, nor_sim_config(dev->sim)->size, &data, &len);
+            bool there = fe == ESP_OK && image_in_place(dev, &imgs[i], data, len);
             free(data);
-            if (!in_place) {
+            if ((uint64_t)imgs[i].dest < pt_end && (uint64_t)imgs[i].dest + imgs[i].size > bl_off) {
+                if (!there) {
+                    order[n_run++] = i;
+                }
+                continue;
+            }
+            if (!there) {
                 *failed_at = i;
                 fprintf(stderr, "reflasher migrate: no partition table on the device, and image %d is not in place at "
                         "0x%x (%s): the device is not in a state this migration left; nothing written\n", i + 1,
                         (unsigned)imgs[i].dest, fe == ESP_OK ? "its content differs" : esp_err_to_name(fe));
                 free(plan);
+                nor_sim_attach_cost(dev->sim);
                 return fe == ESP_OK ? ESP_ERR_INVALID_STATE : fe;
             }
         }
@@ -167,15 +181,31 @@ esp_err_t rf_cli_run_download(rf_device_t *dev, rf_image_arg_t *imgs, int n, int
         fprintf(dev->log_to_stderr ? stderr : stdout,
                 "reflasher migrate: reordered so that the bootloader region is written last\n");
     }
+    /* A rerun after completion finds its work done from the destinations'
+     * content (the fetched images), not from a journal: nothing is written. */
+    rf_cost_set_hook(NULL, NULL);   /* the tool's own checks: not on the device's clock */
+    for (int i = 0; i < n && i < (int)RF_PLAN_MAX_IMAGES; i++) {
+        in_place[i] = image_in_place(dev, &imgs[i], x.img[i].data, x.img[i].len);
+    }
     rf_cli_plan_extra_free(&x);
     free(plan);
 
 run:;
+    nor_sim_attach_cost(dev->sim);
     esp_self_reflasher_handle_t h = NULL;
     esp_err_t err = ESP_OK;
+    int skipped = 0;
     for (int k = 0; k < n_run && err == ESP_OK; k++) {
         int i = order[k];
         *failed_at = i;
+        if (in_place[i]) {
+            skipped++;
+            if (!dev->quiet) {
+                fprintf(dev->log_to_stderr ? stderr : stdout, "reflasher migrate: image %d is already in place at "
+                        "0x%x: nothing to do for it\n", i + 1, (unsigned)imgs[i].dest);
+            }
+            continue;
+        }
         esp_http_client_config_t http = { .url = imgs[i].source, .timeout_ms = 10000 };
         esp_self_reflasher_verify_t verify = { .sha256 = imgs[i].has_sha256 ? imgs[i].sha256 : NULL };
         esp_self_reflasher_config_t cfg = {
@@ -183,7 +213,7 @@ run:;
             .dest_region = { .region_address = imgs[i].dest, .region_size = imgs[i].size },
             .verify = &verify,
         };
-        err = (k == 0) ? esp_self_reflasher_init_with(pf, &cfg, &h) : esp_self_reflasher_upd_next_config(&cfg, h);
+        err = h == NULL ? esp_self_reflasher_init_with(pf, &cfg, &h) : esp_self_reflasher_upd_next_config(&cfg, h);
         if (err == ESP_OK) {
             err = esp_self_reflasher_download_bin(h);
         }
@@ -192,6 +222,10 @@ run:;
         }
     }
     esp_self_reflasher_deinit(h);
+    if (err == ESP_OK && skipped < n_run) {
+        /* the last step is done: the journal goes (the plan declares it "erased at the end") */
+        err = esp_self_reflasher_finish_with(pf);
+    }
     return err;
 }
 

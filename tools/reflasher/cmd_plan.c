@@ -262,7 +262,7 @@ static void print_text(const view_t *v)
     }
     if (p->journal_len) {
         printf("journal: 0x%x..0x%x (progress records, so that a rerun after a power cut or a network failure "
-               "resumes; declared: these bytes change)\n", (unsigned)p->journal_addr,
+               "resumes; declared: these bytes change, and are erased at the end)\n", (unsigned)p->journal_addr,
                (unsigned)(p->journal_addr + p->journal_len));
     } else {
         printf("journal: none (no free flash outside the partitions and destinations): a rerun starts over\n");
@@ -460,7 +460,7 @@ static void print_text_embedded(const view_t *v)
     }
     if (p->journal_len) {
         printf("journal: 0x%x..0x%x (progress records, so that a rerun after a power cut %s; declared: these bytes "
-               "change)\n", (unsigned)p->journal_addr, (unsigned)(p->journal_addr + p->journal_len),
+               "change, and are erased at the end)\n", (unsigned)p->journal_addr, (unsigned)(p->journal_addr + p->journal_len),
                im->has_backup ? "resumes from the backup" : "knows where it stopped");
     } else {
         printf("journal: none (no free flash outside the partitions and destinations): a rerun starts over\n");
@@ -590,6 +590,7 @@ static bool print_json(const view_t *v, bool ok, const char *errmsg)
         cJSON *jr = cJSON_AddObjectToObject(o, "journal");
         rf_json_num(jr, "addr", p->journal_addr);
         rf_json_num(jr, "len", p->journal_len);
+        cJSON_AddBoolToObject(jr, "erased_at_end", true);
     } else {
         cJSON_AddNullToObject(o, "journal");
     }

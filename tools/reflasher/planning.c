@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "rf_cost.h"
 #include "rf_crypto.h"
 #include "rf_engine.h"
 #include "rf_region.h"
@@ -434,7 +435,32 @@ static int fill_device(rf_device_t *dev, rf_plan_t *plan, rf_cli_plan_extra_t *x
     return 0;
 }
 
+static int build_plan(rf_device_t *dev, rf_image_arg_t *imgs, int n, bool do_fetch, rf_plan_t *plan,
+                      rf_cli_plan_extra_t *x, char *err, size_t err_len);
+static int build_embedded_plan(rf_device_t *dev, rf_image_arg_t *img, uint32_t at, rf_plan_t *plan,
+                               rf_cli_plan_extra_t *x, char *err, size_t err_len);
+
+/* Planning is the host tool's work, not the device's: its fetches and
+ * hashes are kept off the simulated device's clock. */
 int rf_cli_build_plan(rf_device_t *dev, rf_image_arg_t *imgs, int n, bool do_fetch, rf_plan_t *plan,
+                      rf_cli_plan_extra_t *x, char *err, size_t err_len)
+{
+    rf_cost_set_hook(NULL, NULL);
+    int r = build_plan(dev, imgs, n, do_fetch, plan, x, err, err_len);
+    nor_sim_attach_cost(dev->sim);
+    return r;
+}
+
+int rf_cli_build_embedded_plan(rf_device_t *dev, rf_image_arg_t *img, uint32_t at, rf_plan_t *plan,
+                               rf_cli_plan_extra_t *x, char *err, size_t err_len)
+{
+    rf_cost_set_hook(NULL, NULL);
+    int r = build_embedded_plan(dev, img, at, plan, x, err, err_len);
+    nor_sim_attach_cost(dev->sim);
+    return r;
+}
+
+static int build_plan(rf_device_t *dev, rf_image_arg_t *imgs, int n, bool do_fetch, rf_plan_t *plan,
                       rf_cli_plan_extra_t *x, char *err, size_t err_len)
 {
     memset(plan, 0, sizeof *plan);
@@ -531,7 +557,7 @@ static uint32_t running_app_len(rf_device_t *dev, const rf_part_t *run)
     return len;
 }
 
-int rf_cli_build_embedded_plan(rf_device_t *dev, rf_image_arg_t *img, uint32_t at, rf_plan_t *plan,
+static int build_embedded_plan(rf_device_t *dev, rf_image_arg_t *img, uint32_t at, rf_plan_t *plan,
                                rf_cli_plan_extra_t *x, char *err, size_t err_len)
 {
     memset(plan, 0, sizeof *plan);
