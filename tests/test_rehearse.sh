@@ -35,7 +35,8 @@ base="http://127.0.0.1:$port"
 rehearse() {
     local name=$1 want=$2 rc=0
     shift 2
-    "$REFLASHER" rehearse "$@" >"$name.out" 2>"$name.err" || rc=$?
+    # plain HTTP on loopback: the sources are not pinned here (--allow-http)
+    "$REFLASHER" rehearse --allow-http "$@" >"$name.out" 2>"$name.err" || rc=$?
     RC=$rc
     if [ "$want" = any ] && { [ "$rc" = 0 ] || [ "$rc" = 1 ]; }; then
         return 0
@@ -205,6 +206,9 @@ fi
 # a migration that does not end NEW (no bootloader) is refused as a reference
 rehearse dl_noboot 1 --device dev.img --image "$base/app_upd.bin@0x110000:0x100000" --power-cut-sweep
 grep -q 'reference run (no power cut) does not end NEW' dl_noboot.err || fail "no 'does not end NEW' message"
+# an unpinned http:// source without --allow-http: refused as by plan and migrate
+rc=0; "$REFLASHER" rehearse "${DL[@]}" --power-cut-sweep > nohttp.out 2>&1 || rc=$?
+[ "$rc" = 2 ] && grep -q "allow-http" nohttp.out || fail "rehearse took an unpinned http:// source (exit $rc)"
 # usage errors
 rehearse u1 2 "${DL[@]}"
 rehearse u2 2 "${DL[@]}" --power-cut-sweep --at 0x14294

@@ -743,6 +743,9 @@ static int parse_args(int argc, char **argv, fleet_opts_t *o, const char **fleet
             *flag = true;
             continue;
         }
+        if (rf_migration_flag(&o->m, a)) {
+            continue;
+        }
         if (strcmp(a, "--no-sweep") == 0) {
             o->sweep = false;
             continue;
@@ -780,7 +783,7 @@ static int parse_args(int argc, char **argv, fleet_opts_t *o, const char **fleet
     if (*fleet_file == NULL || o->m.n == 0 || (o->m.embedded && o->m.n != 1) || (o->m.at_given && !o->m.embedded)) {
         return 2;
     }
-    return 0;
+    return rf_migration_check_http(&o->m, WHO) ? 0 : 2;
 }
 
 static cJSON *load_fleet(const char *path)

@@ -25,7 +25,7 @@
 static int usage(void)
 {
     fprintf(stderr,
-            "usage: reflasher rehearse --device DEVICE.img --image SOURCE@DEST[:SIZE] [--image ...]\n"
+            "usage: reflasher rehearse --device DEVICE.img --image SOURCE@DEST[:SIZE][#sha256=HEX] [--image ...] [--allow-http]\n"
             "                          --power-cut-sweep [--mid-op] [--stride N] [--net-faults] [--jobs N] [--trace OPS.csv]\n"
             "                          [--json] [--quiet]\n"
             "       reflasher rehearse --device DEVICE.img --embedded FILE@DEST[:SIZE] [--at ADDR]\n"
@@ -75,6 +75,9 @@ int cmd_rehearse(int argc, char **argv)
             *flag = true;
             continue;
         }
+        if (rf_migration_flag(&m, a)) {
+            continue;
+        }
         if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
             usage();
             rc = 0;
@@ -106,6 +109,9 @@ int cmd_rehearse(int argc, char **argv)
     }
     if (m.device == NULL || m.n == 0 || !sweep || (m.embedded && m.n != 1) || (m.at_given && !m.embedded)) {
         goto out_usage;
+    }
+    if (!rf_migration_check_http(&m, "reflasher rehearse")) {
+        goto out;
     }
     if (net_faults && m.embedded) {
         fprintf(stderr, "reflasher rehearse: --net-faults needs download mode (--image SOURCE@DEST)\n");
