@@ -271,6 +271,8 @@ colours = len(set(raw[i:i + 3] for i in range(1, min(len(raw), 4_000_000), 97)))
 assert colours > 50, colours
 print("chromium: rendered %dx%d, %d distinct sampled byte triples" % (w, h, colours))
 PY
+    # kept for a person to look at: $RF_BIN/fleet-report.{html,png}
+    if [ -n "${RF_BIN:-}" ]; then cp "$t/report.html" "$RF_BIN/fleet-report.html"; cp "$t/report.png" "$RF_BIN/fleet-report.png"; fi
 fi
 
 if [ "$fails" -ne 0 ]; then
