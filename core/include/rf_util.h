@@ -52,6 +52,26 @@ static inline bool rf_is_blank(const uint8_t *buf, size_t len)
     return true;
 }
 
+/** Whether n bytes are equal (every byte looked at). */
+static inline bool rf_bytes_equal(const uint8_t *a, const uint8_t *b, size_t n)
+{
+    uint8_t x = 0;
+    for (size_t i = 0; i < n; i++) {
+        x |= (uint8_t)(a[i] ^ b[i]);
+    }
+    return x == 0;
+}
+
+/** Copy a NUL-terminated string into cap bytes (cap > 0), always terminated. */
+static inline void rf_str_copy(char *dst, const char *src, size_t cap)
+{
+    size_t i = 0;
+    for (; i + 1 < cap && src[i] != 0; i++) {
+        dst[i] = src[i];
+    }
+    dst[i] = 0;
+}
+
 static inline uint16_t rf_le16(const uint8_t *p) { return (uint16_t)(p[0] | (p[1] << 8)); }
 static inline uint32_t rf_le32(const uint8_t *p)
 {

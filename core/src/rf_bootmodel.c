@@ -2,43 +2,6 @@
 #include "rf_bootmodel.h"
 #include "rf_otadata.h"
 
-/* ---- small helpers (no libc) --------------------------------------------- */
-
-static void copy_bytes(void *dst, const void *src, uint32_t n)
-{
-    uint8_t *d = dst;
-    const uint8_t *s = src;
-    for (uint32_t i = 0; i < n; i++) {
-        d[i] = s[i];
-    }
-}
-
-static void zero_bytes(void *dst, uint32_t n)
-{
-    uint8_t *d = dst;
-    for (uint32_t i = 0; i < n; i++) {
-        d[i] = 0;
-    }
-}
-
-static void copy_str(char *dst, const char *src, uint32_t cap)
-{
-    uint32_t i = 0;
-    for (; i + 1 < cap && src[i] != 0; i++) {
-        dst[i] = src[i];
-    }
-    dst[i] = 0;
-}
-
-static bool same_bytes(const uint8_t *a, const uint8_t *b, uint32_t n)
-{
-    uint8_t x = 0;
-    for (uint32_t i = 0; i < n; i++) {
-        x |= (uint8_t)(a[i] ^ b[i]);
-    }
-    return x == 0;
-}
-
 const char *rf_boot_result_name(rf_boot_result_t r)
 {
     switch (r) {
@@ -120,7 +83,7 @@ static bool find_in(const uint8_t *buf, uint32_t n, const char *const *marks, ui
     for (uint32_t m = 0; m < count; m++) {
         uint32_t k = str_len(marks[m]);
         for (uint32_t i = 0; i + k <= n; i++) {
-            if (buf[i] == (uint8_t)marks[m][0] && same_bytes(buf + i, (const uint8_t *)marks[m], k)) {
+            if (buf[i] == (uint8_t)marks[m][0] && rf_bytes_equal(buf + i, (const uint8_t *)marks[m], k)) {
                 return true;
             }
         }
@@ -150,7 +113,7 @@ rf_boot_loader_t rf_boot_identify(const rf_reader_t *r, uint32_t off, uint32_t l
         idf = idf || find_in(scratch, have, k_idf_marks, 4);
         pos += n;
         held = have < keep ? have : keep;
-        copy_bytes(scratch, scratch + have - held, held);
+        RF_MEMCPY(scratch, scratch + have - held, held);
     }
     return idf ? RF_BOOT_BL_ESP_IDF : RF_BOOT_BL_UNKNOWN;
 }
@@ -182,7 +145,7 @@ static rf_boot_result_t brick(ctx_t *c, rf_boot_why_t why)
 static bool esp_image_at(ctx_t *c, uint32_t off, uint32_t len)
 {
     rf_esp_image_info_t *info = &c->info->esp;
-    zero_bytes(info, sizeof *info);
+    RF_MEMSET(info, 0, sizeof *info);
     rf_reader_t w;
     rf_reader_window_t wc;
     if (off >= c->size) {
@@ -204,7 +167,7 @@ static bool esp_image_at(ctx_t *c, uint32_t off, uint32_t len)
 static bool mcuboot_image_at(ctx_t *c, uint32_t off, uint32_t size)
 {
     rf_mcuboot_info_t *info = &c->info->mcu;
-    zero_bytes(info, sizeof *info);
+    RF_MEMSET(info, 0, sizeof *info);
     rf_reader_t w;
     rf_reader_window_t wc;
     if ((uint64_t)off + size > c->size || rf_reader_window(&w, &wc, c->flash, off, size) != ESP_OK) {
@@ -232,7 +195,7 @@ static void entry_part(const uint8_t *e, rf_part_t *p)
     p->subtype = e[3];
     p->offset = rf_le32(e + 4);
     p->size = rf_le32(e + 8);
-    copy_str(p->label, (const char *)e + 12, RF_PART_LABEL_MAX + 1);
+    rf_str_copy(p->label, (const char *)e + 12, RF_PART_LABEL_MAX + 1);
     p->flags = rf_le32(e + 28);
 }
 
@@ -250,7 +213,7 @@ static rf_boot_result_t idf_table(ctx_t *c, uint32_t pt, idf_parts_t *bs)
         return brick(c, RF_BOOT_WHY_PT_NONE);
     }
     uint32_t flash = st->bootloader_flash_size ? st->bootloader_flash_size : c->size;
-    zero_bytes(bs, sizeof *bs);
+    RF_MEMSET(bs, 0, sizeof *bs);
     for (uint32_t i = 0; (i + 1) * RF_PTABLE_ENTRY_LEN <= len; i++) {
         const uint8_t *e = c->scratch + i * RF_PTABLE_ENTRY_LEN;
         uint16_t magic = rf_le16(e);
@@ -285,7 +248,7 @@ static rf_boot_result_t idf_table(ctx_t *c, uint32_t pt, idf_parts_t *bs)
         if (magic == RF_PTABLE_MAGIC_MD5) {
             uint8_t md5[RF_MD5_LEN];
             rf_md5(c->scratch, i * RF_PTABLE_ENTRY_LEN, md5);
-            if (!same_bytes(md5, e + 16, RF_MD5_LEN)) {
+            if (!rf_bytes_equal(md5, e + 16, RF_MD5_LEN)) {
                 st->a = pt;
                 return brick(c, RF_BOOT_WHY_PT_MD5);
             }
@@ -319,10 +282,10 @@ static bool try_app(ctx_t *c, int index, const rf_part_t *p)
         return false;
     }
     rf_boot_try_t tr;
-    zero_bytes(&tr, sizeof tr);
+    RF_MEMSET(&tr, 0, sizeof tr);
     tr.index = (int8_t)index;
     tr.offset = p->offset;
-    copy_str(tr.label, p->label, sizeof tr.label);
+    rf_str_copy(tr.label, p->label, sizeof tr.label);
     bool ok = false;
     if ((uint64_t)p->offset + p->size > c->size) {
         tr.err = RF_IMG_ERR__COUNT;
@@ -333,10 +296,10 @@ static bool try_app(ctx_t *c, int index, const rf_part_t *p)
         tr.err = RF_IMG_OK;
     } else {
         ok = true;
-        copy_str(st->app_label, p->label, sizeof st->app_label);
+        rf_str_copy(st->app_label, p->label, sizeof st->app_label);
         st->app_offset = p->offset;
-        copy_str(st->app_project, c->info->esp.app.project_name, sizeof st->app_project);
-        copy_str(st->app_version, c->info->esp.app.version, sizeof st->app_version);
+        rf_str_copy(st->app_project, c->info->esp.app.project_name, sizeof st->app_project);
+        rf_str_copy(st->app_version, c->info->esp.app.version, sizeof st->app_version);
     }
     if (!ok && st->tries_count < RF_BOOT_MAX_TRIES) {
         st->tries[st->tries_count++] = tr;
@@ -445,7 +408,7 @@ static void read_swap_state(const ctx_t *c, uint32_t slot, uint32_t size, swap_s
     }
     const uint8_t *end = t + sizeof t;
     const uint8_t *m = end - RF_MCUBOOT_TRAILER_MAGIC_END;
-    if (same_bytes(m, good, 16)) {
+    if (rf_bytes_equal(m, good, 16)) {
         s->magic = MAGIC_GOOD;
     } else if (!rf_is_blank(m, 16)) {
         s->magic = MAGIC_BAD;
@@ -458,7 +421,7 @@ static rf_boot_result_t mcuboot_booted(ctx_t *c, uint32_t slot)
 {
     c->st->slot_offset = slot;
     c->st->image_len = c->info->mcu.image_end;
-    copy_bytes(c->st->image_sha256, c->info->mcu.sha256_tlv, 32);
+    RF_MEMCPY(c->st->image_sha256, c->info->mcu.sha256_tlv, 32);
     return RF_BOOT_NEW;
 }
 
@@ -530,7 +493,7 @@ static bool rom_image_at(ctx_t *c, uint32_t off, uint8_t *err, uint32_t *err_at,
 rf_boot_result_t rf_boot_eval(const rf_reader_t *flash, const rf_boot_layout_t *layout, void *work, size_t work_len,
                               rf_boot_state_t *st)
 {
-    zero_bytes(st, sizeof *st);
+    RF_MEMSET(st, 0, sizeof *st);
     st->ota_selected = RF_BOOT_NONE;
     st->ota_start = RF_BOOT_NONE;
     st->result = RF_BOOT_BRICK;

@@ -4,32 +4,6 @@
 #include "rf_region.h"
 #include "rf_sig.h"
 
-static void zero_bytes(void *dst, uint32_t n)
-{
-    uint8_t *d = dst;
-    for (uint32_t i = 0; i < n; i++) {
-        d[i] = 0;
-    }
-}
-
-static void copy_str(char *dst, const char *src, uint32_t cap)
-{
-    uint32_t i = 0;
-    for (; i + 1 < cap && src[i] != 0; i++) {
-        dst[i] = src[i];
-    }
-    dst[i] = 0;
-}
-
-static bool same_bytes(const uint8_t *a, const uint8_t *b, uint32_t n)
-{
-    uint8_t x = 0;
-    for (uint32_t i = 0; i < n; i++) {
-        x |= (uint8_t)(a[i] ^ b[i]);
-    }
-    return x == 0;
-}
-
 static const struct {
     const char *name, *text;
 } k_rules[RF_ENG__COUNT] = {
@@ -107,7 +81,7 @@ static void *aligned_at(uint8_t *base, uint32_t off)
  * partition starts, where otadata is. Reads the table into work. */
 static void table_before(eng_t *e, const rf_reader_t *before, uint32_t dst, rf_part_t *otadata, bool *app_start)
 {
-    zero_bytes(otadata, sizeof *otadata);
+    RF_MEMSET(otadata, 0, sizeof *otadata);
     *app_start = false;
     uint32_t size = before->size;
     if ((uint64_t)e->pt_off + RF_PTABLE_MAX_LEN > size ||
@@ -165,8 +139,8 @@ static esp_err_t check_esp(eng_t *e, const rf_reader_t *rd, uint32_t off, uint32
                                                            : RF_ENG_ESP_INVALID);
     }
     if (info->has_app_desc) {
-        copy_str(out->app_project, info->app.project_name, sizeof out->app_project);
-        copy_str(out->app_version, info->app.version, sizeof out->app_version);
+        rf_str_copy(out->app_project, info->app.project_name, sizeof out->app_project);
+        rf_str_copy(out->app_version, info->app.version, sizeof out->app_version);
     }
     if (info->kind != want) {
         out->content = info->kind == RF_ESP_KIND_APP ? RF_ENG_CONTENT_ESP_APP : RF_ENG_CONTENT_ESP_BOOTLOADER;
@@ -358,14 +332,14 @@ esp_err_t rf_eng_check_write(const rf_eng_dev_t *dev, rf_vflash_t *vf, const rf_
         w->len > w->dst_size || vf->base == 0 || (uint64_t)w->dst + w->dst_size > vf->base->size) {
         return ESP_ERR_INVALID_ARG;
     }
-    zero_bytes(out, sizeof *out);
+    RF_MEMSET(out, 0, sizeof *out);
     eng_t e = { .dev = dev, .work = work, .work_len = work_len, .out = out };
     e.pt_off = dev->ptable_offset ? dev->ptable_offset : RF_PTABLE_OFFSET_DEFAULT;
     bool chip_known = rf_esp_chip_name(dev->chip_id) != 0;
     e.bl_off = chip_known ? rf_esp_chip_bootloader_offset(dev->chip_id) : 0;
 
     /* 1. The digest of the whole staged file. */
-    if (w->expect_sha256 != 0 && (w->src_sha256 == 0 || !same_bytes(w->expect_sha256, w->src_sha256, 32))) {
+    if (w->expect_sha256 != 0 && (w->src_sha256 == 0 || !rf_bytes_equal(w->expect_sha256, w->src_sha256, 32))) {
         out->at = w->dst;
         return refuse(&e, RF_ENG_SHA256);
     }
@@ -409,7 +383,7 @@ esp_err_t rf_eng_check_write(const rf_eng_dev_t *dev, rf_vflash_t *vf, const rf_
             uint32_t n = bl->image_len;
             bool a = rf_reader_sha256(&before, e.bl_off, n, e.work, 4096, before_bl) == ESP_OK;
             bool b = rf_reader_sha256(&e.vr, e.bl_off, n, e.work, 4096, after_bl) == ESP_OK;
-            bl_changed = !(a && b && same_bytes(before_bl, after_bl, 32));
+            bl_changed = !(a && b && rf_bytes_equal(before_bl, after_bl, 32));
         }
     }
     /* 3. The table sector, when the bootloader after the write reads one
