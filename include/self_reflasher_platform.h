@@ -24,7 +24,8 @@ typedef struct esp_self_reflasher_platform {
     void *ctx;
     const rf_flash_t *flash;
     /** ESP image chip id of this device (esp_chip_id_t: 0 ESP32, 9 ESP32-S3...);
-     *  0xFFFF when unknown (then the chip checks are skipped, with a warning). */
+     *  0xFFFF when unknown: the engine then refuses every checked write (without
+     *  the chip neither the bootloader nor the end state can be judged; fail closed). */
     uint16_t chip_id;
     /** Offset of the partition table (CONFIG_PARTITION_TABLE_OFFSET, 0x8000 by default). */
     uint32_t ptable_offset;
