@@ -819,42 +819,50 @@ static esp_err_t verify_image(const esp_self_reflasher_platform_t *pf, const esp
     if (scratch_len < RF_ENG_WORK_LEN) {
         return ESP_ERR_NO_MEM;
     }
-    rf_eng_verdict_t *verdict = malloc(sizeof *verdict);
-    rf_sig_key_t *key = NULL;
-    esp_err_t err = verdict ? ESP_OK : ESP_ERR_NO_MEM;
-    if (err == ESP_OK && v != NULL && v->pubkey != NULL) {
-        key = malloc(sizeof *key);
-        err = key ? rf_sig_load_key(v->pubkey, v->pubkey_len, key) : ESP_ERR_NO_MEM;
+    /* The engine's inputs and verdict on the heap, not the stack (budget). */
+    struct eng_call {
+        rf_eng_verdict_t verdict;
+        rf_sig_key_t key;
+        rf_vflash_t vf;
+        rf_reader_t whole, src;
+        rf_reader_flash_t whole_c, src_c;
+        rf_eng_dev_t dev;
+        rf_eng_write_t w;
+    } *c = calloc(1, sizeof *c);
+    if (c == NULL) {
+        return ESP_ERR_NO_MEM;
+    }
+    esp_err_t err = ESP_OK;
+    const rf_sig_key_t *key = NULL;
+    if (v != NULL && v->pubkey != NULL) {
+        err = rf_sig_load_key(v->pubkey, v->pubkey_len, &c->key);
+        key = &c->key;
         if (err != ESP_OK) {
             RF_LOGE(LOG(pf), "The verification key cannot be loaded: %s", esp_err_to_name(err));
         }
     }
-    rf_reader_t whole, src;
-    rf_reader_flash_t whole_c, src_c;
     if (err == ESP_OK) {
-        err = rf_reader_from_flash(&whole, &whole_c, pf->flash, 0, pf->flash->size);
+        err = rf_reader_from_flash(&c->whole, &c->whole_c, pf->flash, 0, pf->flash->size);
     }
     if (err == ESP_OK) {
-        err = rf_reader_from_flash(&src, &src_c, pf->flash, addr, len);
+        err = rf_reader_from_flash(&c->src, &c->src_c, pf->flash, addr, len);
     }
     if (err == ESP_OK) {
-        rf_eng_dev_t dev;
-        eng_dev(pf, &dev);
-        rf_vflash_t vf = { .base = &whole };
+        eng_dev(pf, &c->dev);
+        c->vf.base = &c->whole;
         esp_self_reflasher_image_kind_t k = v ? v->kind : ESP_SELF_REFLASHER_IMAGE_AUTO;
-        rf_eng_write_t w = {
+        c->w = (rf_eng_write_t){
             .dst = d->region_address, .dst_size = rf_align_up(d->region_size, pf->flash->sector_size), .len = len,
             .slot_size = (uint32_t)d->region_size,
-            .src = &src, .src_sha256 = sha, .expect_sha256 = v ? v->sha256 : NULL, .declared = declared_kind(k),
+            .src = &c->src, .src_sha256 = sha, .expect_sha256 = v ? v->sha256 : NULL, .declared = declared_kind(k),
             .declared_raw = k == ESP_SELF_REFLASHER_IMAGE_RAW, .key = key,
         };
-        err = rf_eng_check_write(&dev, &vf, &w, scratch, scratch_len, verdict);
+        err = rf_eng_check_write(&c->dev, &c->vf, &c->w, scratch, scratch_len, &c->verdict);
         if (err == ESP_OK || err == RF_ERR_IMAGE_INVALID || err == ESP_ERR_INVALID_CRC) {
-            log_verdict(pf, d, verdict);
+            log_verdict(pf, d, &c->verdict);
         }
     }
-    free(key);
-    free(verdict);
+    free(c);
     return err;
 }
 

@@ -126,14 +126,19 @@ typedef struct ctx {
     rf_boot_layout_t lay;
     rf_boot_state_t *st;
     uint8_t *scratch;          /* 4096 */
+    void *parts;               /* idf_parts_t, in the work area */
     union {
         rf_esp_image_info_t esp;
         rf_mcuboot_info_t mcu;
     } *info;
 } ctx_t;
 
-_Static_assert(4096u + sizeof(rf_esp_image_info_t) + 16u <= RF_BOOT_WORK_LEN, "work area");
-_Static_assert(4096u + sizeof(rf_mcuboot_info_t) + 16u <= RF_BOOT_WORK_LEN, "work area");
+/* The work area: [0, 4096) inspector scratch, then the inspector's result,
+ * then (ESP-IDF path) the partitions it boots from: off the stack. */
+#define INFO_AT 4096u
+#define PARTS_AT (INFO_AT + 1536u)
+_Static_assert(sizeof(rf_esp_image_info_t) + 16u <= PARTS_AT - INFO_AT, "work area");
+_Static_assert(sizeof(rf_mcuboot_info_t) + 16u <= PARTS_AT - INFO_AT, "work area");
 
 static rf_boot_result_t brick(ctx_t *c, rf_boot_why_t why)
 {
@@ -311,26 +316,27 @@ static rf_boot_result_t idf_boot(ctx_t *c)
 {
     rf_boot_state_t *st = c->st;
     uint32_t pt = c->lay.ptable_offset ? c->lay.ptable_offset : RF_PTABLE_OFFSET_DEFAULT;
-    idf_parts_t bs;
-    if (idf_table(c, pt, &bs) == RF_BOOT_BRICK) {
+    _Static_assert(PARTS_AT + sizeof(idf_parts_t) + 16u <= RF_BOOT_WORK_LEN, "work area");
+    idf_parts_t *const parts = c->parts;
+    if (idf_table(c, pt, parts) == RF_BOOT_BRICK) {
         return RF_BOOT_BRICK;
     }
     int start = RF_BOOT_FACTORY;
     st->sel = RF_BOOT_SEL_NO_OTADATA;
-    if (bs.otadata.size != 0) {
-        if (bs.otadata.size < 2 * RF_OTADATA_SECTOR) {
-            st->a = bs.otadata.size;
-            st->b = bs.otadata.offset;
+    if (parts->otadata.size != 0) {
+        if (parts->otadata.size < 2 * RF_OTADATA_SECTOR) {
+            st->a = parts->otadata.size;
+            st->b = parts->otadata.offset;
             return brick(c, RF_BOOT_WHY_OTADATA_SMALL);
         }
-        if ((uint64_t)bs.otadata.offset + 2 * RF_OTADATA_SECTOR > c->size) {
-            st->b = bs.otadata.offset;
+        if ((uint64_t)parts->otadata.offset + 2 * RF_OTADATA_SECTOR > c->size) {
+            st->b = parts->otadata.offset;
             return brick(c, RF_BOOT_WHY_OTADATA_PAST);
         }
         rf_otadata_entry_t ent[2];
         for (uint32_t i = 0; i < 2; i++) {
             uint8_t raw[RF_OTADATA_ENTRY_LEN];
-            if (rf_reader_read(c->flash, bs.otadata.offset + i * RF_OTADATA_SECTOR, raw, sizeof raw) != ESP_OK) {
+            if (rf_reader_read(c->flash, parts->otadata.offset + i * RF_OTADATA_SECTOR, raw, sizeof raw) != ESP_OK) {
                 return brick(c, RF_BOOT_WHY_OTADATA_PAST);
             }
             rf_otadata_entry_decode(raw, &ent[i]);
@@ -343,10 +349,10 @@ static rf_boot_result_t idf_boot(ctx_t *c)
         } else if (ent[1].valid) {
             active = 1;
         }
-        if (bs.ota_count == 0 || active < 0) {
-            if (bs.factory.size != 0) {
+        if (parts->ota_count == 0 || active < 0) {
+            if (parts->factory.size != 0) {
                 bool blank = ent[0].ota_seq == UINT32_MAX && ent[1].ota_seq == UINT32_MAX;
-                st->sel = bs.ota_count == 0 ? RF_BOOT_SEL_NO_OTA_APPS : blank ? RF_BOOT_SEL_BLANK : RF_BOOT_SEL_NO_VALID;
+                st->sel = parts->ota_count == 0 ? RF_BOOT_SEL_NO_OTA_APPS : blank ? RF_BOOT_SEL_BLANK : RF_BOOT_SEL_NO_VALID;
             } else {
                 start = 0;
                 st->sel = RF_BOOT_SEL_NO_VALID_NO_FACTORY;
@@ -355,7 +361,7 @@ static rf_boot_result_t idf_boot(ctx_t *c)
             st->sel = RF_BOOT_SEL_ENTRY;
             st->sel_entry = (int8_t)active;
             st->ota_seq = ent[active].ota_seq;
-            start = (int)((ent[active].ota_seq - 1u) % bs.ota_count);
+            start = (int)((ent[active].ota_seq - 1u) % parts->ota_count);
         }
     }
     st->ota_start = start;
@@ -363,16 +369,16 @@ static rf_boot_result_t idf_boot(ctx_t *c)
      * the factory app, upwards through the OTA slots, then the test app. */
     int booted = RF_BOOT_NONE;
     for (int i = start; i >= RF_BOOT_FACTORY && booted == RF_BOOT_NONE; i--) {
-        if (try_app(c, i, index_part(&bs, i))) {
+        if (try_app(c, i, index_part(parts, i))) {
             booted = i;
         }
     }
-    for (int i = start + 1; i < (int)bs.ota_count && booted == RF_BOOT_NONE; i++) {
-        if (try_app(c, i, index_part(&bs, i))) {
+    for (int i = start + 1; i < (int)parts->ota_count && booted == RF_BOOT_NONE; i++) {
+        if (try_app(c, i, index_part(parts, i))) {
             booted = i;
         }
     }
-    if (booted == RF_BOOT_NONE && try_app(c, RF_BOOT_TEST, &bs.test)) {
+    if (booted == RF_BOOT_NONE && try_app(c, RF_BOOT_TEST, &parts->test)) {
         booted = RF_BOOT_TEST;
     }
     st->ota_selected = booted;
@@ -503,8 +509,10 @@ rf_boot_result_t rf_boot_eval(const rf_reader_t *flash, const rf_boot_layout_t *
         return RF_BOOT_BRICK;
     }
     ctx_t c = { .flash = flash, .size = flash->size, .lay = *layout, .st = st, .scratch = work };
-    uintptr_t ip = ((uintptr_t)((uint8_t *)work + 4096) + 15u) & ~(uintptr_t)15u;
+    uintptr_t ip = ((uintptr_t)((uint8_t *)work + INFO_AT) + 15u) & ~(uintptr_t)15u;
     c.info = (void *)ip;
+    ip = ((uintptr_t)((uint8_t *)work + PARTS_AT) + 15u) & ~(uintptr_t)15u;
+    c.parts = (void *)ip;
 
     /* 1. ROM. */
     uint32_t bl_off = rf_esp_chip_bootloader_offset(layout->chip_id);
