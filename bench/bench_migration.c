@@ -32,6 +32,7 @@
 #include "rf_device.h"
 #include "rf_imggen.h"
 #include "rf_oldsys.h"
+#include "rf_rehearse.h"
 #include "self_reflasher_platform.h"
 
 #define FLASH (4u << 20)
@@ -186,18 +187,9 @@ static void run_download(rf_device_t *dev, const ths_t *srv, const char *app, co
     char u1[256], u2[256];
     ths_url(srv, app, u1, sizeof u1);
     ths_url(srv, bl, u2, sizeof u2);
-    const esp_self_reflasher_platform_t *pf = rf_device_get_platform(dev);
-    esp_http_client_config_t h1 = { .url = u1 }, h2 = { .url = u2 };
-    esp_self_reflasher_config_t c1 = { .http_config = &h1, .dest_region = { 0x110000, 0x100000 } };
-    esp_self_reflasher_config_t c2 = { .http_config = &h2, .dest_region = { 0x1000, 0xF000 } };
-    esp_self_reflasher_handle_t h = NULL;
-    esp_err_t e = esp_self_reflasher_init_with(pf, &c1, &h);
-    if (e == ESP_OK) e = esp_self_reflasher_download_bin(h);
-    if (e == ESP_OK) e = esp_self_reflasher_copy_to_region(h);
-    if (e == ESP_OK) e = esp_self_reflasher_upd_next_config(&c2, h);
-    if (e == ESP_OK) e = esp_self_reflasher_download_bin(h);
-    if (e == ESP_OK) e = esp_self_reflasher_copy_to_region(h);
-    esp_self_reflasher_deinit(h);
+    const rf_rehearse_step_t steps[] = { { u1, 0x110000, 0x100000 }, { u2, 0x1000, 0xF000 } };
+    rf_rehearse_seed_steps_t seq = { steps, 2, 0 };   /* one handle, as the reference example */
+    esp_err_t e = rf_rehearse_run_seed_download(&seq, dev);
     nor_sim_set_trace(dev->sim, NULL, NULL);
     const uint8_t *d = nor_sim_data(dev->sim);
     r->ok = e == ESP_OK && memcmp(d + 0x110000, app_img, app_len) == 0 && memcmp(d + 0x1000, bl_img, bl_len) == 0;

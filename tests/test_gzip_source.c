@@ -16,6 +16,7 @@
 #include "http_server.h"
 #include "rf_device.h"
 #include "rf_gzip_source.h"
+#include "rf_rehearse.h"
 #include "rf_inflate_tinfl.h"
 #include "self_reflasher_platform.h"
 #include "testlib.h"
@@ -314,20 +315,10 @@ static int migrate(rf_device_t *dev, const ths_t *srv, const char *app, const ch
     char u1[256], u2[256];
     ths_url(srv, app, u1, sizeof u1);
     ths_url(srv, bl, u2, sizeof u2);
-    const esp_self_reflasher_platform_t *pf = rf_device_get_platform(dev);
     /* one handle, as the reference example does (staging stays ota_1) */
-    esp_http_client_config_t h1 = { .url = u1, .timeout_ms = 5000 }, h2 = { .url = u2, .timeout_ms = 5000 };
-    esp_self_reflasher_config_t c1 = { .http_config = &h1, .dest_region = { 0x110000, 0x100000 } };
-    esp_self_reflasher_config_t c2 = { .http_config = &h2, .dest_region = { 0x1000, 0xF000 } };
-    esp_self_reflasher_handle_t h = NULL;
-    esp_err_t e = esp_self_reflasher_init_with(pf, &c1, &h);
-    if (e == ESP_OK) e = esp_self_reflasher_download_bin(h);
-    if (e == ESP_OK) e = esp_self_reflasher_copy_to_region(h);
-    if (e == ESP_OK) e = esp_self_reflasher_upd_next_config(&c2, h);
-    if (e == ESP_OK) e = esp_self_reflasher_download_bin(h);
-    if (e == ESP_OK) e = esp_self_reflasher_copy_to_region(h);
-    esp_self_reflasher_deinit(h);
-    return e;
+    const rf_rehearse_step_t steps[] = { { u1, 0x110000, 0x100000 }, { u2, 0x1000, 0xF000 } };
+    rf_rehearse_seed_steps_t seq = { steps, 2, 5000 };
+    return rf_rehearse_run_seed_download(&seq, dev);
 }
 
 static void test_seed_api_gzip_over_http(void **state)

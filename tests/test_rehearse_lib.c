@@ -83,28 +83,6 @@ static void test_fault_source(void **state)
 
 /* ---- the reference's download migration through the seed API ---- */
 
-typedef struct mig {
-    const char *app, *bl;
-} mig_t;
-
-static esp_err_t run_seed(void *arg, rf_device_t *dev)
-{
-    const mig_t *m = arg;
-    const esp_self_reflasher_platform_t *pf = rf_device_get_platform(dev);
-    esp_http_client_config_t h1 = { .url = m->app, .timeout_ms = 5000 }, h2 = { .url = m->bl, .timeout_ms = 5000 };
-    esp_self_reflasher_config_t c1 = { .http_config = &h1, .dest_region = { 0x110000, 0x100000 } };
-    esp_self_reflasher_config_t c2 = { .http_config = &h2, .dest_region = { 0x1000, 0xF000 } };
-    esp_self_reflasher_handle_t h = NULL;
-    esp_err_t e = esp_self_reflasher_init_with(pf, &c1, &h);
-    e = e == ESP_OK ? esp_self_reflasher_download_bin(h) : e;
-    e = e == ESP_OK ? esp_self_reflasher_copy_to_region(h) : e;
-    e = e == ESP_OK ? esp_self_reflasher_upd_next_config(&c2, h) : e;
-    e = e == ESP_OK ? esp_self_reflasher_download_bin(h) : e;
-    e = e == ESP_OK ? esp_self_reflasher_copy_to_region(h) : e;
-    esp_self_reflasher_deinit(h);
-    return e;
-}
-
 static void make_device(rf_device_t *dev)
 {
     char img[1100], err[256] = "";
@@ -132,10 +110,11 @@ static void test_sweep_through_seed_api(void **state)
     char app[1024], bl[1024];
     snprintf(app, sizeof app, "%s", tl_shared_path("fixtures/app_upd.bin"));
     snprintf(bl, sizeof bl, "%s", tl_shared_path("fixtures/mcuboot-esp32.bin"));
-    mig_t m = { app, bl };
+    rf_rehearse_step_t steps[] = { { app, 0x110000, 0x100000 }, { bl, 0x1000, 0xF000 } };
+    rf_rehearse_seed_steps_t m = { steps, 2, 5000 };
     rf_device_t dev;
     make_device(&dev);
-    rf_rehearse_cfg_t cfg = { .run = run_seed, .run_arg = &m, .dest = k_dest, .ndest = 2, .sweep = true,
+    rf_rehearse_cfg_t cfg = { .run = rf_rehearse_run_seed_download, .run_arg = &m, .dest = k_dest, .ndest = 2, .sweep = true,
                               .stride = 1, .jobs = 2 };
     rf_rehearse_result_t res;
     assert_int_equal(rf_rehearse(&dev, &cfg, &res), ESP_OK);
@@ -168,11 +147,12 @@ static void test_net_faults_any_server(void **state)
     char app[256], bl[256];
     ths_url(&srv, "/app_upd.bin", app, sizeof app);
     ths_url(&srv, "/mcuboot-esp32.bin", bl, sizeof bl);
-    mig_t m = { app, bl };
+    rf_rehearse_step_t steps[] = { { app, 0x110000, 0x100000 }, { bl, 0x1000, 0xF000 } };
+    rf_rehearse_seed_steps_t m = { steps, 2, 5000 };
     const char *sources[] = { app, bl };
     rf_device_t dev;
     make_device(&dev);
-    rf_rehearse_cfg_t cfg = { .run = run_seed, .run_arg = &m, .dest = k_dest, .ndest = 2, .sources = sources,
+    rf_rehearse_cfg_t cfg = { .run = rf_rehearse_run_seed_download, .run_arg = &m, .dest = k_dest, .ndest = 2, .sources = sources,
                               .nsources = 2, .net_faults = true, .jobs = 1 };
     rf_rehearse_result_t res;
     assert_int_equal(rf_rehearse(&dev, &cfg, &res), ESP_OK);

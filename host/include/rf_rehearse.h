@@ -186,6 +186,21 @@ struct cJSON *rf_rehearse_outcomes_json(const uint32_t outcomes[3]);
 void rf_rehearse_print(FILE *out, const rf_rehearse_result_t *res, const char *device, const char *mode,
                        const char *const *sources, bool table);
 
+/** A ready-made rf_rehearse_run_fn for tests and benches: the seed API's
+ *  download sequence, as a device runs it (init with the first step,
+ *  download_bin, copy_to_region, upd_next_config for each next one, deinit).
+ *  arg: an rf_rehearse_seed_steps_t. */
+typedef struct rf_rehearse_step {
+    const char *url;            /**< URL or file path */
+    uint32_t dest, size;
+} rf_rehearse_step_t;
+typedef struct rf_rehearse_seed_steps {
+    const rf_rehearse_step_t *v;
+    int n;
+    int timeout_ms;             /**< 0: 10 s */
+} rf_rehearse_seed_steps_t;
+esp_err_t rf_rehearse_run_seed_download(void *arg, rf_device_t *dev);
+
 /** Default number of worker processes: online CPUs, at most 8. */
 int rf_rehearse_default_jobs(void);
 

@@ -10,6 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 #include "rf_host_source.h"
+#include "self_reflasher_platform.h"
 
 #define REASON_LEN RF_REHEARSE_REASON_LEN
 #define LIST_CAP 200 /* failing points listed by number in the JSON */
@@ -484,6 +485,25 @@ static int run_net_faults(const rf_device_t *base, const rf_rehearse_cfg_t *cfg,
 /* ------------------------------------------------------------------------ */
 /* The rehearsal                                                            */
 /* ------------------------------------------------------------------------ */
+
+esp_err_t rf_rehearse_run_seed_download(void *arg, rf_device_t *dev)
+{
+    const rf_rehearse_seed_steps_t *st = arg;
+    const esp_self_reflasher_platform_t *pf = rf_device_get_platform(dev);
+    esp_self_reflasher_handle_t h = NULL;
+    esp_err_t e = ESP_OK;
+    for (int i = 0; i < st->n && e == ESP_OK; i++) {
+        esp_http_client_config_t http = { .url = st->v[i].url, .timeout_ms = st->timeout_ms ? st->timeout_ms : 10000 };
+        esp_self_reflasher_config_t c = { .http_config = &http,
+                                          .dest_region = { .region_address = st->v[i].dest,
+                                                           .region_size = st->v[i].size } };
+        e = i == 0 ? esp_self_reflasher_init_with(pf, &c, &h) : esp_self_reflasher_upd_next_config(&c, h);
+        e = e == ESP_OK ? esp_self_reflasher_download_bin(h) : e;
+        e = e == ESP_OK ? esp_self_reflasher_copy_to_region(h) : e;
+    }
+    esp_self_reflasher_deinit(h);
+    return e;
+}
 
 int rf_rehearse_default_jobs(void)
 {
