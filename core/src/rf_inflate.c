@@ -213,6 +213,24 @@ static void begin(rf_inflate_source_t *s)
     s->err = ESP_OK;
 }
 
+/* The inner source answered from byte `start`: identity bytes pass as they
+ * come; a compressed response (or a .gz name) is inflated, from its start only. */
+static esp_err_t opened(rf_inflate_source_t *s, bool by_name, uint32_t start, int64_t *total_len)
+{
+    bool enc = s->inner.content_encoding != NULL &&
+               encoding_is_compressed(s->inner.content_encoding(s->inner.ctx));
+    if (!by_name && !enc) {
+        return ESP_OK;   /* identity */
+    }
+    if (start > 0) {
+        inner_close(s);
+        return ESP_ERR_NOT_SUPPORTED;
+    }
+    s->mode = MODE_PENDING;
+    *total_len = -1;
+    return s->inflater->reset(s->inflater->ctx);
+}
+
 static esp_err_t src_open(void *ctx, uint32_t offset, int64_t *total_len)
 {
     rf_inflate_source_t *s = ctx;
@@ -223,21 +241,7 @@ static esp_err_t src_open(void *ctx, uint32_t offset, int64_t *total_len)
     }
     esp_err_t err = s->inner.open(s->inner.ctx, by_name ? 0 : offset, total_len);
     s->inner_open = true;
-    if (err != ESP_OK) {
-        return err;
-    }
-    bool enc = s->inner.content_encoding != NULL &&
-               encoding_is_compressed(s->inner.content_encoding(s->inner.ctx));
-    if (!by_name && !enc) {
-        return ESP_OK;   /* identity */
-    }
-    if (offset > 0) {
-        inner_close(s);
-        return ESP_ERR_NOT_SUPPORTED;
-    }
-    s->mode = MODE_PENDING;
-    *total_len = -1;
-    return s->inflater->reset(s->inflater->ctx);
+    return err != ESP_OK ? err : opened(s, by_name, by_name ? 0 : offset, total_len);
 }
 
 /* With validators (rf_source.h): an identity response resumes as the inner
@@ -254,22 +258,11 @@ static esp_err_t src_open_at(void *ctx, rf_source_open_t *io)
     }
     esp_err_t err = s->inner.open_at(s->inner.ctx, io);
     s->inner_open = true;
-    if (err != ESP_OK) {
-        return err;
+    err = err != ESP_OK ? err : opened(s, by_name, io->start, &io->total);
+    if (err == ESP_OK && s->mode == MODE_PENDING) {
+        io->validator[0] = 0;   /* a compressed transfer never resumes */
     }
-    bool enc = s->inner.content_encoding != NULL &&
-               encoding_is_compressed(s->inner.content_encoding(s->inner.ctx));
-    if (!by_name && !enc) {
-        return ESP_OK;   /* identity: as the inner source answered */
-    }
-    if (io->start > 0) {
-        inner_close(s);
-        return ESP_ERR_NOT_SUPPORTED;
-    }
-    s->mode = MODE_PENDING;
-    io->total = -1;
-    io->validator[0] = 0;
-    return s->inflater->reset(s->inflater->ctx);
+    return err;
 }
 
 static esp_err_t inflate_some(rf_inflate_source_t *s, uint8_t *buf, uint32_t cap, uint32_t *got)
