@@ -205,10 +205,11 @@ esp_err_t esp_self_reflasher_copy_to_region(esp_self_reflasher_handle_t handle);
  * Fail closed, for every call: after a refused upd_next_config, a failed
  * download_bin or a failed copy_to_region, the handle refuses downloads and
  * copies (ESP_ERR_INVALID_STATE) until a successful upd_next_config (which
- * may name the same image again: a journaled download then resumes). Its
- * work buffer is freed at the failure, so a caller that never calls
+ * may name the same image again: a journaled download then resumes). The
+ * handle holds no buffer between calls (each call takes its working memory
+ * from the heap and frees it before returning), so a caller that never calls
  * esp_self_reflasher_deinit() (the reference frees the handle on its own
- * failure paths) leaks only the handle itself (about 0.6 KiB).
+ * failure paths) leaks only the handle itself (under 0.5 KiB).
  */
 esp_err_t esp_self_reflasher_upd_next_config(const esp_self_reflasher_config_t *config,
                                              esp_self_reflasher_handle_t handle);

@@ -8,10 +8,14 @@
  *
  *   RF_ERR_IMAGE_INVALID = ESP_ERR_IMAGE_INVALID (bootloader_support's
  *                          esp_image_format.h, ESP_ERR_IMAGE_BASE + 2)
+ *   RF_ERR_INCOMPLETE_DATA = ESP_ERR_HTTP_INCOMPLETE_DATA (esp_http_client.h,
+ *                          ESP_ERR_HTTP_BASE + 12): a transfer ended before
+ *                          the length its source announced
  *
- * The ESP-IDF port checks the equality at compile time against the real
- * header.
+ * The ESP-IDF port (and the seed API, for the HTTP code) checks the
+ * equality at compile time against the real header.
  */
 #pragma once
 
 #define RF_ERR_IMAGE_INVALID 0x2002
+#define RF_ERR_INCOMPLETE_DATA 0x700C

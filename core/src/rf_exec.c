@@ -1,0 +1,1086 @@
+/*
+ * Execution of a migration's steps (rf_exec.h): staging downloads, copies,
+ * the embedded copy with its backup, the journal. Every write is judged by
+ * the engine (rf_eng_check_write) on the flash as it is at that moment,
+ * after a download and again before every copy.
+ */
+#include <string.h>
+#include "rf_err.h"
+#include "rf_exec.h"
+#include "rf_image.h"
+#include "rf_otadata.h"
+#include "rf_plan.h"
+#include "rf_region.h"
+#include "rf_sig.h"
+#include "rf_write.h"
+
+#if defined(ESP_PLATFORM)
+#include "sdkconfig.h"
+#endif
+
+/* Bytes read from the source per call (Kconfig SELF_REFLASHER_BUFFER_SIZE). */
+#if defined(CONFIG_SELF_REFLASHER_BUFFER_SIZE)
+#define RF_IO_CHUNK ((uint32_t)CONFIG_SELF_REFLASHER_BUFFER_SIZE)
+#else
+#define RF_IO_CHUNK 4096u
+#endif
+
+/* Journal progress every this many staged bytes (one page program each). */
+#define RF_JOURNAL_EVERY 0x10000u
+
+/* The engine's inputs and verdict for one check (in the arena, not on the stack). */
+typedef struct eng_call {
+    rf_eng_verdict_t verdict;
+    rf_sig_key_t key;
+    rf_vflash_t vf;
+    rf_reader_t whole, src;
+    rf_reader_flash_t whole_c, src_c;
+    rf_eng_dev_t dev;
+    rf_eng_write_t w;
+} eng_call_t;
+
+/* What one phase of a call needs besides the sector buffers; never two at once. */
+typedef union aux {
+    rf_ptable_t table;
+    rf_esp_image_info_t info;
+    eng_call_t eng;
+    rf_sig_key_t key;
+    uint64_t align;
+} aux_t;
+
+typedef struct mem {
+    aux_t *aux;
+    rf_journal_t *journal;   /* the embedded step's (a download step's lives in its rf_exec_dl_t) */
+    uint8_t *work;      /* 2 sectors for the write engine + an I/O chunk, or the engine's work area */
+    size_t work_len;
+} mem_t;
+
+#define AUX_LEN ((sizeof(aux_t) + 7u) & ~(size_t)7u)
+#define JOURNAL_LEN ((sizeof(rf_journal_t) + 7u) & ~(size_t)7u)
+
+static size_t work_len_for(uint32_t sector_size)
+{
+    return RF_MAX(2u * (size_t)sector_size + RF_IO_CHUNK, (size_t)RF_ENG_WORK_LEN);
+}
+
+size_t rf_exec_mem_len(uint32_t sector_size)
+{
+    return AUX_LEN + JOURNAL_LEN + work_len_for(sector_size);
+}
+
+static esp_err_t carve(const rf_exec_dev_t *dev, void *mem, size_t mem_len, mem_t *m)
+{
+    if (dev == NULL || dev->flash == NULL || dev->flash->sector_size == 0 || mem == NULL ||
+        ((uintptr_t)mem & 7u) != 0 || mem_len < rf_exec_mem_len(dev->flash->sector_size)) {
+        return ESP_ERR_INVALID_ARG;
+    }
+    m->aux = mem;
+    m->journal = (rf_journal_t *)(void *)((uint8_t *)mem + AUX_LEN);
+    m->work = (uint8_t *)mem + AUX_LEN + JOURNAL_LEN;
+    m->work_len = mem_len - AUX_LEN - JOURNAL_LEN;
+    return ESP_OK;
+}
+
+static uint32_t ptable_at(const rf_exec_dev_t *dev)
+{
+    return dev->ptable_offset ? dev->ptable_offset : RF_PTABLE_OFFSET_DEFAULT;
+}
+
+static esp_err_t list_table(const rf_exec_dev_t *dev, rf_ptable_t *t)
+{
+    if (dev->list_partitions == NULL) {
+        return ESP_ERR_NOT_SUPPORTED;
+    }
+    return dev->list_partitions(dev->ctx, t->parts, RF_PTABLE_MAX_PARTS, &t->count);
+}
+
+esp_err_t rf_exec_check_dest(const rf_exec_dev_t *dev, uint32_t dst, uint64_t size)
+{
+    const rf_flash_t *f = dev->flash;
+    if (size == 0) {
+        RF_LOGE(dev->log, "Destination region at 0x%08x is empty", (unsigned)dst);
+        return ESP_ERR_INVALID_ARG;
+    }
+    if (!rf_is_aligned(dst, f->sector_size)) {
+        RF_LOGE(dev->log, "Destination 0x%08x is not aligned to the 0x%x-byte flash sector", (unsigned)dst,
+                (unsigned)f->sector_size);
+        return ESP_ERR_INVALID_ARG;
+    }
+    if (size > f->size || (uint64_t)dst + rf_align_up((uint32_t)size, f->sector_size) > f->size) {
+        RF_LOGE(dev->log, "Destination 0x%08x+0x%llx ends past the end of the 0x%x-byte flash", (unsigned)dst,
+                (unsigned long long)size, (unsigned)f->size);
+        return ESP_ERR_INVALID_ARG;
+    }
+    return ESP_OK;
+}
+
+esp_err_t rf_exec_check_key(const rf_exec_dev_t *dev, const rf_exec_check_t *chk, void *mem, size_t mem_len)
+{
+    if (chk == NULL || chk->pubkey == NULL) {
+        return ESP_OK;
+    }
+    mem_t m;
+    esp_err_t err = carve(dev, mem, mem_len, &m);
+    if (err != ESP_OK) {
+        return err;
+    }
+    if ((err = rf_sig_load_key(chk->pubkey, chk->pubkey_len, &m.aux->key)) != ESP_OK) {
+        RF_LOGE(dev->log, "The verification key cannot be loaded (%s): PEM or DER SubjectPublicKeyInfo expected",
+                esp_err_to_name(err));
+        return ESP_ERR_INVALID_ARG;
+    }
+    return ESP_OK;
+}
+
+/* The device as the engine's rules see it. */
+static void eng_dev(const rf_exec_dev_t *dev, rf_eng_dev_t *e)
+{
+    memset(e, 0, sizeof *e);
+    e->chip_id = dev->chip_id;
+    e->ptable_offset = dev->ptable_offset;
+    e->boot.recovery_offset = dev->recovery_bootloader_addr;
+    e->boot.primary_slot = dev->mcuboot_primary_slot;
+    e->boot.secondary_slot = dev->mcuboot_secondary_slot;
+    e->boot.primary_size = dev->mcuboot_slot_size;
+    e->boot.secondary_size = dev->mcuboot_slot_size;
+}
+
+static bool staging_conflicts(const rf_exec_dev_t *dev, const rf_part_t *st, const rf_part_t *run, uint32_t dst,
+                              uint32_t dsize, bool log)
+{
+    if (rf_overlaps(st->offset, st->size, dst, dsize)) {
+        if (log) {
+            RF_LOGE(dev->log, "Staging partition '%s' (0x%08x..0x%08x) overlaps the destination 0x%08x..0x%08x",
+                    st->label, (unsigned)st->offset, (unsigned)(st->offset + st->size), (unsigned)dst,
+                    (unsigned)(dst + dsize));
+        }
+        return true;
+    }
+    if (rf_overlaps(st->offset, st->size, run->offset, run->size)) {
+        if (log) {
+            RF_LOGE(dev->log, "Staging partition '%s' (0x%08x..0x%08x) overlaps the running partition '%s'",
+                    st->label, (unsigned)st->offset, (unsigned)(st->offset + st->size), run->label);
+        }
+        return true;
+    }
+    return false;
+}
+
+/* The engine's ranges no staging may overwrite (MCUboot slots that hold an
+ * image an earlier step wrote); returns how many. */
+static uint32_t staging_keep(const rf_exec_dev_t *dev, uint32_t keep[4])
+{
+    rf_eng_dev_t e;
+    eng_dev(dev, &e);
+    rf_reader_t r;
+    rf_reader_flash_t rc;
+    if (rf_reader_from_flash(&r, &rc, dev->flash, 0, dev->flash->size) != ESP_OK) {
+        return 0;
+    }
+    return rf_eng_staging_keep(&e, &r, keep);
+}
+
+static bool overlaps_keep(const rf_part_t *st, const uint32_t *keep, uint32_t n)
+{
+    for (uint32_t i = 0; i < n; i++) {
+        if (rf_overlaps(st->offset, st->size, keep[2 * i], keep[2 * i + 1])) {
+            return true;
+        }
+    }
+    return false;
+}
+
+esp_err_t rf_exec_plan_download(const rf_exec_dev_t *dev, rf_exec_dl_t *dl, const rf_part_t *forced,
+                                const rf_part_t *current, void *mem, size_t mem_len)
+{
+    mem_t m;
+    esp_err_t err = carve(dev, mem, mem_len, &m);
+    if (err != ESP_OK || (err = rf_exec_check_dest(dev, dl->dst, dl->dst_size)) != ESP_OK) {
+        return err;
+    }
+    const uint32_t dsize = rf_align_up(dl->dst_size, dev->flash->sector_size);
+    const rf_part_t *run = &dl->running;
+    if (rf_overlaps(dl->dst, dsize, run->offset, run->size)) {
+        RF_LOGE(dev->log, "Destination 0x%08x..0x%08x overlaps the running partition '%s' (0x%08x..0x%08x): "
+                "download mode cannot overwrite the code it runs from", (unsigned)dl->dst, (unsigned)(dl->dst + dsize),
+                run->label, (unsigned)run->offset, (unsigned)(run->offset + run->size));
+        return ESP_ERR_INVALID_ARG;
+    }
+    uint32_t keep[4];
+    const uint32_t n_keep = staging_keep(dev, keep);
+    if (forced != NULL) {
+        if (forced->size == 0 || !rf_is_aligned(forced->offset, dev->flash->sector_size) ||
+            (uint64_t)forced->offset + forced->size > dev->flash->size) {
+            RF_LOGE(dev->log, "Target partition '%s' (0x%08x+0x%x) is not a usable flash range", forced->label,
+                    (unsigned)forced->offset, (unsigned)forced->size);
+            return ESP_ERR_INVALID_ARG;
+        }
+        if (staging_conflicts(dev, forced, run, dl->dst, dsize, true)) {
+            return ESP_ERR_INVALID_ARG;
+        }
+        if (overlaps_keep(forced, keep, n_keep)) {
+            RF_LOGE(dev->log, "Target partition '%s' holds an MCUboot image in a slot the new system boots from: "
+                    "staging there would destroy it", forced->label);
+            return ESP_ERR_INVALID_ARG;
+        }
+        dl->staging = *forced;
+        return ESP_OK;
+    }
+    if (current != NULL && !staging_conflicts(dev, current, run, dl->dst, dsize, false) &&
+        !overlaps_keep(current, keep, n_keep)) {
+        dl->staging = *current;
+        return ESP_OK;
+    }
+    /* As the reference does: an OTA app partition after the running one
+     * (then the ones before it), the first that conflicts with nothing: the
+     * plan's rule (rf_choose_staging), so the host tool predicts this choice. */
+    rf_ptable_t *table = &m.aux->table;   /* read on demand, not held */
+    if ((err = list_table(dev, table)) != ESP_OK) {
+        RF_LOGE(dev->log, "Cannot read the partition table: %s", esp_err_to_name(err));
+        return err;
+    }
+    rf_plan_rule_t rule;
+    if (rf_choose_staging(table, run, NULL, dl->dst, dsize, keep, n_keep, &dl->staging, &rule) == ESP_OK) {
+        return ESP_OK;
+    }
+    RF_LOGE(dev->log, "No OTA app partition can stage a download for 0x%08x..0x%08x without overlapping it "
+            "or the running partition", (unsigned)dl->dst, (unsigned)(dl->dst + dsize));
+    return ESP_ERR_NOT_FOUND;
+}
+
+/* ---- journal ---- */
+
+static uint32_t journal_at(const rf_exec_dev_t *dev)
+{
+    const uint32_t len = RF_JOURNAL_SECTORS * dev->flash->sector_size;
+    return dev->journal_addr ? dev->journal_addr : dev->flash->size - len;
+}
+
+static bool journal_possible(const rf_exec_dev_t *dev)
+{
+    return dev->journal_addr != RF_EXEC_NO_JOURNAL &&
+           dev->flash->size >= RF_JOURNAL_SECTORS * dev->flash->sector_size;
+}
+
+/* Open the journal for a step whose regions are given (pairs), if the
+ * device has one and it overlaps none of them. */
+static bool journal_open(const rf_exec_dev_t *dev, rf_journal_t *j, const uint32_t *avoid, uint32_t n_avoid,
+                         const mem_t *m)
+{
+    if (!journal_possible(dev)) {
+        return false;
+    }
+    const uint32_t at = journal_at(dev), len = RF_JOURNAL_SECTORS * dev->flash->sector_size;
+    for (uint32_t i = 0; i < n_avoid; i++) {
+        if (rf_overlaps(at, len, avoid[2 * i], avoid[2 * i + 1])) {
+            RF_LOGW(dev->log, "Journal 0x%08x..0x%08x overlaps a region of this step: no resume for it",
+                    (unsigned)at, (unsigned)(at + len));
+            return false;
+        }
+    }
+    if (dev->journal_addr == 0) {
+        /* automatic place: only where no partition lies */
+        rf_ptable_t *t = &m->aux->table;
+        const bool table = list_table(dev, t) == ESP_OK;
+        bool clear = table;
+        for (uint32_t i = 0; clear && i < t->count; i++) {
+            clear = !rf_overlaps(at, len, t->parts[i].offset, t->parts[i].size);
+        }
+        if (!table) {
+            /* No readable table (an interrupted run erased it on its way to
+             * the new system): the journal is used only if it is there. */
+            return rf_journal_open(j, dev->flash, at, m->work, m->work_len) == ESP_OK && j->have;
+        }
+        if (!clear) {
+            return false;
+        }
+    }
+    return rf_journal_open(j, dev->flash, at, m->work, m->work_len) == ESP_OK;
+}
+
+/* Leave no trace: when the migration is complete its journal is erased, so
+ * the flash outside the destinations is what the plan declared. Only an area
+ * that holds this component's journal records is erased (never data that
+ * merely lies where a journal could be). */
+static esp_err_t journal_clear(const rf_exec_dev_t *dev, const mem_t *m)
+{
+    if (!journal_possible(dev)) {
+        return ESP_OK;
+    }
+    const uint32_t S = dev->flash->sector_size, at = journal_at(dev), len = RF_JOURNAL_SECTORS * S;
+    rf_journal_t j;
+    if (rf_journal_open(&j, dev->flash, at, m->work, m->work_len) != ESP_OK || !j.have) {
+        return ESP_OK;
+    }
+    esp_err_t err = ESP_OK;
+    for (uint32_t k = 0; k < RF_JOURNAL_SECTORS && err == ESP_OK; k++) {
+        if ((err = rf_flash_read(dev->flash, at + k * S, m->work, S)) == ESP_OK && !rf_is_blank(m->work, S)) {
+            err = rf_flash_erase(dev->flash, at + k * S, S);
+        }
+    }
+    if (err == ESP_OK) {
+        RF_LOGI(dev->log, "Migration complete: journal 0x%08x..0x%08x erased", (unsigned)at, (unsigned)(at + len));
+    } else {
+        RF_LOGW(dev->log, "Journal 0x%08x could not be erased: %s", (unsigned)at, esp_err_to_name(err));
+    }
+    return err;
+}
+
+esp_err_t rf_exec_finish(const rf_exec_dev_t *dev, void *mem, size_t mem_len)
+{
+    mem_t m;
+    esp_err_t err = carve(dev, mem, mem_len, &m);
+    return err != ESP_OK ? err : journal_clear(dev, &m);
+}
+
+static void step_id(const char *what, uint32_t a, uint32_t b, uint32_t c, uint32_t d, uint8_t id[RF_JOURNAL_ID_LEN])
+{
+    uint8_t nums[16], dig[RF_SHA256_LEN];
+    rf_put_le32(nums, a);
+    rf_put_le32(nums + 4, b);
+    rf_put_le32(nums + 8, c);
+    rf_put_le32(nums + 12, d);
+    rf_sha256_ctx_t ctx;
+    rf_sha256_start(&ctx);
+    rf_sha256_update(&ctx, what, strlen(what));
+    rf_sha256_update(&ctx, nums, sizeof nums);
+    rf_sha256_finish(&ctx, dig);
+    memcpy(id, dig, RF_JOURNAL_ID_LEN);
+}
+
+static void dl_id(const rf_exec_dl_t *dl, uint8_t id[RF_JOURNAL_ID_LEN])
+{
+    step_id(dl->name, dl->dst, dl->dst_size, 0, 0, id);
+}
+
+static void journal_note(const rf_exec_dev_t *dev, rf_journal_t *j, bool *on, rf_jstate_t state,
+                         const uint8_t id[RF_JOURNAL_ID_LEN], uint32_t progress, uint32_t total, const uint8_t *sha,
+                         uint32_t aux, uint32_t aux_len, const char *validator)
+{
+    if (!*on) {
+        return;
+    }
+    rf_journal_rec_t r;
+    memset(&r, 0, sizeof r);
+    r.state = (uint8_t)state;
+    memcpy(r.id, id, RF_JOURNAL_ID_LEN);
+    r.progress = progress;
+    r.total = total;
+    if (sha) {
+        memcpy(r.sha256, sha, RF_SHA256_LEN);
+    }
+    r.aux_addr = aux;
+    r.aux_len = aux_len;
+    if (validator != NULL) {
+        memcpy(r.validator, validator, sizeof r.validator);
+    }
+    esp_err_t err = rf_journal_append(j, &r);
+    if (err != ESP_OK) {
+        RF_LOGW(dev->log, "Journal write failed (%s): continuing without resume", esp_err_to_name(err));
+        *on = false;
+    }
+}
+
+static void dl_note(const rf_exec_dev_t *dev, rf_exec_dl_t *dl, rf_jstate_t state, const uint8_t *id,
+                    uint32_t progress, uint32_t total, const uint8_t *sha)
+{
+    const bool none = state == RF_JSTATE_NONE;
+    journal_note(dev, &dl->journal, &dl->journal_on, state, id, progress, total, sha, none ? 0 : dl->staging.offset,
+                 none ? 0 : dl->staging.size, state == RF_JSTATE_STAGING ? dl->validator : NULL);
+}
+
+esp_err_t rf_exec_dl_from_journal(const rf_exec_dev_t *dev, rf_exec_dl_t *dl, void *mem, size_t mem_len)
+{
+    mem_t m;
+    esp_err_t err = carve(dev, mem, mem_len, &m);
+    if (err != ESP_OK) {
+        return err;
+    }
+    uint8_t id[RF_JOURNAL_ID_LEN];
+    dl_id(dl, id);
+    rf_journal_t *j = &dl->journal;
+    const rf_journal_rec_t *last = &j->last;
+    if (rf_exec_check_dest(dev, dl->dst, dl->dst_size) == ESP_OK && journal_open(dev, j, NULL, 0, &m) && j->have &&
+        memcmp(last->id, id, sizeof id) == 0 && last->state >= RF_JSTATE_STAGING &&
+        last->state <= RF_JSTATE_COPIED && last->aux_len > 0 &&
+        (uint64_t)last->aux_addr + last->aux_len <= dev->flash->size &&
+        !rf_overlaps(last->aux_addr, last->aux_len, dl->dst, dl->dst_size)) {
+        memset(&dl->running, 0, sizeof dl->running);
+        memset(&dl->staging, 0, sizeof dl->staging);
+        dl->staging.offset = last->aux_addr;
+        dl->staging.size = last->aux_len;
+        memcpy(dl->staging.label, "(journal)", 10);
+        RF_LOGW(dev->log, "No partition table (an interrupted run erased it): resuming this step from the "
+                "journal, staging at 0x%08x", (unsigned)dl->staging.offset);
+        return ESP_OK;
+    }
+    return ESP_ERR_NOT_FOUND;
+}
+
+/* ---- the engine's verdict ---- */
+
+/* The verdict as one log line: what was refused, and where. */
+static void log_verdict(const rf_exec_dev_t *dev, uint32_t dst, const rf_eng_verdict_t *v)
+{
+    if (v->rule == RF_ENG_OK && v->before_brick) {
+        RF_LOGW(dev->log, "The flash boots nothing now (boot model); the write to 0x%08x is off the boot path and "
+                "allowed", (unsigned)dst);
+    }
+    if (v->rule == RF_ENG_OK) {
+        if (v->content == RF_ENG_CONTENT_MCUBOOT) {
+            RF_LOGI(dev->log, "Verified MCUboot image %u.%u.%u for 0x%08x: SHA-256 TLV good%s; the flash after it "
+                    "boots (%s)", v->mcu_ver_major, v->mcu_ver_minor, v->mcu_ver_revision, (unsigned)dst,
+                    v->signature_ok ? ", signature good" : "", rf_boot_result_name(v->end.result));
+        } else if (v->content != RF_ENG_CONTENT_NONE) {
+            RF_LOGI(dev->log, "Verified ESP %s for chip id %u for 0x%08x: %u segments, checksum and SHA-256 good; "
+                    "the flash after it boots (%s)", v->content == RF_ENG_CONTENT_ESP_APP ? "app" : "bootloader",
+                    (unsigned)v->chip_id, (unsigned)dst, (unsigned)v->segments, rf_boot_result_name(v->end.result));
+        } else {
+            RF_LOGI(dev->log, "Verified the write to 0x%08x: the flash after it boots (%s)", (unsigned)dst,
+                    rf_boot_result_name(v->end.result));
+        }
+        return;
+    }
+    if (v->rule == RF_ENG_PTABLE) {
+        RF_LOGE(dev->log, "Image for 0x%08x refused: %s: %s", (unsigned)dst, rf_eng_rule_str(v->rule),
+                rf_eng_pt_why_str((rf_eng_pt_why_t)v->detail));
+    } else if (v->rule == RF_ENG_END_BRICK || v->rule == RF_ENG_END_RECOVERY) {
+        RF_LOGE(dev->log, "Image for 0x%08x refused: %s (boot model: %s, stops at 0x%x)", (unsigned)dst,
+                rf_eng_rule_str(v->rule), rf_boot_loader_name(v->end.bootloader), (unsigned)v->end.err_at);
+    } else if (v->img_err != RF_IMG_OK) {
+        RF_LOGE(dev->log, "Image for 0x%08x refused: %s: %s (at offset 0x%x)", (unsigned)dst,
+                rf_eng_rule_str(v->rule), rf_img_err_str((rf_img_err_t)v->img_err), (unsigned)v->err_offset);
+    } else {
+        RF_LOGE(dev->log, "Image for 0x%08x refused: %s (checked at 0x%08x)", (unsigned)dst,
+                rf_eng_rule_str(v->rule), (unsigned)v->at);
+    }
+}
+
+/* Verify the image at [addr, addr + len) of the flash for the destination
+ * [dst, dst + dst_size) with the engine's rules, before anything is written
+ * there: the write is laid over the current flash and judged by what the
+ * flash would hold (rf_engine.h). sha is the image's SHA-256 (hashed once,
+ * on its way in). Uses the whole arena. */
+static esp_err_t verify_image(const rf_exec_dev_t *dev, const rf_exec_check_t *chk, uint32_t dst, uint32_t dst_size,
+                              uint32_t addr, uint32_t len, const uint8_t sha[RF_SHA256_LEN], const mem_t *m)
+{
+    if (chk->skip) {
+        RF_LOGW(dev->log, "Content checks turned OFF by the caller for 0x%08x: the image is written unverified",
+                (unsigned)dst);
+        return ESP_OK;
+    }
+    if (m->work_len < RF_ENG_WORK_LEN) {
+        return ESP_ERR_NO_MEM;
+    }
+    eng_call_t *c = &m->aux->eng;
+    memset(c, 0, sizeof *c);
+    esp_err_t err = ESP_OK;
+    const rf_sig_key_t *key = NULL;
+    if (chk->pubkey != NULL) {
+        err = rf_sig_load_key(chk->pubkey, chk->pubkey_len, &c->key);
+        key = &c->key;
+        if (err != ESP_OK) {
+            RF_LOGE(dev->log, "The verification key cannot be loaded: %s", esp_err_to_name(err));
+        }
+    }
+    if (err == ESP_OK) {
+        err = rf_reader_from_flash(&c->whole, &c->whole_c, dev->flash, 0, dev->flash->size);
+    }
+    if (err == ESP_OK) {
+        err = rf_reader_from_flash(&c->src, &c->src_c, dev->flash, addr, len);
+    }
+    if (err == ESP_OK) {
+        eng_dev(dev, &c->dev);
+        c->vf.base = &c->whole;
+        c->w = (rf_eng_write_t){
+            .dst = dst, .dst_size = rf_align_up(dst_size, dev->flash->sector_size), .len = len,
+            .slot_size = dst_size, .src = &c->src, .src_sha256 = sha, .expect_sha256 = chk->expect_sha256,
+            .declared = chk->declared, .declared_raw = chk->declared_raw, .key = key,
+        };
+        err = rf_eng_check_write(&c->dev, &c->vf, &c->w, m->work, m->work_len, &c->verdict);
+        if (err == ESP_OK || err == RF_ERR_IMAGE_INVALID || err == ESP_ERR_INVALID_CRC) {
+            log_verdict(dev, dst, &c->verdict);
+        }
+    }
+    return err;
+}
+
+/* ---- download into staging ---- */
+
+static esp_err_t stream_source(const rf_exec_dev_t *dev, rf_exec_dl_t *dl, rf_source_t *src, rf_stream_t *st,
+                               int64_t total, const uint8_t id[RF_JOURNAL_ID_LEN], uint8_t *io)
+{
+    uint32_t journaled = rf_stream_flushed(st);
+    for (;;) {
+        uint32_t got = 0;
+        esp_err_t err = src->read(src->ctx, io, RF_IO_CHUNK, &got);
+        if (err != ESP_OK) {
+            RF_LOGE(dev->log, "Download from %s failed after %u bytes: %s", src->name ? src->name : "source",
+                    (unsigned)st->offset, esp_err_to_name(err));
+            return err;
+        }
+        if (got == 0) {
+            break;
+        }
+        if ((err = rf_stream_write(st, io, got)) != ESP_OK) {
+            return err;
+        }
+        uint32_t flushed = rf_stream_flushed(st) / RF_JOURNAL_EVERY * RF_JOURNAL_EVERY;
+        if (flushed > journaled) {
+            journaled = flushed;
+            dl_note(dev, dl, RF_JSTATE_STAGING, id, flushed, total > 0 ? (uint32_t)total : 0, NULL);
+        }
+    }
+    if (total >= 0 && st->offset != (uint64_t)total) {
+        RF_LOGE(dev->log, "Download ended after %llu of %lld bytes", (unsigned long long)st->offset, (long long)total);
+        return RF_ERR_INCOMPLETE_DATA;
+    }
+    if (st->offset == 0) {
+        RF_LOGE(dev->log, "Downloaded image is empty");
+        return ESP_ERR_INVALID_SIZE;
+    }
+    return ESP_OK;
+}
+
+/* Open the source (at io->offset when it proves the same object) and check
+ * the announced length: it decides before anything is erased. */
+static esp_err_t open_checked(const rf_exec_dev_t *dev, const rf_exec_dl_t *dl, rf_source_t *src,
+                              rf_source_open_t *io)
+{
+    esp_err_t err = rf_source_open_at(src, io);
+    if (err != ESP_OK) {
+        RF_LOGE(dev->log, "Cannot fetch %s: %s", dl->name, esp_err_to_name(err));
+        return err;
+    }
+    const int64_t total = io->total;
+    const uint32_t limit = RF_MIN(dl->staging.size, dl->dst_size);
+    if (total == 0) {
+        RF_LOGE(dev->log, "%s announces an empty image", dl->name);
+        return ESP_ERR_INVALID_SIZE;
+    }
+    if (total > 0 && (uint64_t)total > limit) {
+        if ((uint64_t)total > dl->staging.size) {
+            RF_LOGE(dev->log, "Image of %lld bytes does not fit the staging partition '%s' (0x%x bytes); nothing "
+                    "erased", (long long)total, dl->staging.label, (unsigned)dl->staging.size);
+        } else {
+            RF_LOGE(dev->log, "Image of %lld bytes does not fit the destination region 0x%08x (0x%x bytes); nothing "
+                    "erased", (long long)total, (unsigned)dl->dst, (unsigned)dl->dst_size);
+        }
+        return ESP_ERR_INVALID_SIZE;
+    }
+    return ESP_OK;
+}
+
+/* The journal says this step's image is staged: it is a hint. The staged
+ * bytes must still hash to what it recorded AND pass this step's checks
+ * (its expected digest, key and destination rules) on the flash as it is
+ * now; anything else is downloaded again. */
+static bool staged_by_journal(const rf_exec_dev_t *dev, rf_exec_dl_t *dl, const rf_exec_check_t *chk,
+                              const rf_journal_rec_t *last, const mem_t *m)
+{
+    uint8_t sha[RF_SHA256_LEN];
+    if (last->total == 0 || last->total > dl->staging.size ||
+        rf_flash_sha256(dev->flash, dl->staging.offset, last->total, m->work, m->work_len, sha) != ESP_OK ||
+        memcmp(sha, last->sha256, sizeof sha) != 0 ||
+        verify_image(dev, chk, dl->dst, dl->dst_size, dl->staging.offset, last->total, sha, m) != ESP_OK) {
+        return false;
+    }
+    RF_LOGI(dev->log, "Image already staged in '%s' (journal) and verified again: not downloaded again",
+            dl->staging.label);
+    dl->staged = true;
+    dl->staged_len = last->total;
+    memcpy(dl->staged_sha, sha, sizeof sha);
+    return true;
+}
+
+esp_err_t rf_exec_download(const rf_exec_dev_t *dev, rf_exec_dl_t *dl, const rf_exec_check_t *chk,
+                           const rf_exec_source_port_t *sp, void *mem, size_t mem_len)
+{
+    mem_t m;
+    esp_err_t err = carve(dev, mem, mem_len, &m);
+    if (err != ESP_OK) {
+        return err;
+    }
+    const uint32_t S = dev->flash->sector_size;
+    dl->staged = false;
+
+    /* The journal says what an earlier run of this same step achieved. */
+    uint8_t id[RF_JOURNAL_ID_LEN];
+    dl_id(dl, id);
+    const uint32_t avoid[] = { dl->dst, rf_align_up(dl->dst_size, S), dl->staging.offset, dl->staging.size,
+                               dl->running.offset, dl->running.size };
+    dl->journal_on = journal_open(dev, &dl->journal, avoid, 3, &m);
+    /* this step's STAGING record, if any: the journal's last record, read
+     * only before anything is appended to the journal */
+    const rf_journal_rec_t *srec = NULL;
+    const rf_journal_rec_t *last = &dl->journal.last;
+    if (dl->journal_on && dl->journal.have && memcmp(last->id, id, sizeof id) == 0 &&
+        last->aux_addr == dl->staging.offset) {   /* another staging partition than before: start over */
+        if (last->state == RF_JSTATE_STAGED || last->state == RF_JSTATE_COPIED) {
+            if (staged_by_journal(dev, dl, chk, last, &m)) {
+                return ESP_OK;
+            }
+        } else if (last->state == RF_JSTATE_STAGING) {
+            srec = last;
+        }
+    }
+
+    rf_source_t src;
+    memset(&src, 0, sizeof src);
+    if ((err = sp->make(sp->arg, &src)) != ESP_OK) {
+        RF_LOGE(dev->log, "Cannot create a client for %s: %s", dl->name, esp_err_to_name(err));
+        return err;
+    }
+    /* Resume only what the source proves to be the same file (rf_resume_decide). */
+    rf_source_open_t io;
+    memset(&io, 0, sizeof io);
+    io.offset = rf_resume_offset(srec, S);
+    io.if_range = io.offset > 0 ? srec->validator : NULL;
+    err = open_checked(dev, dl, &src, &io);
+    /* A failed resume request is retried from byte 0, unless time ran out
+     * (the staged part then stays for the next run). */
+    rf_resume_t how = err == ESP_OK ? rf_resume_decide(srec, &io)
+                      : (io.offset > 0 && err != ESP_ERR_TIMEOUT) ? RF_RESUME_REOPEN : RF_RESUME_RESTARTED;
+    if (io.offset > 0 && how != RF_RESUME_CONTINUE && (err == ESP_OK || how == RF_RESUME_REOPEN)) {
+        RF_LOGW(dev->log, "Cannot resume at byte %u (the file changed, has no validator or the range was wrong): "
+                "starting over", (unsigned)io.offset);
+    }
+    if (how == RF_RESUME_REOPEN) {
+        src.close(src.ctx);
+        memset(&io, 0, sizeof io);
+        err = open_checked(dev, dl, &src, &io);
+    }
+    if (err != ESP_OK) {
+        src.close(src.ctx);
+        sp->release(sp->arg, &src);
+        return err;
+    }
+    const int64_t total = io.total;
+    uint32_t resume_at = 0;
+    memcpy(dl->validator, io.validator, sizeof dl->validator);
+    if (how == RF_RESUME_CONTINUE) {
+        resume_at = io.offset;
+        RF_LOGI(dev->log, "Resuming the download at byte %u of %lld (journal, validator %s)", (unsigned)resume_at,
+                (long long)total, io.validator);
+    } else if (srec != NULL && srec->progress > 0) {
+        dl_note(dev, dl, RF_JSTATE_NONE, id, 0, 0, NULL);   /* the staged bytes are no longer a resume point */
+    }
+    const uint32_t limit = RF_MIN(dl->staging.size, dl->dst_size);
+    rf_stream_t st;
+    err = rf_stream_init(&st, dev->flash, dl->staging.offset, dl->staging.size, limit,
+                         total > 0 ? (uint32_t)total : 0, m.work, 2u * S, dev->log);
+    if (err == ESP_OK && resume_at > 0) {
+        err = rf_stream_resume(&st, resume_at);
+    }
+    if (err == ESP_OK) {
+        err = stream_source(dev, dl, &src, &st, total, id, m.work + 2u * S);
+    }
+    uint8_t sha[RF_SHA256_LEN];
+    if (err == ESP_OK) {
+        err = rf_stream_finish(&st, sha);
+    }
+    src.close(src.ctx);
+    sp->release(sp->arg, &src);
+    RF_LOGI(dev->log, "Connection closed");
+    if (err != ESP_OK) {
+        /* Only a transfer that failed (the network, a timeout) leaves a
+         * resumable part; an image refused for what it is (too long, an
+         * endless body, a wrong digest) is erased again. */
+        const bool transfer_failed = err != ESP_ERR_INVALID_SIZE && err != ESP_ERR_INVALID_CRC &&
+                                     err != RF_ERR_IMAGE_INVALID && err != ESP_ERR_INVALID_ARG;
+        if (transfer_failed && dl->journal_on && dl->validator[0] != 0 && rf_stream_flushed(&st) >= RF_JOURNAL_EVERY) {
+            RF_LOGW(dev->log, "Download incomplete: %u bytes stay staged for a resume (journal)",
+                    (unsigned)(rf_stream_flushed(&st) / RF_JOURNAL_EVERY * RF_JOURNAL_EVERY));
+        } else {
+            rf_stream_rollback(&st);
+        }
+        return err;
+    }
+    RF_LOGI(dev->log, "Staging writes: %u sectors erased, %u blocks erased, %u sectors kept, %u pages programmed",
+            (unsigned)st.stats.sectors_erased, (unsigned)st.stats.blocks_erased, (unsigned)st.stats.sectors_same,
+            (unsigned)st.stats.pages_programmed);
+    RF_LOGI(dev->log, "Total downloaded binary length: %u (0x%x)", (unsigned)st.offset, (unsigned)st.offset);
+    err = verify_image(dev, chk, dl->dst, dl->dst_size, dl->staging.offset, st.offset, sha, &m);
+    if (err != ESP_OK) {
+        RF_LOGE(dev->log, "Downloaded image refused; the destination was not touched and the staged copy is erased");
+        if (resume_at > 0) {
+            st.touched_lo = 0;   /* a resumed image that fails may mix two versions: erase it all */
+        }
+        rf_stream_rollback(&st);
+        dl_note(dev, dl, RF_JSTATE_NONE, id, 0, 0, NULL);
+        return err;
+    }
+    dl_note(dev, dl, RF_JSTATE_STAGED, id, st.offset, st.offset, sha);
+    dl->staged = true;
+    dl->staged_len = st.offset;
+    memcpy(dl->staged_sha, sha, sizeof sha);
+    RF_LOGI(dev->log, "File downloaded successfully");
+    return ESP_OK;
+}
+
+/* ---- copies ---- */
+
+/* The ranges a copy writes last, to keep the old boot chain alive as long as
+ * possible: the second-stage bootloader's sectors (the only unavoidable
+ * window), then the partition table and otadata (the old bootloader needs
+ * them; a new bootloader does not). Returns the number of ranges. */
+static uint32_t boot_deferred(const rf_exec_dev_t *dev, const mem_t *m, uint32_t out[2 * RF_WRITE_MAX_DEFERRED])
+{
+    uint32_t n = 0;
+    const uint32_t pt = ptable_at(dev);
+    if (dev->chip_id != 0xFFFF) {
+        uint32_t bl = rf_esp_chip_bootloader_offset(dev->chip_id);
+        if (pt > bl) {
+            out[2 * n] = bl;
+            out[2 * n + 1] = pt - bl;
+            n++;
+        }
+    }
+    out[2 * n] = pt;
+    out[2 * n + 1] = 0x1000;
+    n++;
+    rf_ptable_t *t = &m->aux->table;
+    if (list_table(dev, t) == ESP_OK) {
+        for (uint32_t i = 0; i < t->count && n < RF_WRITE_MAX_DEFERRED; i++) {
+            if (t->parts[i].type == RF_PART_TYPE_DATA && t->parts[i].subtype == RF_PART_SUBTYPE_DATA_OTA) {
+                out[2 * n] = t->parts[i].offset;
+                out[2 * n + 1] = t->parts[i].size;
+                n++;
+            }
+        }
+    }
+    return n;
+}
+
+/* On chips whose ROM falls back to a recovery bootloader: when the copy
+ * rewrites the second-stage bootloader's sectors, write the new bootloader
+ * (the ESP image the copy puts at the bootloader offset) at the recovery
+ * address first, and verify it. The ROM then boots it whenever the primary
+ * is half-written: no window at all. */
+static esp_err_t write_recovery_copy(const rf_exec_dev_t *dev, uint32_t src, uint32_t len, uint32_t dst,
+                                     uint32_t dst_size, const mem_t *m)
+{
+    const uint32_t rec = dev->recovery_bootloader_addr, S = dev->flash->sector_size;
+    if (rec == 0 || dev->chip_id == 0xFFFF) {
+        return ESP_OK;
+    }
+    const uint32_t bl = rf_esp_chip_bootloader_offset(dev->chip_id), pt = ptable_at(dev);
+    if (pt <= bl || !rf_overlaps(dst, dst_size, bl, pt - bl) || dst > bl || bl - dst >= len) {
+        return ESP_OK;
+    }
+    const uint32_t off = bl - dst;
+    rf_esp_image_info_t *info = &m->aux->info;
+    rf_reader_t r;
+    rf_reader_flash_t rctx;
+    uint32_t bl_len = 0;
+    if (rf_reader_from_flash(&r, &rctx, dev->flash, src + off, len - off) == ESP_OK &&
+        rf_esp_image_inspect(&r, m->work, m->work_len, info) == ESP_OK && info->kind == RF_ESP_KIND_BOOTLOADER) {
+        bl_len = info->image_len;
+    }
+    const uint32_t size = rf_align_up(bl_len, S);
+    if (bl_len == 0 || !rf_is_aligned(rec, S) || (uint64_t)rec + size > dev->flash->size ||
+        rf_overlaps(rec, size, dst, dst_size) || rf_overlaps(rec, size, src, len) ||
+        rf_overlaps(rec, size, dev->flash->size - RF_JOURNAL_SECTORS * S, RF_JOURNAL_SECTORS * S)) {
+        RF_LOGW(dev->log, "No recovery copy of the new bootloader at 0x%08x (no bootloader image, or the area is in "
+                "use): the bootloader's sectors are a window", (unsigned)rec);
+        return ESP_OK;
+    }
+    RF_LOGI(dev->log, "Writing the new bootloader (0x%x bytes) at the recovery address 0x%08x first: the ROM boots "
+            "it while 0x%08x is rewritten", (unsigned)bl_len, (unsigned)rec, (unsigned)bl);
+    rf_flash_reader_t rd = { .flash = dev->flash, .base = src + off };
+    rf_region_write_t w = { .flash = dev->flash, .dst = rec, .dst_size = size, .len = bl_len,
+                            .read = rf_flash_reader_read, .read_arg = &rd, .src_addr = src + off, .src_in_flash = 1,
+                            .work = m->work, .work_len = m->work_len, .log = dev->log };
+    rf_write_stats_t ws;
+    return rf_region_write(&w, &ws);
+}
+
+/* Write [dst, dst + dst_size) from an image already in flash at src
+ * (memmove-safe). Every sector written is read back and compared with the
+ * bytes it was written from (rf_region_write), and the source was hashed
+ * and verified just before: the destination is not hashed a second time. */
+static esp_err_t copy_verified(const rf_exec_dev_t *dev, uint32_t src, uint32_t len, uint32_t dst, uint32_t dst_size,
+                               const mem_t *m)
+{
+    esp_err_t err = write_recovery_copy(dev, src, len, dst, dst_size, m);
+    if (err != ESP_OK) {
+        return err;
+    }
+    rf_flash_reader_t rd = { .flash = dev->flash, .base = src };
+    uint32_t deferred[2 * RF_WRITE_MAX_DEFERRED];
+    const uint32_t n_def = boot_deferred(dev, m, deferred);
+    rf_region_write_t w = {
+        .flash = dev->flash, .dst = dst, .dst_size = dst_size, .len = len, .read = rf_flash_reader_read,
+        .read_arg = &rd, .src_addr = src, .src_in_flash = 1, .work = m->work, .work_len = m->work_len,
+        .log = dev->log, .deferred = deferred, .deferred_count = n_def,
+    };
+    rf_write_stats_t ws;
+    if ((err = rf_region_write(&w, &ws)) != ESP_OK) {
+        return err;
+    }
+    RF_LOGI(dev->log, "Destination 0x%08x..0x%08x: %u sectors already right, %u programmed without erase, "
+            "%u sector erases, %u block erases, %u pages programmed", (unsigned)dst,
+            (unsigned)(dst + rf_align_up(dst_size, dev->flash->sector_size)), (unsigned)ws.sectors_same,
+            (unsigned)ws.sectors_program_only, (unsigned)ws.sectors_erased, (unsigned)ws.blocks_erased,
+            (unsigned)ws.pages_programmed);
+    return ESP_OK;
+}
+
+static bool touches_bootloader(const rf_exec_dev_t *dev, uint32_t dst, uint32_t dst_size)
+{
+    if (dev->chip_id == 0xFFFF) {
+        return false;
+    }
+    const uint32_t bl = rf_esp_chip_bootloader_offset(dev->chip_id), pt = ptable_at(dev);
+    return pt > bl && rf_overlaps(dst, rf_align_up(dst_size, dev->flash->sector_size), bl, pt - bl);
+}
+
+esp_err_t rf_exec_copy(const rf_exec_dev_t *dev, rf_exec_dl_t *dl, const rf_exec_check_t *chk, void *mem,
+                       size_t mem_len)
+{
+    mem_t m;
+    esp_err_t err = carve(dev, mem, mem_len, &m);
+    if (err != ESP_OK) {
+        return err;
+    }
+    if (!dl->staged) {
+        RF_LOGE(dev->log, "Nothing staged: call esp_self_reflasher_download_bin() first");
+        return ESP_ERR_INVALID_STATE;
+    }
+    if (dl->staged_len > dl->dst_size) {
+        RF_LOGE(dev->log, "Image of %u bytes does not fit the destination region 0x%08x (0x%x bytes)",
+                (unsigned)dl->staged_len, (unsigned)dl->dst, (unsigned)dl->dst_size);
+        return ESP_ERR_INVALID_SIZE;
+    }
+    uint8_t sha[RF_SHA256_LEN];
+    if ((err = rf_flash_sha256(dev->flash, dl->staging.offset, dl->staged_len, m.work, m.work_len, sha)) != ESP_OK) {
+        return err;
+    }
+    if (memcmp(sha, dl->staged_sha, sizeof sha) != 0) {
+        RF_LOGE(dev->log, "Staged image in '%s' no longer matches what was downloaded; destination untouched",
+                dl->staging.label);
+        return ESP_ERR_INVALID_CRC;
+    }
+    /* Re-verify before every copy: the flash may have changed since the
+     * download (other steps ran), and the end state is judged on it now. */
+    err = verify_image(dev, chk, dl->dst, dl->dst_size, dl->staging.offset, dl->staged_len, sha, &m);
+    if (err != ESP_OK) {
+        RF_LOGE(dev->log, "Staged image refused before the copy; destination untouched");
+        return err;
+    }
+    RF_LOGI(dev->log, "Starting copy 0x%08x bytes from address 0x%08x to address 0x%08x", (unsigned)dl->staged_len,
+            (unsigned)dl->staging.offset, (unsigned)dl->dst);
+    if ((err = copy_verified(dev, dl->staging.offset, dl->staged_len, dl->dst, dl->dst_size, &m)) != ESP_OK) {
+        return err;
+    }
+    RF_LOGI(dev->log, "Data copied from partition address 0x%08x offset 0x%08x to region: 0x%08x",
+            (unsigned)dl->staging.offset, 0u, (unsigned)dl->dst);
+    uint8_t id[RF_JOURNAL_ID_LEN];
+    dl_id(dl, id);
+    dl_note(dev, dl, RF_JSTATE_COPIED, id, dl->staged_len, dl->staged_len, dl->staged_sha);
+    /* The bootloader step runs last (the plan's order): after it the device
+     * boots the new system, and the journal has nothing left to resume. */
+    if (touches_bootloader(dev, dl->dst, dl->dst_size)) {
+        (void)journal_clear(dev, &m);
+    }
+    return ESP_OK;
+}
+
+/* ---- the embedded copy ---- */
+
+/* Make otadata select the OTA partition `sel` (so the old bootloader boots
+ * it): a new entry with the next fitting sequence number, written into the
+ * sector that does not hold the newest entry (a cut leaves the old choice). */
+static esp_err_t otadata_select(const rf_exec_dev_t *dev, const rf_ptable_t *t, const rf_part_t *sel, uint8_t *work,
+                                size_t work_len)
+{
+    const rf_part_t *od = NULL;
+    uint32_t n_ota = 0;
+    for (uint32_t i = 0; i < t->count; i++) {
+        const rf_part_t *p = &t->parts[i];
+        if (p->type == RF_PART_TYPE_DATA && p->subtype == RF_PART_SUBTYPE_DATA_OTA) {
+            od = p;
+        }
+        if (p->type == RF_PART_TYPE_APP && p->subtype >= RF_PART_SUBTYPE_OTA_MIN &&
+            p->subtype <= RF_PART_SUBTYPE_OTA_MAX) {
+            n_ota++;
+        }
+    }
+    if (od == NULL || od->size < 2 * RF_OTADATA_SECTOR || n_ota == 0 || work_len < RF_OTADATA_ENTRY_LEN) {
+        return ESP_ERR_NOT_FOUND;
+    }
+    const uint32_t idx = sel->subtype - RF_PART_SUBTYPE_OTA_MIN;
+    rf_otadata_entry_t e[2];
+    for (int k = 0; k < 2; k++) {
+        esp_err_t err = rf_flash_read(dev->flash, od->offset + (uint32_t)k * RF_OTADATA_SECTOR, work,
+                                      RF_OTADATA_ENTRY_LEN);
+        if (err != ESP_OK) {
+            return err;
+        }
+        rf_otadata_entry_decode(work, &e[k]);
+    }
+    uint32_t max_seq = 0;
+    int newest = -1;
+    for (int k = 0; k < 2; k++) {
+        if (e[k].valid && (newest < 0 || e[k].ota_seq > max_seq)) {
+            max_seq = e[k].ota_seq;
+            newest = k;
+        }
+    }
+    if (newest >= 0 && (max_seq - 1) % n_ota == idx) {
+        return ESP_OK;   /* already selected */
+    }
+    uint32_t seq = max_seq + 1;
+    while ((seq - 1) % n_ota != idx) {
+        seq++;
+    }
+    const uint32_t at = od->offset + (newest == 0 ? RF_OTADATA_SECTOR : 0);
+    uint8_t entry[RF_OTADATA_ENTRY_LEN];
+    rf_otadata_entry_encode(seq, RF_OTA_IMG_UNDEFINED, entry);
+    esp_err_t err = rf_flash_erase(dev->flash, at, RF_OTADATA_SECTOR);
+    if (err == ESP_OK) {
+        err = rf_flash_program(dev->flash, at, entry, sizeof entry);
+    }
+    if (err == ESP_OK) {
+        err = rf_flash_read(dev->flash, at, work, sizeof entry);
+    }
+    if (err == ESP_OK && memcmp(work, entry, sizeof entry) != 0) {
+        err = ESP_ERR_INVALID_CRC;
+    }
+    if (err == ESP_OK) {
+        RF_LOGI(dev->log, "otadata now selects '%s' (sequence %u)", sel->label, (unsigned)seq);
+    }
+    return err;
+}
+
+/* Embedded mode over the running app: keep an old bootable system while the
+ * app's own region is overwritten. Copy the running app (with the embedded
+ * image inside) to a free OTA partition, verify it, select it in otadata:
+ * the old bootloader then boots that copy, and the copy is the source.
+ * *img_addr receives where the embedded image lies in the backup. */
+static esp_err_t backup_running_app(const rf_exec_dev_t *dev, uint32_t src, uint32_t len, uint32_t dst,
+                                    uint32_t dsize, const uint8_t sha[RF_SHA256_LEN], const mem_t *m,
+                                    uint32_t *img_addr)
+{
+    rf_part_t run;
+    esp_err_t err = dev->running_partition(dev->ctx, &run);
+    if (err != ESP_OK) {
+        return err;
+    }
+    uint32_t app_len = 0;
+    rf_reader_t r;
+    rf_reader_flash_t rctx;
+    if (rf_reader_from_flash(&r, &rctx, dev->flash, run.offset, run.size) == ESP_OK &&
+        rf_esp_image_inspect(&r, m->work, m->work_len, &m->aux->info) == ESP_OK) {
+        app_len = m->aux->info.image_len;
+    }
+    if (src < run.offset || (uint64_t)src + len > (uint64_t)run.offset + run.size) {
+        RF_LOGW(dev->log, "The image is not inside the running app: no backup copy, the device has no bootable "
+                "system while 0x%08x is rewritten", (unsigned)dst);
+        return ESP_ERR_NOT_FOUND;
+    }
+    const uint32_t need = rf_align_up(RF_MAX(app_len, src + len - run.offset), dev->flash->sector_size);
+    rf_ptable_t *t = &m->aux->table;   /* the image info is no longer needed */
+    err = list_table(dev, t);
+    /* the plan's rule (rf_plan.c): the first OTA app partition in table
+     * order that is large enough and clear of the running partition and of
+     * the destination */
+    rf_part_t bk;
+    if (err == ESP_OK && rf_choose_backup(t, &run, need, dst, dsize, &bk) != ESP_OK) {
+        RF_LOGW(dev->log, "No OTA partition outside the destination can hold a copy of the running app (0x%x bytes): "
+                "the device has no bootable system from the first write into 0x%08x until the copy ends",
+                (unsigned)need, (unsigned)dst);
+        err = ESP_ERR_NOT_FOUND;
+    }
+    if (err == ESP_OK) {
+        RF_LOGI(dev->log, "Backing up the running app '%s' (0x%x bytes) to '%s' at 0x%08x, which keeps the old "
+                "system bootable while 0x%08x..0x%08x is rewritten", run.label, (unsigned)need, bk.label,
+                (unsigned)bk.offset, (unsigned)dst, (unsigned)(dst + dsize));
+        rf_flash_reader_t rd = { .flash = dev->flash, .base = run.offset };
+        rf_region_write_t w = { .flash = dev->flash, .dst = bk.offset, .dst_size = need, .len = need,
+                                .read = rf_flash_reader_read, .read_arg = &rd, .src_addr = run.offset,
+                                .src_in_flash = 1, .work = m->work, .work_len = m->work_len, .log = dev->log };
+        rf_write_stats_t ws;
+        err = rf_region_write(&w, &ws);
+    }
+    if (err == ESP_OK) {
+        uint8_t got[RF_SHA256_LEN];
+        *img_addr = bk.offset + (src - run.offset);
+        err = rf_flash_sha256(dev->flash, *img_addr, len, m->work, m->work_len, got);
+        if (err == ESP_OK && memcmp(got, sha, RF_SHA256_LEN) != 0) {
+            RF_LOGE(dev->log, "The backup copy at 0x%08x does not read back right", (unsigned)bk.offset);
+            err = ESP_ERR_INVALID_CRC;
+        }
+    }
+    if (err == ESP_OK) {
+        err = otadata_select(dev, t, &bk, m->work, m->work_len);
+        if (err == ESP_ERR_NOT_FOUND) {
+            RF_LOGW(dev->log, "No otadata partition to select the backup: the old bootloader keeps booting '%s'",
+                    run.label);
+        }
+    }
+    return err;
+}
+
+esp_err_t rf_exec_embedded(const rf_exec_dev_t *dev, uint32_t src, uint32_t len, uint32_t dst, uint32_t dst_size,
+                           const rf_exec_check_t *chk, void *mem, size_t mem_len)
+{
+    mem_t m;
+    esp_err_t err = carve(dev, mem, mem_len, &m);
+    if (err != ESP_OK) {
+        return err;
+    }
+    const uint32_t dsize = rf_align_up(dst_size, dev->flash->sector_size);
+    const uint32_t avoid[] = { dst, dsize, src, len };
+    rf_journal_t *journal = m.journal;
+    bool journal_on = journal_open(dev, journal, avoid, 2, &m);
+    uint8_t id[RF_JOURNAL_ID_LEN];
+    step_id("embedded", src, len, dst, dst_size, id);
+
+    uint8_t sha[RF_SHA256_LEN];
+    uint32_t img = src;
+    bool have_source = false;
+    const rf_journal_rec_t *last = &journal->last;
+    if (journal_on && journal->have && memcmp(last->id, id, sizeof id) == 0 &&
+        (last->state == RF_JSTATE_BACKUP || last->state == RF_JSTATE_DONE) && last->aux_len == len) {
+        /* an earlier run backed the image up (and maybe began the copy): its
+         * backup is the source, if it still hashes right and passes the checks */
+        uint8_t got[RF_SHA256_LEN];
+        if (rf_flash_sha256(dev->flash, last->aux_addr, len, m.work, m.work_len, got) == ESP_OK &&
+            memcmp(got, last->sha256, sizeof got) == 0 &&
+            verify_image(dev, chk, dst, dst_size, last->aux_addr, len, got, &m) == ESP_OK) {
+            memcpy(sha, got, sizeof sha);
+            img = last->aux_addr;
+            have_source = true;
+            RF_LOGI(dev->log, "Resuming (journal): the embedded image's backup at 0x%08x is the source", (unsigned)img);
+        }
+    }
+    if (!have_source) {
+        err = rf_flash_sha256(dev->flash, src, len, m.work, m.work_len, sha);
+        if (err == ESP_OK) {
+            err = verify_image(dev, chk, dst, dst_size, src, len, sha, &m);
+        }
+        rf_part_t run;
+        if (err == ESP_OK && dev->running_partition != NULL && dev->running_partition(dev->ctx, &run) == ESP_OK &&
+            rf_overlaps(dst, dsize, run.offset, run.size)) {
+            uint32_t at = 0;   /* the backup must survive the copy: clear of the destination */
+            esp_err_t be = backup_running_app(dev, src, len, dst, dsize, sha, &m, &at);
+            if (be == ESP_OK) {
+                img = at;
+                journal_note(dev, journal, &journal_on, RF_JSTATE_BACKUP, id, 0, len, sha, img, len, NULL);
+            } else if (be != ESP_ERR_NOT_FOUND) {
+                err = be;
+            }
+        }
+    }
+    if (err == ESP_OK) {
+        RF_LOGI(dev->log, "Starting copy 0x%08x bytes from address 0x%08x to address 0x%08x", (unsigned)len,
+                (unsigned)img, (unsigned)dst);
+        err = copy_verified(dev, img, len, dst, dst_size, &m);
+    }
+    if (err == ESP_OK) {
+        RF_LOGI(dev->log, "Data copied from address 0x%08x to region: 0x%08x", (unsigned)src, (unsigned)dst);
+        (void)journal_clear(dev, &m);   /* the embedded copy is the whole migration */
+    }
+    return err;
+}
