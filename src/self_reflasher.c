@@ -155,8 +155,14 @@ static void log_plan(rf_ctx_t *h)
             (unsigned)dl->staging.offset, (unsigned)(dl->staging.offset + dl->staging.size),
             (unsigned)h->cfg.dest_region.region_address,
             (unsigned)(h->cfg.dest_region.region_address + h->cfg.dest_region.region_size));
-    RF_LOGI(&h->pf->log, "Staging partition '%s'; nothing is erased until the download's length is known",
-            dl->staging.label);
+    if (dl->direct) {
+        RF_LOGI(&h->pf->log, "Destination is in '%s', a spare app partition off the old system's boot path: the "
+                "download goes there directly and is verified in place; nothing is erased until its length is known",
+                dl->staging.label);
+    } else {
+        RF_LOGI(&h->pf->log, "Staging partition '%s'; nothing is erased until the download's length is known",
+                dl->staging.label);
+    }
 }
 
 esp_err_t esp_self_reflasher_init_with(const esp_self_reflasher_platform_t *pf,

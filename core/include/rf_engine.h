@@ -136,6 +136,17 @@ esp_err_t rf_eng_check_write(const rf_eng_dev_t *dev, rf_vflash_t *vf, const rf_
  *  staging choice and the plan's (rf_plan_t.keep). */
 uint32_t rf_eng_staging_keep(const rf_eng_dev_t *dev, const rf_reader_t *flash, uint32_t out[4]);
 
+#define RF_ENG_BOOT_PATH_MAX 8u
+
+/** The apps the current flash's boot goes through: the one the old
+ *  (ESP-IDF) bootloader boots and every one it tries on the way (their
+ *  offsets; the boot model on `flash`). Returns how many, or -1 when that
+ *  cannot be said (no chip, or a bootloader other than ESP-IDF's, e.g.
+ *  MCUboot, which may swap from any slot): then no destination is written
+ *  directly (rf_choose_direct). work: RF_ENG_WORK_LEN bytes, 8-byte aligned. */
+int32_t rf_eng_boot_path(const rf_eng_dev_t *dev, const rf_reader_t *flash, void *work, size_t work_len,
+                         uint32_t out[RF_ENG_BOOT_PATH_MAX]);
+
 /** One-line description of a rule; short identifier ("CONTENT_CHIP_ID"). */
 const char *rf_eng_rule_str(rf_eng_rule_t r);
 const char *rf_eng_rule_name(rf_eng_rule_t r);

@@ -78,7 +78,9 @@ typedef struct rf_exec_dl {
     uint32_t dst;                   /**< destination: sector-aligned */
     uint32_t dst_size;              /**< the region as named (rounded up to sectors where written) */
     rf_part_t running;              /**< size 0: unknown (no table) */
-    rf_part_t staging;
+    rf_part_t staging;              /**< with `direct`: the destination itself */
+    bool direct;                    /**< no staging: the destination is a spare app partition off the old
+                                         system's boot path (rf_choose_direct) and takes the download itself */
     bool staged;                    /**< the image is staged and verified */
     uint32_t staged_len;
     uint8_t staged_sha[32];
@@ -98,8 +100,10 @@ esp_err_t rf_exec_check_dest(const rf_exec_dev_t *dev, uint32_t dst, uint64_t si
 esp_err_t rf_exec_check_key(const rf_exec_dev_t *dev, const rf_exec_check_t *chk, void *mem, size_t mem_len);
 
 /** Validate a download step's regions and choose its staging partition:
- *  `forced` (the caller's target partition) if given and usable, else
- *  `current` if still valid, else the plan's rule (rf_choose_staging). */
+ *  `forced` (the caller's target partition) if given and usable, else the
+ *  destination itself when the plan's direct rule allows it
+ *  (rf_choose_direct: dl->direct), else `current` if still valid, else the
+ *  plan's rule (rf_choose_staging). */
 esp_err_t rf_exec_plan_download(const rf_exec_dev_t *dev, rf_exec_dl_t *dl, const rf_part_t *forced,
                                 const rf_part_t *current, void *mem, size_t mem_len);
 
@@ -114,7 +118,10 @@ esp_err_t rf_exec_dl_from_journal(const rf_exec_dev_t *dev, rf_exec_dl_t *dl, vo
 esp_err_t rf_exec_download(const rf_exec_dev_t *dev, rf_exec_dl_t *dl, const rf_exec_check_t *chk,
                            const rf_exec_source_port_t *sp, void *mem, size_t mem_len);
 
-/** Copy the staged image to its destination after verifying it again. */
+/** Copy the staged image to its destination after verifying it again. A
+ *  direct download is already in place: its bytes are hashed again (another
+ *  handle's staging could have overwritten them) and the rest of the region
+ *  is made blank; nothing else is written. */
 esp_err_t rf_exec_copy(const rf_exec_dev_t *dev, rf_exec_dl_t *dl, const rf_exec_check_t *chk, void *mem,
                        size_t mem_len);
 

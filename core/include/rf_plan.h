@@ -86,7 +86,8 @@ typedef struct rf_plan_image {
     /* output */
     uint32_t input_index;       /**< position in the caller's list */
     bool boot_critical;         /**< touches the bootloader or partition table sectors */
-    rf_part_t staging;          /**< chosen staging partition (download mode) */
+    rf_part_t staging;          /**< chosen staging partition (download mode); with `direct`, the destination */
+    bool direct;                /**< downloaded straight into its destination (rf_choose_direct): no copy */
     uint32_t overwrites[RF_PLAN_MAX_OVERWRITES]; /**< partition indexes in the table */
     uint32_t overwrites_count;
     uint64_t est_download_us, est_stage_us, est_copy_us;
@@ -116,6 +117,9 @@ typedef struct rf_plan {
                                      rewrites the bootloader (blank): the write engine then opens the window with
                                      one block erase followed by the bootloader's pages (rf_write.c) */
     uint32_t keep_count;
+    const uint32_t *boot_path;  /**< app offsets the current boot goes through (rf_eng_boot_path()) */
+    int32_t boot_path_count;    /**< how many; < 0 unknown */
+    bool boot_path_known;       /**< false (the default): unknown, no destination is written directly */
     rf_plan_image_t img[RF_PLAN_MAX_IMAGES];
     uint32_t count;
     /* output */
@@ -144,6 +148,21 @@ const char *rf_plan_rule_str(rf_plan_rule_t rule);
 /** Short identifier ("DEST_OVERLAPS_RUNNING"). */
 const char *rf_plan_rule_name(rf_plan_rule_t rule);
 const char *rf_dest_kind_name(rf_dest_kind_t kind);
+
+/** Whether a download to [dest, dest + dest_size) may go straight to its
+ *  destination (no staging): the destination lies inside one OTA app
+ *  partition of the table that is not the running one, that the old
+ *  system's boot neither boots nor tries (boot_path: app offsets from
+ *  rf_eng_boot_path(); boot_path_count < 0: unknown, never direct). Such a
+ *  partition is what the staging rule could pick, and the destination is
+ *  what this step overwrites anyway (an MCUboot image already there, the
+ *  kept ranges of rf_eng_staging_keep, is this step's own output from an
+ *  earlier run): the download destroys nothing there that staging and the
+ *  copy would not, and nothing makes it reachable before it is verified in
+ *  place. *out: the destination as its own staging area (offset dest,
+ *  size dest_size, the partition's label). Shared by the plan and the seed API. */
+bool rf_choose_direct(const rf_ptable_t *t, const rf_part_t *running, uint32_t dest, uint32_t dest_size,
+                      const uint32_t *boot_path, int32_t boot_path_count, rf_part_t *out);
 
 /** Choose a staging partition for [dest, dest + dest_size): the forced one if
  *  given (checked), else the first OTA app partition after the running one

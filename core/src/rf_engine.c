@@ -449,3 +449,33 @@ uint32_t rf_eng_staging_keep(const rf_eng_dev_t *dev, const rf_reader_t *flash, 
     }
     return n;
 }
+
+int32_t rf_eng_boot_path(const rf_eng_dev_t *dev, const rf_reader_t *flash, void *work, size_t work_len,
+                         uint32_t out[RF_ENG_BOOT_PATH_MAX])
+{
+    if (dev->chip_id == 0xFFFF || work_len < RF_ENG_WORK_LEN) {
+        return -1;
+    }
+    rf_boot_state_t *st = aligned_at(work, RF_BOOT_WORK_LEN);
+    if ((uint8_t *)st + sizeof *st > (uint8_t *)work + work_len) {
+        return -1;
+    }
+    rf_boot_layout_t lay = dev->boot;
+    lay.chip_id = dev->chip_id;
+    lay.ptable_offset = dev->ptable_offset ? dev->ptable_offset : RF_PTABLE_OFFSET_DEFAULT;
+    (void)rf_boot_eval(flash, &lay, work, RF_BOOT_WORK_LEN, st);
+    /* Only ESP-IDF's bootloader is understood well enough: it boots one app
+     * chosen by otadata and tries others in a known order. MCUboot (which
+     * may swap from any slot) or a bootloader not recognised: unknown. */
+    if (!st->bootloader_valid || st->bootloader != RF_BOOT_BL_ESP_IDF) {
+        return -1;
+    }
+    int32_t n = 0;
+    if (st->result != RF_BOOT_BRICK) {
+        out[n++] = st->app_offset;
+    }
+    for (uint32_t i = 0; i < st->tries_count && i < RF_BOOT_MAX_TRIES && n < (int32_t)RF_ENG_BOOT_PATH_MAX; i++) {
+        out[n++] = st->tries[i].offset;
+    }
+    return n;
+}

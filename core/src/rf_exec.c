@@ -200,6 +200,9 @@ esp_err_t rf_exec_plan_download(const rf_exec_dev_t *dev, rf_exec_dl_t *dl, cons
     }
     const uint32_t dsize = rf_align_up(dl->dst_size, dev->flash->sector_size);
     const rf_part_t *run = &dl->running;
+    /* the staging in use was the previous step's destination: it now holds
+     * that step's image, never a staging area for this one */
+    const bool was_direct = dl->direct;
     if (rf_overlaps(dl->dst, dsize, run->offset, run->size)) {
         RF_LOGE(dev->log, "Destination 0x%08x..0x%08x overlaps the running partition '%s' (0x%08x..0x%08x): "
                 "download mode cannot overwrite the code it runs from", (unsigned)dl->dst, (unsigned)(dl->dst + dsize),
@@ -224,17 +227,35 @@ esp_err_t rf_exec_plan_download(const rf_exec_dev_t *dev, rf_exec_dl_t *dl, cons
             return ESP_ERR_INVALID_ARG;
         }
         dl->staging = *forced;
+        dl->direct = false;
+        return ESP_OK;
+    }
+    /* The destination as its own staging (the plan's direct rule): a
+     * spare app partition the old system neither runs, boots nor tries. */
+    rf_eng_dev_t e;
+    eng_dev(dev, &e);
+    rf_reader_t r;
+    rf_reader_flash_t rc;
+    uint32_t path[RF_ENG_BOOT_PATH_MAX];
+    int32_t n_path = -1;
+    if (rf_reader_from_flash(&r, &rc, dev->flash, 0, dev->flash->size) == ESP_OK) {
+        n_path = rf_eng_boot_path(&e, &r, m.work, m.work_len, path);
+    }
+    dl->direct = false;
+    rf_ptable_t *table = &m.aux->table;   /* read on demand, not held */
+    if (n_path >= 0 && list_table(dev, table) == ESP_OK &&
+        rf_choose_direct(table, run, dl->dst, dsize, path, n_path, &dl->staging)) {
+        dl->direct = true;
         return ESP_OK;
     }
     if (current != NULL && !staging_conflicts(dev, current, run, dl->dst, dsize, false) &&
-        !overlaps_keep(current, keep, n_keep)) {
+        !overlaps_keep(current, keep, n_keep) && !was_direct) {
         dl->staging = *current;
         return ESP_OK;
     }
     /* As the reference does: an OTA app partition after the running one
      * (then the ones before it), the first that conflicts with nothing: the
      * plan's rule (rf_choose_staging), so the host tool predicts this choice. */
-    rf_ptable_t *table = &m.aux->table;   /* read on demand, not held */
     if ((err = list_table(dev, table)) != ESP_OK) {
         RF_LOGE(dev->log, "Cannot read the partition table: %s", esp_err_to_name(err));
         return err;
@@ -702,7 +723,13 @@ esp_err_t rf_exec_download(const rf_exec_dev_t *dev, rf_exec_dl_t *dl, const rf_
     RF_LOGI(dev->log, "Total downloaded binary length: %u (0x%x)", (unsigned)st.offset, (unsigned)st.offset);
     err = verify_image(dev, chk, dl->dst, dl->dst_size, dl->staging.offset, st.offset, sha, &m);
     if (err != ESP_OK) {
-        RF_LOGE(dev->log, "Downloaded image refused; the destination was not touched and the staged copy is erased");
+        if (dl->direct) {
+            RF_LOGE(dev->log, "Downloaded image refused; it is erased again from its destination (a spare app "
+                    "partition off the boot path, its own staging)");
+        } else {
+            RF_LOGE(dev->log, "Downloaded image refused; the destination was not touched and the staged copy is "
+                    "erased");
+        }
         if (resume_at > 0) {
             st.touched_lo = 0;   /* a resumed image that fails may mix two versions: erase it all */
         }
@@ -835,6 +862,32 @@ static bool touches_bootloader(const rf_exec_dev_t *dev, uint32_t dst, uint32_t 
     return pt > bl && rf_overlaps(dst, rf_align_up(dst_size, dev->flash->sector_size), bl, pt - bl);
 }
 
+/* A direct download is at its destination, verified there after the
+ * download, and its bytes still hash to what was verified (the caller just
+ * checked): the copy writes nothing of the image. What is left of the
+ * region after it is made blank, as a copy leaves it. */
+static esp_err_t direct_in_place(const rf_exec_dev_t *dev, rf_exec_dl_t *dl, const mem_t *m)
+{
+    const uint32_t S = dev->flash->sector_size, end = dl->dst + rf_align_up(dl->dst_size, S);
+    uint32_t erased = 0;
+    esp_err_t err = ESP_OK;
+    for (uint32_t a = dl->dst + rf_align_up(dl->staged_len, S); a < end && err == ESP_OK; a += S) {
+        err = rf_flash_check_blank(dev->flash, a, S, m->work, m->work_len);
+        if (err == ESP_ERR_INVALID_CRC && (err = rf_flash_erase(dev->flash, a, S)) == ESP_OK) {
+            erased++;
+        }
+    }
+    if (err != ESP_OK) {
+        return err;
+    }
+    RF_LOGI(dev->log, "Image 0x%x bytes at 0x%08x in place (downloaded there and verified); %u sectors of the rest "
+            "of the region erased", (unsigned)dl->staged_len, (unsigned)dl->dst, (unsigned)erased);
+    uint8_t id[RF_JOURNAL_ID_LEN];
+    dl_id(dl, id);
+    dl_note(dev, dl, RF_JSTATE_COPIED, id, dl->staged_len, dl->staged_len, dl->staged_sha);
+    return ESP_OK;
+}
+
 esp_err_t rf_exec_copy(const rf_exec_dev_t *dev, rf_exec_dl_t *dl, const rf_exec_check_t *chk, void *mem,
                        size_t mem_len)
 {
@@ -860,6 +913,9 @@ esp_err_t rf_exec_copy(const rf_exec_dev_t *dev, rf_exec_dl_t *dl, const rf_exec
         RF_LOGE(dev->log, "Staged image in '%s' no longer matches what was downloaded; destination untouched",
                 dl->staging.label);
         return ESP_ERR_INVALID_CRC;
+    }
+    if (dl->direct) {
+        return direct_in_place(dev, dl, &m);
     }
     /* Re-verify before every copy: the flash may have changed since the
      * download (other steps ran), and the end state is judged on it now. */

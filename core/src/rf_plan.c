@@ -67,6 +67,33 @@ static bool clear_of(const rf_part_t *p, const uint32_t *avoid, uint32_t n)
     return true;
 }
 
+bool rf_choose_direct(const rf_ptable_t *t, const rf_part_t *running, uint32_t dest, uint32_t dest_size,
+                      const uint32_t *boot_path, int32_t boot_path_count, rf_part_t *out)
+{
+    if (t == NULL || boot_path_count < 0 || dest_size == 0) {
+        return false;
+    }
+    for (uint32_t i = 0; i < t->count; i++) {
+        const rf_part_t *p = &t->parts[i];
+        if (!is_ota_app(p) || dest < p->offset || (uint64_t)dest + dest_size > (uint64_t)p->offset + p->size) {
+            continue;
+        }
+        if (rf_overlaps(p->offset, p->size, running->offset, running->size)) {
+            return false;
+        }
+        for (int32_t k = 0; k < boot_path_count; k++) {
+            if (boot_path[k] >= p->offset && boot_path[k] - p->offset < p->size) {
+                return false;
+            }
+        }
+        *out = *p;
+        out->offset = dest;
+        out->size = dest_size;
+        return true;
+    }
+    return false;
+}
+
 esp_err_t rf_choose_staging(const rf_ptable_t *t, const rf_part_t *running, const rf_part_t *forced, uint32_t dest,
                             uint32_t dest_size, const uint32_t *avoid, uint32_t avoid_count, rf_part_t *out,
                             rf_plan_rule_t *rule)
@@ -258,7 +285,15 @@ esp_err_t rf_plan_validate(rf_plan_t *p)
         }
         uint64_t len = im->len > 0 ? (uint64_t)im->len : im->dest_size;
         im->est_download_us = im->est_stage_us = 0;
-        if (!im->embedded) {
+        im->direct = !im->embedded && p->forced_staging == NULL && p->boot_path_known &&
+                     rf_choose_direct(p->table, &p->running, im->dest, dsize, p->boot_path, p->boot_path_count,
+                                      &im->staging);
+        if (im->direct) {
+            /* Straight into the destination, verified there: the copy
+             * only checks the rest of the region is blank. */
+            im->est_download_us = len * 1000000u / c->net_bytes_per_s;
+            im->est_stage_us = est_write_us(p, im->dest, im->dest_size, len, im->data_pages);
+        } else if (!im->embedded) {
             /* Staging: clear of every destination written before this one;
              * prefer one clear of all destinations. */
             uint32_t avoid[2 * RF_PLAN_MAX_IMAGES + 4];
@@ -298,7 +333,7 @@ esp_err_t rf_plan_validate(rf_plan_t *p)
             im->est_download_us = len * 1000000u / c->net_bytes_per_s;
             im->est_stage_us = est_write_us(p, im->staging.offset, (uint32_t)len, len, im->data_pages);
         }
-        im->est_copy_us = est_write_us(p, im->dest, im->dest_size, len, im->data_pages);
+        im->est_copy_us = im->direct ? 0 : est_write_us(p, im->dest, im->dest_size, len, im->data_pages);
         /* Embedded over the running partition: the library first backs the
          * running app up to a free OTA partition and selects it in otadata. */
         im->over_running = im->embedded && rf_overlaps(im->dest, dsize, p->running.offset, p->running.size);

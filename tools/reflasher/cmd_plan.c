@@ -204,9 +204,14 @@ static void print_text(const view_t *v)
         if (ci->content_desc[0]) {
             printf("  content      %s\n", ci->content_desc);
         }
-        printf("  staging      '%s' 0x%x..0x%x (0x%x bytes; its old content is lost)\n", im->staging.label,
-               (unsigned)im->staging.offset, (unsigned)(im->staging.offset + im->staging.size),
-               (unsigned)im->staging.size);
+        if (im->direct) {
+            printf("  staging      none: the destination is in '%s', a spare app partition off the old system's boot "
+                   "path; the download goes there directly and is verified in place\n", im->staging.label);
+        } else {
+            printf("  staging      '%s' 0x%x..0x%x (0x%x bytes; its old content is lost)\n", im->staging.label,
+                   (unsigned)im->staging.offset, (unsigned)(im->staging.offset + im->staging.size),
+                   (unsigned)im->staging.size);
+        }
         print_overwrites(p, im);
         /* checks */
         const char *st = ci->fetched ? "passed" : "pending (--no-fetch)";
@@ -565,6 +570,7 @@ static bool print_json(const view_t *v, bool ok, const char *errmsg)
         } else {
             json_part(j, "staging", &im->staging);
         }
+        cJSON_AddBoolToObject(j, "direct", im->direct);
         cJSON_AddBoolToObject(j, "overwrites_bootloader", hits_bootloader(p, im));
         cJSON_AddBoolToObject(j, "overwrites_ptable", hits_ptable(p, im));
         cJSON *ow = cJSON_AddArrayToObject(j, "overwrites");

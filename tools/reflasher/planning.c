@@ -428,9 +428,19 @@ static int fill_device(rf_device_t *dev, rf_plan_t *plan, rf_cli_plan_extra_t *x
     rf_eng_dev_t ed;
     memset(&ed, 0, sizeof ed);
     ed.chip_id = plan->chip_id;
+    ed.ptable_offset = dev->ptable_offset;
     if (rf_reader_from_buffer(&fr, &frc, nor_sim_data(dev->sim), cfg->size) == ESP_OK) {
         plan->keep_count = rf_eng_staging_keep(&ed, &fr, x->keep);
         plan->keep = x->keep;
+        /* what the old system's boot goes through: a destination off it may
+         * take its download directly (rf_choose_direct, the device's rule) */
+        void *work = aligned_alloc(8, RF_ENG_WORK_LEN);
+        if (work != NULL) {
+            plan->boot_path_count = rf_eng_boot_path(&ed, &fr, work, RF_ENG_WORK_LEN, x->boot_path);
+            plan->boot_path = x->boot_path;
+            plan->boot_path_known = true;
+            free(work);
+        }
     }
     return 0;
 }

@@ -35,6 +35,7 @@
 #include "args.h"
 #include "rf_device.h"
 #include "rf_image.h"
+#include "rf_engine.h"
 #include "rf_plan.h"
 
 /** What the content check found for one image. */
@@ -68,6 +69,7 @@ typedef struct rf_cli_plan_extra {
     int bad_input;              /**< 0-based input index of the offending image, -1 none */
     esp_err_t fetch_err;        /**< SOURCE_FETCH: what reading the source failed with */
     uint32_t keep[4];           /**< plan->keep points here */
+    uint32_t boot_path[RF_ENG_BOOT_PATH_MAX]; /**< plan->boot_path points here */
     /* embedded mode (rf_cli_build_embedded_plan) */
     bool embedded;
     uint32_t at;                /**< where the image lies inside the running app */
