@@ -20,6 +20,8 @@
 #include "self_reflasher_platform.h"
 #include "esp_image_format.h"
 #include "testlib.h"
+#include "rf_otadata.h"
+#include "rf_oldsys.h"
 
 #define FLASH_4MB (4u << 20)
 
@@ -664,6 +666,83 @@ static void capture_log(void *arg, rf_log_level_t level, const char *tag, const 
     }
 }
 
+/* A device holding a real boot chain (ESP-IDF bootloader, table, factory
+ * app: rf_device_write_old_system), so the boot model can say which apps
+ * the old system boots and tries. */
+static void make_old_system(fx_t *fx)
+{
+    make_device(fx, "seeds/boot_swap_download_example-partitions.csv");
+    char err[256] = "";
+    assert_int_equal(rf_device_write_old_system(&fx->dev, NULL, NULL, err, sizeof err), ESP_OK);
+    memcpy(fx->before, nor_sim_data(fx->dev.sim), FLASH_4MB);
+}
+
+/* Issue 11 item 3: ota_0 is a spare app partition the old system neither
+ * runs, boots nor tries: the download goes straight there (ota_1, the
+ * staging partition otherwise, is never written) and is verified in place.
+ * With otadata selecting ota_0 (the old bootloader tries it first) the same
+ * step stages in ota_1 as before. A refused image written directly is
+ * erased again. */
+static void test_direct_download_off_boot_path(void **state)
+{
+    fx_t *fx = *state;
+    make_old_system(fx);
+    size_t app_len;
+    uint8_t *app = tl_read_shared("fixtures/app_upd.bin", &app_len);
+    char www[300], path[400];
+    snprintf(www, sizeof www, "%s/www", fx->dir);
+    assert_int_equal(mkdir(www, 0755), 0);
+    snprintf(path, sizeof path, "%s/app.bin", www);
+    write_file(path, app, app_len);
+    app[0x1000] ^= 0x04;   /* one flipped byte in the image: its SHA-256 TLV fails */
+    snprintf(path, sizeof path, "%s/bad.bin", www);
+    write_file(path, app, app_len);
+    app[0x1000] ^= 0x04;
+    assert_int_equal(ths_start(www, NULL, &fx->srv), 0);
+    fx->srv_up = true;
+    const esp_self_reflasher_platform_t *pf = rf_device_get_platform(&fx->dev);
+    char url[256], bad[256];
+    ths_url(&fx->srv, "/app.bin", url, sizeof url);
+    ths_url(&fx->srv, "/bad.bin", bad, sizeof bad);
+
+    /* refused: the destination is blank again, nothing else changed */
+    esp_http_client_config_t http_bad = { .url = bad };
+    esp_self_reflasher_config_t cfg_bad = { .http_config = &http_bad,
+                                            .dest_region = { .region_address = 0x110000, .region_size = 0x100000 } };
+    esp_self_reflasher_handle_t h = NULL;
+    assert_int_equal(esp_self_reflasher_init_with(pf, &cfg_bad, &h), ESP_OK);
+    assert_int_equal(esp_self_reflasher_download_bin(h), ESP_ERR_IMAGE_INVALID);
+    esp_self_reflasher_deinit(h);
+    assert_unchanged_outside(fx, 0, 0, 0, 0, 0, 0);
+
+    /* direct: after the download the image is at its destination and ota_1 untouched */
+    esp_http_client_config_t http = { .url = url };
+    esp_self_reflasher_config_t cfg = { .http_config = &http,
+                                        .dest_region = { .region_address = 0x110000, .region_size = 0x100000 } };
+    assert_int_equal(esp_self_reflasher_init_with(pf, &cfg, &h), ESP_OK);
+    assert_int_equal(esp_self_reflasher_download_bin(h), ESP_OK);
+    assert_memory_equal(nor_sim_data(fx->dev.sim) + 0x110000, app, app_len);
+    assert_unchanged_outside(fx, 0x110000, 0x100000, 0, 0, 0, 0);
+    assert_int_equal(esp_self_reflasher_copy_to_region(h), ESP_OK);
+    esp_self_reflasher_deinit(h);
+    assert_region_is(fx, 0x110000, 0x100000, app, app_len);
+    assert_unchanged_outside(fx, 0x110000, 0x100000, 0, 0, 0, 0);
+
+    /* on the boot path (otadata selects ota_0): staged in ota_1 */
+    uint8_t *d = nor_sim_data(fx->dev.sim);
+    memcpy(d, fx->before, FLASH_4MB);
+    rf_otadata_entry_encode(1, RF_OTA_IMG_UNDEFINED, d + 0xD000);   /* sequence 1: ota_0 */
+    memcpy(fx->before, d, FLASH_4MB);
+    assert_int_equal(esp_self_reflasher_init_with(pf, &cfg, &h), ESP_OK);
+    assert_int_equal(esp_self_reflasher_download_bin(h), ESP_OK);
+    assert_memory_equal(d + 0x210000, app, app_len);
+    assert_memory_equal(d + 0x110000, fx->before + 0x110000, 0x100000);   /* nothing there before the copy */
+    assert_int_equal(esp_self_reflasher_copy_to_region(h), ESP_OK);
+    esp_self_reflasher_deinit(h);
+    assert_region_is(fx, 0x110000, 0x100000, app, app_len);
+    free(app);
+}
+
 static void test_verification_opt_out(void **state)
 {
     fx_t *fx = *state;
@@ -726,6 +805,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_embedded_bad_inputs, setup_download, teardown),
         cmocka_unit_test_setup_teardown(test_verification_refuses_bad_images, setup_download, teardown),
         cmocka_unit_test_setup_teardown(test_verification_opt_out, setup_download, teardown),
+        cmocka_unit_test_setup_teardown(test_direct_download_off_boot_path, setup_download, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
