@@ -154,6 +154,29 @@ typedef struct rf_boot_state {
 rf_boot_result_t rf_boot_eval(const rf_reader_t *flash, const rf_boot_layout_t *layout, void *work, size_t work_len,
                               rf_boot_state_t *st);
 
+/** What the caller of rf_boot_eval_ex() already established about the same
+ *  flash content, so the model does not hash or scan the same bytes again
+ *  (issue 11). Every entry must describe the bytes the reader returns now. */
+typedef struct rf_boot_hint {
+    /** Digests of flash ranges [off, off + len) (absolute): an image the
+     *  model inspects at `off` whose hashed range is exactly `len` bytes
+     *  uses the digest instead of hashing; headers, TLVs, checksums and
+     *  stored hashes are still read and compared. */
+    const rf_sha_known_t *known;
+    uint32_t known_count;
+    /** rf_boot_identify()'s answer for the bootloader image at
+     *  bl_known_off (RF_BOOT_BL_NONE: not known, the model scans it). */
+    rf_boot_loader_t bl_known;
+    uint32_t bl_known_off;
+    /** Leave st->bootloader_sha256 zero: the caller does not use it (it is a
+     *  digest of the whole bootloader for reports, a second pass over it). */
+    bool no_bootloader_sha256;
+} rf_boot_hint_t;
+
+/** rf_boot_eval() with what the caller already knows (hint may be NULL). */
+rf_boot_result_t rf_boot_eval_ex(const rf_reader_t *flash, const rf_boot_layout_t *layout, const rf_boot_hint_t *hint,
+                                 void *work, size_t work_len, rf_boot_state_t *st);
+
 /** Whether the ROM of this chip has the recovery-bootloader fallback (C5, C61, P4). */
 bool rf_boot_chip_has_recovery(uint16_t chip_id);
 
