@@ -212,8 +212,17 @@ typedef struct rf_vflash {
 
 /** ESP_ERR_NO_MEM when RF_VFLASH_MAX writes are already laid. */
 esp_err_t rf_vflash_push(rf_vflash_t *v, uint32_t dst, uint32_t dst_size, uint32_t len, const rf_reader_t *src);
-/** A reader over the would-be flash (same size as base). */
+/** A reader over the would-be flash (same size as base). It reads the
+ *  writes laid when it reads, including those pushed after this call. */
 void rf_vflash_reader(rf_vflash_t *v, rf_reader_t *out);
+
+/** A reader over the flash with only the first `count` writes laid (e.g.
+ *  the flash as it is before a write pushed later): ctx is its state. */
+typedef struct rf_vflash_view {
+    const rf_vflash_t *v;
+    uint32_t count;
+} rf_vflash_view_t;
+void rf_vflash_reader_upto(const rf_vflash_t *v, uint32_t count, rf_vflash_view_t *ctx, rf_reader_t *out);
 
 #ifdef __cplusplus
 }

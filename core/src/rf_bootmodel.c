@@ -613,9 +613,8 @@ esp_err_t rf_vflash_push(rf_vflash_t *v, uint32_t dst, uint32_t dst_size, uint32
  * covering it (its source, or 0xFF past its data), else the base flash. The
  * base is not read under a write (issue 11: no read whose bytes are thrown
  * away). Walks the range in pieces, each served by one layer. */
-static esp_err_t vflash_read(void *arg, uint32_t off, void *buf, uint32_t len)
+static esp_err_t vflash_read_n(const rf_vflash_t *v, uint32_t count, uint32_t off, void *buf, uint32_t len)
 {
-    const rf_vflash_t *v = arg;
     uint8_t *out = buf;
     const uint64_t end = (uint64_t)off + len;
     uint64_t a = off;
@@ -624,7 +623,7 @@ static esp_err_t vflash_read(void *arg, uint32_t off, void *buf, uint32_t len)
          * a later write starts */
         int top = -1;
         uint64_t stop = end;
-        for (uint32_t k = v->count; k-- > 0;) {
+        for (uint32_t k = count; k-- > 0;) {
             const rf_vflash_write_t *w = &v->w[k];
             uint64_t lo = w->dst, hi = (uint64_t)w->dst + w->dst_size;
             if (a >= lo && a < hi) {
@@ -655,6 +654,27 @@ static esp_err_t vflash_read(void *arg, uint32_t off, void *buf, uint32_t len)
         a = stop;
     }
     return ESP_OK;
+}
+
+static esp_err_t vflash_read(void *arg, uint32_t off, void *buf, uint32_t len)
+{
+    const rf_vflash_t *v = arg;
+    return vflash_read_n(v, v->count, off, buf, len);
+}
+
+static esp_err_t vflash_view_read(void *arg, uint32_t off, void *buf, uint32_t len)
+{
+    const rf_vflash_view_t *w = arg;
+    return vflash_read_n(w->v, w->count < w->v->count ? w->count : w->v->count, off, buf, len);
+}
+
+void rf_vflash_reader_upto(const rf_vflash_t *v, uint32_t count, rf_vflash_view_t *ctx, rf_reader_t *out)
+{
+    ctx->v = v;
+    ctx->count = count;
+    out->read = vflash_view_read;
+    out->arg = ctx;
+    out->size = v->base->size;
 }
 
 void rf_vflash_reader(rf_vflash_t *v, rf_reader_t *out)

@@ -371,8 +371,12 @@ esp_err_t rf_eng_check_write(const rf_eng_dev_t *dev, rf_vflash_t *vf, const rf_
     }
 
     /* What the write overlaps, by the layout before it. */
+    /* The flash as it is before this write: a view of the laid writes so
+     * far, so that it still reads the old bytes once the write is pushed
+     * (rule 2's "did the bootloader change", rule 6's "never worse"). */
     rf_reader_t before;
-    rf_vflash_reader(vf, &before);
+    rf_vflash_view_t before_view;
+    rf_vflash_reader_upto(vf, vf->count, &before_view, &before);
     rf_part_t od;
     bool app_start;
     table_before(&e, &before, w->dst, &od, &app_start);
