@@ -11,6 +11,7 @@
 #include "rf_boot.h"
 #include "rf_crypto.h"
 #include "rf_device.h"
+#include "rf_engine.h"
 #include "rf_image.h"
 #include "rf_imggen.h"
 #include "rf_oldsys.h"
@@ -661,6 +662,41 @@ static void test_unrecognised_bootloader_is_brick(void **state)
     assert_int_equal(rep.state.why, RF_BOOT_WHY_BL_UNKNOWN);
 }
 
+/* ---- the engine's view of the flash before a write ---------------------------------- */
+
+/* The engine judges "never worse" (rule 6) and "did the bootloader change"
+ * (rule 2) on the flash as it is before the write, not on the would-be
+ * flash: a raw write into the middle of the only app, off the boot path,
+ * turns a device that boots OLD into a BRICK and is refused. (The "before"
+ * reader used to read through the vflash after the push, so the model saw
+ * the would-be flash twice and let this write through as "never worse".) */
+static void test_engine_judges_never_worse_on_the_flash_before(void **state)
+{
+    fx_t *fx = *state;
+    rf_device_t *dev = old_device("esp32", DOWNLOAD_CSV, "factory", NULL);
+    rf_reader_t base, src;
+    rf_reader_buf_t bb, sb;
+    assert_int_equal(rf_reader_from_buffer(&base, &bb, flash_of(dev), FLASH_4MB), ESP_OK);
+    static uint8_t junk[0x1000];
+    memset(junk, 0x5A, sizeof junk);
+    assert_int_equal(rf_reader_from_buffer(&src, &sb, junk, sizeof junk), ESP_OK);
+    rf_eng_dev_t ed = { .chip_id = 0 };
+    rf_vflash_t vf = { .base = &base };
+    rf_eng_write_t w = { .dst = fx->res.app_offset + 0x1000, .dst_size = 0x1000, .len = sizeof junk, .src = &src,
+                         .declared_raw = true };
+    uint8_t *work = malloc(RF_ENG_WORK_LEN);
+    rf_eng_verdict_t v;
+    assert_int_equal(rf_eng_check_write(&ed, &vf, &w, work, RF_ENG_WORK_LEN, &v), RF_ERR_IMAGE_INVALID);
+    assert_int_equal(v.rule, RF_ENG_END_BRICK);
+    assert_false(v.before_brick);
+    assert_int_equal(vf.count, 0);
+    /* the same write on a device whose app is already gone passes, flagged */
+    fill_ff(dev, fx->res.app_offset, 0x1000);
+    assert_int_equal(rf_eng_check_write(&ed, &vf, &w, work, RF_ENG_WORK_LEN, &v), ESP_OK);
+    assert_true(v.before_brick);
+    free(work);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -684,6 +720,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_real_reference_end_state_is_new, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bootloader_segment_in_flash_space_is_brick, setup, teardown),
         cmocka_unit_test_setup_teardown(test_unrecognised_bootloader_is_brick, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_engine_judges_never_worse_on_the_flash_before, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -154,6 +154,29 @@ typedef struct rf_boot_state {
 rf_boot_result_t rf_boot_eval(const rf_reader_t *flash, const rf_boot_layout_t *layout, void *work, size_t work_len,
                               rf_boot_state_t *st);
 
+/** What the caller of rf_boot_eval_ex() already established about the same
+ *  flash content, so the model does not hash or scan the same bytes again
+ *  (issue 11). Every entry must describe the bytes the reader returns now. */
+typedef struct rf_boot_hint {
+    /** Digests of flash ranges [off, off + len) (absolute): an image the
+     *  model inspects at `off` whose hashed range is exactly `len` bytes
+     *  uses the digest instead of hashing; headers, TLVs, checksums and
+     *  stored hashes are still read and compared. */
+    const rf_sha_known_t *known;
+    uint32_t known_count;
+    /** rf_boot_identify()'s answer for the bootloader image at
+     *  bl_known_off (RF_BOOT_BL_NONE: not known, the model scans it). */
+    rf_boot_loader_t bl_known;
+    uint32_t bl_known_off;
+    /** Leave st->bootloader_sha256 zero: the caller does not use it (it is a
+     *  digest of the whole bootloader for reports, a second pass over it). */
+    bool no_bootloader_sha256;
+} rf_boot_hint_t;
+
+/** rf_boot_eval() with what the caller already knows (hint may be NULL). */
+rf_boot_result_t rf_boot_eval_ex(const rf_reader_t *flash, const rf_boot_layout_t *layout, const rf_boot_hint_t *hint,
+                                 void *work, size_t work_len, rf_boot_state_t *st);
+
 /** Whether the ROM of this chip has the recovery-bootloader fallback (C5, C61, P4). */
 bool rf_boot_chip_has_recovery(uint16_t chip_id);
 
@@ -189,8 +212,17 @@ typedef struct rf_vflash {
 
 /** ESP_ERR_NO_MEM when RF_VFLASH_MAX writes are already laid. */
 esp_err_t rf_vflash_push(rf_vflash_t *v, uint32_t dst, uint32_t dst_size, uint32_t len, const rf_reader_t *src);
-/** A reader over the would-be flash (same size as base). */
+/** A reader over the would-be flash (same size as base). It reads the
+ *  writes laid when it reads, including those pushed after this call. */
 void rf_vflash_reader(rf_vflash_t *v, rf_reader_t *out);
+
+/** A reader over the flash with only the first `count` writes laid (e.g.
+ *  the flash as it is before a write pushed later): ctx is its state. */
+typedef struct rf_vflash_view {
+    const rf_vflash_t *v;
+    uint32_t count;
+} rf_vflash_view_t;
+void rf_vflash_reader_upto(const rf_vflash_t *v, uint32_t count, rf_vflash_view_t *ctx, rf_reader_t *out);
 
 #ifdef __cplusplus
 }

@@ -210,8 +210,22 @@ typedef struct rf_esp_image_info {
     rf_esp_bootloader_desc_t bootloader;
 } rf_esp_image_info_t;
 
+/** A digest the caller already holds: the SHA-256 of bytes [off, off + len)
+ *  of a reader (or of the flash), computed over the same bytes, nothing
+ *  written there since. An inspector given one uses it instead of hashing
+ *  those bytes again when its own hashed range is exactly that one (issue
+ *  11: each byte hashed once); any other range is hashed as usual. */
+typedef struct rf_sha_known {
+    uint32_t off, len;
+    uint8_t sha256[RF_SHA256_LEN];
+} rf_sha_known_t;
+
 typedef struct rf_esp_image_opts {
     int32_t expect_chip_id;    /**< RF_ESP_CHIP_ANY or an esp_chip_id_t value */
+    /** Optional: the SHA-256 of the reader's [0, checksum_offset + 1) (off 0),
+     *  e.g. from an earlier inspection of the same bytes. The XOR checksum and
+     *  the stored hash are still read and compared; only the hashing is saved. */
+    const rf_sha_known_t *known;
 } rf_esp_image_opts_t;
 
 /** Inspect an ESP image at offset 0 of the reader (the reader may be
@@ -375,6 +389,10 @@ typedef struct rf_mcuboot_opts {
     uint32_t trailer_size;
     /** Optional public key (rf_sig.h): the signature must verify with it. */
     const struct rf_sig_key *key;
+    /** Optional: the SHA-256 of the reader's [0, hashed_len) (off 0), e.g.
+     *  from an earlier inspection of the same bytes: the TLV and the
+     *  signature are checked against it without hashing again. */
+    const rf_sha_known_t *known;
 } rf_mcuboot_opts_t;
 
 /** Inspect an MCUboot image at offset 0 of the reader. Returns ESP_OK when

@@ -125,6 +125,7 @@ typedef struct ctx {
     uint32_t size;
     rf_boot_layout_t lay;
     rf_boot_state_t *st;
+    const rf_boot_hint_t *hint; /* may be NULL */
     uint8_t *scratch;          /* 4096 */
     void *parts;               /* idf_parts_t, in the work area */
     union {
@@ -146,6 +147,21 @@ static rf_boot_result_t brick(ctx_t *c, rf_boot_why_t why)
     return RF_BOOT_BRICK;
 }
 
+/* The caller's digest of bytes starting at flash offset off, made relative
+ * to a window at off (NULL when none). */
+static const rf_sha_known_t *known_at(const ctx_t *c, uint32_t off, rf_sha_known_t *rel)
+{
+    for (uint32_t i = 0; c->hint != 0 && i < c->hint->known_count; i++) {
+        const rf_sha_known_t *k = &c->hint->known[i];
+        if (k->off == off && k->len != 0) {
+            *rel = *k;
+            rel->off = 0;
+            return rel;
+        }
+    }
+    return 0;
+}
+
 /* A valid ESP image for the chip at [off, off + len)? Result in c->info->esp. */
 static bool esp_image_at(ctx_t *c, uint32_t off, uint32_t len)
 {
@@ -164,7 +180,8 @@ static bool esp_image_at(ctx_t *c, uint32_t off, uint32_t len)
         info->err = RF_IMG_ERR_READ;
         return false;
     }
-    rf_esp_image_opts_t o = { .expect_chip_id = c->lay.chip_id };
+    rf_sha_known_t rel;
+    rf_esp_image_opts_t o = { .expect_chip_id = c->lay.chip_id, .known = known_at(c, off, &rel) };
     esp_err_t e = rf_esp_image_inspect_ex(&w, &o, c->scratch, 4096, info);
     return e == ESP_OK && info->err == RF_IMG_OK;
 }
@@ -179,7 +196,9 @@ static bool mcuboot_image_at(ctx_t *c, uint32_t off, uint32_t size)
         info->err = RF_IMG_ERR_TRUNCATED;
         return false;
     }
-    rf_mcuboot_opts_t o = { .slot_size = size, .trailer_size = c->lay.trailer_size, .key = 0 };
+    rf_sha_known_t rel;
+    rf_mcuboot_opts_t o = { .slot_size = size, .trailer_size = c->lay.trailer_size, .key = 0,
+                            .known = known_at(c, off, &rel) };
     esp_err_t e = rf_mcuboot_inspect_ex(&w, &o, c->scratch, 4096, info);
     return e == ESP_OK || (e == RF_ERR_IMAGE_INVALID && info->err == RF_IMG_ERR_TRAILER);
 }
@@ -499,6 +518,12 @@ static bool rom_image_at(ctx_t *c, uint32_t off, uint8_t *err, uint32_t *err_at,
 rf_boot_result_t rf_boot_eval(const rf_reader_t *flash, const rf_boot_layout_t *layout, void *work, size_t work_len,
                               rf_boot_state_t *st)
 {
+    return rf_boot_eval_ex(flash, layout, 0, work, work_len, st);
+}
+
+rf_boot_result_t rf_boot_eval_ex(const rf_reader_t *flash, const rf_boot_layout_t *layout, const rf_boot_hint_t *hint,
+                                 void *work, size_t work_len, rf_boot_state_t *st)
+{
     RF_MEMSET(st, 0, sizeof *st);
     st->ota_selected = RF_BOOT_NONE;
     st->ota_start = RF_BOOT_NONE;
@@ -508,7 +533,7 @@ rf_boot_result_t rf_boot_eval(const rf_reader_t *flash, const rf_boot_layout_t *
         st->why = RF_BOOT_WHY_ARG;
         return RF_BOOT_BRICK;
     }
-    ctx_t c = { .flash = flash, .size = flash->size, .lay = *layout, .st = st, .scratch = work };
+    ctx_t c = { .flash = flash, .size = flash->size, .lay = *layout, .st = st, .hint = hint, .scratch = work };
     uintptr_t ip = ((uintptr_t)((uint8_t *)work + INFO_AT) + 15u) & ~(uintptr_t)15u;
     c.info = (void *)ip;
     ip = ((uintptr_t)((uint8_t *)work + PARTS_AT) + 15u) & ~(uintptr_t)15u;
@@ -542,15 +567,18 @@ rf_boot_result_t rf_boot_eval(const rf_reader_t *flash, const rf_boot_layout_t *
     st->bootloader_len = c.info->esp.image_len;
     st->bootloader_flash_size = rf_esp_flash_size_bytes(c.info->esp.spi_size_freq);
     bool has_desc = c.info->esp.has_bootloader_desc;
-    if (rf_reader_sha256(flash, st->bootloader_offset, st->bootloader_len, c.scratch, 4096,
+    if ((hint == 0 || !hint->no_bootloader_sha256) &&
+        rf_reader_sha256(flash, st->bootloader_offset, st->bootloader_len, c.scratch, 4096,
                          st->bootloader_sha256) != ESP_OK) {
         st->why = RF_BOOT_WHY_ROM_IMAGE;
         st->img_err = RF_IMG_ERR_READ;
         return RF_BOOT_BRICK;
     }
 
-    /* 2. Which bootloader, by content. */
-    st->bootloader = rf_boot_identify(flash, st->bootloader_offset, st->bootloader_len, c.scratch, 4096);
+    /* 2. Which bootloader, by content (the caller may have scanned this very image). */
+    st->bootloader = hint != 0 && hint->bl_known != RF_BOOT_BL_NONE && hint->bl_known_off == st->bootloader_offset
+                         ? hint->bl_known
+                         : rf_boot_identify(flash, st->bootloader_offset, st->bootloader_len, c.scratch, 4096);
     if (st->bootloader == RF_BOOT_BL_UNKNOWN && has_desc) {
         st->bootloader = RF_BOOT_BL_ESP_IDF;
     }
@@ -581,35 +609,72 @@ esp_err_t rf_vflash_push(rf_vflash_t *v, uint32_t dst, uint32_t dst_size, uint32
     return ESP_OK;
 }
 
+/* Each byte is read once, from the layer that holds it: the latest write
+ * covering it (its source, or 0xFF past its data), else the base flash. The
+ * base is not read under a write (issue 11: no read whose bytes are thrown
+ * away). Walks the range in pieces, each served by one layer. */
+static esp_err_t vflash_read_n(const rf_vflash_t *v, uint32_t count, uint32_t off, void *buf, uint32_t len)
+{
+    uint8_t *out = buf;
+    const uint64_t end = (uint64_t)off + len;
+    uint64_t a = off;
+    while (a < end) {
+        /* the latest write covering a; the piece ends where it ends or where
+         * a later write starts */
+        int top = -1;
+        uint64_t stop = end;
+        for (uint32_t k = count; k-- > 0;) {
+            const rf_vflash_write_t *w = &v->w[k];
+            uint64_t lo = w->dst, hi = (uint64_t)w->dst + w->dst_size;
+            if (a >= lo && a < hi) {
+                top = (int)k;
+                stop = hi < stop ? hi : stop;
+                break;
+            }
+            if (lo > a && lo < stop) {
+                stop = lo;   /* a later write than what serves a starts inside the piece */
+            }
+        }
+        esp_err_t err = ESP_OK;
+        if (top < 0) {
+            err = rf_reader_read(v->base, (uint32_t)a, out + (a - off), (uint32_t)(stop - a));
+        } else {
+            const rf_vflash_write_t *w = &v->w[top];
+            uint64_t data_end = (uint64_t)w->dst + w->len;
+            if (a < data_end) {
+                stop = data_end < stop ? data_end : stop;
+                err = rf_reader_read(w->src, (uint32_t)(a - w->dst), out + (a - off), (uint32_t)(stop - a));
+            } else {
+                RF_MEMSET(out + (a - off), 0xFF, (size_t)(stop - a));
+            }
+        }
+        if (err != ESP_OK) {
+            return err;
+        }
+        a = stop;
+    }
+    return ESP_OK;
+}
+
 static esp_err_t vflash_read(void *arg, uint32_t off, void *buf, uint32_t len)
 {
     const rf_vflash_t *v = arg;
-    esp_err_t err = rf_reader_read(v->base, off, buf, len);
-    if (err != ESP_OK) {
-        return err;
-    }
-    uint8_t *out = buf;
-    uint64_t end = (uint64_t)off + len;
-    for (uint32_t k = 0; k < v->count; k++) {
-        const rf_vflash_write_t *w = &v->w[k];
-        uint64_t lo = off > w->dst ? off : w->dst;
-        uint64_t hi = end < (uint64_t)w->dst + w->dst_size ? end : (uint64_t)w->dst + w->dst_size;
-        for (uint64_t a = lo; a < hi;) {
-            uint64_t data_end = (uint64_t)w->dst + w->len;
-            if (a < data_end) {
-                uint32_t n = (uint32_t)((hi < data_end ? hi : data_end) - a);
-                err = rf_reader_read(w->src, (uint32_t)(a - w->dst), out + (a - off), n);
-                if (err != ESP_OK) {
-                    return err;
-                }
-                a += n;
-            } else {
-                out[a - off] = 0xFF;
-                a++;
-            }
-        }
-    }
-    return ESP_OK;
+    return vflash_read_n(v, v->count, off, buf, len);
+}
+
+static esp_err_t vflash_view_read(void *arg, uint32_t off, void *buf, uint32_t len)
+{
+    const rf_vflash_view_t *w = arg;
+    return vflash_read_n(w->v, w->count < w->v->count ? w->count : w->v->count, off, buf, len);
+}
+
+void rf_vflash_reader_upto(const rf_vflash_t *v, uint32_t count, rf_vflash_view_t *ctx, rf_reader_t *out)
+{
+    ctx->v = v;
+    ctx->count = count;
+    out->read = vflash_view_read;
+    out->arg = ctx;
+    out->size = v->base->size;
 }
 
 void rf_vflash_reader(rf_vflash_t *v, rf_reader_t *out)

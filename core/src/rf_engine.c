@@ -106,7 +106,8 @@ static void table_before(eng_t *e, const rf_reader_t *before, uint32_t dst, rf_p
 }
 
 /* An ESP image of kind `want` for this chip at [off, off + len) of rd. */
-static esp_err_t check_esp(eng_t *e, const rf_reader_t *rd, uint32_t off, uint32_t len, rf_esp_kind_t want)
+static esp_err_t check_esp(eng_t *e, const rf_reader_t *rd, uint32_t off, uint32_t len, rf_esp_kind_t want,
+                           const rf_sha_known_t *known)
 {
     rf_eng_verdict_t *out = e->out;
     rf_reader_t w;
@@ -121,7 +122,7 @@ static esp_err_t check_esp(eng_t *e, const rf_reader_t *rd, uint32_t off, uint32
         out->magic = rf_le32(head);
     }
     rf_esp_image_info_t *info = aligned_at(e->work, 4096);
-    rf_esp_image_opts_t o = { .expect_chip_id = e->dev->chip_id };
+    rf_esp_image_opts_t o = { .expect_chip_id = e->dev->chip_id, .known = known };
     esp_err_t err = rf_esp_image_inspect_ex(&w, &o, e->work, 4096, info);
     out->content = want == RF_ESP_KIND_BOOTLOADER ? RF_ENG_CONTENT_ESP_BOOTLOADER : RF_ENG_CONTENT_ESP_APP;
     out->chip_id = info->chip_id;
@@ -168,7 +169,7 @@ static esp_err_t check_mcuboot(eng_t *e, const rf_eng_write_t *wr)
     rf_eng_verdict_t *out = e->out;
     rf_mcuboot_info_t *info = aligned_at(e->work, 4096);
     const uint32_t slot = wr->slot_size ? wr->slot_size : wr->dst_size;
-    rf_mcuboot_opts_t o = { .slot_size = wr->len == slot ? slot : 0, .key = wr->key };
+    rf_mcuboot_opts_t o = { .slot_size = wr->len == slot ? slot : 0, .key = wr->key, .known = wr->src_known };
     esp_err_t err = rf_mcuboot_inspect_ex(wr->src, &o, e->work, 4096, info);
     out->at = wr->dst;
     out->content = RF_ENG_CONTENT_MCUBOOT;
@@ -199,6 +200,8 @@ static esp_err_t check_mcuboot(eng_t *e, const rf_eng_write_t *wr)
         return refuse(e, RF_ENG_SIGNATURE);
     }
     out->signature_ok = wr->key != 0;
+    out->img_sha.len = info->hashed_len;
+    RF_MEMCPY(out->img_sha.sha256, info->sha256_calc, RF_SHA256_LEN);
     return ESP_OK;
 }
 
@@ -230,9 +233,16 @@ static esp_err_t check_kind(eng_t *e, const rf_eng_write_t *wr, bool app_start)
     }
     switch (kind) {
     case RF_DEST_BOOTLOADER:
-        return check_esp(e, wr->src, 0, wr->len, RF_ESP_KIND_BOOTLOADER);
-    case RF_DEST_ESP_APP:
-        return check_esp(e, wr->src, 0, wr->len, RF_ESP_KIND_APP);
+    case RF_DEST_ESP_APP: {
+        esp_err_t err = check_esp(e, wr->src, 0, wr->len,
+                                  kind == RF_DEST_BOOTLOADER ? RF_ESP_KIND_BOOTLOADER : RF_ESP_KIND_APP, wr->src_known);
+        if (err == ESP_OK) {
+            const rf_esp_image_info_t *info = aligned_at(e->work, 4096);
+            out->img_sha.len = info->checksum_offset + 1;
+            RF_MEMCPY(out->img_sha.sha256, info->sha256_calc, RF_SHA256_LEN);
+        }
+        return err;
+    }
     case RF_DEST_MCUBOOT_SLOT:
         return check_mcuboot(e, wr);
     default:
@@ -254,6 +264,22 @@ static rf_boot_loader_t would_be_bootloader(eng_t *e)
         return RF_BOOT_BL_NONE;
     }
     return rf_boot_identify(&w, 0, info->image_len, e->work, 4096);
+}
+
+/* Whether [off, off + n) reads the same through a and b: a compare, not
+ * two digests, stopping at the first chunk that differs. Uses work[0, 4096). */
+static bool same_bytes(eng_t *e, const rf_reader_t *a, const rf_reader_t *b, uint32_t off, uint32_t n)
+{
+    const uint32_t half = 2048;
+    for (uint32_t done = 0; done < n;) {
+        uint32_t k = n - done < half ? n - done : half;
+        if (rf_reader_read(a, off + done, e->work, k) != ESP_OK ||
+            rf_reader_read(b, off + done, e->work + half, k) != ESP_OK || !rf_bytes_equal(e->work, e->work + half, k)) {
+            return false;
+        }
+        done += k;
+    }
+    return true;
 }
 
 /* Rule 3 on the would-be table sector. */
@@ -345,8 +371,12 @@ esp_err_t rf_eng_check_write(const rf_eng_dev_t *dev, rf_vflash_t *vf, const rf_
     }
 
     /* What the write overlaps, by the layout before it. */
+    /* The flash as it is before this write: a view of the laid writes so
+     * far, so that it still reads the old bytes once the write is pushed
+     * (rule 2's "did the bootloader change", rule 6's "never worse"). */
     rf_reader_t before;
-    rf_vflash_reader(vf, &before);
+    rf_vflash_view_t before_view;
+    rf_vflash_reader_upto(vf, vf->count, &before_view, &before);
     rf_part_t od;
     bool app_start;
     table_before(&e, &before, w->dst, &od, &app_start);
@@ -369,21 +399,58 @@ esp_err_t rf_eng_check_write(const rf_eng_dev_t *dev, rf_vflash_t *vf, const rf_
     if (rf_vflash_push(vf, w->dst, w->dst_size, w->len, w->src) != ESP_OK) {
         return ESP_ERR_NO_MEM;
     }
+    /* Digests of the would-be flash already in hand (each byte hashed once
+     * per check): the image's own (rule 5; it lies at dst now), the
+     * caller's over ranges no laid write covers, then rule 2's bootloader. */
+    /* in the work area's last part, which the boot model leaves alone (not the stack: budget) */
+    _Static_assert(sizeof(rf_boot_state_t) + 16u <= 2048u, "work area");
+    _Static_assert(2048u + (RF_ENG_MAX_KNOWN + 2u) * sizeof(rf_sha_known_t) + 16u <= RF_ENG_WORK_LEN - RF_BOOT_WORK_LEN,
+                   "work area");
+    rf_sha_known_t *known = aligned_at(e.work, RF_BOOT_WORK_LEN + 2048u);
+    const uint32_t max_known = RF_ENG_MAX_KNOWN + 2u;
+    uint32_t n_known = 0;
+    rf_boot_hint_t hint = { .known = known, .no_bootloader_sha256 = true };
+    if (out->img_sha.len != 0 && out->img_sha.len <= w->len) {
+        known[n_known] = out->img_sha;
+        known[n_known].off = w->dst;
+        n_known++;
+    }
+    for (uint32_t i = 0; w->known != 0 && i < w->known_count && n_known < RF_ENG_MAX_KNOWN + 1; i++) {
+        bool covered = w->known[i].len == 0;
+        for (uint32_t k = 0; k < vf->count && !covered; k++) {
+            covered = rf_overlaps(w->known[i].off, w->known[i].len, vf->w[k].dst, vf->w[k].dst_size);
+        }
+        if (!covered) {
+            known[n_known++] = w->known[i];
+        }
+    }
     rf_vflash_reader(vf, &e.vr);
-    uint8_t before_bl[32], after_bl[32];
     bool bl_changed = false;
 
     /* 2. The bootloader sectors. */
     if (out->touches_bootloader) {
         /* the ROM reads the image wherever it ends (an MCUboot bootloader may
          * run over the table sector: it reads no table) */
-        err = check_esp(&e, &e.vr, e.bl_off, e.vr.size - e.bl_off, RF_ESP_KIND_BOOTLOADER);
+        rf_sha_known_t rel = { 0 }, *kb = 0;
+        for (uint32_t i = 0; i < n_known; i++) {
+            if (known[i].off == e.bl_off) {   /* the image's own digest, when it starts there */
+                rel = known[i];
+                rel.off = 0;
+                kb = &rel;
+            }
+        }
+        err = check_esp(&e, &e.vr, e.bl_off, e.vr.size - e.bl_off, RF_ESP_KIND_BOOTLOADER, kb);
         if (err == ESP_OK) {
             const rf_esp_image_info_t *bl = aligned_at(e.work, 4096);   /* check_esp's result */
-            uint32_t n = bl->image_len;
-            bool a = rf_reader_sha256(&before, e.bl_off, n, e.work, 4096, before_bl) == ESP_OK;
-            bool b = rf_reader_sha256(&e.vr, e.bl_off, n, e.work, 4096, after_bl) == ESP_OK;
-            bl_changed = !(a && b && rf_bytes_equal(before_bl, after_bl, 32));
+            if (n_known < max_known) {
+                known[n_known].off = e.bl_off;
+                known[n_known].len = bl->checksum_offset + 1;
+                RF_MEMCPY(known[n_known].sha256, bl->sha256_calc, RF_SHA256_LEN);
+                n_known++;
+            }
+            hint.bl_known = out->bootloader;   /* check_esp identified it */
+            hint.bl_known_off = e.bl_off;
+            bl_changed = !same_bytes(&e, &before, &e.vr, e.bl_off, bl->image_len);
         }
     }
     /* 3. The table sector, when the bootloader after the write reads one
@@ -400,7 +467,8 @@ esp_err_t rf_eng_check_write(const rf_eng_dev_t *dev, rf_vflash_t *vf, const rf_
         rf_boot_layout_t lay = dev->boot;
         lay.chip_id = dev->chip_id;
         lay.ptable_offset = e.pt_off;
-        rf_boot_result_t r = rf_boot_eval(&e.vr, &lay, work, work_len, &out->end);
+        hint.known_count = n_known;
+        rf_boot_result_t r = rf_boot_eval_ex(&e.vr, &lay, &hint, work, RF_BOOT_WORK_LEN, &out->end);
         if (r == RF_BOOT_BRICK && !out->touches_bootloader && !out->touches_ptable && !out->touches_otadata) {
             /* Never worse than before: a flash that boots nothing already
              * (a blank simulated device, say) may take writes off the boot

@@ -201,7 +201,9 @@ esp_err_t rf_esp_image_inspect_ex(const rf_reader_t *r, const rf_esp_image_opts_
         out->image_len = (uint32_t)end;
     }
 
-    /* One pass over [0, checksum]: XOR of the segment data and SHA-256. */
+    /* One pass over [0, checksum]: XOR of the segment data and SHA-256
+     * (unless the caller holds the digest of exactly these bytes). */
+    const bool known = opts != NULL && opts->known != NULL && opts->known->off == 0 && opts->known->len == (uint32_t)end;
     rf_sha256_ctx_t sha;
     rf_sha256_start(&sha);
     uint8_t sum = RF_ESP_CHECKSUM_SEED;
@@ -212,7 +214,9 @@ esp_err_t rf_esp_image_inspect_ex(const rf_reader_t *r, const rf_esp_image_opts_
             rf_sha256_finish(&sha, dummy);
             return read_fail(out, err, c);
         }
-        rf_sha256_update(&sha, scratch, n);
+        if (!known) {
+            rf_sha256_update(&sha, scratch, n);
+        }
         for (uint32_t i = 0; i < out->segment_count; i++) {
             const rf_esp_segment_t *s = &out->segments[i];
             uint64_t lo = RF_MAX((uint64_t)c, (uint64_t)s->offset);
@@ -224,6 +228,9 @@ esp_err_t rf_esp_image_inspect_ex(const rf_reader_t *r, const rf_esp_image_opts_
         c += n;
     }
     rf_sha256_finish(&sha, out->sha256_calc);
+    if (known) {
+        RF_MEMCPY(out->sha256_calc, opts->known->sha256, RF_SHA256_LEN);
+    }
     out->checksum_calc = sum;
 
     if ((err = rf_reader_read(r, (uint32_t)cs_off, scratch, 1)) != ESP_OK) {

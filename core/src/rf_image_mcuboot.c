@@ -346,7 +346,9 @@ esp_err_t rf_mcuboot_inspect_ex(const rf_reader_t *r, const rf_mcuboot_opts_t *o
     if (!out->has_sha256) {
         note(out, RF_IMG_ERR_NO_HASH, tlv_off);
     }
-    if ((err = rf_reader_sha256(r, 0, out->hashed_len, scratch, scratch_len, out->sha256_calc)) != ESP_OK) {
+    if (opts->known != NULL && opts->known->off == 0 && opts->known->len == out->hashed_len) {
+        RF_MEMCPY(out->sha256_calc, opts->known->sha256, RF_SHA256_LEN);   /* hashed once already */
+    } else if ((err = rf_reader_sha256(r, 0, out->hashed_len, scratch, scratch_len, out->sha256_calc)) != ESP_OK) {
         return read_fail(out, err, 0);
     }
     if (out->has_sha256) {

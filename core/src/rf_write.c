@@ -184,13 +184,26 @@ typedef struct {
     bool mixed;          /* its sectors are in more than one phase */
 } unit_t;
 
+/* A unit's classification, kept across the walk's phases: a unit holding
+ * sectors of several phases (the bootloader's block) is read and classified
+ * once, not once per phase. Its sectors of a later phase are not written
+ * before that phase, so their classification still holds then. */
+typedef struct {
+    uint32_t a, k;          /* the unit it describes (k == 0: none yet) */
+    bool use_block;
+    uint64_t blank;         /* bit i: sector i read all 0xFF (not read again before programming) */
+    uint8_t state[RF_MAX_SECTORS_PER_BLOCK];
+} decision_t;
+
 /* Whether the unit should go with one block erase: the cost hints say it is
  * cheaper than its sector erases (counting the data pages it forces to be
  * written again), memmove allows it, and the block's bytes outside the
  * region are blank (they survive the erase unchanged). state[] receives
  * each sector's classification. */
-static esp_err_t block_decision(const rf_region_write_t *w, const unit_t *u, uint8_t *state, bool *use_block)
+static esp_err_t block_decision(const rf_region_write_t *w, const unit_t *u, decision_t *d)
 {
+    uint8_t *state = d->state;
+    bool *use_block = &d->use_block;
     const rf_flash_t *f = w->flash;
     const uint32_t S = f->sector_size, B = f->block_size;
     uint8_t *t = w->work, *c = w->work + S;
@@ -198,6 +211,9 @@ static esp_err_t block_decision(const rf_region_write_t *w, const unit_t *u, uin
     uint64_t rewrite_us = 0;
     esp_err_t err;
     *use_block = false;
+    d->a = u->a;
+    d->k = 0;   /* valid only once every sector is classified */
+    d->blank = 0;
     for (uint32_t i = 0; i < u->k; i++) {
         uint32_t dense = 0;
         if ((err = read_target(w, u->a + i * S - w->dst, t, S)) != ESP_OK ||
@@ -205,12 +221,16 @@ static esp_err_t block_decision(const rf_region_write_t *w, const unit_t *u, uin
             return err;
         }
         state[i] = (uint8_t)classify(f, t, c, &dense);
+        if (state[i] == SEC_PROGRAM && rf_is_blank(c, S)) {
+            d->blank |= 1ull << i;
+        }
         if (state[i] == SEC_ERASE) {
             n_erase++;
         } else {
             rewrite_us += (uint64_t)dense * cost_pp(f);
         }
     }
+    d->k = u->k;
     if (n_erase == 0 || (uint64_t)cost_be(f) + rewrite_us >= (uint64_t)n_erase * cost_se(f) ||
         !block_erase_safe(w, u->ba, B)) {
         return ESP_OK;
@@ -278,9 +298,10 @@ static esp_err_t write_block(const rf_region_write_t *w, const unit_t *u, bool b
 
 /* The unit's sectors of `phase`, one by one (state: their classification,
  * or NULL to classify each now). */
-static esp_err_t write_sectors(const rf_region_write_t *w, const unit_t *u, uint32_t phase, const uint8_t *state,
+static esp_err_t write_sectors(const rf_region_write_t *w, const unit_t *u, uint32_t phase, const decision_t *d,
                                bool backward, rf_write_stats_t *st)
 {
+    const uint8_t *state = d != NULL ? d->state : NULL;
     const uint32_t S = w->flash->sector_size;
     uint8_t *t = w->work, *c = w->work + S;
     for (uint32_t j = 0; j < u->k; j++) {
@@ -295,7 +316,10 @@ static esp_err_t write_sectors(const rf_region_write_t *w, const unit_t *u, uint
         }
         esp_err_t err = read_target(w, sa - w->dst, t, S);
         if (err == ESP_OK) {
-            err = sector_write_known(w->flash, sa, t, c, st, w->log, state != NULL ? state[i] : -1, false);
+            /* a sector found blank when classified is not read again (only
+             * this walk writes it, and the read-back still compares it) */
+            err = sector_write_known(w->flash, sa, t, c, st, w->log, state != NULL ? state[i] : -1,
+                                     d != NULL && (d->blank >> i & 1u) != 0);
         }
         if (err != ESP_OK) {
             return err;
@@ -310,10 +334,8 @@ static esp_err_t write_sectors(const rf_region_write_t *w, const unit_t *u, uint
  * as the deferral wants, but with one erase for the whole block); otherwise
  * each of its sectors is written in its own phase's pass. */
 static esp_err_t write_unit(const rf_region_write_t *w, const unit_t *u, uint32_t phase, bool backward,
-                            rf_write_stats_t *st)
+                            rf_write_stats_t *st, decision_t *d)
 {
-    uint8_t state[RF_MAX_SECTORS_PER_BLOCK];
-    bool use_block = false;
     if (u->k > 1 || u->ba != u->a) {
         bool present = !u->mixed ? sector_phase(w, u->n_def, u->a, w->flash->sector_size) == phase : false;
         for (uint32_t i = 0; u->mixed && i < u->k && !present; i++) {
@@ -322,14 +344,16 @@ static esp_err_t write_unit(const rf_region_write_t *w, const unit_t *u, uint32_
         if (!present) {
             return ESP_OK;
         }
-        esp_err_t err = block_decision(w, u, state, &use_block);
-        if (err != ESP_OK) {
-            return err;
+        if (d->k != u->k || d->a != u->a) {   /* not classified in an earlier phase */
+            esp_err_t err = block_decision(w, u, d);
+            if (err != ESP_OK) {
+                return err;
+            }
         }
-        if (use_block) {
+        if (d->use_block) {
             return phase == u->first ? write_block(w, u, backward, st) : ESP_OK;
         }
-        return write_sectors(w, u, phase, state, backward, st);
+        return write_sectors(w, u, phase, d, backward, st);
     }
     return write_sectors(w, u, phase, NULL, backward, st);
 }
@@ -367,6 +391,9 @@ esp_err_t rf_region_write(const rf_region_write_t *w, rf_write_stats_t *stats)
     if (w->deferred == NULL || (w->src_in_flash && rf_overlaps(w->src_addr, w->len, w->dst, size))) {
         n_def = 0;
     }
+    decision_t d;
+    d.a = 0;
+    d.k = 0;
     for (uint32_t phase = 0; phase <= n_def; phase++) {
         uint32_t done = 0;
         while (done < size) {
@@ -393,7 +420,7 @@ esp_err_t rf_region_write(const rf_region_write_t *w, rf_write_stats_t *stats)
                     u.first = pj;
                 }
             }
-            esp_err_t err = write_unit(w, &u, phase, backward, stats);
+            esp_err_t err = write_unit(w, &u, phase, backward, stats, &d);
             if (err != ESP_OK) {
                 RF_LOGE(w->log, "Writing 0x%08x..0x%08x failed: %s (0x%x)", (unsigned)u.a,
                         (unsigned)(u.a + u.k * S), esp_err_to_name(err), (unsigned)err);
