@@ -28,6 +28,7 @@
 #include <stdint.h>
 #include "rf_engine.h"
 #include "rf_flash.h"
+#include "rf_image.h"
 #include "rf_journal.h"
 #include "rf_log.h"
 #include "rf_ptable.h"
@@ -84,6 +85,7 @@ typedef struct rf_exec_dl {
     bool staged;                    /**< the image is staged and verified */
     uint32_t staged_len;
     uint8_t staged_sha[32];
+    rf_sha_known_t img_sha;         /**< the image's own digest from the download's verdict (len 0: none) */
     rf_journal_t journal;
     bool journal_on;
     char validator[RF_SOURCE_VALIDATOR_MAX];   /**< of the download being staged */

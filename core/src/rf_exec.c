@@ -482,8 +482,23 @@ static void log_verdict(const rf_exec_dev_t *dev, uint32_t dst, const rf_eng_ver
  * there: the write is laid over the current flash and judged by what the
  * flash would hold (rf_engine.h). sha is the image's SHA-256 (hashed once,
  * on its way in). Uses the whole arena. */
+static esp_err_t verify_image_k(const rf_exec_dev_t *dev, const rf_exec_check_t *chk, uint32_t dst,
+                                uint32_t dst_size, uint32_t addr, uint32_t len, const uint8_t sha[RF_SHA256_LEN],
+                                const mem_t *m, rf_sha_known_t *img_sha);
+
 static esp_err_t verify_image(const rf_exec_dev_t *dev, const rf_exec_check_t *chk, uint32_t dst, uint32_t dst_size,
                               uint32_t addr, uint32_t len, const uint8_t sha[RF_SHA256_LEN], const mem_t *m)
+{
+    return verify_image_k(dev, chk, dst, dst_size, addr, len, sha, m, NULL);
+}
+
+/* img_sha (optional): in, when len > 0, the image's own digest from an
+ * earlier verdict on these same bytes (their whole-file SHA-256 `sha` was
+ * checked again just before): the engine does not hash them again; out,
+ * this verdict's (len 0 when none). */
+static esp_err_t verify_image_k(const rf_exec_dev_t *dev, const rf_exec_check_t *chk, uint32_t dst,
+                                uint32_t dst_size, uint32_t addr, uint32_t len, const uint8_t sha[RF_SHA256_LEN],
+                                const mem_t *m, rf_sha_known_t *img_sha)
 {
     if (chk->skip) {
         RF_LOGW(dev->log, "Content checks turned OFF by the caller for 0x%08x: the image is written unverified",
@@ -517,8 +532,12 @@ static esp_err_t verify_image(const rf_exec_dev_t *dev, const rf_exec_check_t *c
             .dst = dst, .dst_size = rf_align_up(dst_size, dev->flash->sector_size), .len = len,
             .slot_size = dst_size, .src = &c->src, .src_sha256 = sha, .expect_sha256 = chk->expect_sha256,
             .declared = chk->declared, .declared_raw = chk->declared_raw, .key = key,
+            .src_known = img_sha != NULL && img_sha->len > 0 ? img_sha : NULL,
         };
         err = rf_eng_check_write(&c->dev, &c->vf, &c->w, m->work, m->work_len, &c->verdict);
+        if (img_sha != NULL) {
+            *img_sha = c->verdict.img_sha;
+        }
         if (err == ESP_OK || err == RF_ERR_IMAGE_INVALID || err == ESP_ERR_INVALID_CRC) {
             log_verdict(dev, dst, &c->verdict);
         }
@@ -603,7 +622,9 @@ static bool staged_by_journal(const rf_exec_dev_t *dev, rf_exec_dl_t *dl, const 
     if (last->total == 0 || last->total > dl->staging.size ||
         rf_flash_sha256(dev->flash, dl->staging.offset, last->total, m->work, m->work_len, sha) != ESP_OK ||
         memcmp(sha, last->sha256, sizeof sha) != 0 ||
-        verify_image(dev, chk, dl->dst, dl->dst_size, dl->staging.offset, last->total, sha, m) != ESP_OK) {
+        (dl->img_sha.len = 0,
+         verify_image_k(dev, chk, dl->dst, dl->dst_size, dl->staging.offset, last->total, sha, m, &dl->img_sha)) !=
+            ESP_OK) {
         return false;
     }
     RF_LOGI(dev->log, "Image already staged in '%s' (journal) and verified again: not downloaded again",
@@ -721,7 +742,8 @@ esp_err_t rf_exec_download(const rf_exec_dev_t *dev, rf_exec_dl_t *dl, const rf_
             (unsigned)st.stats.sectors_erased, (unsigned)st.stats.blocks_erased, (unsigned)st.stats.sectors_same,
             (unsigned)st.stats.pages_programmed);
     RF_LOGI(dev->log, "Total downloaded binary length: %u (0x%x)", (unsigned)st.offset, (unsigned)st.offset);
-    err = verify_image(dev, chk, dl->dst, dl->dst_size, dl->staging.offset, st.offset, sha, &m);
+    dl->img_sha.len = 0;
+    err = verify_image_k(dev, chk, dl->dst, dl->dst_size, dl->staging.offset, st.offset, sha, &m, &dl->img_sha);
     if (err != ESP_OK) {
         if (dl->direct) {
             RF_LOGE(dev->log, "Downloaded image refused; it is erased again from its destination (a spare app "
@@ -919,7 +941,10 @@ esp_err_t rf_exec_copy(const rf_exec_dev_t *dev, rf_exec_dl_t *dl, const rf_exec
     }
     /* Re-verify before every copy: the flash may have changed since the
      * download (other steps ran), and the end state is judged on it now. */
-    err = verify_image(dev, chk, dl->dst, dl->dst_size, dl->staging.offset, dl->staged_len, sha, &m);
+    /* the image's own digest from the download's verdict: the bytes are the
+     * same (their whole-file hash was just checked), rule 5 need not hash
+     * them again; everything else is judged anew */
+    err = verify_image_k(dev, chk, dl->dst, dl->dst_size, dl->staging.offset, dl->staged_len, sha, &m, &dl->img_sha);
     if (err != ESP_OK) {
         RF_LOGE(dev->log, "Staged image refused before the copy; destination untouched");
         return err;
@@ -1015,8 +1040,7 @@ static esp_err_t otadata_select(const rf_exec_dev_t *dev, const rf_ptable_t *t, 
  * the old bootloader then boots that copy, and the copy is the source.
  * *img_addr receives where the embedded image lies in the backup. */
 static esp_err_t backup_running_app(const rf_exec_dev_t *dev, uint32_t src, uint32_t len, uint32_t dst,
-                                    uint32_t dsize, const uint8_t sha[RF_SHA256_LEN], const mem_t *m,
-                                    uint32_t *img_addr)
+                                    uint32_t dsize, const mem_t *m, uint32_t *img_addr)
 {
     rf_part_t run;
     esp_err_t err = dev->running_partition(dev->ctx, &run);
@@ -1060,13 +1084,12 @@ static esp_err_t backup_running_app(const rf_exec_dev_t *dev, uint32_t src, uint
         err = rf_region_write(&w, &ws);
     }
     if (err == ESP_OK) {
-        uint8_t got[RF_SHA256_LEN];
+        /* One verification pass: every backup sector was read back and
+         * compared with the source bytes it was written from, and those
+         * were hashed (sha) and judged by the engine just before; the
+         * backup is not hashed again here (a resume from it is: it is
+         * then the journal's word only). */
         *img_addr = bk.offset + (src - run.offset);
-        err = rf_flash_sha256(dev->flash, *img_addr, len, m->work, m->work_len, got);
-        if (err == ESP_OK && memcmp(got, sha, RF_SHA256_LEN) != 0) {
-            RF_LOGE(dev->log, "The backup copy at 0x%08x does not read back right", (unsigned)bk.offset);
-            err = ESP_ERR_INVALID_CRC;
-        }
     }
     if (err == ESP_OK) {
         err = otadata_select(dev, t, &bk, m->work, m->work_len);
@@ -1120,7 +1143,7 @@ esp_err_t rf_exec_embedded(const rf_exec_dev_t *dev, uint32_t src, uint32_t len,
         if (err == ESP_OK && dev->running_partition != NULL && dev->running_partition(dev->ctx, &run) == ESP_OK &&
             rf_overlaps(dst, dsize, run.offset, run.size)) {
             uint32_t at = 0;   /* the backup must survive the copy: clear of the destination */
-            esp_err_t be = backup_running_app(dev, src, len, dst, dsize, sha, &m, &at);
+            esp_err_t be = backup_running_app(dev, src, len, dst, dsize, &m, &at);
             if (be == ESP_OK) {
                 img = at;
                 journal_note(dev, journal, &journal_on, RF_JSTATE_BACKUP, id, 0, len, sha, img, len, NULL);
