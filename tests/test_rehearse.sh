@@ -142,6 +142,9 @@ assert sum(j["outcomes"].values()) == j["cut_points"], j
 # a cut anywhere, even in the middle of the partition table's erase after
 # the new bootloader is complete, reruns to the reference's destinations
 assert j["ok"] and j["rerun_failures"] == 0, j.get("rerun_failure_points")
+o = j["outcomes"]
+print("download, mid-op: %d cut points, OLD %d NEW %d BRICK %d (outside the window 0), reruns NEW %d/%d" %
+      (j["cut_points"], o.get("OLD", 0), o.get("NEW", 0), o.get("BRICK", 0), j["reruns_ended_new"], j["cut_points"]))
 PY
 
 # network faults, injected in the source layer: the connection resets at
@@ -260,7 +263,8 @@ for r in runs:
     if r["last"] <= last + before:
         assert r["rerun_ok"], r
 assert j["ok"] and j["rerun_failures"] == 0, j.get("rerun_failure_points")
-print("embedded: all %d cut points good, window ops %d-%d = %.1f ms" % (j["cut_points"], first, last, j["window_ms"]))
+print("embedded: all %d cut points good (OLD %d NEW %d BRICK %d, all inside), window ops %d-%d = %.1f ms" %
+      (j["cut_points"], o["OLD"], o["NEW"], o["BRICK"], first, last, j["window_ms"]))
 PY
 "$REFLASHER" plan "${EM[@]}" --json > em_plan.json 2>/dev/null || fail "plan of the embedded scenario"
 python3 - em_plan.json em_probe.out <<'PY' || fail "embedded plan window estimate vs rehearsal"
