@@ -230,23 +230,25 @@ esp_err_t rf_exec_plan_download(const rf_exec_dev_t *dev, rf_exec_dl_t *dl, cons
         dl->direct = false;
         return ESP_OK;
     }
-    /* The destination as its own staging (the plan's direct rule): a
-     * spare app partition the old system neither runs, boots nor tries. */
-    rf_eng_dev_t e;
-    eng_dev(dev, &e);
-    rf_reader_t r;
-    rf_reader_flash_t rc;
-    uint32_t path[RF_ENG_BOOT_PATH_MAX];
-    int32_t n_path = -1;
-    if (rf_reader_from_flash(&r, &rc, dev->flash, 0, dev->flash->size) == ESP_OK) {
-        n_path = rf_eng_boot_path(&e, &r, m.work, m.work_len, path);
-    }
+    rf_ptable_t *table = &m.aux->table;   /* read on demand, once, not held */
+    const esp_err_t table_err = list_table(dev, table);
+    /* The destination as its own staging (the plan's direct rule): a spare
+     * app partition the old system neither runs, boots nor tries. The boot
+     * model runs only when the destination lies in such a partition. */
     dl->direct = false;
-    rf_ptable_t *table = &m.aux->table;   /* read on demand, not held */
-    if (n_path >= 0 && list_table(dev, table) == ESP_OK &&
-        rf_choose_direct(table, run, dl->dst, dsize, path, n_path, &dl->staging)) {
-        dl->direct = true;
-        return ESP_OK;
+    rf_part_t direct;
+    if (table_err == ESP_OK && rf_choose_direct(table, run, dl->dst, dsize, NULL, 0, &direct)) {
+        rf_eng_dev_t e;
+        eng_dev(dev, &e);
+        rf_reader_t r;
+        rf_reader_flash_t rc;
+        uint32_t path[RF_ENG_BOOT_PATH_MAX];
+        const int32_t n_path = rf_reader_from_flash(&r, &rc, dev->flash, 0, dev->flash->size) == ESP_OK
+                                   ? rf_eng_boot_path(&e, &r, m.work, m.work_len, path) : -1;
+        if (rf_choose_direct(table, run, dl->dst, dsize, path, n_path, &dl->staging)) {
+            dl->direct = true;
+            return ESP_OK;
+        }
     }
     if (current != NULL && !staging_conflicts(dev, current, run, dl->dst, dsize, false) &&
         !overlaps_keep(current, keep, n_keep) && !was_direct) {
@@ -256,9 +258,9 @@ esp_err_t rf_exec_plan_download(const rf_exec_dev_t *dev, rf_exec_dl_t *dl, cons
     /* As the reference does: an OTA app partition after the running one
      * (then the ones before it), the first that conflicts with nothing: the
      * plan's rule (rf_choose_staging), so the host tool predicts this choice. */
-    if ((err = list_table(dev, table)) != ESP_OK) {
-        RF_LOGE(dev->log, "Cannot read the partition table: %s", esp_err_to_name(err));
-        return err;
+    if (table_err != ESP_OK) {
+        RF_LOGE(dev->log, "Cannot read the partition table: %s", esp_err_to_name(table_err));
+        return table_err;
     }
     rf_plan_rule_t rule;
     if (rf_choose_staging(table, run, NULL, dl->dst, dsize, keep, n_keep, &dl->staging, &rule) == ESP_OK) {
@@ -482,23 +484,13 @@ static void log_verdict(const rf_exec_dev_t *dev, uint32_t dst, const rf_eng_ver
  * there: the write is laid over the current flash and judged by what the
  * flash would hold (rf_engine.h). sha is the image's SHA-256 (hashed once,
  * on its way in). Uses the whole arena. */
-static esp_err_t verify_image_k(const rf_exec_dev_t *dev, const rf_exec_check_t *chk, uint32_t dst,
-                                uint32_t dst_size, uint32_t addr, uint32_t len, const uint8_t sha[RF_SHA256_LEN],
-                                const mem_t *m, rf_sha_known_t *img_sha);
-
-static esp_err_t verify_image(const rf_exec_dev_t *dev, const rf_exec_check_t *chk, uint32_t dst, uint32_t dst_size,
-                              uint32_t addr, uint32_t len, const uint8_t sha[RF_SHA256_LEN], const mem_t *m)
-{
-    return verify_image_k(dev, chk, dst, dst_size, addr, len, sha, m, NULL);
-}
-
 /* img_sha (optional): in, when len > 0, the image's own digest from an
  * earlier verdict on these same bytes (their whole-file SHA-256 `sha` was
  * checked again just before): the engine does not hash them again; out,
  * this verdict's (len 0 when none). */
-static esp_err_t verify_image_k(const rf_exec_dev_t *dev, const rf_exec_check_t *chk, uint32_t dst,
-                                uint32_t dst_size, uint32_t addr, uint32_t len, const uint8_t sha[RF_SHA256_LEN],
-                                const mem_t *m, rf_sha_known_t *img_sha)
+static esp_err_t verify_image(const rf_exec_dev_t *dev, const rf_exec_check_t *chk, uint32_t dst, uint32_t dst_size,
+                              uint32_t addr, uint32_t len, const uint8_t sha[RF_SHA256_LEN], const mem_t *m,
+                              rf_sha_known_t *img_sha)
 {
     if (chk->skip) {
         RF_LOGW(dev->log, "Content checks turned OFF by the caller for 0x%08x: the image is written unverified",
@@ -623,7 +615,7 @@ static bool staged_by_journal(const rf_exec_dev_t *dev, rf_exec_dl_t *dl, const 
         rf_flash_sha256(dev->flash, dl->staging.offset, last->total, m->work, m->work_len, sha) != ESP_OK ||
         memcmp(sha, last->sha256, sizeof sha) != 0 ||
         (dl->img_sha.len = 0,
-         verify_image_k(dev, chk, dl->dst, dl->dst_size, dl->staging.offset, last->total, sha, m, &dl->img_sha)) !=
+         verify_image(dev, chk, dl->dst, dl->dst_size, dl->staging.offset, last->total, sha, m, &dl->img_sha)) !=
             ESP_OK) {
         return false;
     }
@@ -743,7 +735,7 @@ esp_err_t rf_exec_download(const rf_exec_dev_t *dev, rf_exec_dl_t *dl, const rf_
             (unsigned)st.stats.pages_programmed);
     RF_LOGI(dev->log, "Total downloaded binary length: %u (0x%x)", (unsigned)st.offset, (unsigned)st.offset);
     dl->img_sha.len = 0;
-    err = verify_image_k(dev, chk, dl->dst, dl->dst_size, dl->staging.offset, st.offset, sha, &m, &dl->img_sha);
+    err = verify_image(dev, chk, dl->dst, dl->dst_size, dl->staging.offset, st.offset, sha, &m, &dl->img_sha);
     if (err != ESP_OK) {
         if (dl->direct) {
             RF_LOGE(dev->log, "Downloaded image refused; it is erased again from its destination (a spare app "
@@ -944,7 +936,7 @@ esp_err_t rf_exec_copy(const rf_exec_dev_t *dev, rf_exec_dl_t *dl, const rf_exec
     /* the image's own digest from the download's verdict: the bytes are the
      * same (their whole-file hash was just checked), rule 5 need not hash
      * them again; everything else is judged anew */
-    err = verify_image_k(dev, chk, dl->dst, dl->dst_size, dl->staging.offset, dl->staged_len, sha, &m, &dl->img_sha);
+    err = verify_image(dev, chk, dl->dst, dl->dst_size, dl->staging.offset, dl->staged_len, sha, &m, &dl->img_sha);
     if (err != ESP_OK) {
         RF_LOGE(dev->log, "Staged image refused before the copy; destination untouched");
         return err;
@@ -1127,7 +1119,7 @@ esp_err_t rf_exec_embedded(const rf_exec_dev_t *dev, uint32_t src, uint32_t len,
         uint8_t got[RF_SHA256_LEN];
         if (rf_flash_sha256(dev->flash, last->aux_addr, len, m.work, m.work_len, got) == ESP_OK &&
             memcmp(got, last->sha256, sizeof got) == 0 &&
-            verify_image(dev, chk, dst, dst_size, last->aux_addr, len, got, &m) == ESP_OK) {
+            verify_image(dev, chk, dst, dst_size, last->aux_addr, len, got, &m, NULL) == ESP_OK) {
             memcpy(sha, got, sizeof sha);
             img = last->aux_addr;
             have_source = true;
@@ -1137,7 +1129,7 @@ esp_err_t rf_exec_embedded(const rf_exec_dev_t *dev, uint32_t src, uint32_t len,
     if (!have_source) {
         err = rf_flash_sha256(dev->flash, src, len, m.work, m.work_len, sha);
         if (err == ESP_OK) {
-            err = verify_image(dev, chk, dst, dst_size, src, len, sha, &m);
+            err = verify_image(dev, chk, dst, dst_size, src, len, sha, &m, NULL);
         }
         rf_part_t run;
         if (err == ESP_OK && dev->running_partition != NULL && dev->running_partition(dev->ctx, &run) == ESP_OK &&
