@@ -103,46 +103,52 @@ static int rng_for_parse(void *arg, unsigned char *buf, size_t len)
     return mbedtls_ctr_drbg_random(arg, buf, len);
 }
 
-/* A key mbedTLS can parse, reduced to its public SubjectPublicKeyInfo. */
+/* A key mbedTLS can parse, reduced to its public SubjectPublicKeyInfo.
+ * mbedTLS's contexts (the key, and for a private key the entropy and DRBG
+ * its parser wants) live on the heap for the call: on the stack they would
+ * be several KiB (tens with some configurations), above a main task's. */
 static esp_err_t load_with_pk(const uint8_t *der, size_t len, rf_sig_key_t *out)
 {
-    mbedtls_pk_context pk;
-    mbedtls_pk_init(&pk);
-    int rc = mbedtls_pk_parse_public_key(&pk, der, len);
-    if (rc != 0) {
-        mbedtls_pk_free(&pk);
-        mbedtls_pk_init(&pk);
+    struct pk_parse {
+        mbedtls_pk_context pk;
         mbedtls_entropy_context ent;
         mbedtls_ctr_drbg_context drbg;
-        mbedtls_entropy_init(&ent);
-        mbedtls_ctr_drbg_init(&drbg);
-        rc = mbedtls_ctr_drbg_seed(&drbg, mbedtls_entropy_func, &ent, (const unsigned char *)"rf_sig", 6);
+        uint8_t buf[256];
+    } *c = calloc(1, sizeof *c);
+    if (c == NULL) {
+        return ESP_ERR_NO_MEM;
+    }
+    mbedtls_pk_init(&c->pk);
+    int rc = mbedtls_pk_parse_public_key(&c->pk, der, len);
+    if (rc != 0) {
+        mbedtls_pk_free(&c->pk);
+        mbedtls_pk_init(&c->pk);
+        mbedtls_entropy_init(&c->ent);
+        mbedtls_ctr_drbg_init(&c->drbg);
+        rc = mbedtls_ctr_drbg_seed(&c->drbg, mbedtls_entropy_func, &c->ent, (const unsigned char *)"rf_sig", 6);
         if (rc == 0) {
 #if MBEDTLS_VERSION_MAJOR < 3
             (void)rng_for_parse;
-            rc = mbedtls_pk_parse_key(&pk, der, len, NULL, 0);
+            rc = mbedtls_pk_parse_key(&c->pk, der, len, NULL, 0);
 #else
-            rc = mbedtls_pk_parse_key(&pk, der, len, NULL, 0, rng_for_parse, &drbg);
+            rc = mbedtls_pk_parse_key(&c->pk, der, len, NULL, 0, rng_for_parse, &c->drbg);
 #endif
         }
-        mbedtls_ctr_drbg_free(&drbg);
-        mbedtls_entropy_free(&ent);
+        mbedtls_ctr_drbg_free(&c->drbg);
+        mbedtls_entropy_free(&c->ent);
     }
-    if (rc != 0) {
-        mbedtls_pk_free(&pk);
-        return ESP_ERR_INVALID_ARG;
-    }
-    esp_err_t err = ESP_ERR_NOT_SUPPORTED;
-    if (mbedtls_pk_can_do(&pk, MBEDTLS_PK_ECDSA)) {
-        uint8_t buf[256];
-        int n = mbedtls_pk_write_pubkey_der(&pk, buf, sizeof buf);   /* written at the end of buf */
+    esp_err_t err = rc != 0 ? ESP_ERR_INVALID_ARG : ESP_ERR_NOT_SUPPORTED;
+    if (rc == 0 && mbedtls_pk_can_do(&c->pk, MBEDTLS_PK_ECDSA)) {
+        const size_t cap = sizeof c->buf;
+        int n = mbedtls_pk_write_pubkey_der(&c->pk, c->buf, cap);   /* written at the end of buf */
         if (n == (int)(sizeof k_p256_spki_prefix + 65) &&
-            memcmp(buf + sizeof buf - n, k_p256_spki_prefix, sizeof k_p256_spki_prefix) == 0) {
-            set_p256(out, buf + sizeof buf - 65);
+            memcmp(c->buf + cap - n, k_p256_spki_prefix, sizeof k_p256_spki_prefix) == 0) {
+            set_p256(out, c->buf + cap - 65);
             err = ESP_OK;
         }
     }
-    mbedtls_pk_free(&pk);
+    mbedtls_pk_free(&c->pk);
+    free(c);
     return err;
 }
 

@@ -48,16 +48,17 @@ KIB = 1024
 LF = [os.path.join(ROOT, "esp_self_reflasher.lf"), os.path.join(ROOT, "port/esp_idf/self_reflasher_archive.lf.in")]
 
 # name, what, limit in bytes, enforced (fail when over). Enforced: the budgets
-# that hold today. The others are printed with their figure until the work of
-# issue 10 that meets them lands (the engine adapter, partitions read on demand,
-# the signature verifier); then flip them to True.
+# that hold today. The two size budgets are printed with their figure until
+# the work of issue 10 that meets them lands; then flip them to True. The
+# stacks count our frames only: Mbed TLS's and ESP-IDF's own functions are
+# stubbed (their contexts that we hold are on the heap).
 BUDGETS = [
     ("flash_nosig", ".text + .rodata without signature support", 16 * KIB, False),
     ("flash_sig", ".text + .rodata with signature support", 20 * KIB, False),
     ("iram", "code in IRAM (copy loop and flash calls)", 4 * KIB, True),
-    ("handle", "handle (held from init to deinit)", 512, False),
-    ("stack_nosig", "deepest stack of a public call, no key (build without signatures)", 2 * KIB, False),
-    ("stack_sig", "deepest stack of a public call, with a key (build with signatures)", 3 * KIB, False),
+    ("handle", "handle (held from init to deinit)", 512, True),
+    ("stack_nosig", "deepest stack of a public call, no key (build without signatures)", 2 * KIB, True),
+    ("stack_sig", "deepest stack of a public call, with a key (build with signatures)", 3 * KIB, True),
 ]
 
 SDKCONFIG = """/* sdkconfig.h of the footprint build: Kconfig defaults, ESP32-C3. */
@@ -315,7 +316,7 @@ def main():
                                                      s["text"] + s["rodata"], res[sig]["iram"]))
     print("handle: %s bytes" % res[True]["handle"])
     print("\nPeak stack per public call (bytes; our frames, deepest path; indirect calls charged the deepest"
-          " address-taken function; Mbed TLS contexts on the stack are sized by the host's Mbed TLS headers):")
+          " address-taken function; Mbed TLS and ESP-IDF functions are stubbed, their own frames not counted):")
     print("%-46s %10s %10s   deepest path (with signatures)" % ("call", "no sigs", "with sigs"))
     for r in sorted(res[True]["stacks"]):
         a = res[False]["stacks"][r]

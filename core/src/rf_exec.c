@@ -48,15 +48,25 @@ typedef union aux {
     uint64_t align;
 } aux_t;
 
+/* What a step keeps for its whole length (besides the caller's rf_exec_dl_t). */
+typedef union step_state {
+    rf_journal_t journal;    /* the embedded step's (a download step's lives in its rf_exec_dl_t) */
+    struct {
+        rf_source_t src;
+        rf_source_open_t io;
+        rf_stream_t st;
+    } dl;                    /* a download's source and stream */
+} step_state_t;
+
 typedef struct mem {
     aux_t *aux;
-    rf_journal_t *journal;   /* the embedded step's (a download step's lives in its rf_exec_dl_t) */
+    step_state_t *step;
     uint8_t *work;      /* 2 sectors for the write engine + an I/O chunk, or the engine's work area */
     size_t work_len;
 } mem_t;
 
 #define AUX_LEN ((sizeof(aux_t) + 7u) & ~(size_t)7u)
-#define JOURNAL_LEN ((sizeof(rf_journal_t) + 7u) & ~(size_t)7u)
+#define STEP_LEN ((sizeof(step_state_t) + 7u) & ~(size_t)7u)
 
 static size_t work_len_for(uint32_t sector_size)
 {
@@ -65,7 +75,7 @@ static size_t work_len_for(uint32_t sector_size)
 
 size_t rf_exec_mem_len(uint32_t sector_size)
 {
-    return AUX_LEN + JOURNAL_LEN + work_len_for(sector_size);
+    return AUX_LEN + STEP_LEN + work_len_for(sector_size);
 }
 
 static esp_err_t carve(const rf_exec_dev_t *dev, void *mem, size_t mem_len, mem_t *m)
@@ -75,9 +85,9 @@ static esp_err_t carve(const rf_exec_dev_t *dev, void *mem, size_t mem_len, mem_
         return ESP_ERR_INVALID_ARG;
     }
     m->aux = mem;
-    m->journal = (rf_journal_t *)(void *)((uint8_t *)mem + AUX_LEN);
-    m->work = (uint8_t *)mem + AUX_LEN + JOURNAL_LEN;
-    m->work_len = mem_len - AUX_LEN - JOURNAL_LEN;
+    m->step = (step_state_t *)(void *)((uint8_t *)mem + AUX_LEN);
+    m->work = (uint8_t *)mem + AUX_LEN + STEP_LEN;
+    m->work_len = mem_len - AUX_LEN - STEP_LEN;
     return ESP_OK;
 }
 
@@ -659,62 +669,62 @@ esp_err_t rf_exec_download(const rf_exec_dev_t *dev, rf_exec_dl_t *dl, const rf_
         }
     }
 
-    rf_source_t src;
-    memset(&src, 0, sizeof src);
-    if ((err = sp->make(sp->arg, &src)) != ESP_OK) {
+    rf_source_t *src = &m.step->dl.src;
+    rf_source_open_t *io = &m.step->dl.io;
+    rf_stream_t *st = &m.step->dl.st;
+    memset(src, 0, sizeof *src);
+    if ((err = sp->make(sp->arg, src)) != ESP_OK) {
         RF_LOGE(dev->log, "Cannot create a client for %s: %s", dl->name, esp_err_to_name(err));
         return err;
     }
     /* Resume only what the source proves to be the same file (rf_resume_decide). */
-    rf_source_open_t io;
-    memset(&io, 0, sizeof io);
-    io.offset = rf_resume_offset(srec, S);
-    io.if_range = io.offset > 0 ? srec->validator : NULL;
-    err = open_checked(dev, dl, &src, &io);
+    memset(io, 0, sizeof *io);
+    io->offset = rf_resume_offset(srec, S);
+    io->if_range = io->offset > 0 ? srec->validator : NULL;
+    err = open_checked(dev, dl, src, io);
     /* A failed resume request is retried from byte 0, unless time ran out
      * (the staged part then stays for the next run). */
-    rf_resume_t how = err == ESP_OK ? rf_resume_decide(srec, &io)
-                      : (io.offset > 0 && err != ESP_ERR_TIMEOUT) ? RF_RESUME_REOPEN : RF_RESUME_RESTARTED;
-    if (io.offset > 0 && how != RF_RESUME_CONTINUE && (err == ESP_OK || how == RF_RESUME_REOPEN)) {
+    rf_resume_t how = err == ESP_OK ? rf_resume_decide(srec, io)
+                      : (io->offset > 0 && err != ESP_ERR_TIMEOUT) ? RF_RESUME_REOPEN : RF_RESUME_RESTARTED;
+    if (io->offset > 0 && how != RF_RESUME_CONTINUE && (err == ESP_OK || how == RF_RESUME_REOPEN)) {
         RF_LOGW(dev->log, "Cannot resume at byte %u (the file changed, has no validator or the range was wrong): "
-                "starting over", (unsigned)io.offset);
+                "starting over", (unsigned)io->offset);
     }
     if (how == RF_RESUME_REOPEN) {
-        src.close(src.ctx);
-        memset(&io, 0, sizeof io);
-        err = open_checked(dev, dl, &src, &io);
+        src->close(src->ctx);
+        memset(io, 0, sizeof *io);
+        err = open_checked(dev, dl, src, io);
     }
     if (err != ESP_OK) {
-        src.close(src.ctx);
-        sp->release(sp->arg, &src);
+        src->close(src->ctx);
+        sp->release(sp->arg, src);
         return err;
     }
-    const int64_t total = io.total;
+    const int64_t total = io->total;
     uint32_t resume_at = 0;
-    memcpy(dl->validator, io.validator, sizeof dl->validator);
+    memcpy(dl->validator, io->validator, sizeof dl->validator);
     if (how == RF_RESUME_CONTINUE) {
-        resume_at = io.offset;
+        resume_at = io->offset;
         RF_LOGI(dev->log, "Resuming the download at byte %u of %lld (journal, validator %s)", (unsigned)resume_at,
-                (long long)total, io.validator);
+                (long long)total, io->validator);
     } else if (srec != NULL && srec->progress > 0) {
         dl_note(dev, dl, RF_JSTATE_NONE, id, 0, 0, NULL);   /* the staged bytes are no longer a resume point */
     }
     const uint32_t limit = RF_MIN(dl->staging.size, dl->dst_size);
-    rf_stream_t st;
-    err = rf_stream_init(&st, dev->flash, dl->staging.offset, dl->staging.size, limit,
+    err = rf_stream_init(st, dev->flash, dl->staging.offset, dl->staging.size, limit,
                          total > 0 ? (uint32_t)total : 0, m.work, 2u * S, dev->log);
     if (err == ESP_OK && resume_at > 0) {
-        err = rf_stream_resume(&st, resume_at);
+        err = rf_stream_resume(st, resume_at);
     }
     if (err == ESP_OK) {
-        err = stream_source(dev, dl, &src, &st, total, id, m.work + 2u * S);
+        err = stream_source(dev, dl, src, st, total, id, m.work + 2u * S);
     }
     uint8_t sha[RF_SHA256_LEN];
     if (err == ESP_OK) {
-        err = rf_stream_finish(&st, sha);
+        err = rf_stream_finish(st, sha);
     }
-    src.close(src.ctx);
-    sp->release(sp->arg, &src);
+    src->close(src->ctx);
+    sp->release(sp->arg, src);
     RF_LOGI(dev->log, "Connection closed");
     if (err != ESP_OK) {
         /* Only a transfer that failed (the network, a timeout) leaves a
@@ -722,20 +732,20 @@ esp_err_t rf_exec_download(const rf_exec_dev_t *dev, rf_exec_dl_t *dl, const rf_
          * endless body, a wrong digest) is erased again. */
         const bool transfer_failed = err != ESP_ERR_INVALID_SIZE && err != ESP_ERR_INVALID_CRC &&
                                      err != RF_ERR_IMAGE_INVALID && err != ESP_ERR_INVALID_ARG;
-        if (transfer_failed && dl->journal_on && dl->validator[0] != 0 && rf_stream_flushed(&st) >= RF_JOURNAL_EVERY) {
+        if (transfer_failed && dl->journal_on && dl->validator[0] != 0 && rf_stream_flushed(st) >= RF_JOURNAL_EVERY) {
             RF_LOGW(dev->log, "Download incomplete: %u bytes stay staged for a resume (journal)",
-                    (unsigned)(rf_stream_flushed(&st) / RF_JOURNAL_EVERY * RF_JOURNAL_EVERY));
+                    (unsigned)(rf_stream_flushed(st) / RF_JOURNAL_EVERY * RF_JOURNAL_EVERY));
         } else {
-            rf_stream_rollback(&st);
+            rf_stream_rollback(st);
         }
         return err;
     }
     RF_LOGI(dev->log, "Staging writes: %u sectors erased, %u blocks erased, %u sectors kept, %u pages programmed",
-            (unsigned)st.stats.sectors_erased, (unsigned)st.stats.blocks_erased, (unsigned)st.stats.sectors_same,
-            (unsigned)st.stats.pages_programmed);
-    RF_LOGI(dev->log, "Total downloaded binary length: %u (0x%x)", (unsigned)st.offset, (unsigned)st.offset);
+            (unsigned)st->stats.sectors_erased, (unsigned)st->stats.blocks_erased, (unsigned)st->stats.sectors_same,
+            (unsigned)st->stats.pages_programmed);
+    RF_LOGI(dev->log, "Total downloaded binary length: %u (0x%x)", (unsigned)st->offset, (unsigned)st->offset);
     dl->img_sha.len = 0;
-    err = verify_image(dev, chk, dl->dst, dl->dst_size, dl->staging.offset, st.offset, sha, &m, &dl->img_sha);
+    err = verify_image(dev, chk, dl->dst, dl->dst_size, dl->staging.offset, st->offset, sha, &m, &dl->img_sha);
     if (err != ESP_OK) {
         if (dl->direct) {
             RF_LOGE(dev->log, "Downloaded image refused; it is erased again from its destination (a spare app "
@@ -745,15 +755,15 @@ esp_err_t rf_exec_download(const rf_exec_dev_t *dev, rf_exec_dl_t *dl, const rf_
                     "erased");
         }
         if (resume_at > 0) {
-            st.touched_lo = 0;   /* a resumed image that fails may mix two versions: erase it all */
+            st->touched_lo = 0;   /* a resumed image that fails may mix two versions: erase it all */
         }
-        rf_stream_rollback(&st);
+        rf_stream_rollback(st);
         dl_note(dev, dl, RF_JSTATE_NONE, id, 0, 0, NULL);
         return err;
     }
-    dl_note(dev, dl, RF_JSTATE_STAGED, id, st.offset, st.offset, sha);
+    dl_note(dev, dl, RF_JSTATE_STAGED, id, st->offset, st->offset, sha);
     dl->staged = true;
-    dl->staged_len = st.offset;
+    dl->staged_len = st->offset;
     memcpy(dl->staged_sha, sha, sizeof sha);
     RF_LOGI(dev->log, "File downloaded successfully");
     return ESP_OK;
@@ -1103,7 +1113,7 @@ esp_err_t rf_exec_embedded(const rf_exec_dev_t *dev, uint32_t src, uint32_t len,
     }
     const uint32_t dsize = rf_align_up(dst_size, dev->flash->sector_size);
     const uint32_t avoid[] = { dst, dsize, src, len };
-    rf_journal_t *journal = m.journal;
+    rf_journal_t *journal = &m.step->journal;
     bool journal_on = journal_open(dev, journal, avoid, 2, &m);
     uint8_t id[RF_JOURNAL_ID_LEN];
     step_id("embedded", src, len, dst, dst_size, id);
