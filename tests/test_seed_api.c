@@ -698,12 +698,22 @@ static void test_direct_download_off_boot_path(void **state)
     snprintf(path, sizeof path, "%s/bad.bin", www);
     write_file(path, app, app_len);
     app[0x1000] ^= 0x04;
+    uint8_t *small = NULL;
+    rf_mcuboot_gen_t g = { .payload_size = 20000, .seed = 7 };
+    size_t small_len = rf_gen_mcuboot_image(&g, &small);
+    assert_true(small_len > 0 && small_len % 0x1000 != 0);
+    snprintf(path, sizeof path, "%s/small.bin", www);
+    write_file(path, small, small_len);
     assert_int_equal(ths_start(www, NULL, &fx->srv), 0);
     fx->srv_up = true;
     const esp_self_reflasher_platform_t *pf = rf_device_get_platform(&fx->dev);
-    char url[256], bad[256];
+    char url[256], bad[256], url_small[256];
     ths_url(&fx->srv, "/app.bin", url, sizeof url);
     ths_url(&fx->srv, "/bad.bin", bad, sizeof bad);
+    ths_url(&fx->srv, "/small.bin", url_small, sizeof url_small);
+    esp_http_client_config_t http_small = { .url = url_small };
+    esp_self_reflasher_config_t cfg_small = { .http_config = &http_small,
+                                              .dest_region = { .region_address = 0x110000, .region_size = 0x100000 } };
 
     /* refused: the destination is blank again, nothing else changed */
     esp_http_client_config_t http_bad = { .url = bad };
@@ -728,8 +738,21 @@ static void test_direct_download_off_boot_path(void **state)
     assert_region_is(fx, 0x110000, 0x100000, app, app_len);
     assert_unchanged_outside(fx, 0x110000, 0x100000, 0, 0, 0, 0);
 
-    /* on the boot path (otadata selects ota_0): staged in ota_1 */
+    /* a small image over old bytes: the rest of the region ends blank */
     uint8_t *d = nor_sim_data(fx->dev.sim);
+    for (uint32_t a = 0x110000; a < 0x210000; a++) {
+        d[a] = (uint8_t)(a * 5 + 1);
+    }
+    memcpy(fx->before, d, FLASH_4MB);
+    assert_int_equal(esp_self_reflasher_init_with(pf, &cfg_small, &h), ESP_OK);
+    assert_int_equal(esp_self_reflasher_download_bin(h), ESP_OK);
+    assert_unchanged_outside(fx, 0x110000, 0x100000, 0, 0, 0, 0);
+    assert_int_equal(esp_self_reflasher_copy_to_region(h), ESP_OK);
+    esp_self_reflasher_deinit(h);
+    assert_region_is(fx, 0x110000, 0x100000, small, small_len);
+    assert_unchanged_outside(fx, 0x110000, 0x100000, 0, 0, 0, 0);
+
+    /* on the boot path (otadata selects ota_0): staged in ota_1 */
     memcpy(d, fx->before, FLASH_4MB);
     rf_otadata_entry_encode(1, RF_OTA_IMG_UNDEFINED, d + 0xD000);   /* sequence 1: ota_0 */
     memcpy(fx->before, d, FLASH_4MB);
@@ -741,6 +764,7 @@ static void test_direct_download_off_boot_path(void **state)
     esp_self_reflasher_deinit(h);
     assert_region_is(fx, 0x110000, 0x100000, app, app_len);
     free(app);
+    free(small);
 }
 
 static void test_verification_opt_out(void **state)
