@@ -101,13 +101,6 @@ typedef struct rf_eng_write {
      *  same kind, slot and key. Rule 5 still parses the image and compares
      *  its stored hash, TLVs and signature, but does not hash it again. */
     const rf_sha_known_t *src_known;
-    /** Optional: digests of ranges of the current flash (absolute, before
-     *  this write) the caller holds, e.g. an earlier step's destination,
-     *  verified before its copy and read back sector by sector after it.
-     *  The boot model uses those that no write laid on the vflash overlaps
-     *  instead of hashing those bytes again. */
-    const rf_sha_known_t *known;
-    uint32_t known_count;
 } rf_eng_write_t;
 
 typedef struct rf_eng_verdict {
@@ -136,14 +129,11 @@ typedef struct rf_eng_verdict {
     /** The image's own digest as rule 5 computed it (ESP image: SHA-256 of
      *  [0, checksum + 1); MCUboot: of the TLV-protected bytes), relative to
      *  the image (off 0); len 0 when rule 5 did not hash it. For
-     *  rf_eng_write_t.src_known on the next check of the same bytes, and
-     *  (offset by dst) for .known once they are copied and read back. */
+     *  rf_eng_write_t.src_known on the next check of the same bytes. */
     rf_sha_known_t img_sha;
 } rf_eng_verdict_t;
 
 #define RF_ENG_WORK_LEN (RF_BOOT_WORK_LEN + 4096u)
-/** Caller digests (rf_eng_write_t.known) the engine passes on, at most. */
-#define RF_ENG_MAX_KNOWN 2u
 
 /** ESP_OK, or ESP_ERR_INVALID_CRC (RF_ENG_SHA256) / RF_ERR_IMAGE_INVALID
  *  (every other rule) / a reader error, with out->rule saying which. */

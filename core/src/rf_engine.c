@@ -400,29 +400,20 @@ esp_err_t rf_eng_check_write(const rf_eng_dev_t *dev, rf_vflash_t *vf, const rf_
         return ESP_ERR_NO_MEM;
     }
     /* Digests of the would-be flash already in hand (each byte hashed once
-     * per check): the image's own (rule 5; it lies at dst now), the
-     * caller's over ranges no laid write covers, then rule 2's bootloader. */
+     * per check): the image's own (rule 5; it lies at dst now), then rule
+     * 2's bootloader. Nothing a caller remembers is taken as proof. */
     /* in the work area's last part, which the boot model leaves alone (not the stack: budget) */
     _Static_assert(sizeof(rf_boot_state_t) + 16u <= 2048u, "work area");
-    _Static_assert(2048u + (RF_ENG_MAX_KNOWN + 2u) * sizeof(rf_sha_known_t) + 16u <= RF_ENG_WORK_LEN - RF_BOOT_WORK_LEN,
+    _Static_assert(2048u + 2u * sizeof(rf_sha_known_t) + 16u <= RF_ENG_WORK_LEN - RF_BOOT_WORK_LEN,
                    "work area");
     rf_sha_known_t *known = aligned_at(e.work, RF_BOOT_WORK_LEN + 2048u);
-    const uint32_t max_known = RF_ENG_MAX_KNOWN + 2u;
+    const uint32_t max_known = 2u;
     uint32_t n_known = 0;
     rf_boot_hint_t hint = { .known = known, .no_bootloader_sha256 = true };
     if (out->img_sha.len != 0 && out->img_sha.len <= w->len) {
         known[n_known] = out->img_sha;
         known[n_known].off = w->dst;
         n_known++;
-    }
-    for (uint32_t i = 0; w->known != 0 && i < w->known_count && n_known < RF_ENG_MAX_KNOWN + 1; i++) {
-        bool covered = w->known[i].len == 0;
-        for (uint32_t k = 0; k < vf->count && !covered; k++) {
-            covered = rf_overlaps(w->known[i].off, w->known[i].len, vf->w[k].dst, vf->w[k].dst_size);
-        }
-        if (!covered) {
-            known[n_known++] = w->known[i];
-        }
     }
     rf_vflash_reader(vf, &e.vr);
     bool bl_changed = false;
