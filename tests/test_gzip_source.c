@@ -18,8 +18,10 @@
 #include "rf_gzip_source.h"
 #include "rf_rehearse.h"
 #include "rf_inflate_tinfl.h"
+#include "rf_journal.h"
 #include "self_reflasher_platform.h"
 #include "testlib.h"
+#include "rf_journal.h"
 
 /* ---- a memory source ----------------------------------------------------- */
 
@@ -365,13 +367,24 @@ static void test_seed_api_gzip_over_http(void **state)
     assert_true(nor_sim_counters(enc.sim)->inflate_bytes >= w.app_len + w.bl_len);
     assert_true(nor_sim_counters(enc.sim)->net_bytes * 10 < nor_sim_counters(raw.sim)->net_bytes);
 
-    /* Resume: the compressed transfer is cut after 40,000 bytes; the device
-     * keeps what it staged, and a rerun restarts the compressed stream and
+    /* A cut: the compressed transfer ends after 40,000 bytes. A compressed
+     * stream announces no length and cannot be resumed (rf_resume_possible),
+     * so no progress record is written and the staged part is erased again
+     * (staging, ota_1, blank); a rerun restarts the compressed stream and
      * ends with the same flash. */
     rf_device_t cut;
     open_device(w.dir, "cut.img", &cut);
     assert_int_equal(ths_fault_once(&w.srv, "/app_upd.bin", "close_at=40000"), 0);
     assert_int_not_equal(migrate(&cut, &w.srv, "/app_upd.bin", "/mcuboot-esp32.bin"), ESP_OK);
+    for (uint32_t a = 0x210000; a < 0x310000; a++) {
+        if (nor_sim_data(cut.sim)[a] != 0xFF) {
+            fail_msg("staging byte 0x%06x kept after a cut compressed transfer", a);
+        }
+    }
+    rf_journal_t j;
+    uint8_t jbuf[4096];
+    assert_int_equal(rf_journal_open(&j, rf_device_get_platform(&cut)->flash, JOURNAL_AT, jbuf, sizeof jbuf), ESP_OK);
+    assert_false(j.have && j.last.state == RF_JSTATE_STAGING);   /* no progress record: nothing to resume */
     assert_int_equal(migrate(&cut, &w.srv, "/app_upd.bin", "/mcuboot-esp32.bin"), ESP_OK);
     assert_memory_equal(nor_sim_data(cut.sim), nor_sim_data(raw.sim), JOURNAL_AT);
 

@@ -94,3 +94,10 @@ typedef enum {
  *  at offset > 0 with the validator recorded (byte for byte) and the total
  *  recorded (when one was). */
 rf_resume_t rf_resume_decide(const rf_journal_rec_t *rec, const rf_source_open_t *io);
+
+/** Whether a later run could resume this opened transfer (rf_resume_decide
+ *  would ever say CONTINUE): the source announced the object's length and
+ *  gave a usable validator. When not (a compressed stream, a server without
+ *  ETag or Last-Modified), progress records are not worth writing and a cut
+ *  leaves nothing to keep. */
+bool rf_resume_possible(const rf_source_open_t *io);

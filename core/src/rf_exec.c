@@ -550,7 +550,7 @@ static esp_err_t verify_image(const rf_exec_dev_t *dev, const rf_exec_check_t *c
 /* ---- download into staging ---- */
 
 static esp_err_t stream_source(const rf_exec_dev_t *dev, rf_exec_dl_t *dl, rf_source_t *src, rf_stream_t *st,
-                               int64_t total, const uint8_t id[RF_JOURNAL_ID_LEN], uint8_t *io)
+                               int64_t total, bool resumable, const uint8_t id[RF_JOURNAL_ID_LEN], uint8_t *io)
 {
     uint32_t journaled = rf_stream_flushed(st);
     for (;;) {
@@ -568,7 +568,7 @@ static esp_err_t stream_source(const rf_exec_dev_t *dev, rf_exec_dl_t *dl, rf_so
             return err;
         }
         uint32_t flushed = rf_stream_flushed(st) / RF_JOURNAL_EVERY * RF_JOURNAL_EVERY;
-        if (flushed > journaled) {
+        if (resumable && flushed > journaled) {
             journaled = flushed;
             dl_note(dev, dl, RF_JSTATE_STAGING, id, flushed, total > 0 ? (uint32_t)total : 0, NULL);
         }
@@ -701,6 +701,8 @@ esp_err_t rf_exec_download(const rf_exec_dev_t *dev, rf_exec_dl_t *dl, const rf_
         return err;
     }
     const int64_t total = io->total;
+    /* progress records only where a later run could resume from them */
+    const bool resumable = rf_resume_possible(io);
     uint32_t resume_at = 0;
     memcpy(dl->validator, io->validator, sizeof dl->validator);
     if (how == RF_RESUME_CONTINUE) {
@@ -717,7 +719,7 @@ esp_err_t rf_exec_download(const rf_exec_dev_t *dev, rf_exec_dl_t *dl, const rf_
         err = rf_stream_resume(st, resume_at);
     }
     if (err == ESP_OK) {
-        err = stream_source(dev, dl, src, st, total, id, m.work + 2u * S);
+        err = stream_source(dev, dl, src, st, total, resumable, id, m.work + 2u * S);
     }
     uint8_t sha[RF_SHA256_LEN];
     if (err == ESP_OK) {
@@ -732,7 +734,7 @@ esp_err_t rf_exec_download(const rf_exec_dev_t *dev, rf_exec_dl_t *dl, const rf_
          * endless body, a wrong digest) is erased again. */
         const bool transfer_failed = err != ESP_ERR_INVALID_SIZE && err != ESP_ERR_INVALID_CRC &&
                                      err != RF_ERR_IMAGE_INVALID && err != ESP_ERR_INVALID_ARG;
-        if (transfer_failed && dl->journal_on && dl->validator[0] != 0 && rf_stream_flushed(st) >= RF_JOURNAL_EVERY) {
+        if (transfer_failed && dl->journal_on && resumable && rf_stream_flushed(st) >= RF_JOURNAL_EVERY) {
             RF_LOGW(dev->log, "Download incomplete: %u bytes stay staged for a resume (journal)",
                     (unsigned)(rf_stream_flushed(st) / RF_JOURNAL_EVERY * RF_JOURNAL_EVERY));
         } else {

@@ -167,3 +167,8 @@ rf_resume_t rf_resume_decide(const rf_journal_rec_t *rec, const rf_source_open_t
     bool same_total = io->total >= 0 && (rec->total == 0 || (uint64_t)io->total == rec->total);
     return same_validator && same_total ? RF_RESUME_CONTINUE : RF_RESUME_REOPEN;
 }
+
+bool rf_resume_possible(const rf_source_open_t *io)
+{
+    return io->total >= 0 && rf_source_validator_ok(io->validator);
+}
