@@ -121,9 +121,8 @@ esp_err_t rf_exec_download(const rf_exec_dev_t *dev, rf_exec_dl_t *dl, const rf_
                            const rf_exec_source_port_t *sp, void *mem, size_t mem_len);
 
 /** Copy the staged image to its destination after verifying it again. A
- *  direct download is already in place: its bytes are hashed again (another
- *  handle's staging could have overwritten them) and the rest of the region
- *  is made blank; nothing else is written. */
+ *  direct download is already in place, verified there: the rest of the
+ *  region is made blank and nothing else is written. */
 esp_err_t rf_exec_copy(const rf_exec_dev_t *dev, rf_exec_dl_t *dl, const rf_exec_check_t *chk, void *mem,
                        size_t mem_len);
 

@@ -889,9 +889,12 @@ static bool touches_bootloader(const rf_exec_dev_t *dev, uint32_t dst, uint32_t 
 }
 
 /* A direct download is at its destination, verified there after the
- * download, and its bytes still hash to what was verified (the caller just
- * checked): the copy writes nothing of the image. What is left of the
- * region after it is made blank, as a copy leaves it. */
+ * download by this handle: the copy writes nothing of the image, so nothing
+ * is re-hashed here (one verification pass). What makes those bytes
+ * reachable later (the bootloader or otadata step) is judged by the engine's
+ * end-state check on the flash as it is then, which reads and checks them
+ * by their own digests; a rerun from the journal hashes them again. What is
+ * left of the region after the image is made blank, as a copy leaves it. */
 static esp_err_t direct_in_place(const rf_exec_dev_t *dev, rf_exec_dl_t *dl, const mem_t *m)
 {
     const uint32_t S = dev->flash->sector_size, end = dl->dst + rf_align_up(dl->dst_size, S);
@@ -931,6 +934,9 @@ esp_err_t rf_exec_copy(const rf_exec_dev_t *dev, rf_exec_dl_t *dl, const rf_exec
                 (unsigned)dl->staged_len, (unsigned)dl->dst, (unsigned)dl->dst_size);
         return ESP_ERR_INVALID_SIZE;
     }
+    if (dl->direct) {
+        return direct_in_place(dev, dl, &m);
+    }
     uint8_t sha[RF_SHA256_LEN];
     if ((err = rf_flash_sha256(dev->flash, dl->staging.offset, dl->staged_len, m.work, m.work_len, sha)) != ESP_OK) {
         return err;
@@ -939,9 +945,6 @@ esp_err_t rf_exec_copy(const rf_exec_dev_t *dev, rf_exec_dl_t *dl, const rf_exec
         RF_LOGE(dev->log, "Staged image in '%s' no longer matches what was downloaded; destination untouched",
                 dl->staging.label);
         return ESP_ERR_INVALID_CRC;
-    }
-    if (dl->direct) {
-        return direct_in_place(dev, dl, &m);
     }
     /* Re-verify before every copy: the flash may have changed since the
      * download (other steps ran), and the end state is judged on it now. */
