@@ -704,6 +704,11 @@ static void test_direct_download_off_boot_path(void **state)
     assert_true(small_len > 0 && small_len % 0x1000 != 0);
     snprintf(path, sizeof path, "%s/small.bin", www);
     write_file(path, small, small_len);
+    size_t bl_len;
+    uint8_t *bl = tl_read_shared("fixtures/mcuboot-esp32.bin", &bl_len);
+    snprintf(path, sizeof path, "%s/bl.bin", www);
+    write_file(path, bl, bl_len);
+    free(bl);
     assert_int_equal(ths_start(www, NULL, &fx->srv), 0);
     fx->srv_up = true;
     const esp_self_reflasher_platform_t *pf = rf_device_get_platform(&fx->dev);
@@ -711,6 +716,8 @@ static void test_direct_download_off_boot_path(void **state)
     ths_url(&fx->srv, "/app.bin", url, sizeof url);
     ths_url(&fx->srv, "/bad.bin", bad, sizeof bad);
     ths_url(&fx->srv, "/small.bin", url_small, sizeof url_small);
+    char url_bl[256];
+    ths_url(&fx->srv, "/bl.bin", url_bl, sizeof url_bl);
     esp_http_client_config_t http_small = { .url = url_small };
     esp_self_reflasher_config_t cfg_small = { .http_config = &http_small,
                                               .dest_region = { .region_address = 0x110000, .region_size = 0x100000 } };
@@ -738,8 +745,23 @@ static void test_direct_download_off_boot_path(void **state)
     assert_region_is(fx, 0x110000, 0x100000, app, app_len);
     assert_unchanged_outside(fx, 0x110000, 0x100000, 0, 0, 0, 0);
 
-    /* a small image over old bytes: the rest of the region ends blank */
+    /* The direct image changed after its copy (another writer; the copy
+     * did not hash it again): the step that makes it reachable, MCUboot at
+     * 0x1000, reads it from the flash, finds no image to boot and is
+     * refused before anything is written. */
     uint8_t *d = nor_sim_data(fx->dev.sim);
+    d[0x110000 + 0x1000] ^= 0x04;
+    memcpy(fx->before, d, FLASH_4MB);
+    esp_http_client_config_t http_bl = { .url = url_bl };
+    esp_self_reflasher_config_t cfg_bl = { .http_config = &http_bl,
+                                           .dest_region = { .region_address = 0x1000, .region_size = 0xF000 } };
+    assert_int_equal(esp_self_reflasher_init_with(pf, &cfg_bl, &h), ESP_OK);
+    assert_int_equal(esp_self_reflasher_download_bin(h), ESP_ERR_IMAGE_INVALID);
+    esp_self_reflasher_deinit(h);
+    assert_unchanged_outside(fx, 0, 0, 0, 0, 0, 0);
+    d[0x110000 + 0x1000] ^= 0x04;
+
+    /* a small image over old bytes: the rest of the region ends blank */
     for (uint32_t a = 0x110000; a < 0x210000; a++) {
         d[a] = (uint8_t)(a * 5 + 1);
     }
