@@ -59,7 +59,7 @@ static void on_op(void *arg, const nor_sim_op_t *op)
 typedef struct {
     const char *name;
     double total, net, erase, program, read, cpu, window;
-    uint64_t erased, programmed, read_b, net_b;
+    uint64_t erased, programmed, read_b, net_b, hashed, inflated;
     double replay, log;       /* reference: replay, real log (< 0: none) */
     double limit, limit295;   /* physical limit at the model's rate / at 295 KB/s */
     bool ok;
@@ -151,6 +151,8 @@ static void take_counters(const nor_sim_t *sim, const window_t *w, row_t *r)
     r->programmed = c->bytes_programmed;
     r->read_b = c->bytes_read;
     r->net_b = c->net_bytes;
+    r->hashed = c->sha256_bytes;
+    r->inflated = c->inflate_bytes;
     r->window = w->seen ? (w->last_ns - w->first_ns) / 1e6 : 0.0;
 }
 
@@ -228,15 +230,15 @@ static void run_embedded(rf_device_t *dev, const uint8_t *image, row_t *r)
 
 static void print_table(const row_t *rows, int n)
 {
-    printf("\n%-34s %9s %8s %8s %8s %8s %8s | %9s %9s %9s %9s | %9s\n", "scenario (simulated ESP32, honest clock)",
-           "device ms", "network", "erase", "program", "read", "CPU", "net B", "erased B", "program B", "read B",
-           "window ms");
+    printf("\n%-34s %9s %8s %8s %8s %8s %8s | %9s %9s %9s %9s %9s %9s | %9s\n",
+           "scenario (simulated ESP32, honest clock)", "device ms", "network", "erase", "program", "read", "CPU",
+           "net B", "erased B", "program B", "read B", "hashed B", "inflat. B", "window ms");
     for (int i = 0; i < n; i++) {
         const row_t *r = &rows[i];
-        printf("%-34s %9.1f %8.1f %8.1f %8.1f %8.1f %8.1f | %9llu %9llu %9llu %9llu | %9.1f%s\n", r->name, r->total,
-               r->net, r->erase, r->program, r->read, r->cpu, (unsigned long long)r->net_b,
+        printf("%-34s %9.1f %8.1f %8.1f %8.1f %8.1f %8.1f | %9llu %9llu %9llu %9llu %9llu %9llu | %9.1f%s\n",
+               r->name, r->total, r->net, r->erase, r->program, r->read, r->cpu, (unsigned long long)r->net_b,
                (unsigned long long)r->erased, (unsigned long long)r->programmed, (unsigned long long)r->read_b,
-               r->window, r->ok ? "" : "  (FAILED)");
+               (unsigned long long)r->hashed, (unsigned long long)r->inflated, r->window, r->ok ? "" : "  (FAILED)");
     }
     printf("\n%-34s %9s %11s %9s %9s %9s %9s %11s\n", "scenario", "device ms", "reference", "(log)", "ours/ref",
            "limit ms", "ours/lim", "ours/lim295");

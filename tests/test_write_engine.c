@@ -361,6 +361,80 @@ static void test_stream_reads_each_sector_once(void **state)
     free(img);
 }
 
+static void put_le(uint8_t *p, uint32_t v, int n)
+{
+    for (int i = 0; i < n; i++) {
+        p[i] = (uint8_t)(v >> (8 * i));
+    }
+}
+
+static esp_err_t stream_all(fx_t *fx, rf_stream_t *s, uint32_t base, const uint8_t *img, uint32_t n, uint32_t from,
+                            uint8_t dig[32])
+{
+    assert_int_equal(rf_stream_init(s, &fx->flash, base, 0x40000, 0, n, fx->work, sizeof fx->work, NULL), ESP_OK);
+    s->image_only = 1;
+    if (from > 0) {
+        assert_int_equal(rf_stream_resume(s, from), ESP_OK);
+    }
+    for (uint32_t off = from; off < n; off += 3000) {
+        assert_int_equal(rf_stream_write(s, img + off, RF_MIN(3000u, n - off)), ESP_OK);
+    }
+    return rf_stream_finish(s, dig);
+}
+
+/* image_only (issue 11, one verification pass): an MCUboot image's own
+ * hashed range [0, hdr + img + protected TLVs) is hashed on the way in and
+ * nothing after it; the digest is exact, also when the stream resumes
+ * inside that range; a stream that is not such an image (or whose header
+ * claims more than the stream may hold) is hashed whole as before. */
+static void test_stream_image_only_hashes_the_image_range(void **state)
+{
+    fx_t *fx = *state;
+    const uint32_t n = 0x30000, img_size = 100000, prot = 24, L = 64 + img_size + prot;
+    uint8_t *img = malloc(n);
+    memset(img, 0xFF, n);
+    fill_random(img, L + 40, 5);   /* unprotected TLVs after the range */
+    put_le(img, 0x96F3B83Du, 4);
+    put_le(img + 8, 64, 2);
+    put_le(img + 10, prot, 2);
+    put_le(img + 12, img_size, 4);
+    uint8_t want[32], dig[32], zero[32] = { 0 };
+    rf_sha256(img, L, want);
+
+    rf_stream_t s;
+    assert_int_equal(stream_all(fx, &s, 0x40000, img, n, 0, dig), ESP_OK);
+    assert_memory_equal(nor_sim_data(fx->sim) + 0x40000, img, n);
+    assert_int_equal(s.img.len, L);
+    assert_int_equal(s.img.off, 0);
+    assert_memory_equal(s.img.sha256, want, 32);
+    assert_int_equal(s.hashed, L);
+    assert_false(rf_stream_hashed_whole(&s));
+    assert_memory_equal(dig, zero, 32);   /* no whole-stream digest: none claimed */
+
+    /* resumed at a sector boundary inside the range: the same digest */
+    rf_stream_t r;
+    assert_int_equal(stream_all(fx, &r, 0x40000, img, n, 0x18000, dig), ESP_OK);
+    assert_int_equal(r.img.len, L);
+    assert_memory_equal(r.img.sha256, want, 32);
+
+    /* a header claiming more than the stream may hold: hashed whole */
+    put_le(img + 12, 0x80000, 4);
+    assert_int_equal(stream_all(fx, &r, 0x80000, img, n, 0, dig), ESP_OK);
+    assert_int_equal(r.img.len, 0);
+    assert_true(rf_stream_hashed_whole(&r));
+    rf_sha256(img, n, want);
+    assert_memory_equal(dig, want, 32);
+
+    /* not an MCUboot image (an ESP image's 0xE9): hashed whole */
+    img[0] = 0xE9;
+    assert_int_equal(stream_all(fx, &r, 0x80000, img, n, 0, dig), ESP_OK);
+    assert_int_equal(r.img.len, 0);
+    assert_true(rf_stream_hashed_whole(&r));
+    rf_sha256(img, n, want);
+    assert_memory_equal(dig, want, 32);
+    free(img);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -373,6 +447,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_stream_and_rollback, setup, teardown),
         cmocka_unit_test_setup_teardown(test_deferred_ranges_written_last, setup, teardown),
         cmocka_unit_test_setup_teardown(test_stream_reads_each_sector_once, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_stream_image_only_hashes_the_image_range, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -52,6 +52,16 @@ static inline bool rf_is_blank(const uint8_t *buf, size_t len)
     return true;
 }
 
+/** True when every byte of buf is 0 (an absent digest). */
+static inline bool rf_is_zero(const uint8_t *buf, size_t len)
+{
+    uint8_t acc = 0;
+    for (size_t i = 0; i < len; i++) {
+        acc |= buf[i];
+    }
+    return acc == 0;
+}
+
 /** Whether n bytes are equal (every byte looked at). */
 static inline bool rf_bytes_equal(const uint8_t *a, const uint8_t *b, size_t n)
 {

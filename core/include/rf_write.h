@@ -23,6 +23,7 @@
 #pragma once
 #include "rf_crypto.h"
 #include "rf_flash.h"
+#include "rf_image.h"
 #include "rf_log.h"
 
 typedef struct rf_write_stats {
@@ -98,6 +99,18 @@ typedef struct rf_stream {
     uint32_t blank_block;   /**< the block blank_mask describes (index) */
     uint64_t blank_mask;    /**< sectors of that block known blank (read blank or block-erased): not read again */
     rf_sha256_ctx_t sha;    /**< SHA-256 of the bytes accepted */
+    /** In (set after rf_stream_init): hash only an MCUboot image's own range
+     *  [0, hdr_size + img_size + protect_tlv_size), as its header gives it,
+     *  and no whole-stream digest (a direct download with no expected
+     *  digest: nothing needs one; the bytes after the range are still read
+     *  back and compared). Other streams are hashed whole. */
+    uint8_t image_only;
+    uint8_t hdr_seen;
+    uint32_t img_len;       /**< image_only: that range's length (0: not an MCUboot image) */
+    uint32_t hashed;        /**< bytes fed to `sha` */
+    /** Out: the digest of [0, img_len), hashed on the way in, once the stream
+     *  passed it (len 0: none), for rf_eng_write_t.src_known. */
+    rf_sha_known_t img;
     rf_write_stats_t stats;
     const rf_log_t *log;
 } rf_stream_t;
@@ -117,8 +130,15 @@ static inline uint32_t rf_stream_flushed(const rf_stream_t *s)
 {
     return s->offset - s->fill;
 }
-/** Write the last partial sector; digest receives the SHA-256 of the stream. */
+/** Write the last partial sector; digest receives the SHA-256 of the stream
+ *  (all zero when an image_only stream did not hash it all: see
+ *  rf_stream_hashed_whole). */
 esp_err_t rf_stream_finish(rf_stream_t *s, uint8_t digest[RF_SHA256_LEN]);
+/** Whether rf_stream_finish's digest covers every byte of the stream. */
+static inline bool rf_stream_hashed_whole(const rf_stream_t *s)
+{
+    return s->hashed == s->offset;
+}
 /** Erase every sector this stream programmed, so no partial image stays. */
 esp_err_t rf_stream_rollback(rf_stream_t *s);
 

@@ -621,7 +621,9 @@ static bool staged_by_journal(const rf_exec_dev_t *dev, rf_exec_dl_t *dl, const 
                               const rf_journal_rec_t *last, const mem_t *m)
 {
     uint8_t sha[RF_SHA256_LEN];
-    if (last->total == 0 || last->total > dl->staging.size ||
+    /* a record with no digest (a direct download hashed image_only) proves
+     * nothing about the file: download again */
+    if (last->total == 0 || last->total > dl->staging.size || rf_is_zero(last->sha256, sizeof last->sha256) ||
         rf_flash_sha256(dev->flash, dl->staging.offset, last->total, m->work, m->work_len, sha) != ESP_OK ||
         memcmp(sha, last->sha256, sizeof sha) != 0 ||
         (dl->img_sha.len = 0,
@@ -715,6 +717,12 @@ esp_err_t rf_exec_download(const rf_exec_dev_t *dev, rf_exec_dl_t *dl, const rf_
     const uint32_t limit = RF_MIN(dl->staging.size, dl->dst_size);
     err = rf_stream_init(st, dev->flash, dl->staging.offset, dl->staging.size, limit,
                          total > 0 ? (uint32_t)total : 0, m.work, 2u * S, dev->log);
+    /* A direct download with no expected digest needs no digest of the
+     * whole file (no staged copy to check again; a rerun downloads again):
+     * an MCUboot image's own range is hashed on its way in, once, and the
+     * engine takes that digest (src_known); the rest (padding, trailer) is
+     * read back and compared as it is written, and judged by the engine. */
+    st->image_only = dl->direct && chk->expect_sha256 == NULL && !chk->skip;
     if (err == ESP_OK && resume_at > 0) {
         err = rf_stream_resume(st, resume_at);
     }
@@ -746,8 +754,9 @@ esp_err_t rf_exec_download(const rf_exec_dev_t *dev, rf_exec_dl_t *dl, const rf_
             (unsigned)st->stats.sectors_erased, (unsigned)st->stats.blocks_erased, (unsigned)st->stats.sectors_same,
             (unsigned)st->stats.pages_programmed);
     RF_LOGI(dev->log, "Total downloaded binary length: %u (0x%x)", (unsigned)st->offset, (unsigned)st->offset);
-    dl->img_sha.len = 0;
-    err = verify_image(dev, chk, dl->dst, dl->dst_size, dl->staging.offset, st->offset, sha, &m, &dl->img_sha);
+    const uint8_t *file_sha = rf_stream_hashed_whole(st) ? sha : NULL;
+    dl->img_sha = st->img;   /* len 0 unless hashed on the way in (image_only) */
+    err = verify_image(dev, chk, dl->dst, dl->dst_size, dl->staging.offset, st->offset, file_sha, &m, &dl->img_sha);
     if (err != ESP_OK) {
         if (dl->direct) {
             RF_LOGE(dev->log, "Downloaded image refused; it is erased again from its destination (a spare app "
@@ -763,10 +772,10 @@ esp_err_t rf_exec_download(const rf_exec_dev_t *dev, rf_exec_dl_t *dl, const rf_
         dl_note(dev, dl, RF_JSTATE_NONE, id, 0, 0, NULL);
         return err;
     }
-    dl_note(dev, dl, RF_JSTATE_STAGED, id, st->offset, st->offset, sha);
+    dl_note(dev, dl, RF_JSTATE_STAGED, id, st->offset, st->offset, file_sha);
     dl->staged = true;
     dl->staged_len = st->offset;
-    memcpy(dl->staged_sha, sha, sizeof sha);
+    memcpy(dl->staged_sha, sha, sizeof sha);   /* all zero without a whole-file digest */
     RF_LOGI(dev->log, "File downloaded successfully");
     return ESP_OK;
 }
@@ -913,7 +922,7 @@ static esp_err_t direct_in_place(const rf_exec_dev_t *dev, rf_exec_dl_t *dl, con
             "of the region erased", (unsigned)dl->staged_len, (unsigned)dl->dst, (unsigned)erased);
     uint8_t id[RF_JOURNAL_ID_LEN];
     dl_id(dl, id);
-    dl_note(dev, dl, RF_JSTATE_COPIED, id, dl->staged_len, dl->staged_len, dl->staged_sha);
+    dl_note(dev, dl, RF_JSTATE_COPIED, id, dl->staged_len, dl->staged_len, dl->staged_sha);   /* zero: none */
     return ESP_OK;
 }
 

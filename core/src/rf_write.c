@@ -527,6 +527,36 @@ static esp_err_t stream_flush(rf_stream_t *s)
     return err;
 }
 
+/* image_only: the first 16 bytes are in: an MCUboot header gives the
+ * image's own hashed range (rf_image_mcuboot.c computes the same range). */
+static void stream_header(rf_stream_t *s, const uint8_t *b)
+{
+    s->hdr_seen = 1;
+    const uint64_t end = (uint64_t)rf_le16(b + 8) + rf_le32(b + 12) + rf_le16(b + 10);
+    if (rf_le32(b) == RF_MCUBOOT_MAGIC && rf_le16(b + 8) >= RF_MCUBOOT_HEADER_LEN && end <= s->max_len) {
+        s->img_len = (uint32_t)end;
+    }
+}
+
+/* Hash bytes on their way in: all of them, or (image_only, an MCUboot
+ * image) its own range only, finished when the stream passes its end. */
+static void stream_hash(rf_stream_t *s, const uint8_t *p, uint32_t n)
+{
+    if (s->img.len != 0) {
+        return;
+    }
+    if (s->img_len != 0) {
+        n = RF_MIN(n, s->img_len - s->hashed);
+    }
+    rf_sha256_update(&s->sha, p, n);
+    s->hashed += n;
+    if (s->img_len != 0 && s->hashed == s->img_len) {
+        rf_sha256_finish(&s->sha, s->img.sha256);
+        s->img.off = 0;
+        s->img.len = s->img_len;
+    }
+}
+
 esp_err_t rf_stream_write(rf_stream_t *s, const void *data, uint32_t len)
 {
     const uint8_t *p = data;
@@ -545,9 +575,12 @@ esp_err_t rf_stream_write(rf_stream_t *s, const void *data, uint32_t len)
         }
         uint32_t n = RF_MIN(S - s->fill, len);
         RF_MEMCPY(s->sector + s->fill, p, n);
-        rf_sha256_update(&s->sha, p, n);
         s->fill += n;
         s->offset += n;
+        if (s->image_only && !s->hdr_seen && s->offset >= 16u) {
+            stream_header(s, s->sector);   /* offset < 16 before: the first sector */
+        }
+        stream_hash(s, p, n);
         p += n;
         len -= n;
         if (s->fill == S) {
@@ -571,7 +604,10 @@ esp_err_t rf_stream_resume(rf_stream_t *s, uint32_t n)
         if (err != ESP_OK) {
             return err;
         }
-        rf_sha256_update(&s->sha, s->scratch, S);
+        if (off == 0 && s->image_only) {
+            stream_header(s, s->scratch);
+        }
+        stream_hash(s, s->scratch, S);
     }
     s->offset = n;
     /* blocks before the resume point hold staged data: never block-erase them */
@@ -590,7 +626,13 @@ esp_err_t rf_stream_finish(rf_stream_t *s, uint8_t digest[RF_SHA256_LEN])
     if (s->fill > 0) {
         err = stream_flush(s);
     }
-    rf_sha256_finish(&s->sha, digest);
+    if (s->img.len == 0) {
+        rf_sha256_finish(&s->sha, digest);
+    } else if (s->hashed == s->offset) {
+        RF_MEMCPY(digest, s->img.sha256, RF_SHA256_LEN);   /* the image is the whole stream */
+    } else {
+        RF_MEMSET(digest, 0, RF_SHA256_LEN);
+    }
     return err;
 }
 
