@@ -55,6 +55,19 @@ static esp_err_t buf_read(void *arg, uint32_t off, void *buf, uint32_t len)
     return ESP_OK;
 }
 
+typedef struct {
+    const uint8_t *data;
+    uint64_t bytes;
+} counting_reader_t;
+
+static esp_err_t counting_read(void *arg, uint32_t off, void *buf, uint32_t len)
+{
+    counting_reader_t *r = arg;
+    memcpy(buf, r->data + off, len);
+    r->bytes += len;
+    return ESP_OK;
+}
+
 static esp_err_t write_buf(fx_t *fx, uint32_t dst, uint32_t dst_size, const uint8_t *img, uint32_t len,
                            rf_write_stats_t *st)
 {
@@ -435,6 +448,61 @@ static void test_stream_image_only_hashes_the_image_range(void **state)
     free(img);
 }
 
+/* rf_flash_digests: one read gives the whole SHA-256, the sparse digest
+ * (the data sectors hashed with their index, the 0xFF ones only compared)
+ * and the map of 0xFF sectors; the sparse digest tells apart contents that
+ * hold the same data at other places; a region write given the map does
+ * not read those target sectors again and still writes the image. */
+static void test_flash_digests_and_blank_map(void **state)
+{
+    fx_t *fx = *state;
+    const uint32_t n = 5 * S + 100;
+    uint8_t *img = malloc(n);
+    memset(img, 0xFF, n);
+    fill_random(img + S, S, 3);           /* chunk 1: data */
+    fill_random(img + 4 * S, S + 100, 4); /* chunks 4 and 5 (partial) */
+    uint8_t *d = nor_sim_data(fx->sim);
+    memcpy(d + 0x10000, img, n);
+    uint8_t full[32], sp[32], sp2[32], want[32], map[2] = { 0xAA, 0xAA };
+    assert_int_equal(rf_flash_digests(&fx->flash, 0x10000, n, fx->work, S, full, sp, map, sizeof map), ESP_OK);
+    rf_sha256(img, n, want);
+    assert_memory_equal(full, want, 32);
+    assert_int_equal(map[0], 0x0D);       /* chunks 0, 2, 3 blank; 1, 4, 5 not */
+    /* the same data one sector later (chunk 1 blank, chunk 2 data): another sparse digest */
+    memset(d + 0x20000, 0xFF, n);
+    memcpy(d + 0x20000 + 2 * S, img + S, S);
+    memcpy(d + 0x20000 + 4 * S, img + 4 * S, S + 100);
+    assert_int_equal(rf_flash_digests(&fx->flash, 0x20000, n, fx->work, S, NULL, sp2, NULL, 0), ESP_OK);
+    assert_memory_not_equal(sp, sp2, 32);
+    /* the same bytes again: the same sparse digest; one byte changed in a 0xFF sector: another */
+    memcpy(d + 0x20000, img, n);
+    assert_int_equal(rf_flash_digests(&fx->flash, 0x20000, n, fx->work, S, NULL, sp2, NULL, 0), ESP_OK);
+    assert_memory_equal(sp, sp2, 32);
+    d[0x20000 + 3 * S + 7] = 0x7F;
+    assert_int_equal(rf_flash_digests(&fx->flash, 0x20000, n, fx->work, S, NULL, sp2, NULL, 0), ESP_OK);
+    assert_memory_not_equal(sp, sp2, 32);
+
+    /* the map spares the reads of the 0xFF target sectors (source bytes asked for) */
+    counting_reader_t cr = { img, 0 };
+    rf_write_stats_t st;
+    rf_region_write_t w = { .flash = &fx->flash, .dst = 0x40000, .dst_size = 6 * S, .len = n,
+                            .read = counting_read, .read_arg = &cr, .work = fx->work, .work_len = sizeof fx->work };
+    assert_int_equal(rf_region_write(&w, &st), ESP_OK);
+    const uint64_t plain = cr.bytes;
+    assert_true(plain >= n);
+    cr.bytes = 0;
+    w.dst = 0x50000;
+    w.blank_map = map;
+    w.blank_map_bits = 6;
+    assert_int_equal(rf_region_write(&w, &st), ESP_OK);
+    assert_memory_equal(d + 0x50000, img, n);
+    assert_true(rf_is_blank(d + 0x50000 + n, 6 * S - n));
+    /* the data (2 * S + 100 bytes) read at least once; the three 0xFF chunks never */
+    assert_true(cr.bytes >= 2 * S + 100);
+    assert_true(cr.bytes + 3 * S <= plain);
+    free(img);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -448,6 +516,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_deferred_ranges_written_last, setup, teardown),
         cmocka_unit_test_setup_teardown(test_stream_reads_each_sector_once, setup, teardown),
         cmocka_unit_test_setup_teardown(test_stream_image_only_hashes_the_image_range, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_flash_digests_and_blank_map, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -65,6 +65,12 @@ typedef struct rf_region_write {
      *  destination in flash (memmove order wins). At most RF_WRITE_MAX_DEFERRED. */
     const uint32_t *deferred;
     uint32_t deferred_count;
+    /** Optional: bit k set when the image's bytes [k * sector, (k + 1) *
+     *  sector) are all 0xFF, found by reading them in this same call
+     *  (rf_flash_digests, from the same bytes or a copy of them compared
+     *  sector by sector): such target bytes are not read again. NULL: none. */
+    const uint8_t *blank_map;
+    uint32_t blank_map_bits;
 } rf_region_write_t;
 
 #define RF_WRITE_MAX_DEFERRED 4u
@@ -145,5 +151,16 @@ esp_err_t rf_stream_rollback(rf_stream_t *s);
 /** SHA-256 of [addr, addr + len) of the flash, reading through buf. */
 esp_err_t rf_flash_sha256(const rf_flash_t *flash, uint32_t addr, uint32_t len, uint8_t *buf, size_t buf_len,
                           uint8_t digest[RF_SHA256_LEN]);
+/** One read of [addr, addr + len) in sectors (buf_len >= sector_size):
+ *  - full (NULL: not wanted): its SHA-256;
+ *  - sparse: the SHA-256 of, for each sector-sized chunk k that is not all
+ *    0xFF, k (4 bytes, little endian) then the chunk, and at the end len:
+ *    it tells apart any two contents of that length (the all-0xFF chunks
+ *    are only compared, not hashed);
+ *  - map (NULL: not wanted; ignored when map_len * 8 is too small): bit k
+ *    set for an all-0xFF chunk (rf_region_write_t.blank_map). */
+esp_err_t rf_flash_digests(const rf_flash_t *flash, uint32_t addr, uint32_t len, uint8_t *buf, size_t buf_len,
+                           uint8_t full[RF_SHA256_LEN], uint8_t sparse[RF_SHA256_LEN], uint8_t *map,
+                           size_t map_len);
 /** ESP_OK when [addr, addr + len) is all 0xFF, ESP_ERR_INVALID_CRC when not. */
 esp_err_t rf_flash_check_blank(const rf_flash_t *flash, uint32_t addr, uint32_t len, uint8_t *buf, size_t buf_len);

@@ -50,7 +50,10 @@ typedef union aux {
 
 /* What a step keeps for its whole length (besides the caller's rf_exec_dl_t). */
 typedef union step_state {
-    rf_journal_t journal;    /* the embedded step's (a download step's lives in its rf_exec_dl_t) */
+    struct {
+        rf_journal_t journal;   /* the embedded step's (a download step's lives in its rf_exec_dl_t) */
+        uint8_t blank_map[256]; /* the image's all-0xFF sectors (rf_flash_digests): up to 8 MiB at 4 KiB */
+    } emb;
     struct {
         rf_source_t src;
         rf_source_open_t io;
@@ -862,7 +865,7 @@ static esp_err_t write_recovery_copy(const rf_exec_dev_t *dev, uint32_t src, uin
  * bytes it was written from (rf_region_write), and the source was hashed
  * and verified just before: the destination is not hashed a second time. */
 static esp_err_t copy_verified(const rf_exec_dev_t *dev, uint32_t src, uint32_t len, uint32_t dst, uint32_t dst_size,
-                               const mem_t *m)
+                               const mem_t *m, const uint8_t *blank_map, uint32_t map_bits)
 {
     esp_err_t err = write_recovery_copy(dev, src, len, dst, dst_size, m);
     if (err != ESP_OK) {
@@ -874,7 +877,8 @@ static esp_err_t copy_verified(const rf_exec_dev_t *dev, uint32_t src, uint32_t 
     rf_region_write_t w = {
         .flash = dev->flash, .dst = dst, .dst_size = dst_size, .len = len, .read = rf_flash_reader_read,
         .read_arg = &rd, .src_addr = src, .src_in_flash = 1, .work = m->work, .work_len = m->work_len,
-        .log = dev->log, .deferred = deferred, .deferred_count = n_def,
+        .log = dev->log, .deferred = deferred, .deferred_count = n_def, .blank_map = blank_map,
+        .blank_map_bits = map_bits,
     };
     rf_write_stats_t ws;
     if ((err = rf_region_write(&w, &ws)) != ESP_OK) {
@@ -967,7 +971,8 @@ esp_err_t rf_exec_copy(const rf_exec_dev_t *dev, rf_exec_dl_t *dl, const rf_exec
     }
     RF_LOGI(dev->log, "Starting copy 0x%08x bytes from address 0x%08x to address 0x%08x", (unsigned)dl->staged_len,
             (unsigned)dl->staging.offset, (unsigned)dl->dst);
-    if ((err = copy_verified(dev, dl->staging.offset, dl->staged_len, dl->dst, dl->dst_size, &m)) != ESP_OK) {
+    if ((err = copy_verified(dev, dl->staging.offset, dl->staged_len, dl->dst, dl->dst_size, &m, NULL, 0)) !=
+        ESP_OK) {
         return err;
     }
     RF_LOGI(dev->log, "Data copied from partition address 0x%08x offset 0x%08x to region: 0x%08x",
@@ -1127,12 +1132,19 @@ esp_err_t rf_exec_embedded(const rf_exec_dev_t *dev, uint32_t src, uint32_t len,
     }
     const uint32_t dsize = rf_align_up(dst_size, dev->flash->sector_size);
     const uint32_t avoid[] = { dst, dsize, src, len };
-    rf_journal_t *journal = &m.step->journal;
+    rf_journal_t *journal = &m.step->emb.journal;
+    uint8_t *map = m.step->emb.blank_map;
     bool journal_on = journal_open(dev, journal, avoid, 2, &m);
     uint8_t id[RF_JOURNAL_ID_LEN];
     step_id("embedded", src, len, dst, dst_size, id);
 
-    uint8_t sha[RF_SHA256_LEN];
+    /* One read of the image: its sparse digest (the journal's proof of a
+     * backup: each byte compared, the data hashed, the 0xFF sectors not),
+     * its whole SHA-256 only when the caller expects one, and the map of its
+     * 0xFF sectors, which the copy then does not read again. */
+    uint8_t sha[RF_SHA256_LEN], full[RF_SHA256_LEN];
+    uint8_t *want_full = chk->expect_sha256 != NULL ? full : NULL;
+    const uint32_t map_bits = (uint32_t)sizeof m.step->emb.blank_map * 8u;
     uint32_t img = src;
     bool have_source = false;
     const rf_journal_rec_t *last = &journal->last;
@@ -1140,20 +1152,20 @@ esp_err_t rf_exec_embedded(const rf_exec_dev_t *dev, uint32_t src, uint32_t len,
         (last->state == RF_JSTATE_BACKUP || last->state == RF_JSTATE_DONE) && last->aux_len == len) {
         /* an earlier run backed the image up (and maybe began the copy): its
          * backup is the source, if it still hashes right and passes the checks */
-        uint8_t got[RF_SHA256_LEN];
-        if (rf_flash_sha256(dev->flash, last->aux_addr, len, m.work, m.work_len, got) == ESP_OK &&
-            memcmp(got, last->sha256, sizeof got) == 0 &&
-            verify_image(dev, chk, dst, dst_size, last->aux_addr, len, got, &m, NULL) == ESP_OK) {
-            memcpy(sha, got, sizeof sha);
+        if (rf_flash_digests(dev->flash, last->aux_addr, len, m.work, m.work_len, want_full, sha, map,
+                             sizeof m.step->emb.blank_map) == ESP_OK &&
+            memcmp(sha, last->sha256, sizeof sha) == 0 &&
+            verify_image(dev, chk, dst, dst_size, last->aux_addr, len, want_full, &m, NULL) == ESP_OK) {
             img = last->aux_addr;
             have_source = true;
             RF_LOGI(dev->log, "Resuming (journal): the embedded image's backup at 0x%08x is the source", (unsigned)img);
         }
     }
     if (!have_source) {
-        err = rf_flash_sha256(dev->flash, src, len, m.work, m.work_len, sha);
+        err = rf_flash_digests(dev->flash, src, len, m.work, m.work_len, want_full, sha, map,
+                               sizeof m.step->emb.blank_map);
         if (err == ESP_OK) {
-            err = verify_image(dev, chk, dst, dst_size, src, len, sha, &m, NULL);
+            err = verify_image(dev, chk, dst, dst_size, src, len, want_full, &m, NULL);
         }
         rf_part_t run;
         if (err == ESP_OK && dev->running_partition != NULL && dev->running_partition(dev->ctx, &run) == ESP_OK &&
@@ -1171,7 +1183,9 @@ esp_err_t rf_exec_embedded(const rf_exec_dev_t *dev, uint32_t src, uint32_t len,
     if (err == ESP_OK) {
         RF_LOGI(dev->log, "Starting copy 0x%08x bytes from address 0x%08x to address 0x%08x", (unsigned)len,
                 (unsigned)img, (unsigned)dst);
-        err = copy_verified(dev, img, len, dst, dst_size, &m);
+        /* the backup was compared sector by sector with the image: the map holds for it too */
+        const bool mapped = (uint64_t)len <= (uint64_t)map_bits * dev->flash->sector_size;
+        err = copy_verified(dev, img, len, dst, dst_size, &m, mapped ? map : NULL, mapped ? map_bits : 0);
     }
     if (err == ESP_OK) {
         RF_LOGI(dev->log, "Data copied from address 0x%08x to region: 0x%08x", (unsigned)src, (unsigned)dst);

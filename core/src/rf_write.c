@@ -139,6 +139,11 @@ esp_err_t rf_flash_reader_read(void *arg, uint32_t off, void *buf, uint32_t len)
 static esp_err_t read_target(const rf_region_write_t *w, uint32_t off, uint8_t *buf, uint32_t n)
 {
     uint32_t img = off < w->len ? RF_MIN(n, w->len - off) : 0;
+    const uint32_t S = w->flash->sector_size, k = off / S;
+    if (img && w->blank_map != NULL && off % S == 0 && img <= S && k < w->blank_map_bits &&
+        (w->blank_map[k / 8u] >> (k % 8u) & 1u) != 0) {
+        img = 0;   /* known all 0xFF (read in this call): not read again */
+    }
     if (img) {
         esp_err_t err = w->read(w->read_arg, off, buf, img);
         if (err != ESP_OK) {
@@ -671,6 +676,54 @@ esp_err_t rf_flash_sha256(const rf_flash_t *flash, uint32_t addr, uint32_t len, 
     }
     rf_sha256_finish(&c, digest);
     return ESP_OK;
+}
+
+esp_err_t rf_flash_digests(const rf_flash_t *flash, uint32_t addr, uint32_t len, uint8_t *buf, size_t buf_len,
+                           uint8_t full[RF_SHA256_LEN], uint8_t sparse[RF_SHA256_LEN], uint8_t *map,
+                           size_t map_len)
+{
+    const uint32_t S = flash->sector_size;
+    if (S == 0 || buf_len < S) {
+        return ESP_ERR_INVALID_ARG;
+    }
+    const uint32_t chunks = (uint32_t)(((uint64_t)len + S - 1) / S);
+    if (map != NULL && (size_t)chunks > map_len * 8u) {
+        map = NULL;
+    }
+    if (map != NULL) {
+        RF_MEMSET(map, 0, (chunks + 7u) / 8u);
+    }
+    rf_sha256_ctx_t f, sp;
+    if (full != NULL) {
+        rf_sha256_start(&f);
+    }
+    rf_sha256_start(&sp);
+    esp_err_t err = ESP_OK;
+    for (uint32_t k = 0; k < chunks && err == ESP_OK; k++) {
+        const uint32_t n = RF_MIN(S, len - k * S);
+        if ((err = rf_flash_read(flash, addr + k * S, buf, n)) != ESP_OK) {
+            break;
+        }
+        if (full != NULL) {
+            rf_sha256_update(&f, buf, n);
+        }
+        if (rf_is_blank(buf, n)) {
+            if (map != NULL) {
+                map[k / 8u] |= (uint8_t)(1u << (k % 8u));
+            }
+            continue;
+        }
+        const uint8_t idx[4] = { (uint8_t)k, (uint8_t)(k >> 8), (uint8_t)(k >> 16), (uint8_t)(k >> 24) };
+        rf_sha256_update(&sp, idx, sizeof idx);
+        rf_sha256_update(&sp, buf, n);
+    }
+    const uint8_t tail[4] = { (uint8_t)len, (uint8_t)(len >> 8), (uint8_t)(len >> 16), (uint8_t)(len >> 24) };
+    rf_sha256_update(&sp, tail, sizeof tail);
+    if (full != NULL) {
+        rf_sha256_finish(&f, full);
+    }
+    rf_sha256_finish(&sp, sparse);
+    return err;
 }
 
 esp_err_t rf_flash_check_blank(const rf_flash_t *flash, uint32_t addr, uint32_t len, uint8_t *buf, size_t buf_len)
