@@ -65,12 +65,15 @@ typedef struct rf_region_write {
      *  destination in flash (memmove order wins). At most RF_WRITE_MAX_DEFERRED. */
     const uint32_t *deferred;
     uint32_t deferred_count;
-    /** Optional: bit k set when the image's bytes [k * sector, (k + 1) *
-     *  sector) are all 0xFF, found by reading them in this same call
+    /** Optional (NULL: none): a map of sector-sized chunks of the bytes
+     *  [blank_map_at, blank_map_at + blank_map_len) of the image, bit k set
+     *  when chunk k is all 0xFF, found by reading them in this same call
      *  (rf_flash_digests, from the same bytes or a copy of them compared
-     *  sector by sector): such target bytes are not read again. NULL: none. */
+     *  sector by sector): a target sector lying on such chunks only is not
+     *  read again. */
     const uint8_t *blank_map;
-    uint32_t blank_map_bits;
+    uint32_t blank_map_at;
+    uint32_t blank_map_len;
 } rf_region_write_t;
 
 #define RF_WRITE_MAX_DEFERRED 4u

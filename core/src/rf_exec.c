@@ -865,7 +865,7 @@ static esp_err_t write_recovery_copy(const rf_exec_dev_t *dev, uint32_t src, uin
  * bytes it was written from (rf_region_write), and the source was hashed
  * and verified just before: the destination is not hashed a second time. */
 static esp_err_t copy_verified(const rf_exec_dev_t *dev, uint32_t src, uint32_t len, uint32_t dst, uint32_t dst_size,
-                               const mem_t *m, const uint8_t *blank_map, uint32_t map_bits)
+                               const mem_t *m, const uint8_t *blank_map)
 {
     esp_err_t err = write_recovery_copy(dev, src, len, dst, dst_size, m);
     if (err != ESP_OK) {
@@ -878,7 +878,7 @@ static esp_err_t copy_verified(const rf_exec_dev_t *dev, uint32_t src, uint32_t 
         .flash = dev->flash, .dst = dst, .dst_size = dst_size, .len = len, .read = rf_flash_reader_read,
         .read_arg = &rd, .src_addr = src, .src_in_flash = 1, .work = m->work, .work_len = m->work_len,
         .log = dev->log, .deferred = deferred, .deferred_count = n_def, .blank_map = blank_map,
-        .blank_map_bits = map_bits,
+        .blank_map_len = len,
     };
     rf_write_stats_t ws;
     if ((err = rf_region_write(&w, &ws)) != ESP_OK) {
@@ -971,8 +971,7 @@ esp_err_t rf_exec_copy(const rf_exec_dev_t *dev, rf_exec_dl_t *dl, const rf_exec
     }
     RF_LOGI(dev->log, "Starting copy 0x%08x bytes from address 0x%08x to address 0x%08x", (unsigned)dl->staged_len,
             (unsigned)dl->staging.offset, (unsigned)dl->dst);
-    if ((err = copy_verified(dev, dl->staging.offset, dl->staged_len, dl->dst, dl->dst_size, &m, NULL, 0)) !=
-        ESP_OK) {
+    if ((err = copy_verified(dev, dl->staging.offset, dl->staged_len, dl->dst, dl->dst_size, &m, NULL)) != ESP_OK) {
         return err;
     }
     RF_LOGI(dev->log, "Data copied from partition address 0x%08x offset 0x%08x to region: 0x%08x",
@@ -1061,7 +1060,7 @@ static esp_err_t otadata_select(const rf_exec_dev_t *dev, const rf_ptable_t *t, 
  * the old bootloader then boots that copy, and the copy is the source.
  * *img_addr receives where the embedded image lies in the backup. */
 static esp_err_t backup_running_app(const rf_exec_dev_t *dev, uint32_t src, uint32_t len, uint32_t dst,
-                                    uint32_t dsize, const mem_t *m, uint32_t *img_addr)
+                                    uint32_t dsize, const mem_t *m, const uint8_t *blank_map, uint32_t *img_addr)
 {
     rf_part_t run;
     esp_err_t err = dev->running_partition(dev->ctx, &run);
@@ -1100,7 +1099,8 @@ static esp_err_t backup_running_app(const rf_exec_dev_t *dev, uint32_t src, uint
         rf_flash_reader_t rd = { .flash = dev->flash, .base = run.offset };
         rf_region_write_t w = { .flash = dev->flash, .dst = bk.offset, .dst_size = need, .len = need,
                                 .read = rf_flash_reader_read, .read_arg = &rd, .src_addr = run.offset,
-                                .src_in_flash = 1, .work = m->work, .work_len = m->work_len, .log = dev->log };
+                                .src_in_flash = 1, .work = m->work, .work_len = m->work_len, .log = dev->log,
+                                .blank_map = blank_map, .blank_map_at = src - run.offset, .blank_map_len = len };
         rf_write_stats_t ws;
         err = rf_region_write(&w, &ws);
     }
@@ -1144,7 +1144,7 @@ esp_err_t rf_exec_embedded(const rf_exec_dev_t *dev, uint32_t src, uint32_t len,
      * 0xFF sectors, which the copy then does not read again. */
     uint8_t sha[RF_SHA256_LEN], full[RF_SHA256_LEN];
     uint8_t *want_full = chk->expect_sha256 != NULL ? full : NULL;
-    const uint32_t map_bits = (uint32_t)sizeof m.step->emb.blank_map * 8u;
+    const bool mapped = (uint64_t)len <= (uint64_t)sizeof m.step->emb.blank_map * 8u * dev->flash->sector_size;
     uint32_t img = src;
     bool have_source = false;
     const rf_journal_rec_t *last = &journal->last;
@@ -1171,7 +1171,7 @@ esp_err_t rf_exec_embedded(const rf_exec_dev_t *dev, uint32_t src, uint32_t len,
         if (err == ESP_OK && dev->running_partition != NULL && dev->running_partition(dev->ctx, &run) == ESP_OK &&
             rf_overlaps(dst, dsize, run.offset, run.size)) {
             uint32_t at = 0;   /* the backup must survive the copy: clear of the destination */
-            esp_err_t be = backup_running_app(dev, src, len, dst, dsize, &m, &at);
+            esp_err_t be = backup_running_app(dev, src, len, dst, dsize, &m, mapped ? map : NULL, &at);
             if (be == ESP_OK) {
                 img = at;
                 journal_note(dev, journal, &journal_on, RF_JSTATE_BACKUP, id, 0, len, sha, img, len, NULL);
@@ -1184,8 +1184,7 @@ esp_err_t rf_exec_embedded(const rf_exec_dev_t *dev, uint32_t src, uint32_t len,
         RF_LOGI(dev->log, "Starting copy 0x%08x bytes from address 0x%08x to address 0x%08x", (unsigned)len,
                 (unsigned)img, (unsigned)dst);
         /* the backup was compared sector by sector with the image: the map holds for it too */
-        const bool mapped = (uint64_t)len <= (uint64_t)map_bits * dev->flash->sector_size;
-        err = copy_verified(dev, img, len, dst, dst_size, &m, mapped ? map : NULL, mapped ? map_bits : 0);
+        err = copy_verified(dev, img, len, dst, dst_size, &m, mapped ? map : NULL);
     }
     if (err == ESP_OK) {
         RF_LOGI(dev->log, "Data copied from address 0x%08x to region: 0x%08x", (unsigned)src, (unsigned)dst);

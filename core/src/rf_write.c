@@ -136,12 +136,27 @@ esp_err_t rf_flash_reader_read(void *arg, uint32_t off, void *buf, uint32_t len)
 }
 
 /* Target bytes of the region at offset off: the image, then 0xFF. */
+/* Whether the image bytes [off, off + n) (n > 0) lie on chunks of the
+ * blank map that are all 0xFF. */
+static bool known_blank(const rf_region_write_t *w, uint32_t off, uint32_t n)
+{
+    if (w->blank_map == NULL || off < w->blank_map_at || off - w->blank_map_at >= w->blank_map_len ||
+        n > w->blank_map_len - (off - w->blank_map_at)) {
+        return false;
+    }
+    const uint32_t S = w->flash->sector_size, lo = off - w->blank_map_at;
+    for (uint32_t k = lo / S; k <= (lo + n - 1) / S; k++) {
+        if ((w->blank_map[k / 8u] >> (k % 8u) & 1u) == 0) {
+            return false;
+        }
+    }
+    return true;
+}
+
 static esp_err_t read_target(const rf_region_write_t *w, uint32_t off, uint8_t *buf, uint32_t n)
 {
     uint32_t img = off < w->len ? RF_MIN(n, w->len - off) : 0;
-    const uint32_t S = w->flash->sector_size, k = off / S;
-    if (img && w->blank_map != NULL && off % S == 0 && img <= S && k < w->blank_map_bits &&
-        (w->blank_map[k / 8u] >> (k % 8u) & 1u) != 0) {
+    if (img && known_blank(w, off, img)) {
         img = 0;   /* known all 0xFF (read in this call): not read again */
     }
     if (img) {
