@@ -58,6 +58,7 @@ BUDGETS = [
     ("iram", "code in IRAM (copy loop and flash calls)", 4 * KIB, True),
     ("handle", "handle (held from init to deinit)", 512, True),
     ("stack_nosig", "deepest stack of a public call, no key (build without signatures)", 2 * KIB, True),
+    ("heap", "peak heap of a download: handle + arena + the port's source", 6 * KIB, False),
     ("stack_sig", "deepest stack of a public call, with a key (build with signatures)", 3 * KIB, True),
 ]
 
@@ -253,6 +254,33 @@ def handle_size(elf):
     return None
 
 
+def typedef_size(elf, name):
+    """sizeof a typedef'd type of the link (e.g. the port's source object), from its DWARF."""
+    text = run(["riscv64-unknown-elf-objdump", "--dwarf=info", elf])
+    m = re.search(r"DW_TAG_typedef\)\s*\n\s*<\w+>\s+DW_AT_name\s*:[^\n]*[: ]%s\n(?:[^\n]*\n){0,4}?\s*<\w+>\s+"
+                  r"DW_AT_type\s*:\s*<0x(\w+)>" % re.escape(name), text)
+    if not m:
+        return None
+    t = re.search(r"<1><%s>:[^\n]*\n(?:\s*<\w+>[^\n]*\n){0,3}?\s*<\w+>\s+DW_AT_byte_size\s*:\s*(\d+)" % m.group(1),
+                  text)
+    return int(t.group(1)) if t else None
+
+
+def arena_size(work, inc, d):
+    """rf_exec_mem_len(4096) on the device: the arena one download, copy or
+    embedded call allocates (core/src/rf_exec_mem.h), evaluated by the cross
+    compiler (the aux union, the step state and the work area)."""
+    probe = os.path.join(d, "arena_probe.c")
+    with open(probe, "w") as f:
+        f.write('#include "rf_exec_mem.h"\n'
+                "const unsigned long rf_probe[4] = { RF_EXEC_MEM_LEN(4096), RF_EXEC_AUX_LEN, RF_EXEC_STEP_LEN,"
+                " RF_EXEC_WORK_LEN(4096) };\n")
+    asm = os.path.join(d, "arena_probe.s")
+    run([CC] + CFLAGS + inc + ["-I" + os.path.join(ROOT, "core/src"), "-S", probe, "-o", asm], cwd=d)
+    words = [int(w) for w in re.findall(r"\.word\s+(\d+)", open(asm, encoding="utf-8").read())]
+    return words[:4] if len(words) >= 4 else None
+
+
 def build(work, signatures):
     tag = "sig" if signatures else "nosig"
     d = os.path.join(work, tag)
@@ -289,7 +317,14 @@ def build(work, signatures):
     stacks = {r: deepest(r, frames, edges, sorted(taken), memo, set()) for r in roots}
     iram = sum(size for sec, size in funcs.items() if sec.split(".")[0] in iram_functions())
     return {"sizes": sizes, "stacks": stacks, "iram": iram, "handle": handle_size(elf), "stubs": len(stubs),
-            "objs": len(objs), "taken": sorted(taken)}
+            "objs": len(objs), "taken": sorted(taken), "arena": arena_size(work, inc, d),
+            "source": typedef_size(elf, "port_src_t")}
+
+
+def peak_heap(r):
+    """What download_bin holds at its peak: the handle, the call's arena and the port's source."""
+    parts = [r["handle"], (r["arena"] or [None])[0], r["source"]]
+    return sum(parts) if None not in parts else 1 << 30
 
 
 def main():
@@ -315,6 +350,14 @@ def main():
                                                      s["text"], s["rodata"], s["strings"], s["data"], s["bss"],
                                                      s["text"] + s["rodata"], res[sig]["iram"]))
     print("handle: %s bytes" % res[True]["handle"])
+    for sig in (False, True):
+        a = res[sig]["arena"]
+        if a:
+            print("peak heap of a download (%s): %d bytes = the handle %s + the call's arena %d (aux %d + step %d "
+                  "+ work %d: rf_exec_mem_len(4096)) + the port's source %s (the HTTP client's own buffers are "
+                  "ESP-IDF's; a gzip response adds the inflater's)"
+                  % ("with signatures" if sig else "without signatures", peak_heap(res[sig]), res[sig]["handle"],
+                     a[0], a[1], a[2], a[3], res[sig]["source"]))
     print("\nPeak stack per public call (bytes; our frames, deepest path; indirect calls charged the deepest"
           " address-taken function; Mbed TLS and ESP-IDF functions are stubbed, their own frames not counted):")
     print("%-46s %10s %10s   deepest path (with signatures)" % ("call", "no sigs", "with sigs"))
@@ -329,6 +372,7 @@ def main():
         "handle": res[True]["handle"] if res[True]["handle"] is not None else 1 << 30,
         "stack_nosig": max(v[0] for v in res[False]["stacks"].values()),
         "stack_sig": max(v[0] for v in res[True]["stacks"].values()),
+        "heap": max(peak_heap(res[sig]) for sig in (False, True)),
     }
     print("\nBudgets (issue 10):")
     failed = 0

@@ -13,53 +13,10 @@
 #include "rf_region.h"
 #include "rf_sig.h"
 #include "rf_write.h"
-
-#if defined(ESP_PLATFORM)
-#include "sdkconfig.h"
-#endif
-
-/* Bytes read from the source per call (Kconfig SELF_REFLASHER_BUFFER_SIZE). */
-#if defined(CONFIG_SELF_REFLASHER_BUFFER_SIZE)
-#define RF_IO_CHUNK ((uint32_t)CONFIG_SELF_REFLASHER_BUFFER_SIZE)
-#else
-#define RF_IO_CHUNK 4096u
-#endif
+#include "rf_exec_mem.h"
 
 /* Journal progress every this many staged bytes (one page program each). */
 #define RF_JOURNAL_EVERY 0x10000u
-
-/* The engine's inputs and verdict for one check (in the arena, not on the stack). */
-typedef struct eng_call {
-    rf_eng_verdict_t verdict;
-    rf_sig_key_t key;
-    rf_vflash_t vf;
-    rf_reader_t whole, src;
-    rf_reader_flash_t whole_c, src_c;
-    rf_eng_dev_t dev;
-    rf_eng_write_t w;
-} eng_call_t;
-
-/* What one phase of a call needs besides the sector buffers; never two at once. */
-typedef union aux {
-    rf_ptable_t table;
-    rf_esp_image_info_t info;
-    eng_call_t eng;
-    rf_sig_key_t key;
-    uint64_t align;
-} aux_t;
-
-/* What a step keeps for its whole length (besides the caller's rf_exec_dl_t). */
-typedef union step_state {
-    struct {
-        rf_journal_t journal;   /* the embedded step's (a download step's lives in its rf_exec_dl_t) */
-        uint8_t blank_map[256]; /* the image's all-0xFF sectors (rf_flash_digests): up to 8 MiB at 4 KiB */
-    } emb;
-    struct {
-        rf_source_t src;
-        rf_source_open_t io;
-        rf_stream_t st;
-    } dl;                    /* a download's source and stream */
-} step_state_t;
 
 typedef struct mem {
     aux_t *aux;
@@ -68,12 +25,12 @@ typedef struct mem {
     size_t work_len;
 } mem_t;
 
-#define AUX_LEN ((sizeof(aux_t) + 7u) & ~(size_t)7u)
-#define STEP_LEN ((sizeof(step_state_t) + 7u) & ~(size_t)7u)
+#define AUX_LEN RF_EXEC_AUX_LEN
+#define STEP_LEN RF_EXEC_STEP_LEN
 
 static size_t work_len_for(uint32_t sector_size)
 {
-    return RF_MAX(2u * (size_t)sector_size + RF_IO_CHUNK, (size_t)RF_ENG_WORK_LEN);
+    return RF_EXEC_WORK_LEN(sector_size);
 }
 
 size_t rf_exec_mem_len(uint32_t sector_size)

@@ -1,0 +1,68 @@
+/*
+ * The arena of one rf_exec call, laid out here (private to rf_exec.c) so
+ * that scripts/footprint.py can have the cross compiler evaluate its size
+ * for the device (RF_EXEC_MEM_LEN) without running device code.
+ */
+#ifndef RF_EXEC_MEM_H
+#define RF_EXEC_MEM_H
+
+#include "rf_engine.h"
+#include "rf_journal.h"
+#include "rf_ptable.h"
+#include "rf_sig.h"
+#include "rf_source.h"
+#include "rf_util.h"
+#include "rf_write.h"
+
+#if defined(ESP_PLATFORM)
+#include "sdkconfig.h"
+#endif
+
+/* Bytes read from the source per call (Kconfig SELF_REFLASHER_BUFFER_SIZE). */
+#if defined(CONFIG_SELF_REFLASHER_BUFFER_SIZE)
+#define RF_IO_CHUNK ((uint32_t)CONFIG_SELF_REFLASHER_BUFFER_SIZE)
+#else
+#define RF_IO_CHUNK 4096u
+#endif
+
+
+/* The engine's inputs and verdict for one check (in the arena, not on the stack). */
+typedef struct eng_call {
+    rf_eng_verdict_t verdict;
+    rf_sig_key_t key;
+    rf_vflash_t vf;
+    rf_reader_t whole, src;
+    rf_reader_flash_t whole_c, src_c;
+    rf_eng_dev_t dev;
+    rf_eng_write_t w;
+} eng_call_t;
+
+/* What one phase of a call needs besides the sector buffers; never two at once. */
+typedef union aux {
+    rf_ptable_t table;
+    rf_esp_image_info_t info;
+    eng_call_t eng;
+    rf_sig_key_t key;
+    uint64_t align;
+} aux_t;
+
+/* What a step keeps for its whole length (besides the caller's rf_exec_dl_t). */
+typedef union step_state {
+    struct {
+        rf_journal_t journal;   /* the embedded step's (a download step's lives in its rf_exec_dl_t) */
+        uint8_t blank_map[256]; /* the image's all-0xFF sectors (rf_flash_digests): up to 8 MiB at 4 KiB */
+    } emb;
+    struct {
+        rf_source_t src;
+        rf_source_open_t io;
+        rf_stream_t st;
+    } dl;                    /* a download's source and stream */
+} step_state_t;
+
+#define RF_EXEC_AUX_LEN ((sizeof(aux_t) + 7u) & ~(size_t)7u)
+#define RF_EXEC_STEP_LEN ((sizeof(step_state_t) + 7u) & ~(size_t)7u)
+/* 2 sectors for the write engine + an I/O chunk, or the engine's work area */
+#define RF_EXEC_WORK_LEN(S) RF_MAX(2u * (size_t)(S) + RF_IO_CHUNK, (size_t)RF_ENG_WORK_LEN)
+#define RF_EXEC_MEM_LEN(S) (RF_EXEC_AUX_LEN + RF_EXEC_STEP_LEN + RF_EXEC_WORK_LEN(S))
+
+#endif
