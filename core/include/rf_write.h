@@ -130,6 +130,12 @@ esp_err_t rf_stream_init(rf_stream_t *s, const rf_flash_t *flash, uint32_t base,
                          uint32_t expected, uint8_t *work, size_t work_len, const rf_log_t *log);
 /** ESP_ERR_INVALID_SIZE when the data would run past max_len. */
 esp_err_t rf_stream_write(rf_stream_t *s, const void *data, uint32_t len);
+/** Zero-copy: where the next bytes go (the sector buffer's free part) and
+ *  how many fit there (*room > 0); a source reads straight into it, then
+ *  rf_stream_commit(n) takes them (n <= *room; ESP_ERR_INVALID_SIZE past
+ *  max_len, as rf_stream_write). */
+uint8_t *rf_stream_room(rf_stream_t *s, uint32_t *room);
+esp_err_t rf_stream_commit(rf_stream_t *s, uint32_t n);
 /** Resume: take the first n bytes (a multiple of sector_size) as already
  *  staged and read back by an earlier stream: hash them from flash and go on
  *  from there. Only on a fresh stream. */

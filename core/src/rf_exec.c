@@ -509,13 +509,16 @@ static esp_err_t verify_image(const rf_exec_dev_t *dev, const rf_exec_check_t *c
 
 /* ---- download into staging ---- */
 
+/* The source reads straight into the stream's sector buffer (no I/O chunk:
+ * RF_IO_CHUNK only bounds one read). */
 static esp_err_t stream_source(const rf_exec_dev_t *dev, rf_exec_dl_t *dl, rf_source_t *src, rf_stream_t *st,
-                               int64_t total, bool resumable, const uint8_t id[RF_JOURNAL_ID_LEN], uint8_t *io)
+                               int64_t total, bool resumable, const uint8_t id[RF_JOURNAL_ID_LEN])
 {
     uint32_t journaled = rf_stream_flushed(st);
     for (;;) {
-        uint32_t got = 0;
-        esp_err_t err = src->read(src->ctx, io, RF_IO_CHUNK, &got);
+        uint32_t got = 0, room;
+        uint8_t *into = rf_stream_room(st, &room);
+        esp_err_t err = src->read(src->ctx, into, RF_MIN(room, RF_IO_CHUNK), &got);
         if (err != ESP_OK) {
             RF_LOGE(dev->log, "Download from %s failed after %u bytes: %s", src->name ? src->name : "source",
                     (unsigned)st->offset, esp_err_to_name(err));
@@ -524,7 +527,7 @@ static esp_err_t stream_source(const rf_exec_dev_t *dev, rf_exec_dl_t *dl, rf_so
         if (got == 0) {
             break;
         }
-        if ((err = rf_stream_write(st, io, got)) != ESP_OK) {
+        if ((err = rf_stream_commit(st, got)) != ESP_OK) {
             return err;
         }
         uint32_t flushed = rf_stream_flushed(st) / RF_JOURNAL_EVERY * RF_JOURNAL_EVERY;
@@ -687,7 +690,7 @@ esp_err_t rf_exec_download(const rf_exec_dev_t *dev, rf_exec_dl_t *dl, const rf_
         err = rf_stream_resume(st, resume_at);
     }
     if (err == ESP_OK) {
-        err = stream_source(dev, dl, src, st, total, resumable, id, m.work + 2u * S);
+        err = stream_source(dev, dl, src, st, total, resumable, id);
     }
     uint8_t sha[RF_SHA256_LEN];
     if (err == ESP_OK) {

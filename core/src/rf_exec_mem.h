@@ -61,8 +61,9 @@ typedef union step_state {
 
 #define RF_EXEC_AUX_LEN ((sizeof(aux_t) + 7u) & ~(size_t)7u)
 #define RF_EXEC_STEP_LEN ((sizeof(step_state_t) + 7u) & ~(size_t)7u)
-/* 2 sectors for the write engine + an I/O chunk, or the engine's work area */
-#define RF_EXEC_WORK_LEN(S) RF_MAX(2u * (size_t)(S) + RF_IO_CHUNK, (size_t)RF_ENG_WORK_LEN)
+/* 2 sectors for the write engine (a source reads straight into the first),
+ * or the engine's work area */
+#define RF_EXEC_WORK_LEN(S) RF_MAX(2u * (size_t)(S), (size_t)RF_ENG_WORK_LEN)
 #define RF_EXEC_MEM_LEN(S) (RF_EXEC_AUX_LEN + RF_EXEC_STEP_LEN + RF_EXEC_WORK_LEN(S))
 
 #endif

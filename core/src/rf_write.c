@@ -577,38 +577,56 @@ static void stream_hash(rf_stream_t *s, const uint8_t *p, uint32_t n)
     }
 }
 
-esp_err_t rf_stream_write(rf_stream_t *s, const void *data, uint32_t len)
+uint8_t *rf_stream_room(rf_stream_t *s, uint32_t *room)
 {
-    const uint8_t *p = data;
+    *room = s->flash->sector_size - s->fill;
+    return s->sector + s->fill;
+}
+
+esp_err_t rf_stream_commit(rf_stream_t *s, uint32_t n)
+{
     const uint32_t S = s->flash->sector_size;
-    if ((uint64_t)s->offset + len > s->max_len) {
+    if (n > S - s->fill || (uint64_t)s->offset + n > s->max_len) {
         RF_LOGE(s->log, "Data runs past the 0x%x bytes allowed in the staging area at 0x%08x", (unsigned)s->max_len,
                 (unsigned)s->base);
         return ESP_ERR_INVALID_SIZE;
     }
+    if (n == 0) {
+        return ESP_OK;
+    }
+    if (s->fill == 0) {
+        esp_err_t err = stream_prepare_block(s, s->base + s->offset);   /* reads into scratch only */
+        if (err != ESP_OK) {
+            return err;
+        }
+    }
+    const uint8_t *p = s->sector + s->fill;
+    s->fill += n;
+    s->offset += n;
+    if (s->image_only && !s->hdr_seen && s->offset >= 16u) {
+        stream_header(s, s->sector);   /* offset < 16 before: the first sector */
+    }
+    stream_hash(s, p, n);
+    return s->fill == S ? stream_flush(s) : ESP_OK;
+}
+
+esp_err_t rf_stream_write(rf_stream_t *s, const void *data, uint32_t len)
+{
+    const uint8_t *p = data;
+    if ((uint64_t)s->offset + len > s->max_len) {
+        return rf_stream_commit(s, UINT32_MAX);   /* refused, with its log line */
+    }
     while (len > 0) {
-        if (s->fill == 0) {
-            esp_err_t err = stream_prepare_block(s, s->base + s->offset);
-            if (err != ESP_OK) {
-                return err;
-            }
+        uint32_t room;
+        uint8_t *dst = rf_stream_room(s, &room);
+        uint32_t n = RF_MIN(room, len);
+        RF_MEMCPY(dst, p, n);
+        esp_err_t err = rf_stream_commit(s, n);
+        if (err != ESP_OK) {
+            return err;
         }
-        uint32_t n = RF_MIN(S - s->fill, len);
-        RF_MEMCPY(s->sector + s->fill, p, n);
-        s->fill += n;
-        s->offset += n;
-        if (s->image_only && !s->hdr_seen && s->offset >= 16u) {
-            stream_header(s, s->sector);   /* offset < 16 before: the first sector */
-        }
-        stream_hash(s, p, n);
         p += n;
         len -= n;
-        if (s->fill == S) {
-            esp_err_t err = stream_flush(s);
-            if (err != ESP_OK) {
-                return err;
-            }
-        }
     }
     return ESP_OK;
 }
