@@ -145,8 +145,19 @@ typedef struct rf_boot_state {
     uint8_t image_sha256[32];
 } rf_boot_state_t;
 
+/* The work area's parts (each rounded up to 16 bytes, with room to align
+ * its start): the image inspectors' scratch, one inspector's result, the
+ * partitions ESP-IDF's bootloader boots from (factory, test, otadata and
+ * 16 OTA slots). */
+#define RF_BOOT_R16(n) ((((size_t)(n)) + 15u) & ~(size_t)15u)
+#define RF_BOOT_SCRATCH_LEN 4096u
+#define RF_BOOT_INFO_LEN \
+    RF_BOOT_R16((sizeof(rf_esp_image_info_t) > sizeof(rf_mcuboot_info_t) ? sizeof(rf_esp_image_info_t) \
+                                                                          : sizeof(rf_mcuboot_info_t)) + 16u)
+#define RF_BOOT_PARTS_LEN RF_BOOT_R16(19u * sizeof(rf_part_t) + 8u + 16u)
+
 /** Bytes of work area rf_boot_eval() needs. */
-#define RF_BOOT_WORK_LEN 8192u
+#define RF_BOOT_WORK_LEN (RF_BOOT_SCRATCH_LEN + RF_BOOT_INFO_LEN + RF_BOOT_PARTS_LEN)
 
 /** Model the boot of the flash behind `flash` (its size is the flash size).
  *  work: RF_BOOT_WORK_LEN bytes, 8-byte aligned. Never fails otherwise:

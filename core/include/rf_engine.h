@@ -133,7 +133,17 @@ typedef struct rf_eng_verdict {
     rf_sha_known_t img_sha;
 } rf_eng_verdict_t;
 
-#define RF_ENG_WORK_LEN (RF_BOOT_WORK_LEN + 4096u)
+/* The engine's work area: the boot model's, where the inspectors and the
+ * table check also run (the table's sector, then its parsed form), then
+ * the state before the write (rule 6's rare path), then the digests in hand,
+ * past both (they live through the table check and the boot model). */
+#define RF_ENG_STATE_AT RF_BOOT_WORK_LEN
+#define RF_ENG_PTABLE_END (RF_BOOT_R16(RF_PTABLE_MAX_LEN + 15u) + sizeof(rf_ptable_t))
+#define RF_ENG_KNOWN_AT                                                                                   \
+    RF_BOOT_R16(RF_ENG_STATE_AT + sizeof(rf_boot_state_t) + 16u > RF_ENG_PTABLE_END                        \
+                    ? RF_ENG_STATE_AT + sizeof(rf_boot_state_t) + 16u                                      \
+                    : RF_ENG_PTABLE_END)
+#define RF_ENG_WORK_LEN RF_BOOT_R16(RF_ENG_KNOWN_AT + 2u * sizeof(rf_sha_known_t) + 16u)
 
 /** ESP_OK, or ESP_ERR_INVALID_CRC (RF_ENG_SHA256) / RF_ERR_IMAGE_INVALID
  *  (every other rule) / a reader error, with out->rule saying which. */

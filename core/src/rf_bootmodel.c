@@ -136,8 +136,8 @@ typedef struct ctx {
 
 /* The work area: [0, 4096) inspector scratch, then the inspector's result,
  * then (ESP-IDF path) the partitions it boots from: off the stack. */
-#define INFO_AT 4096u
-#define PARTS_AT (INFO_AT + 1536u)
+#define INFO_AT RF_BOOT_SCRATCH_LEN
+#define PARTS_AT (INFO_AT + RF_BOOT_INFO_LEN)
 _Static_assert(sizeof(rf_esp_image_info_t) + 16u <= PARTS_AT - INFO_AT, "work area");
 _Static_assert(sizeof(rf_mcuboot_info_t) + 16u <= PARTS_AT - INFO_AT, "work area");
 

@@ -121,9 +121,9 @@ static esp_err_t check_esp(eng_t *e, const rf_reader_t *rd, uint32_t off, uint32
     if (len >= 4 && rf_reader_read(&w, 0, head, 4) == ESP_OK) {
         out->magic = rf_le32(head);
     }
-    rf_esp_image_info_t *info = aligned_at(e->work, 4096);
+    rf_esp_image_info_t *info = aligned_at(e->work, RF_BOOT_SCRATCH_LEN);
     rf_esp_image_opts_t o = { .expect_chip_id = e->dev->chip_id, .known = known };
-    esp_err_t err = rf_esp_image_inspect_ex(&w, &o, e->work, 4096, info);
+    esp_err_t err = rf_esp_image_inspect_ex(&w, &o, e->work, RF_BOOT_SCRATCH_LEN, info);
     out->content = want == RF_ESP_KIND_BOOTLOADER ? RF_ENG_CONTENT_ESP_BOOTLOADER : RF_ENG_CONTENT_ESP_APP;
     out->chip_id = info->chip_id;
     out->segments = info->segment_count;
@@ -156,7 +156,7 @@ static esp_err_t check_esp(eng_t *e, const rf_reader_t *rd, uint32_t off, uint32
             }
         }
         uint32_t bl_len = info->image_len;
-        out->bootloader = rf_boot_identify(&w, 0, bl_len, e->work, 4096);
+        out->bootloader = rf_boot_identify(&w, 0, bl_len, e->work, RF_BOOT_SCRATCH_LEN);
         if (out->bootloader == RF_BOOT_BL_UNKNOWN) {
             return refuse(e, RF_ENG_BOOTLOADER_UNKNOWN);
         }
@@ -167,10 +167,10 @@ static esp_err_t check_esp(eng_t *e, const rf_reader_t *rd, uint32_t off, uint32
 static esp_err_t check_mcuboot(eng_t *e, const rf_eng_write_t *wr)
 {
     rf_eng_verdict_t *out = e->out;
-    rf_mcuboot_info_t *info = aligned_at(e->work, 4096);
+    rf_mcuboot_info_t *info = aligned_at(e->work, RF_BOOT_SCRATCH_LEN);
     const uint32_t slot = wr->slot_size ? wr->slot_size : wr->dst_size;
     rf_mcuboot_opts_t o = { .slot_size = wr->len == slot ? slot : 0, .key = wr->key, .known = wr->src_known };
-    esp_err_t err = rf_mcuboot_inspect_ex(wr->src, &o, e->work, 4096, info);
+    esp_err_t err = rf_mcuboot_inspect_ex(wr->src, &o, e->work, RF_BOOT_SCRATCH_LEN, info);
     out->at = wr->dst;
     out->content = RF_ENG_CONTENT_MCUBOOT;
     out->img_err = (uint8_t)info->err;
@@ -237,7 +237,7 @@ static esp_err_t check_kind(eng_t *e, const rf_eng_write_t *wr, bool app_start)
         esp_err_t err = check_esp(e, wr->src, 0, wr->len,
                                   kind == RF_DEST_BOOTLOADER ? RF_ESP_KIND_BOOTLOADER : RF_ESP_KIND_APP, wr->src_known);
         if (err == ESP_OK) {
-            const rf_esp_image_info_t *info = aligned_at(e->work, 4096);
+            const rf_esp_image_info_t *info = aligned_at(e->work, RF_BOOT_SCRATCH_LEN);
             out->img_sha.len = info->checksum_offset + 1;
             RF_MEMCPY(out->img_sha.sha256, info->sha256_calc, RF_SHA256_LEN);
         }
@@ -258,12 +258,12 @@ static rf_boot_loader_t would_be_bootloader(eng_t *e)
     }
     rf_reader_t w;
     rf_reader_window_t wc;
-    rf_esp_image_info_t *info = aligned_at(e->work, 4096);
+    rf_esp_image_info_t *info = aligned_at(e->work, RF_BOOT_SCRATCH_LEN);
     if (rf_reader_window(&w, &wc, &e->vr, e->bl_off, e->vr.size - e->bl_off) != ESP_OK ||
-        rf_esp_image_inspect(&w, e->work, 4096, info) != ESP_OK) {
+        rf_esp_image_inspect(&w, e->work, RF_BOOT_SCRATCH_LEN, info) != ESP_OK) {
         return RF_BOOT_BL_NONE;
     }
-    return rf_boot_identify(&w, 0, info->image_len, e->work, 4096);
+    return rf_boot_identify(&w, 0, info->image_len, e->work, RF_BOOT_SCRATCH_LEN);
 }
 
 /* Whether [off, off + n) reads the same through a and b: a compare, not
@@ -403,10 +403,9 @@ esp_err_t rf_eng_check_write(const rf_eng_dev_t *dev, rf_vflash_t *vf, const rf_
      * per check): the image's own (rule 5; it lies at dst now), then rule
      * 2's bootloader. Nothing a caller remembers is taken as proof. */
     /* in the work area's last part, which the boot model leaves alone (not the stack: budget) */
-    _Static_assert(sizeof(rf_boot_state_t) + 16u <= 2048u, "work area");
-    _Static_assert(2048u + 2u * sizeof(rf_sha_known_t) + 16u <= RF_ENG_WORK_LEN - RF_BOOT_WORK_LEN,
-                   "work area");
-    rf_sha_known_t *known = aligned_at(e.work, RF_BOOT_WORK_LEN + 2048u);
+    _Static_assert(RF_ENG_KNOWN_AT + 2u * sizeof(rf_sha_known_t) + 16u <= RF_ENG_WORK_LEN, "work area");
+    _Static_assert(RF_ENG_KNOWN_AT >= RF_ENG_PTABLE_END && RF_ENG_KNOWN_AT >= RF_BOOT_WORK_LEN, "work area");
+    rf_sha_known_t *known = aligned_at(e.work, RF_ENG_KNOWN_AT);
     const uint32_t max_known = 2u;
     uint32_t n_known = 0;
     rf_boot_hint_t hint = { .known = known, .no_bootloader_sha256 = true };
@@ -432,7 +431,7 @@ esp_err_t rf_eng_check_write(const rf_eng_dev_t *dev, rf_vflash_t *vf, const rf_
         }
         err = check_esp(&e, &e.vr, e.bl_off, e.vr.size - e.bl_off, RF_ESP_KIND_BOOTLOADER, kb);
         if (err == ESP_OK) {
-            const rf_esp_image_info_t *bl = aligned_at(e.work, 4096);   /* check_esp's result */
+            const rf_esp_image_info_t *bl = aligned_at(e.work, RF_BOOT_SCRATCH_LEN);   /* check_esp's result */
             if (n_known < max_known) {
                 known[n_known].off = e.bl_off;
                 known[n_known].len = bl->checksum_offset + 1;
@@ -464,7 +463,7 @@ esp_err_t rf_eng_check_write(const rf_eng_dev_t *dev, rf_vflash_t *vf, const rf_
             /* Never worse than before: a flash that boots nothing already
              * (a blank simulated device, say) may take writes off the boot
              * path; the state before is modelled only on this rare path. */
-            rf_boot_state_t *prev = aligned_at(e.work, RF_BOOT_WORK_LEN);
+            rf_boot_state_t *prev = aligned_at(e.work, RF_ENG_STATE_AT);   /* ends before `known` */
             if ((uint8_t *)prev + sizeof *prev <= e.work + work_len &&
                 rf_boot_eval(&before, &lay, work, RF_BOOT_WORK_LEN, prev) == RF_BOOT_BRICK) {
                 out->before_brick = true;
