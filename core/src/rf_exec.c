@@ -1102,8 +1102,8 @@ esp_err_t rf_exec_embedded(const rf_exec_dev_t *dev, uint32_t src, uint32_t len,
      * backup: each byte compared, the data hashed, the 0xFF sectors not),
      * its whole SHA-256 only when the caller expects one, and the map of its
      * 0xFF sectors, which the copy then does not read again. */
-    uint8_t sha[RF_SHA256_LEN], full[RF_SHA256_LEN];
-    uint8_t *want_full = chk->expect_sha256 != NULL ? full : NULL;
+    uint8_t *sha = m.step->emb.sparse;
+    uint8_t *want_full = chk->expect_sha256 != NULL ? m.step->emb.full : NULL;
     const bool mapped = (uint64_t)len <= (uint64_t)sizeof m.step->emb.blank_map * 8u * dev->flash->sector_size;
     uint32_t img = src;
     bool have_source = false;
@@ -1114,7 +1114,7 @@ esp_err_t rf_exec_embedded(const rf_exec_dev_t *dev, uint32_t src, uint32_t len,
          * backup is the source, if it still hashes right and passes the checks */
         if (rf_flash_digests(dev->flash, last->aux_addr, len, m.work, m.work_len, want_full, sha, map,
                              sizeof m.step->emb.blank_map) == ESP_OK &&
-            memcmp(sha, last->sha256, sizeof sha) == 0 &&
+            memcmp(sha, last->sha256, RF_SHA256_LEN) == 0 &&
             verify_image(dev, chk, dst, dst_size, last->aux_addr, len, want_full, &m, NULL) == ESP_OK) {
             img = last->aux_addr;
             have_source = true;

@@ -51,6 +51,7 @@ typedef union step_state {
     struct {
         rf_journal_t journal;   /* the embedded step's (a download step's lives in its rf_exec_dl_t) */
         uint8_t blank_map[256]; /* the image's all-0xFF sectors (rf_flash_digests): up to 8 MiB at 4 KiB */
+        uint8_t sparse[32], full[32];   /* its digests (off the stack: the stack budget) */
     } emb;
     struct {
         rf_source_t src;

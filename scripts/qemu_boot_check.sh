@@ -1,0 +1,129 @@
+#!/usr/bin/env bash
+# Boot the download migration's flash images in Espressif's QEMU (machine esp32: the real
+# ESP32 ROM, then the real ESP-IDF bootloader or MCUboot) and compare what the emulated
+# chip boots with our boot model (`reflasher boot`).
+#
+#   scripts/qemu_boot_check.sh [BUILD_DIR]      (default build/ci; needs BUILD_DIR/reflasher)
+#
+#   QEMU          qemu-system-xtensa of Espressif's fork (default: the one on PATH)
+#   QEMU_BIOS     directory with esp32-v3-rom.bin, passed as -L (default: QEMU finds its own)
+#   QEMU_TIMEOUT  seconds each boot may take (default 20)
+#   RF_SHARED     ../shared (fixtures, seeds), default: beside the repository
+#   KEEP          a directory to keep the images and serial logs in (default: a temp dir)
+#
+# Images: the old system (real ESP-IDF v5.1.2 bootloader + hello_world), the migrated device
+# (app_upd.bin -> 0x110000, mcuboot-esp32.bin -> 0x1000:0xF000), that device again after
+# QEMU's first boot (MCUboot has swapped the slots), and power cuts before write op K of the
+# migration. A cut image is the old image with ops 1..K-1 of `reflasher rehearse --trace`
+# replayed, each program taking its bytes from the migrated image: exact everywhere but in
+# the journal (0x3fe000..0x400000), which the end of the migration erases and nothing at
+# boot reads. The "sweep" column is rehearse's own verdict for that cut.
+# Exits 1 if QEMU and the model disagree on any image; 0 with "skipped" without QEMU.
+set -euo pipefail
+repo=$(cd "$(dirname "$0")/.." && pwd)
+build=$(cd "${1:-$repo/build/ci}" && pwd)
+R=$build/reflasher
+shared=${RF_SHARED:-$repo/../shared}
+QEMU=${QEMU:-$(command -v qemu-system-xtensa || true)}
+TMO=${QEMU_TIMEOUT:-20}
+
+if [ -z "$QEMU" ] || ! "$QEMU" -machine help 2>/dev/null | grep -q '^esp32 '; then
+    echo "skipped: no Espressif QEMU (set QEMU to a qemu-system-xtensa with machine esp32)"
+    exit 0
+fi
+if [ ! -r "$shared/fixtures/app_upd.bin" ] || [ ! -x "$R" ]; then
+    echo "skipped: need $shared/fixtures and $R"
+    exit 0
+fi
+F=$shared/fixtures
+W=${KEEP:-$(mktemp -d "${TMPDIR:-/tmp}/rf-qemu-XXXXXX")}
+mkdir -p "$W"
+[ -n "${KEEP:-}" ] || trap 'rm -rf "$W"' EXIT
+cd "$W"
+
+# ---- images --------------------------------------------------------------------------------
+cat >parts.csv <<'CSV'
+nvs,data,nvs,,0x4000,
+otadata,data,ota,,0x2000,
+phy_init,data,phy,,0x1000,
+factory,app,factory,0x10000,1M,
+ota_0,app,ota_0,0x110000,1M,
+ota_1,app,ota_1,0x210000,1M,
+CSV
+IMGS=(--image "$F/app_upd.bin@0x110000" --image "$F/mcuboot-esp32.bin@0x1000:0xF000")
+"$R" device create --chip esp32 --flash-size 4MB --partitions parts.csv --running factory -o old.img \
+    --old-system --bootloader "$F/idf-v5.1.2-bootloader-esp32.bin" --app "$F/idf-v5.1.2-hello_world-esp32.bin" >/dev/null
+dup() { cp "$1" "$2" && cp "$1.meta" "$2.meta"; }
+dup old.img new.img
+"$R" migrate --device new.img "${IMGS[@]}" --quiet >/dev/null
+"$R" rehearse --device old.img "${IMGS[@]}" --power-cut-sweep --json --quiet --trace ops.csv >sweep.json
+
+# make_cut K: old.img with trace ops 1..K-1 done -> cut-K.img
+make_cut() {
+    dup old.img "cut-$1.img"
+    while IFS=, read -r op kind addr len _; do
+        [ "$op" -lt "$1" ] || break
+        if [ "$kind" = erase ]; then
+            head -c $((len)) /dev/zero | tr '\0' '\377'
+        else
+            dd if=new.img bs=4096 iflag=skip_bytes,count_bytes skip=$((addr)) count=$((len)) status=none
+        fi | dd of="cut-$1.img" bs=4096 oflag=seek_bytes seek=$((addr)) conv=notrunc status=none
+    done < <(tail -n +2 ops.csv)
+}
+# the bootloader window: the trace's first and last op that leave no bootable second stage
+w0=$(awk -F, '$7 == 1 { print $1; exit }' ops.csv)
+w1=$(awk -F, '$7 == 1 { k = $1 } END { print k }' ops.csv)
+cuts=($((w0 / 4)) "$w0" $((w0 + 1)) $(((w0 + w1) / 2 + 1)) $((w1 + 1)))
+for k in "${cuts[@]}"; do make_cut "$k"; done
+
+# ---- boots ---------------------------------------------------------------------------------
+# qemu_boot IMG LOG: boot IMG (written in place, as flash is) until a verdict shows or the timeout
+qemu_boot() {
+    # eFuse BLK0 with CHIP_VER_REV1 (word 3 bit 15) and CHIP_VER_REV2 (word 5 bit 20): an ECO3 chip
+    head -c 124 /dev/zero >efuse.bin
+    printf '\200' | dd of=efuse.bin bs=1 seek=13 conv=notrunc status=none
+    printf '\020' | dd of=efuse.bin bs=1 seek=22 conv=notrunc status=none
+    "$QEMU" ${QEMU_BIOS:+-L "$QEMU_BIOS"} -machine esp32 -m 4M -display none -monitor none -nic none \
+        -drive file="$1",if=mtd,format=raw \
+        -drive file=efuse.bin,if=none,format=raw,id=efuse -global driver=nvram.esp32.efuse,property=drive,value=efuse \
+        -serial file:"$2" </dev/null >/dev/null 2>&1 &
+    local pid=$! t=0
+    while [ $t -lt "$TMO" ] && kill -0 $pid 2>/dev/null && ! grep -saqE 'Hello world!|nsh> ' "$2" 2>/dev/null; do
+        sleep 1
+        t=$((t + 1))
+    done
+    sleep 1
+    kill $pid 2>/dev/null || true
+    wait $pid 2>/dev/null || true
+}
+classify() {
+    if grep -saq 'Hello world!' "$1"; then echo OLD
+    elif grep -saq 'MCUboot' "$1" && grep -saqE 'NuttShell|nsh> ' "$1"; then echo NEW
+    elif grep -saqE 'ESP-IDF|MCUboot' "$1"; then echo OTHER
+    else echo BRICK; fi
+}
+sweep_says() { # the sweep's outcome for a cut before op $1
+    python3 -c 'import json, sys
+k = int(sys.argv[2])
+print(next((r["outcome"] for r in json.load(open(sys.argv[1]))["runs"]
+            if r["cut"] == "before" and r["first"] <= k <= r["last"]), "?"))' sweep.json "$1" 2>/dev/null || echo "?"
+}
+
+names=(old new new-rebooted)
+for k in "${cuts[@]}"; do names+=("cut-$k"); done
+printf '%-14s %-6s %-6s %-6s %s\n' image sweep model qemu agree
+bad=0
+for n in "${names[@]}"; do
+    img=$n.img sweep=-
+    [ "$n" != new-rebooted ] || img=new.img # the flash new's boot left behind
+    case $n in cut-*) sweep=$(sweep_says "${n#cut-}") ;; esac
+    model=$("$R" boot "$img" 2>/dev/null | head -n 1 | cut -d: -f1 || true)
+    "$R" boot "$img" >"$n.model.txt" 2>&1 || true
+    qemu_boot "$img" "$n.serial.log"
+    q=$(classify "$n.serial.log")
+    agree=yes
+    [ "$model" = "$q" ] && { [ "$sweep" = - ] || [ "$sweep" = "$model" ]; } || { agree=no; bad=1; }
+    printf '%-14s %-6s %-6s %-6s %s\n' "$n" "$sweep" "$model" "$q" "$agree"
+done
+echo "images and serial logs: $W${KEEP:+ (kept)}"
+exit $bad
