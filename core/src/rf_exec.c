@@ -51,6 +51,17 @@ static esp_err_t carve(const rf_exec_dev_t *dev, void *mem, size_t mem_len, mem_
     return ESP_OK;
 }
 
+/* The partition table, read on demand into the work area's second half
+ * (the first stays free for the otadata and journal work done while the
+ * table is in use); anything that uses the whole work area (the engine, a
+ * region write) ends its life. */
+static rf_ptable_t *table_in_work(const rf_exec_dev_t *dev, const mem_t *m)
+{
+    /* room: RF_EXEC_WORK_LEN */
+    const uintptr_t p = ((uintptr_t)(m->work + dev->flash->sector_size) + 15u) & ~(uintptr_t)15u;
+    return (rf_ptable_t *)p;
+}
+
 static uint32_t ptable_at(const rf_exec_dev_t *dev)
 {
     return dev->ptable_offset ? dev->ptable_offset : RF_PTABLE_OFFSET_DEFAULT;
@@ -200,8 +211,8 @@ esp_err_t rf_exec_plan_download(const rf_exec_dev_t *dev, rf_exec_dl_t *dl, cons
         dl->direct = false;
         return ESP_OK;
     }
-    rf_ptable_t *table = &m.aux->table;   /* read on demand, once, not held */
-    const esp_err_t table_err = list_table(dev, table);
+    rf_ptable_t *table = table_in_work(dev, &m);   /* read on demand, not held */
+    esp_err_t table_err = list_table(dev, table);
     /* The destination as its own staging (the plan's direct rule): a spare
      * app partition the old system neither runs, boots nor tries. The boot
      * model runs only when the destination lies in such a partition. */
@@ -215,7 +226,8 @@ esp_err_t rf_exec_plan_download(const rf_exec_dev_t *dev, rf_exec_dl_t *dl, cons
         uint32_t path[RF_ENG_BOOT_PATH_MAX];
         const int32_t n_path = rf_reader_from_flash(&r, &rc, dev->flash, 0, dev->flash->size) == ESP_OK
                                    ? rf_eng_boot_path(&e, &r, m.work, m.work_len, path) : -1;
-        if (rf_choose_direct(table, run, dl->dst, dsize, path, n_path, &dl->staging)) {
+        table_err = list_table(dev, table);   /* the boot model used the whole work area */
+        if (table_err == ESP_OK && rf_choose_direct(table, run, dl->dst, dsize, path, n_path, &dl->staging)) {
             dl->direct = true;
             return ESP_OK;
         }
@@ -273,7 +285,7 @@ static bool journal_open(const rf_exec_dev_t *dev, rf_journal_t *j, const uint32
     }
     if (dev->journal_addr == 0) {
         /* automatic place: only where no partition lies */
-        rf_ptable_t *t = &m->aux->table;
+        rf_ptable_t *t = table_in_work(dev, m);   /* dead before rf_journal_open uses the work area */
         const bool table = list_table(dev, t) == ESP_OK;
         bool clear = table;
         for (uint32_t i = 0; clear && i < t->count; i++) {
@@ -764,7 +776,7 @@ static uint32_t boot_deferred(const rf_exec_dev_t *dev, const mem_t *m, uint32_t
     out[2 * n] = pt;
     out[2 * n + 1] = 0x1000;
     n++;
-    rf_ptable_t *t = &m->aux->table;
+    rf_ptable_t *t = table_in_work(dev, m);   /* dead before the write uses the work area */
     if (list_table(dev, t) == ESP_OK) {
         for (uint32_t i = 0; i < t->count && n < RF_WRITE_MAX_DEFERRED; i++) {
             if (t->parts[i].type == RF_PART_TYPE_DATA && t->parts[i].subtype == RF_PART_SUBTYPE_DATA_OTA) {
@@ -1040,7 +1052,7 @@ static esp_err_t backup_running_app(const rf_exec_dev_t *dev, uint32_t src, uint
         return ESP_ERR_NOT_FOUND;
     }
     const uint32_t need = rf_align_up(RF_MAX(app_len, src + len - run.offset), dev->flash->sector_size);
-    rf_ptable_t *t = &m->aux->table;   /* the image info is no longer needed */
+    rf_ptable_t *t = table_in_work(dev, m);
     err = list_table(dev, t);
     /* the plan's rule (rf_plan.c): the first OTA app partition in table
      * order that is large enough and clear of the running partition and of
@@ -1072,8 +1084,8 @@ static esp_err_t backup_running_app(const rf_exec_dev_t *dev, uint32_t src, uint
          * then the journal's word only). */
         *img_addr = bk.offset + (src - run.offset);
     }
-    if (err == ESP_OK) {
-        err = otadata_select(dev, t, &bk, m->work, m->work_len);
+    if (err == ESP_OK && (err = list_table(dev, t)) == ESP_OK) {   /* the write used the work area */
+        err = otadata_select(dev, t, &bk, m->work, dev->flash->sector_size);
         if (err == ESP_ERR_NOT_FOUND) {
             RF_LOGW(dev->log, "No otadata partition to select the backup: the old bootloader keeps booting '%s'",
                     run.label);

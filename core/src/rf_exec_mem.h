@@ -37,9 +37,10 @@ typedef struct eng_call {
     rf_eng_write_t w;
 } eng_call_t;
 
-/* What one phase of a call needs besides the sector buffers; never two at once. */
+/* What one phase of a call needs besides the sector buffers; never two at
+ * once. (The partition table, when needed, is read into the work area's
+ * second sector: rf_exec.c, table_in_work.) */
 typedef union aux {
-    rf_ptable_t table;
     rf_esp_image_info_t info;
     eng_call_t eng;
     rf_sig_key_t key;
@@ -62,9 +63,11 @@ typedef union step_state {
 
 #define RF_EXEC_AUX_LEN ((sizeof(aux_t) + 7u) & ~(size_t)7u)
 #define RF_EXEC_STEP_LEN ((sizeof(step_state_t) + 7u) & ~(size_t)7u)
-/* 2 sectors for the write engine (a source reads straight into the first),
- * or the engine's work area */
-#define RF_EXEC_WORK_LEN(S) RF_MAX(2u * (size_t)(S), (size_t)RF_ENG_WORK_LEN)
+/* 2 sectors for the write engine (a source reads straight into the first;
+ * the partition table, when read, goes after the first), or the engine's
+ * work area */
+#define RF_EXEC_WORK_LEN(S) \
+    RF_MAX(RF_MAX(2u * (size_t)(S), (size_t)(S) + sizeof(rf_ptable_t) + 16u), (size_t)RF_ENG_WORK_LEN)
 #define RF_EXEC_MEM_LEN(S) (RF_EXEC_AUX_LEN + RF_EXEC_STEP_LEN + RF_EXEC_WORK_LEN(S))
 
 #endif
