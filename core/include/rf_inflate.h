@@ -42,12 +42,16 @@ typedef struct rf_inflater {
     void *ctx;
     esp_err_t (*reset)(void *ctx);
     int (*run)(void *ctx, const uint8_t *in, size_t *in_len, uint8_t *out, size_t *out_len);
+    /** The wrapper's input buffer (RF_INFLATE_IN_CHUNK bytes), which the
+     *  backend holds with its state: set by init, or by reset for a backend
+     *  that allocates its state then; an identity response never needs it. */
+    uint8_t *in_buf;
 } rf_inflater_t;
 
 typedef struct rf_inflate_source {
     rf_source_t inner;
     const rf_inflater_t *inflater;
-    uint8_t in[RF_INFLATE_IN_CHUNK];
+    uint8_t *in;     /* the backend's in_buf, once a response is compressed */
     uint32_t in_pos, in_len;
     bool inner_open, inner_eof;
     uint8_t mode;    /* 0 identity, 1 compressed: format not seen yet, 2 gzip, 3 zlib */

@@ -54,7 +54,7 @@ static esp_err_t refill(rf_inflate_source_t *s)
         return ESP_OK;
     }
     uint32_t got = 0;
-    esp_err_t err = s->inner.read(s->inner.ctx, s->in, sizeof s->in, &got);
+    esp_err_t err = s->inner.read(s->inner.ctx, s->in, RF_INFLATE_IN_CHUNK, &got);
     if (err != ESP_OK) {
         return err;
     }
@@ -228,7 +228,9 @@ static esp_err_t opened(rf_inflate_source_t *s, bool by_name, uint32_t start, in
     }
     s->mode = MODE_PENDING;
     *total_len = -1;
-    return s->inflater->reset(s->inflater->ctx);
+    esp_err_t err = s->inflater->reset(s->inflater->ctx);
+    s->in = s->inflater->in_buf;   /* the backend's, allocated with its state */
+    return err == ESP_OK && s->in == NULL ? ESP_ERR_NO_MEM : err;
 }
 
 static esp_err_t src_open(void *ctx, uint32_t offset, int64_t *total_len)

@@ -13,6 +13,7 @@ typedef struct {
     z_stream z;
     bool live;   /* inflateInit2 done */
     bool done;   /* Z_STREAM_END seen */
+    uint8_t in[RF_INFLATE_IN_CHUNK];   /* the wrapper's input buffer (rf_inflater_t.in_buf) */
 } zinf_t;
 
 static esp_err_t zinf_reset(void *ctx)
@@ -59,6 +60,7 @@ void rf_zlib_inflater_init(void *storage, rf_inflater_t *out)
     out->ctx = storage;
     out->reset = zinf_reset;
     out->run = zinf_run;
+    out->in_buf = ((zinf_t *)storage)->in;
 }
 
 void rf_zlib_inflater_end(void *storage)

@@ -50,4 +50,5 @@ void rf_tinfl_inflater_init(rf_tinfl_inflater_t *s, rf_inflater_t *out)
     out->ctx = s;
     out->reset = tinfl_reset;
     out->run = tinfl_run;
+    out->in_buf = s->in;
 }

@@ -29,6 +29,7 @@ typedef struct rf_tinfl_inflater {
     size_t pend_ofs;   /* inflated bytes not handed out yet: [pend_ofs, pend_ofs + pend_len) */
     size_t pend_len;
     bool done;
+    uint8_t in[RF_INFLATE_IN_CHUNK];   /* the wrapper's input buffer (rf_inflater_t.in_buf) */
 } rf_tinfl_inflater_t;
 
 void rf_tinfl_inflater_init(rf_tinfl_inflater_t *s, rf_inflater_t *out);

@@ -474,6 +474,7 @@ static esp_err_t lazy_reset(void *ctx)
             return ESP_ERR_NO_MEM;
         }
         rf_tinfl_inflater_init(p->tinfl, &p->tinfl_inf);
+        p->inf.in_buf = p->tinfl_inf.in_buf;   /* the input buffer comes with the state */
     }
     return p->tinfl_inf.reset(p->tinfl_inf.ctx);
 }
