@@ -158,10 +158,12 @@ uint32_t rf_eng_staging_keep(const rf_eng_dev_t *dev, const rf_reader_t *flash, 
 int32_t rf_eng_boot_path(const rf_eng_dev_t *dev, const rf_reader_t *flash, void *work, size_t work_len,
                          uint32_t out[RF_ENG_BOOT_PATH_MAX]);
 
-/** One-line description of a rule; short identifier ("CONTENT_CHIP_ID"). */
+/** One-line description of a rule (rf_texts.c); short identifier ("CONTENT_CHIP_ID"). */
 const char *rf_eng_rule_str(rf_eng_rule_t r);
 const char *rf_eng_rule_name(rf_eng_rule_t r);
+/** Why a table is refused: a sentence (rf_texts.c); the enum's suffix ("MD5"). */
 const char *rf_eng_pt_why_str(rf_eng_pt_why_t w);
+const char *rf_eng_pt_why_name(rf_eng_pt_why_t w);
 
 #ifdef __cplusplus
 }

@@ -117,7 +117,7 @@ typedef enum rf_img_err {
     RF_IMG_ERR__COUNT
 } rf_img_err_t;
 
-/** Fixed one-line message for an error ("XOR checksum mismatch", ...). */
+/** Fixed one-line message for an error ("XOR checksum mismatch", ...; rf_texts.c). */
 const char *rf_img_err_str(rf_img_err_t e);
 /** Short identifier ("RF_IMG_ERR_CHECKSUM"). */
 const char *rf_img_err_name(rf_img_err_t e);

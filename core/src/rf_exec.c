@@ -467,19 +467,19 @@ static void log_verdict(const rf_exec_dev_t *dev, uint32_t dst, const rf_eng_ver
         }
         return;
     }
+    const char *what = "checked";   /* and where: an address, or an offset into the image (+) */
+    uint32_t at = v->at;
     if (v->rule == RF_ENG_PTABLE) {
-        RF_LOGE(dev->log, "Image for 0x%08x refused: %s: %s", (unsigned)dst, rf_eng_rule_str(v->rule),
-                rf_eng_pt_why_str((rf_eng_pt_why_t)v->detail));
+        what = rf_eng_pt_why_name((rf_eng_pt_why_t)v->detail);
     } else if (v->rule == RF_ENG_END_BRICK || v->rule == RF_ENG_END_RECOVERY) {
-        RF_LOGE(dev->log, "Image for 0x%08x refused: %s (boot model: %s, stops at 0x%x)", (unsigned)dst,
-                rf_eng_rule_str(v->rule), rf_boot_loader_name(v->end.bootloader), (unsigned)v->end.err_at);
+        what = rf_boot_loader_name(v->end.bootloader);
+        at = v->end.err_at;
     } else if (v->img_err != RF_IMG_OK) {
-        RF_LOGE(dev->log, "Image for 0x%08x refused: %s: %s (at offset 0x%x)", (unsigned)dst,
-                rf_eng_rule_str(v->rule), rf_img_err_str((rf_img_err_t)v->img_err), (unsigned)v->err_offset);
-    } else {
-        RF_LOGE(dev->log, "Image for 0x%08x refused: %s (checked at 0x%08x)", (unsigned)dst,
-                rf_eng_rule_str(v->rule), (unsigned)v->at);
+        RF_LOGE(dev->log, "0x%08x refused: %s (%s at +0x%x)", (unsigned)dst, rf_eng_rule_name(v->rule),
+                rf_img_err_name((rf_img_err_t)v->img_err), (unsigned)v->err_offset);
+        return;
     }
+    RF_LOGE(dev->log, "0x%08x refused: %s (%s at 0x%x)", (unsigned)dst, rf_eng_rule_name(v->rule), what, (unsigned)at);
 }
 
 /* Verify the image at [addr, addr + len) of the flash for the destination

@@ -290,50 +290,8 @@ uint32_t rf_esp_chip_bootloader_offset(uint16_t chip_id)
     }
 }
 
-const char *rf_esp_spi_mode_name(uint8_t mode)
-{
-    switch (mode) {
-    case 0: return "QIO";
-    case 1: return "QOUT";
-    case 2: return "DIO";
-    case 3: return "DOUT";
-    case 4: return "FAST_READ";
-    case 5: return "SLOW_READ";
-    default: return "?";
-    }
-}
-
-const char *rf_esp_flash_size_name(uint8_t spi_size_freq)
-{
-    switch (spi_size_freq >> 4) {
-    case 0: return "1MB";
-    case 1: return "2MB";
-    case 2: return "4MB";
-    case 3: return "8MB";
-    case 4: return "16MB";
-    case 5: return "32MB";
-    case 6: return "64MB";
-    case 7: return "128MB";
-    default: return "?";
-    }
-}
-
 uint32_t rf_esp_flash_size_bytes(uint8_t spi_size_freq)
 {
     uint32_t code = (uint32_t)spi_size_freq >> 4;
     return code <= 7 ? (0x100000u << code) : 0;
-}
-
-const char *rf_esp_flash_freq_name(uint16_t chip_id, uint8_t spi_size_freq)
-{
-    if (chip_id != 0 && chip_id != 2 && chip_id != 5 && chip_id != 9) {
-        return "?";
-    }
-    switch (spi_size_freq & 0x0F) {
-    case 0x0: return "40MHz";
-    case 0x1: return "26MHz";
-    case 0x2: return "20MHz";
-    case 0xF: return "80MHz";
-    default: return "?";
-    }
 }
