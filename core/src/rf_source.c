@@ -84,9 +84,9 @@ static bool skip_lit(const char **p, const char *lit)
     return true;
 }
 
-static bool digits(const char **p, unsigned n, int64_t *v)
+static bool digits(const char **p, unsigned n, int32_t *v)
 {
-    int64_t x = 0;
+    int32_t x = 0;
     for (unsigned i = 0; i < n; i++) {
         char c = (*p)[i];
         if (c < '0' || c > '9') {
@@ -114,7 +114,7 @@ bool rf_source_http_date(const char *v, int64_t *secs)
     for (unsigned i = 0; i < 7 && !ok; i++) {
         ok = skip_lit(&v, days[i]);
     }
-    int64_t d, y, hh, mm, ss, mon = -1;
+    int32_t d, y, hh, mm, ss, mon = -1;   /* at most 4 digits each: 32 bits hold every step below */
     if (!ok || !skip_lit(&v, ", ") || !digits(&v, 2, &d) || !skip_lit(&v, " ")) {
         return false;
     }
@@ -129,13 +129,13 @@ bool rf_source_http_date(const char *v, int64_t *secs)
         return false;
     }
     /* days since 1970-01-01 of a proleptic Gregorian date (civil-from-days inverse) */
-    int64_t yy = y - (mon <= 2);
-    int64_t era = (yy >= 0 ? yy : yy - 399) / 400;
-    int64_t yoe = yy - era * 400;
-    int64_t doy = (153 * (mon + (mon > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-    int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    int64_t days_since = era * 146097 + doe - 719468;
-    *secs = days_since * 86400 + hh * 3600 + mm * 60 + ss;
+    int32_t yy = y - (mon <= 2);
+    int32_t era = (yy >= 0 ? yy : yy - 399) / 400;
+    int32_t yoe = yy - era * 400;
+    int32_t doy = (153 * (mon + (mon > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+    int32_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    int32_t days_since = era * 146097 + doe - 719468;
+    *secs = (int64_t)days_since * 86400 + hh * 3600 + mm * 60 + ss;
     return true;
 }
 
