@@ -29,19 +29,11 @@ typedef struct rf_log {
     void *arg;
 } rf_log_t;
 
+/** One line through log->fn (rf_util.c: one copy, not one per file). */
 #if defined(__GNUC__)
 __attribute__((format(printf, 4, 5)))
 #endif
-static inline void rf_log(const rf_log_t *log, rf_log_level_t level, const char *tag, const char *fmt, ...)
-{
-    if (log == 0 || log->fn == 0) {
-        return;
-    }
-    va_list ap;
-    va_start(ap, fmt);
-    log->fn(log->arg, level, tag, fmt, ap);
-    va_end(ap);
-}
+void rf_log(const rf_log_t *log, rf_log_level_t level, const char *tag, const char *fmt, ...);
 
 /* The tag the reference component uses, so device logs read the same. */
 #define RF_TAG "self_reflasher"
