@@ -792,6 +792,21 @@ static uint32_t boot_deferred(const rf_exec_dev_t *dev, const mem_t *m, uint32_t
     return n;
 }
 
+/* Write [dst, dst + dst_size) from len bytes already in flash at src
+ * (rf_region_write: memmove-safe, every sector read back), the deferred
+ * ranges last. */
+static esp_err_t flash_copy(const rf_exec_dev_t *dev, uint32_t src, uint32_t len, uint32_t dst, uint32_t dst_size,
+                            const mem_t *m, const uint32_t *deferred, uint32_t n_def, rf_write_stats_t *ws)
+{
+    rf_flash_reader_t rd = { .flash = dev->flash, .base = src };
+    rf_region_write_t w = {
+        .flash = dev->flash, .dst = dst, .dst_size = dst_size, .len = len, .read = rf_flash_reader_read,
+        .read_arg = &rd, .src_addr = src, .src_in_flash = 1, .work = m->work, .work_len = m->work_len,
+        .log = dev->log, .deferred = deferred, .deferred_count = n_def,
+    };
+    return rf_region_write(&w, ws);
+}
+
 /* On chips whose ROM falls back to a recovery bootloader: when the copy
  * rewrites the second-stage bootloader's sectors, write the new bootloader
  * (the ESP image the copy puts at the bootloader offset) at the recovery
@@ -826,12 +841,8 @@ static esp_err_t write_recovery_copy(const rf_exec_dev_t *dev, uint32_t src, uin
     }
     RF_LOGD(dev->log, "Bootloader 0x%x B to recovery 0x%08x, then 0x%08x", (unsigned)bl_len, (unsigned)rec,
             (unsigned)bl);
-    rf_flash_reader_t rd = { .flash = dev->flash, .base = src + off };
-    rf_region_write_t w = { .flash = dev->flash, .dst = rec, .dst_size = size, .len = bl_len,
-                            .read = rf_flash_reader_read, .read_arg = &rd, .src_addr = src + off, .src_in_flash = 1,
-                            .work = m->work, .work_len = m->work_len, .log = dev->log };
     rf_write_stats_t ws;
-    return rf_region_write(&w, &ws);
+    return flash_copy(dev, src + off, bl_len, rec, size, m, NULL, 0, &ws);
 }
 
 /* Write [dst, dst + dst_size) from an image already in flash at src
@@ -845,16 +856,10 @@ static esp_err_t copy_verified(const rf_exec_dev_t *dev, uint32_t src, uint32_t 
     if (err != ESP_OK) {
         return err;
     }
-    rf_flash_reader_t rd = { .flash = dev->flash, .base = src };
     uint32_t deferred[2 * RF_WRITE_MAX_DEFERRED];
     const uint32_t n_def = boot_deferred(dev, m, deferred);
-    rf_region_write_t w = {
-        .flash = dev->flash, .dst = dst, .dst_size = dst_size, .len = len, .read = rf_flash_reader_read,
-        .read_arg = &rd, .src_addr = src, .src_in_flash = 1, .work = m->work, .work_len = m->work_len,
-        .log = dev->log, .deferred = deferred, .deferred_count = n_def,
-    };
     rf_write_stats_t ws;
-    if ((err = rf_region_write(&w, &ws)) != ESP_OK) {
+    if ((err = flash_copy(dev, src, len, dst, dst_size, m, deferred, n_def, &ws)) != ESP_OK) {
         return err;
     }
     RF_LOGD(dev->log, "Dest 0x%08x..0x%08x: %u same, %u program-only, %u erased, %u blocks, %u pages", (unsigned)dst,
@@ -1064,12 +1069,8 @@ static esp_err_t backup_running_app(const rf_exec_dev_t *dev, uint32_t src, uint
     if (err == ESP_OK) {
         RF_LOGI(dev->log, "Backup '%s' (0x%x B) to '%s' 0x%08x", run.label, (unsigned)need, bk.label,
                 (unsigned)bk.offset);
-        rf_flash_reader_t rd = { .flash = dev->flash, .base = run.offset };
-        rf_region_write_t w = { .flash = dev->flash, .dst = bk.offset, .dst_size = need, .len = need,
-                                .read = rf_flash_reader_read, .read_arg = &rd, .src_addr = run.offset,
-                                .src_in_flash = 1, .work = m->work, .work_len = m->work_len, .log = dev->log };
         rf_write_stats_t ws;
-        err = rf_region_write(&w, &ws);
+        err = flash_copy(dev, run.offset, need, bk.offset, need, m, NULL, 0, &ws);
     }
     if (err == ESP_OK) {
         /* One verification pass: every backup sector was read back and
