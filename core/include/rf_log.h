@@ -29,18 +29,19 @@ typedef struct rf_log {
     void *arg;
 } rf_log_t;
 
-/** One line through log->fn (rf_util.c: one copy, not one per file). */
+/** One line through log->fn, with the tag RF_TAG (rf_util.c: one copy, not
+ *  one per file; the tag is not an argument, so no call passes it). */
 #if defined(__GNUC__)
-__attribute__((format(printf, 4, 5)))
+__attribute__((format(printf, 3, 4)))
 #endif
-void rf_log(const rf_log_t *log, rf_log_level_t level, const char *tag, const char *fmt, ...);
+void rf_log(const rf_log_t *log, rf_log_level_t level, const char *fmt, ...);
 
 /* The tag the reference component uses, so device logs read the same. */
 #define RF_TAG "self_reflasher"
 #define RF_LOG_AT(log, level, ...)                                   \
     do {                                                             \
         if (RF_LOG_MAX_LEVEL >= (level)) {                           \
-            rf_log((log), (level), RF_TAG, __VA_ARGS__);             \
+            rf_log((log), (level), __VA_ARGS__);                     \
         }                                                            \
     } while (0)
 #define RF_LOGE(log, ...) RF_LOG_AT((log), RF_LOG_ERROR, __VA_ARGS__)

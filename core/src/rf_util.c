@@ -13,13 +13,13 @@ uint32_t rf_le32(const uint8_t *p)
     return (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) | ((uint32_t)p[3] << 24);
 }
 
-void rf_log(const rf_log_t *log, rf_log_level_t level, const char *tag, const char *fmt, ...)
+void rf_log(const rf_log_t *log, rf_log_level_t level, const char *fmt, ...)
 {
     if (log == 0 || log->fn == 0) {
         return;
     }
     va_list ap;
     va_start(ap, fmt);
-    log->fn(log->arg, level, tag, fmt, ap);
+    log->fn(log->arg, level, RF_TAG, fmt, ap);
     va_end(ap);
 }
