@@ -116,7 +116,7 @@ esp_err_t rf_exec_check_dest(const rf_exec_dev_t *dev, uint32_t dst, uint64_t si
         return ESP_ERR_INVALID_ARG;
     }
     if (size > f->size || (uint64_t)dst + rf_align_up((uint32_t)size, f->sector_size) > f->size) {
-        RF_LOGE(dev->log, "Dest 0x%08x+0x%llx: past flash end 0x%x", (unsigned)dst, (unsigned long long)size,
+        RF_LOGE(dev->log, "0x%08x+0x%llx: past flash end 0x%x", (unsigned)dst, (unsigned long long)size,
                 (unsigned)f->size);
         return ESP_ERR_INVALID_ARG;
     }
@@ -347,7 +347,7 @@ static esp_err_t journal_clear(const rf_exec_dev_t *dev, const mem_t *m)
         }
     }
     if (err == ESP_OK) {
-        RF_LOGI(dev->log, "Done; journal 0x%08x..0x%08x erased", (unsigned)at, (unsigned)(at + len));
+        RF_LOGD(dev->log, "Journal 0x%08x..0x%08x erased", (unsigned)at, (unsigned)(at + len));
     } else {
         RF_LOGW(dev->log, "Journal 0x%08x not erased: %s", (unsigned)at, esp_err_to_name(err));
     }
@@ -594,10 +594,10 @@ static esp_err_t open_checked(const rf_exec_dev_t *dev, const rf_exec_dl_t *dl, 
     }
     if (total > 0 && (uint64_t)total > limit) {
         if ((uint64_t)total > dl->staging.size) {
-            RF_LOGE(dev->log, "Image %lld B > staging '%s' (0x%x); nothing erased", (long long)total, dl->staging.label,
+            RF_LOGE(dev->log, "Image %lld B > staging '%s' (0x%x)", (long long)total, dl->staging.label,
                     (unsigned)dl->staging.size);
         } else {
-            RF_LOGE(dev->log, "Image %lld B > dest 0x%08x (0x%x); nothing erased", (long long)total, (unsigned)dl->dst,
+            RF_LOGE(dev->log, "Image %lld B > dest 0x%08x (0x%x)", (long long)total, (unsigned)dl->dst,
                     (unsigned)dl->dst_size);
         }
         return ESP_ERR_INVALID_SIZE;
