@@ -218,10 +218,12 @@ esp_err_t rf_esp_image_inspect_ex(const rf_reader_t *r, const rf_esp_image_opts_
             rf_sha256_update(&sha, scratch, n);
         }
         for (uint32_t i = 0; i < out->segment_count; i++) {
+            /* 32 bits hold these: every segment ends inside the file (checked
+             * above), and c + n <= end <= size */
             const rf_esp_segment_t *s = &out->segments[i];
-            uint64_t lo = RF_MAX((uint64_t)c, (uint64_t)s->offset);
-            uint64_t hi = RF_MIN((uint64_t)c + n, (uint64_t)s->offset + s->len);
-            for (uint64_t k = lo; k < hi; k++) {
+            uint32_t lo = RF_MAX(c, s->offset);
+            uint32_t hi = RF_MIN(c + n, s->offset + s->len);
+            for (uint32_t k = lo; k < hi; k++) {
                 sum ^= scratch[k - c];
             }
         }
