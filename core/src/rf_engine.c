@@ -4,25 +4,8 @@
 #include "rf_region.h"
 #include "rf_sig.h"
 
-static const char *const k_rule_names[RF_ENG__COUNT] = {
-    [RF_ENG_OK] = "OK",
-    [RF_ENG_SHA256] = "CONTENT_SHA256",
-    [RF_ENG_NOT_ESP_IMAGE] = "CONTENT_NOT_ESP_IMAGE",
-    [RF_ENG_CHIP_ID] = "CONTENT_CHIP_ID",
-    [RF_ENG_ESP_INVALID] = "CONTENT_ESP_IMAGE_INVALID",
-    [RF_ENG_NOT_BOOTLOADER] = "CONTENT_NOT_BOOTLOADER",
-    [RF_ENG_BOOTLOADER_SEGMENT] = "CONTENT_BOOTLOADER_SEGMENT",
-    [RF_ENG_BOOTLOADER_UNKNOWN] = "CONTENT_BOOTLOADER_UNKNOWN",
-    [RF_ENG_PTABLE] = "CONTENT_PARTITION_TABLE",
-    [RF_ENG_OTADATA] = "CONTENT_OTADATA",
-    [RF_ENG_APP_FORMAT] = "CONTENT_APP_FORMAT",
-    [RF_ENG_MCUBOOT_INVALID] = "CONTENT_MCUBOOT_INVALID",
-    [RF_ENG_SIGNATURE] = "CONTENT_SIGNATURE",
-    [RF_ENG_KEY_NOT_MCUBOOT] = "CONTENT_KEY_NOT_MCUBOOT",
-    [RF_ENG_END_BRICK] = "END_STATE_BRICK",
-    [RF_ENG_END_RECOVERY] = "END_STATE_RECOVERY_ONLY",
-    [RF_ENG_IO] = "IO",
-};
+#define RF_ENG_RULE_NAME(rule, name, text) [rule] = name,
+static const char *const k_rule_names[RF_ENG__COUNT] = { RF_ENG_RULES(RF_ENG_RULE_NAME) };
 
 /* rf_eng_rule_str() and rf_eng_pt_why_str(), the sentences, are in
  * rf_texts.c: a device logs these names and links none of the sentences. */

@@ -9,25 +9,8 @@
 #include "rf_engine.h"
 #include "rf_image.h"
 
-static const char *const k_rule_texts[RF_ENG__COUNT] = {
-    [RF_ENG_OK] = "the write is allowed",
-    [RF_ENG_SHA256] = "the image's SHA-256 is not the expected one",
-    [RF_ENG_NOT_ESP_IMAGE] = "the bootloader sectors take only an ESP bootloader image",
-    [RF_ENG_CHIP_ID] = "the image is built for another chip",
-    [RF_ENG_ESP_INVALID] = "the ESP image does not pass its format checks",
-    [RF_ENG_NOT_BOOTLOADER] = "the bootloader sectors take only an ESP bootloader image",
-    [RF_ENG_BOOTLOADER_SEGMENT] = "a bootloader segment is addressed where the ROM cannot load it",
-    [RF_ENG_BOOTLOADER_UNKNOWN] = "the bootloader is neither ESP-IDF's nor MCUboot: its behaviour is unknown",
-    [RF_ENG_PTABLE] = "the partition-table sector would not hold a valid table",
-    [RF_ENG_OTADATA] = "otadata would not hold valid entries",
-    [RF_ENG_APP_FORMAT] = "an app slot takes only an ESP app for this chip or an MCUboot image",
-    [RF_ENG_MCUBOOT_INVALID] = "the MCUboot image does not pass its format checks",
-    [RF_ENG_SIGNATURE] = "the image's signature does not verify with the given key",
-    [RF_ENG_KEY_NOT_MCUBOOT] = "a key was given, but the image carries no signature that can be checked",
-    [RF_ENG_END_BRICK] = "the flash after this write boots nothing",
-    [RF_ENG_END_RECOVERY] = "the new bootloader does not boot; only the ROM's recovery fallback would",
-    [RF_ENG_IO] = "the staged image or the flash cannot be read",
-};
+#define RF_ENG_RULE_TEXT(rule, name, text) [rule] = text,
+static const char *const k_rule_texts[RF_ENG__COUNT] = { RF_ENG_RULES(RF_ENG_RULE_TEXT) };
 
 const char *rf_eng_rule_str(rf_eng_rule_t r)
 {
