@@ -575,11 +575,18 @@ static void test_error_strings(void **state)
     for (int e = 0; e < RF_IMG_ERR__COUNT; e++) {
         assert_string_not_equal(rf_img_err_str((rf_img_err_t)e), "unknown error");
         assert_string_not_equal(rf_img_err_name((rf_img_err_t)e), "RF_IMG_ERR_UNKNOWN");
+        assert_string_not_equal(rf_img_err_id((rf_img_err_t)e), "UNKNOWN");
+        if (e != RF_IMG_OK) {   /* the name is "RF_IMG_ERR_" + the identifier */
+            assert_string_equal(rf_img_err_name((rf_img_err_t)e) + 11, rf_img_err_id((rf_img_err_t)e));
+        }
         for (int f = 0; f < e; f++) {
             assert_string_not_equal(rf_img_err_str((rf_img_err_t)e), rf_img_err_str((rf_img_err_t)f));
         }
     }
     assert_string_equal(rf_img_err_str(RF_IMG_OK), "valid");
+    assert_string_equal(rf_img_err_name(RF_IMG_OK), "RF_IMG_OK");
+    assert_string_equal(rf_img_err_name(RF_IMG_ERR__COUNT), "RF_IMG_ERR_UNKNOWN");
+    assert_string_equal(rf_img_err_str(RF_IMG_ERR__COUNT), "unknown error");
 }
 
 /* The engine's verdicts: a name (what a device logs) and a sentence (what the

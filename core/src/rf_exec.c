@@ -476,7 +476,7 @@ static void log_verdict(const rf_exec_dev_t *dev, uint32_t dst, const rf_eng_ver
         at = v->end.err_at;
     } else if (v->img_err != RF_IMG_OK) {
         RF_LOGE(dev->log, "0x%08x refused: %s (%s at +0x%x)", (unsigned)dst, rf_eng_rule_name(v->rule),
-                rf_img_err_name((rf_img_err_t)v->img_err), (unsigned)v->err_offset);
+                rf_img_err_id((rf_img_err_t)v->img_err), (unsigned)v->err_offset);
         return;
     }
     RF_LOGE(dev->log, "0x%08x refused: %s (%s at 0x%x)", (unsigned)dst, rf_eng_rule_name(v->rule), what, (unsigned)at);

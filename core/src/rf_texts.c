@@ -32,35 +32,19 @@ const char *rf_eng_pt_why_str(rf_eng_pt_why_t w)
     return "?";
 }
 
+#define RF_IMG_ERR_TEXT(err, id, text) [err] = text,
+static const char *const k_img_err_texts[RF_IMG_ERR__COUNT] = { RF_IMG_ERRORS(RF_IMG_ERR_TEXT) };
+#define RF_IMG_ERR_ENUM_NAME(err, id, text) [err] = #err,
+static const char *const k_img_err_names[RF_IMG_ERR__COUNT] = { RF_IMG_ERRORS(RF_IMG_ERR_ENUM_NAME) };
+
 const char *rf_img_err_str(rf_img_err_t e)
 {
-    switch (e) {
-    case RF_IMG_OK: return "valid";
-    case RF_IMG_ERR_ARG: return "bad arguments (NULL or scratch buffer too small)";
-    case RF_IMG_ERR_READ: return "reading the image failed";
-    case RF_IMG_ERR_MAGIC: return "wrong magic: not an image of this format";
-    case RF_IMG_ERR_TRUNCATED: return "truncated: the data ends before the image does";
-    case RF_IMG_ERR_CHIP_ID: return "chip id invalid or not the expected chip";
-    case RF_IMG_ERR_SEGMENT_COUNT: return "segment count is 0 or above 16";
-    case RF_IMG_ERR_SEGMENT_BOUNDS: return "segment length out of bounds";
-    case RF_IMG_ERR_SEGMENT_ALIGN: return "segment length not a multiple of 4";
-    case RF_IMG_ERR_CHECKSUM: return "XOR checksum of the segment data does not match the stored byte";
-    case RF_IMG_ERR_SHA256: return "SHA-256 of the image does not match the stored hash";
-    case RF_IMG_ERR_HEADER: return "impossible header field";
-    case RF_IMG_ERR_TLV_MAGIC: return "TLV area magic missing or wrong";
-    case RF_IMG_ERR_TLV_BOUNDS: return "TLV area or TLV entry runs outside its area or the data";
-    case RF_IMG_ERR_TLV_LEN: return "TLV has the wrong length for its type";
-    case RF_IMG_ERR_TLV_DUP: return "TLV that must be unique appears more than once";
-    case RF_IMG_ERR_NO_HASH: return "no SHA-256 TLV";
-    case RF_IMG_ERR_ENCRYPTED: return "encrypted image: its hash covers plaintext that cannot be checked";
-    case RF_IMG_ERR_SLOT_SIZE: return "image and trailer do not fit in the slot";
-    case RF_IMG_ERR_TRAILER: return "swap trailer magic is neither valid nor erased";
-    case RF_IMG_ERR_UNSIGNED: return "a key was given but the image has no signature";
-    case RF_IMG_ERR_SIGNATURE: return "signature does not verify with the given key";
-    case RF_IMG_ERR_SIG_UNSUPPORTED: return "signature type or key cannot be checked by this build";
-    case RF_IMG_ERR__COUNT: break;
-    }
-    return "unknown error";
+    return (unsigned)e < RF_IMG_ERR__COUNT ? k_img_err_texts[e] : "unknown error";
+}
+
+const char *rf_img_err_name(rf_img_err_t e)
+{
+    return (unsigned)e < RF_IMG_ERR__COUNT ? k_img_err_names[e] : "RF_IMG_ERR_UNKNOWN";
 }
 
 const char *rf_esp_spi_mode_name(uint8_t mode)
