@@ -119,7 +119,7 @@ static esp_err_t plan_download(rf_ctx_t *h, const esp_self_reflasher_config_t *c
 {
     const esp_self_reflasher_platform_t *pf = h->pf;
     if (cfg->http_config == NULL || cfg->http_config->url == NULL || cfg->http_config->url[0] == 0) {
-        RF_LOGE(&pf->log, "No URL");
+        RF_LOGE(&pf->log, "No http_config->url");
         return ESP_ERR_INVALID_ARG;
     }
     rf_exec_dev_t dev;
@@ -195,10 +195,10 @@ esp_err_t esp_self_reflasher_init_with(const esp_self_reflasher_platform_t *pf,
         if (je == ESP_OK) {
             err = ESP_OK;
         } else {
-            RF_LOGE(&pf->log, "Running partition: %s", esp_err_to_name(err));
+            RF_LOGE(&pf->log, "Running partition unknown: %s", esp_err_to_name(err));
         }
     } else if (err != ESP_OK) {
-        RF_LOGE(&pf->log, "Running partition: %s", esp_err_to_name(err));
+        RF_LOGE(&pf->log, "Running partition unknown: %s", esp_err_to_name(err));
     } else {
         err = plan_download(h, config, NULL);
     }
