@@ -119,7 +119,7 @@ static esp_err_t plan_download(rf_ctx_t *h, const esp_self_reflasher_config_t *c
 {
     const esp_self_reflasher_platform_t *pf = h->pf;
     if (cfg->http_config == NULL || cfg->http_config->url == NULL || cfg->http_config->url[0] == 0) {
-        RF_LOGE(&pf->log, "No download URL in the configuration (http_config->url)");
+        RF_LOGE(&pf->log, "No http_config->url");
         return ESP_ERR_INVALID_ARG;
     }
     rf_exec_dev_t dev;
@@ -156,12 +156,9 @@ static void log_plan(rf_ctx_t *h)
             (unsigned)h->cfg.dest_region.region_address,
             (unsigned)(h->cfg.dest_region.region_address + h->cfg.dest_region.region_size));
     if (dl->direct) {
-        RF_LOGI(&h->pf->log, "Destination is in '%s', a spare app partition off the old system's boot path: the "
-                "download goes there directly and is verified in place; nothing is erased until its length is known",
-                dl->staging.label);
+        RF_LOGD(&h->pf->log, "Direct into '%s'", dl->staging.label);
     } else {
-        RF_LOGI(&h->pf->log, "Staging partition '%s'; nothing is erased until the download's length is known",
-                dl->staging.label);
+        RF_LOGD(&h->pf->log, "Staging '%s'", dl->staging.label);
     }
 }
 
@@ -198,10 +195,10 @@ esp_err_t esp_self_reflasher_init_with(const esp_self_reflasher_platform_t *pf,
         if (je == ESP_OK) {
             err = ESP_OK;
         } else {
-            RF_LOGE(&pf->log, "Cannot tell which partition is running: %s", esp_err_to_name(err));
+            RF_LOGE(&pf->log, "Running partition unknown: %s", esp_err_to_name(err));
         }
     } else if (err != ESP_OK) {
-        RF_LOGE(&pf->log, "Cannot tell which partition is running: %s", esp_err_to_name(err));
+        RF_LOGE(&pf->log, "Running partition unknown: %s", esp_err_to_name(err));
     } else {
         err = plan_download(h, config, NULL);
     }
@@ -265,8 +262,7 @@ static void fail_closed(rf_ctx_t *h)
 static esp_err_t usable(rf_ctx_t *h, const char *what)
 {
     if (h->failed) {
-        RF_LOGE(&h->pf->log, "%s refused: an earlier call on this handle failed; set a valid configuration first "
-                "(esp_self_reflasher_upd_next_config)", what);
+        RF_LOGE(&h->pf->log, "%s refused: handle failed earlier; set a config", what);
         return ESP_ERR_INVALID_STATE;
     }
     return ESP_OK;
@@ -358,7 +354,7 @@ esp_err_t esp_self_reflasher_upd_next_config(const esp_self_reflasher_config_t *
     const rf_part_t current = h->dl.staging;
     esp_err_t err = plan_download(h, config, &current);
     if (err != ESP_OK) {
-        RF_LOGE(&h->pf->log, "Next configuration refused: no download or copy until a valid one is set");
+        RF_LOGE(&h->pf->log, "Next config refused; handle blocked");
         fail_closed(h);
         return err;
     }
@@ -381,16 +377,16 @@ esp_err_t esp_self_reflasher_directly_copy_to_region_with(const esp_self_reflash
     const addr_region_t *s = &config->src_region, *d = &config->dest_region;
     const uint64_t len = config->src_bin_size ? config->src_bin_size : s->region_size;
     if (len == 0) {
-        RF_LOGE(&pf->log, "Embedded image size is 0 (src_bin_size and src_region.region_size)");
+        RF_LOGE(&pf->log, "Embedded image size 0");
         return ESP_ERR_INVALID_ARG;
     }
     if (s->region_size != 0 && len > s->region_size) {
-        RF_LOGE(&pf->log, "src_bin_size 0x%llx is larger than the source region (0x%x bytes)",
-                (unsigned long long)len, (unsigned)s->region_size);
+        RF_LOGE(&pf->log, "src_bin_size 0x%llx > src region 0x%x", (unsigned long long)len,
+                (unsigned)s->region_size);
         return ESP_ERR_INVALID_SIZE;
     }
     if (s->region_address + len > pf->flash->size) {
-        RF_LOGE(&pf->log, "Source 0x%08x+0x%llx is not inside the flash", (unsigned)s->region_address,
+        RF_LOGE(&pf->log, "Source 0x%08x+0x%llx outside flash", (unsigned)s->region_address,
                 (unsigned long long)len);
         return ESP_ERR_INVALID_ARG;
     }
@@ -403,8 +399,8 @@ esp_err_t esp_self_reflasher_directly_copy_to_region_with(const esp_self_reflash
         return err;
     }
     if (len > d->region_size) {
-        RF_LOGE(&pf->log, "Image of 0x%llx bytes does not fit the destination region 0x%08x (0x%x bytes)",
-                (unsigned long long)len, (unsigned)d->region_address, (unsigned)d->region_size);
+        RF_LOGE(&pf->log, "Image %lld B > dest 0x%08x (0x%x)", (long long)len, (unsigned)d->region_address,
+                (unsigned)d->region_size);
         return ESP_ERR_INVALID_SIZE;
     }
     size_t mlen;

@@ -17,6 +17,7 @@
 
 #include "nor_sim.h"
 #include "rf_crypto.h"
+#include "rf_engine.h"
 #include "rf_image.h"
 #include "rf_imggen.h"
 #include "rf_sig.h"
@@ -574,11 +575,41 @@ static void test_error_strings(void **state)
     for (int e = 0; e < RF_IMG_ERR__COUNT; e++) {
         assert_string_not_equal(rf_img_err_str((rf_img_err_t)e), "unknown error");
         assert_string_not_equal(rf_img_err_name((rf_img_err_t)e), "RF_IMG_ERR_UNKNOWN");
+        assert_string_not_equal(rf_img_err_id((rf_img_err_t)e), "UNKNOWN");
+        if (e != RF_IMG_OK) {   /* the name is "RF_IMG_ERR_" + the identifier */
+            assert_string_equal(rf_img_err_name((rf_img_err_t)e) + 11, rf_img_err_id((rf_img_err_t)e));
+        }
         for (int f = 0; f < e; f++) {
             assert_string_not_equal(rf_img_err_str((rf_img_err_t)e), rf_img_err_str((rf_img_err_t)f));
         }
     }
     assert_string_equal(rf_img_err_str(RF_IMG_OK), "valid");
+    assert_string_equal(rf_img_err_name(RF_IMG_OK), "RF_IMG_OK");
+    assert_string_equal(rf_img_err_name(RF_IMG_ERR__COUNT), "RF_IMG_ERR_UNKNOWN");
+    assert_string_equal(rf_img_err_str(RF_IMG_ERR__COUNT), "unknown error");
+}
+
+/* The engine's verdicts: a name (what a device logs) and a sentence (what the
+ * host tools print, rf_texts.c) for every rule and every table reason, kept
+ * in two tables: one missing an entry fails here. */
+static void test_verdict_strings(void **state)
+{
+    (void)state;
+    for (int r = 0; r < RF_ENG__COUNT; r++) {
+        assert_non_null(rf_eng_rule_name((rf_eng_rule_t)r));
+        assert_non_null(rf_eng_rule_str((rf_eng_rule_t)r));
+        assert_string_not_equal(rf_eng_rule_name((rf_eng_rule_t)r), "?");
+        assert_string_not_equal(rf_eng_rule_str((rf_eng_rule_t)r), "?");
+        for (int s = 0; s < r; s++) {
+            assert_string_not_equal(rf_eng_rule_name((rf_eng_rule_t)r), rf_eng_rule_name((rf_eng_rule_t)s));
+        }
+    }
+    assert_string_equal(rf_eng_rule_name(RF_ENG_END_BRICK), "END_STATE_BRICK");
+    for (int w = RF_ENG_PT_OK; w <= RF_ENG_PT_BOOTLOADER_SIZE; w++) {
+        assert_string_not_equal(rf_eng_pt_why_name((rf_eng_pt_why_t)w), "?");
+        assert_string_not_equal(rf_eng_pt_why_str((rf_eng_pt_why_t)w), "?");
+    }
+    assert_string_equal(rf_eng_pt_why_name(RF_ENG_PT_MD5), "MD5");
 }
 
 /* ---- MCUboot: the fixture ------------------------------------------------------------ */
@@ -1261,6 +1292,7 @@ int main(void)
         cmocka_unit_test(test_readers),
         cmocka_unit_test(test_read_errors),
         cmocka_unit_test(test_error_strings),
+        cmocka_unit_test(test_verdict_strings),
         cmocka_unit_test(test_mcuboot_fixture_facts),
         cmocka_unit_test(test_mcuboot_fixture_through_flash),
         cmocka_unit_test(test_mcuboot_fixture_flips),

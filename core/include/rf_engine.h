@@ -67,6 +67,33 @@ typedef enum {
     RF_ENG__COUNT
 } rf_eng_rule_t;
 
+/** Each rule's identifier and one-line sentence, in rf_eng_rule_t's order:
+ *  rf_engine.c expands the identifiers, rf_texts.c the sentences, so a
+ *  device's link holds no sentence. */
+#define RF_ENG_RULES(X) \
+    X(RF_ENG_OK, "OK", "the write is allowed") \
+    X(RF_ENG_SHA256, "CONTENT_SHA256", "the image's SHA-256 is not the expected one") \
+    X(RF_ENG_NOT_ESP_IMAGE, "CONTENT_NOT_ESP_IMAGE", "the bootloader sectors take only an ESP bootloader image") \
+    X(RF_ENG_CHIP_ID, "CONTENT_CHIP_ID", "the image is built for another chip") \
+    X(RF_ENG_ESP_INVALID, "CONTENT_ESP_IMAGE_INVALID", "the ESP image does not pass its format checks") \
+    X(RF_ENG_NOT_BOOTLOADER, "CONTENT_NOT_BOOTLOADER", "the bootloader sectors take only an ESP bootloader image") \
+    X(RF_ENG_BOOTLOADER_SEGMENT, "CONTENT_BOOTLOADER_SEGMENT", \
+      "a bootloader segment is addressed where the ROM cannot load it") \
+    X(RF_ENG_BOOTLOADER_UNKNOWN, "CONTENT_BOOTLOADER_UNKNOWN", \
+      "the bootloader is neither ESP-IDF's nor MCUboot: its behaviour is unknown") \
+    X(RF_ENG_PTABLE, "CONTENT_PARTITION_TABLE", "the partition-table sector would not hold a valid table") \
+    X(RF_ENG_OTADATA, "CONTENT_OTADATA", "otadata would not hold valid entries") \
+    X(RF_ENG_APP_FORMAT, "CONTENT_APP_FORMAT", \
+      "an app slot takes only an ESP app for this chip or an MCUboot image") \
+    X(RF_ENG_MCUBOOT_INVALID, "CONTENT_MCUBOOT_INVALID", "the MCUboot image does not pass its format checks") \
+    X(RF_ENG_SIGNATURE, "CONTENT_SIGNATURE", "the image's signature does not verify with the given key") \
+    X(RF_ENG_KEY_NOT_MCUBOOT, "CONTENT_KEY_NOT_MCUBOOT", \
+      "a key was given, but the image carries no signature that can be checked") \
+    X(RF_ENG_END_BRICK, "END_STATE_BRICK", "the flash after this write boots nothing") \
+    X(RF_ENG_END_RECOVERY, "END_STATE_RECOVERY_ONLY", \
+      "the new bootloader does not boot; only the ROM's recovery fallback would") \
+    X(RF_ENG_IO, "IO", "the staged image or the flash cannot be read")
+
 /** Why a table is refused (rule RF_ENG_PTABLE, verdict.detail). */
 typedef enum {
     RF_ENG_PT_OK = 0, RF_ENG_PT_CORRUPT, RF_ENG_PT_NO_MD5, RF_ENG_PT_MD5, RF_ENG_PT_LAYOUT, RF_ENG_PT_FLASH_SIZE,
@@ -168,10 +195,12 @@ uint32_t rf_eng_staging_keep(const rf_eng_dev_t *dev, const rf_reader_t *flash, 
 int32_t rf_eng_boot_path(const rf_eng_dev_t *dev, const rf_reader_t *flash, void *work, size_t work_len,
                          uint32_t out[RF_ENG_BOOT_PATH_MAX]);
 
-/** One-line description of a rule; short identifier ("CONTENT_CHIP_ID"). */
+/** One-line description of a rule (rf_texts.c); short identifier ("CONTENT_CHIP_ID"). */
 const char *rf_eng_rule_str(rf_eng_rule_t r);
 const char *rf_eng_rule_name(rf_eng_rule_t r);
+/** Why a table is refused: a sentence (rf_texts.c); the enum's suffix ("MD5"). */
 const char *rf_eng_pt_why_str(rf_eng_pt_why_t w);
+const char *rf_eng_pt_why_name(rf_eng_pt_why_t w);
 
 #ifdef __cplusplus
 }

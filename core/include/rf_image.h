@@ -117,10 +117,40 @@ typedef enum rf_img_err {
     RF_IMG_ERR__COUNT
 } rf_img_err_t;
 
-/** Fixed one-line message for an error ("XOR checksum mismatch", ...). */
+/** Each error's identifier (the enum's name without RF_IMG_ERR_) and its
+ *  one-line message, in rf_img_err_t's order: rf_image_common.c expands the
+ *  identifiers, rf_texts.c the messages and the enum names. */
+#define RF_IMG_ERRORS(X) \
+    X(RF_IMG_OK, "OK", "valid") \
+    X(RF_IMG_ERR_ARG, "ARG", "bad arguments (NULL or scratch buffer too small)") \
+    X(RF_IMG_ERR_READ, "READ", "reading the image failed") \
+    X(RF_IMG_ERR_MAGIC, "MAGIC", "wrong magic: not an image of this format") \
+    X(RF_IMG_ERR_TRUNCATED, "TRUNCATED", "truncated: the data ends before the image does") \
+    X(RF_IMG_ERR_CHIP_ID, "CHIP_ID", "chip id invalid or not the expected chip") \
+    X(RF_IMG_ERR_SEGMENT_COUNT, "SEGMENT_COUNT", "segment count is 0 or above 16") \
+    X(RF_IMG_ERR_SEGMENT_BOUNDS, "SEGMENT_BOUNDS", "segment length out of bounds") \
+    X(RF_IMG_ERR_SEGMENT_ALIGN, "SEGMENT_ALIGN", "segment length not a multiple of 4") \
+    X(RF_IMG_ERR_CHECKSUM, "CHECKSUM", "XOR checksum of the segment data does not match the stored byte") \
+    X(RF_IMG_ERR_SHA256, "SHA256", "SHA-256 of the image does not match the stored hash") \
+    X(RF_IMG_ERR_HEADER, "HEADER", "impossible header field") \
+    X(RF_IMG_ERR_TLV_MAGIC, "TLV_MAGIC", "TLV area magic missing or wrong") \
+    X(RF_IMG_ERR_TLV_BOUNDS, "TLV_BOUNDS", "TLV area or TLV entry runs outside its area or the data") \
+    X(RF_IMG_ERR_TLV_LEN, "TLV_LEN", "TLV has the wrong length for its type") \
+    X(RF_IMG_ERR_TLV_DUP, "TLV_DUP", "TLV that must be unique appears more than once") \
+    X(RF_IMG_ERR_NO_HASH, "NO_HASH", "no SHA-256 TLV") \
+    X(RF_IMG_ERR_ENCRYPTED, "ENCRYPTED", "encrypted image: its hash covers plaintext that cannot be checked") \
+    X(RF_IMG_ERR_SLOT_SIZE, "SLOT_SIZE", "image and trailer do not fit in the slot") \
+    X(RF_IMG_ERR_TRAILER, "TRAILER", "swap trailer magic is neither valid nor erased") \
+    X(RF_IMG_ERR_UNSIGNED, "UNSIGNED", "a key was given but the image has no signature") \
+    X(RF_IMG_ERR_SIGNATURE, "SIGNATURE", "signature does not verify with the given key") \
+    X(RF_IMG_ERR_SIG_UNSUPPORTED, "SIG_UNSUPPORTED", "signature type or key cannot be checked by this build")
+
+/** Fixed one-line message for an error ("XOR checksum mismatch", ...; rf_texts.c). */
 const char *rf_img_err_str(rf_img_err_t e);
-/** Short identifier ("RF_IMG_ERR_CHECKSUM"). */
+/** Short identifier ("RF_IMG_ERR_CHECKSUM"; rf_texts.c). */
 const char *rf_img_err_name(rf_img_err_t e);
+/** The same without its prefix ("CHECKSUM"): what a device logs. */
+const char *rf_img_err_id(rf_img_err_t e);
 
 /** Scratch every inspector needs at least; 4096 reads flash efficiently. */
 #define RF_IMAGE_SCRATCH_MIN 256u

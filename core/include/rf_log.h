@@ -29,26 +29,19 @@ typedef struct rf_log {
     void *arg;
 } rf_log_t;
 
+/** One line through log->fn, with the tag RF_TAG (rf_util.c: one copy, not
+ *  one per file; the tag is not an argument, so no call passes it). */
 #if defined(__GNUC__)
-__attribute__((format(printf, 4, 5)))
+__attribute__((format(printf, 3, 4)))
 #endif
-static inline void rf_log(const rf_log_t *log, rf_log_level_t level, const char *tag, const char *fmt, ...)
-{
-    if (log == 0 || log->fn == 0) {
-        return;
-    }
-    va_list ap;
-    va_start(ap, fmt);
-    log->fn(log->arg, level, tag, fmt, ap);
-    va_end(ap);
-}
+void rf_log(const rf_log_t *log, rf_log_level_t level, const char *fmt, ...);
 
 /* The tag the reference component uses, so device logs read the same. */
 #define RF_TAG "self_reflasher"
 #define RF_LOG_AT(log, level, ...)                                   \
     do {                                                             \
         if (RF_LOG_MAX_LEVEL >= (level)) {                           \
-            rf_log((log), (level), RF_TAG, __VA_ARGS__);             \
+            rf_log((log), (level), __VA_ARGS__);                     \
         }                                                            \
     } while (0)
 #define RF_LOGE(log, ...) RF_LOG_AT((log), RF_LOG_ERROR, __VA_ARGS__)

@@ -4,56 +4,21 @@
 #include "rf_region.h"
 #include "rf_sig.h"
 
-static const struct {
-    const char *name, *text;
-} k_rules[RF_ENG__COUNT] = {
-    [RF_ENG_OK] = { "OK", "the write is allowed" },
-    [RF_ENG_SHA256] = { "CONTENT_SHA256", "the image's SHA-256 is not the expected one" },
-    [RF_ENG_NOT_ESP_IMAGE] = { "CONTENT_NOT_ESP_IMAGE", "the bootloader sectors take only an ESP bootloader image" },
-    [RF_ENG_CHIP_ID] = { "CONTENT_CHIP_ID", "the image is built for another chip" },
-    [RF_ENG_ESP_INVALID] = { "CONTENT_ESP_IMAGE_INVALID", "the ESP image does not pass its format checks" },
-    [RF_ENG_NOT_BOOTLOADER] = { "CONTENT_NOT_BOOTLOADER", "the bootloader sectors take only an ESP bootloader image" },
-    [RF_ENG_BOOTLOADER_SEGMENT] = { "CONTENT_BOOTLOADER_SEGMENT",
-                                    "a bootloader segment is addressed where the ROM cannot load it" },
-    [RF_ENG_BOOTLOADER_UNKNOWN] = { "CONTENT_BOOTLOADER_UNKNOWN",
-                                    "the bootloader is neither ESP-IDF's nor MCUboot: its behaviour is unknown" },
-    [RF_ENG_PTABLE] = { "CONTENT_PARTITION_TABLE", "the partition-table sector would not hold a valid table" },
-    [RF_ENG_OTADATA] = { "CONTENT_OTADATA", "otadata would not hold valid entries" },
-    [RF_ENG_APP_FORMAT] = { "CONTENT_APP_FORMAT",
-                            "an app slot takes only an ESP app for this chip or an MCUboot image" },
-    [RF_ENG_MCUBOOT_INVALID] = { "CONTENT_MCUBOOT_INVALID", "the MCUboot image does not pass its format checks" },
-    [RF_ENG_SIGNATURE] = { "CONTENT_SIGNATURE", "the image's signature does not verify with the given key" },
-    [RF_ENG_KEY_NOT_MCUBOOT] = { "CONTENT_KEY_NOT_MCUBOOT",
-                                 "a key was given, but the image carries no signature that can be checked" },
-    [RF_ENG_END_BRICK] = { "END_STATE_BRICK", "the flash after this write boots nothing" },
-    [RF_ENG_END_RECOVERY] = { "END_STATE_RECOVERY_ONLY",
-                              "the new bootloader does not boot; only the ROM's recovery fallback would" },
-    [RF_ENG_IO] = { "IO", "the staged image or the flash cannot be read" },
-};
+#define RF_ENG_RULE_NAME(rule, name, text) [rule] = name,
+static const char *const k_rule_names[RF_ENG__COUNT] = { RF_ENG_RULES(RF_ENG_RULE_NAME) };
 
-const char *rf_eng_rule_str(rf_eng_rule_t r)
-{
-    return (unsigned)r < RF_ENG__COUNT ? k_rules[r].text : "?";
-}
-
+/* rf_eng_rule_str() and rf_eng_pt_why_str(), the sentences, are in
+ * rf_texts.c: a device logs these names and links none of the sentences. */
 const char *rf_eng_rule_name(rf_eng_rule_t r)
 {
-    return (unsigned)r < RF_ENG__COUNT ? k_rules[r].name : "?";
+    return (unsigned)r < RF_ENG__COUNT ? k_rule_names[r] : "?";
 }
 
-const char *rf_eng_pt_why_str(rf_eng_pt_why_t w)
+const char *rf_eng_pt_why_name(rf_eng_pt_why_t w)
 {
-    switch (w) {
-    case RF_ENG_PT_OK: return "valid";
-    case RF_ENG_PT_CORRUPT: return "not a table: an entry is neither a partition, the MD5 row nor the end";
-    case RF_ENG_PT_NO_MD5: return "no MD5 row";
-    case RF_ENG_PT_MD5: return "the MD5 row does not match the entries";
-    case RF_ENG_PT_LAYOUT: return "a partition is empty, misaligned, over the bootloader or the table, overlaps "
-                                  "another, or repeats a label or otadata";
-    case RF_ENG_PT_FLASH_SIZE: return "a partition ends past the flash";
-    case RF_ENG_PT_BOOTLOADER_SIZE: return "a partition ends past the flash size in the bootloader's header";
-    }
-    return "?";
+    static const char *const k_why[] = { "OK", "CORRUPT", "NO_MD5", "MD5", "LAYOUT", "FLASH_SIZE", "BOOTLOADER_SIZE" };
+    _Static_assert(sizeof k_why / sizeof k_why[0] == RF_ENG_PT_BOOTLOADER_SIZE + 1, "one name per rf_eng_pt_why_t");
+    return (unsigned)w <= RF_ENG_PT_BOOTLOADER_SIZE ? k_why[w] : "?";
 }
 
 typedef struct eng {

@@ -79,17 +79,16 @@ esp_err_t rf_exec_check_dest(const rf_exec_dev_t *dev, uint32_t dst, uint64_t si
 {
     const rf_flash_t *f = dev->flash;
     if (size == 0) {
-        RF_LOGE(dev->log, "Destination region at 0x%08x is empty", (unsigned)dst);
+        RF_LOGE(dev->log, "Dest 0x%08x: size 0", (unsigned)dst);
         return ESP_ERR_INVALID_ARG;
     }
     if (!rf_is_aligned(dst, f->sector_size)) {
-        RF_LOGE(dev->log, "Destination 0x%08x is not aligned to the 0x%x-byte flash sector", (unsigned)dst,
-                (unsigned)f->sector_size);
+        RF_LOGE(dev->log, "Dest 0x%08x: not 0x%x-aligned", (unsigned)dst, (unsigned)f->sector_size);
         return ESP_ERR_INVALID_ARG;
     }
     if (size > f->size || (uint64_t)dst + rf_align_up((uint32_t)size, f->sector_size) > f->size) {
-        RF_LOGE(dev->log, "Destination 0x%08x+0x%llx ends past the end of the 0x%x-byte flash", (unsigned)dst,
-                (unsigned long long)size, (unsigned)f->size);
+        RF_LOGE(dev->log, "0x%08x+0x%llx: past flash end 0x%x", (unsigned)dst, (unsigned long long)size,
+                (unsigned)f->size);
         return ESP_ERR_INVALID_ARG;
     }
     return ESP_OK;
@@ -106,8 +105,7 @@ esp_err_t rf_exec_check_key(const rf_exec_dev_t *dev, const rf_exec_check_t *chk
         return err;
     }
     if ((err = rf_sig_load_key(chk->pubkey, chk->pubkey_len, &m.aux->key)) != ESP_OK) {
-        RF_LOGE(dev->log, "The verification key cannot be loaded (%s): PEM or DER SubjectPublicKeyInfo expected",
-                esp_err_to_name(err));
+        RF_LOGE(dev->log, "Key not loaded: %s", esp_err_to_name(err));
         return ESP_ERR_INVALID_ARG;
     }
     return ESP_OK;
@@ -131,16 +129,15 @@ static bool staging_conflicts(const rf_exec_dev_t *dev, const rf_part_t *st, con
 {
     if (rf_overlaps(st->offset, st->size, dst, dsize)) {
         if (log) {
-            RF_LOGE(dev->log, "Staging partition '%s' (0x%08x..0x%08x) overlaps the destination 0x%08x..0x%08x",
-                    st->label, (unsigned)st->offset, (unsigned)(st->offset + st->size), (unsigned)dst,
-                    (unsigned)(dst + dsize));
+            RF_LOGE(dev->log, "Staging '%s' 0x%08x..0x%08x overlaps dest 0x%08x..0x%08x", st->label,
+                    (unsigned)st->offset, (unsigned)(st->offset + st->size), (unsigned)dst, (unsigned)(dst + dsize));
         }
         return true;
     }
     if (rf_overlaps(st->offset, st->size, run->offset, run->size)) {
         if (log) {
-            RF_LOGE(dev->log, "Staging partition '%s' (0x%08x..0x%08x) overlaps the running partition '%s'",
-                    st->label, (unsigned)st->offset, (unsigned)(st->offset + st->size), run->label);
+            RF_LOGE(dev->log, "Staging '%s' 0x%08x..0x%08x overlaps running '%s'", st->label, (unsigned)st->offset,
+                    (unsigned)(st->offset + st->size), run->label);
         }
         return true;
     }
@@ -185,9 +182,8 @@ esp_err_t rf_exec_plan_download(const rf_exec_dev_t *dev, rf_exec_dl_t *dl, cons
      * that step's image, never a staging area for this one */
     const bool was_direct = dl->direct;
     if (rf_overlaps(dl->dst, dsize, run->offset, run->size)) {
-        RF_LOGE(dev->log, "Destination 0x%08x..0x%08x overlaps the running partition '%s' (0x%08x..0x%08x): "
-                "download mode cannot overwrite the code it runs from", (unsigned)dl->dst, (unsigned)(dl->dst + dsize),
-                run->label, (unsigned)run->offset, (unsigned)(run->offset + run->size));
+        RF_LOGE(dev->log, "Dest 0x%08x..0x%08x overlaps running '%s' 0x%08x..0x%08x", (unsigned)dl->dst,
+                (unsigned)(dl->dst + dsize), run->label, (unsigned)run->offset, (unsigned)(run->offset + run->size));
         return ESP_ERR_INVALID_ARG;
     }
     uint32_t keep[4];
@@ -195,16 +191,15 @@ esp_err_t rf_exec_plan_download(const rf_exec_dev_t *dev, rf_exec_dl_t *dl, cons
     if (forced != NULL) {
         if (forced->size == 0 || !rf_is_aligned(forced->offset, dev->flash->sector_size) ||
             (uint64_t)forced->offset + forced->size > dev->flash->size) {
-            RF_LOGE(dev->log, "Target partition '%s' (0x%08x+0x%x) is not a usable flash range", forced->label,
-                    (unsigned)forced->offset, (unsigned)forced->size);
+            RF_LOGE(dev->log, "Target '%s' 0x%08x+0x%x: bad range", forced->label, (unsigned)forced->offset,
+                    (unsigned)forced->size);
             return ESP_ERR_INVALID_ARG;
         }
         if (staging_conflicts(dev, forced, run, dl->dst, dsize, true)) {
             return ESP_ERR_INVALID_ARG;
         }
         if (overlaps_keep(forced, keep, n_keep)) {
-            RF_LOGE(dev->log, "Target partition '%s' holds an MCUboot image in a slot the new system boots from: "
-                    "staging there would destroy it", forced->label);
+            RF_LOGE(dev->log, "Target '%s' holds an MCUboot image the new system boots", forced->label);
             return ESP_ERR_INVALID_ARG;
         }
         dl->staging = *forced;
@@ -241,15 +236,15 @@ esp_err_t rf_exec_plan_download(const rf_exec_dev_t *dev, rf_exec_dl_t *dl, cons
      * (then the ones before it), the first that conflicts with nothing: the
      * plan's rule (rf_choose_staging), so the host tool predicts this choice. */
     if (table_err != ESP_OK) {
-        RF_LOGE(dev->log, "Cannot read the partition table: %s", esp_err_to_name(table_err));
+        RF_LOGE(dev->log, "Partition table: %s", esp_err_to_name(table_err));
         return table_err;
     }
     rf_plan_rule_t rule;
     if (rf_choose_staging(table, run, NULL, dl->dst, dsize, keep, n_keep, &dl->staging, &rule) == ESP_OK) {
         return ESP_OK;
     }
-    RF_LOGE(dev->log, "No OTA app partition can stage a download for 0x%08x..0x%08x without overlapping it "
-            "or the running partition", (unsigned)dl->dst, (unsigned)(dl->dst + dsize));
+    RF_LOGE(dev->log, "No staging partition for 0x%08x..0x%08x", (unsigned)dl->dst,
+            (unsigned)(dl->dst + dsize));
     return ESP_ERR_NOT_FOUND;
 }
 
@@ -278,8 +273,8 @@ static bool journal_open(const rf_exec_dev_t *dev, rf_journal_t *j, const uint32
     const uint32_t at = journal_at(dev), len = RF_JOURNAL_SECTORS * dev->flash->sector_size;
     for (uint32_t i = 0; i < n_avoid; i++) {
         if (rf_overlaps(at, len, avoid[2 * i], avoid[2 * i + 1])) {
-            RF_LOGW(dev->log, "Journal 0x%08x..0x%08x overlaps a region of this step: no resume for it",
-                    (unsigned)at, (unsigned)(at + len));
+            RF_LOGW(dev->log, "Journal 0x%08x..0x%08x overlaps this step: no resume", (unsigned)at,
+                    (unsigned)(at + len));
             return false;
         }
     }
@@ -324,9 +319,9 @@ static esp_err_t journal_clear(const rf_exec_dev_t *dev, const mem_t *m)
         }
     }
     if (err == ESP_OK) {
-        RF_LOGI(dev->log, "Migration complete: journal 0x%08x..0x%08x erased", (unsigned)at, (unsigned)(at + len));
+        RF_LOGD(dev->log, "Journal 0x%08x..0x%08x erased", (unsigned)at, (unsigned)(at + len));
     } else {
-        RF_LOGW(dev->log, "Journal 0x%08x could not be erased: %s", (unsigned)at, esp_err_to_name(err));
+        RF_LOGW(dev->log, "Journal 0x%08x not erased: %s", (unsigned)at, esp_err_to_name(err));
     }
     return err;
 }
@@ -381,7 +376,7 @@ static void journal_note(const rf_exec_dev_t *dev, rf_journal_t *j, bool *on, rf
     }
     esp_err_t err = rf_journal_append(j, &r);
     if (err != ESP_OK) {
-        RF_LOGW(dev->log, "Journal write failed (%s): continuing without resume", esp_err_to_name(err));
+        RF_LOGW(dev->log, "Journal write: %s; no resume", esp_err_to_name(err));
         *on = false;
     }
 }
@@ -415,8 +410,8 @@ esp_err_t rf_exec_dl_from_journal(const rf_exec_dev_t *dev, rf_exec_dl_t *dl, vo
         dl->staging.offset = last->aux_addr;
         dl->staging.size = last->aux_len;
         memcpy(dl->staging.label, "(journal)", 10);
-        RF_LOGW(dev->log, "No partition table (an interrupted run erased it): resuming this step from the "
-                "journal, staging at 0x%08x", (unsigned)dl->staging.offset);
+        RF_LOGW(dev->log, "No partition table: resume from journal, staging 0x%08x",
+                (unsigned)dl->staging.offset);
         return ESP_OK;
     }
     return ESP_ERR_NOT_FOUND;
@@ -428,37 +423,35 @@ esp_err_t rf_exec_dl_from_journal(const rf_exec_dev_t *dev, rf_exec_dl_t *dl, vo
 static void log_verdict(const rf_exec_dev_t *dev, uint32_t dst, const rf_eng_verdict_t *v)
 {
     if (v->rule == RF_ENG_OK && v->before_brick) {
-        RF_LOGW(dev->log, "The flash boots nothing now (boot model); the write to 0x%08x is off the boot path and "
-                "allowed", (unsigned)dst);
+        RF_LOGW(dev->log, "Flash boots nothing; 0x%08x off the boot path: allowed", (unsigned)dst);
     }
     if (v->rule == RF_ENG_OK) {
         if (v->content == RF_ENG_CONTENT_MCUBOOT) {
-            RF_LOGI(dev->log, "Verified MCUboot image %u.%u.%u for 0x%08x: SHA-256 TLV good%s; the flash after it "
-                    "boots (%s)", v->mcu_ver_major, v->mcu_ver_minor, v->mcu_ver_revision, (unsigned)dst,
-                    v->signature_ok ? ", signature good" : "", rf_boot_result_name(v->end.result));
-        } else if (v->content != RF_ENG_CONTENT_NONE) {
-            RF_LOGI(dev->log, "Verified ESP %s for chip id %u for 0x%08x: %u segments, checksum and SHA-256 good; "
-                    "the flash after it boots (%s)", v->content == RF_ENG_CONTENT_ESP_APP ? "app" : "bootloader",
-                    (unsigned)v->chip_id, (unsigned)dst, (unsigned)v->segments, rf_boot_result_name(v->end.result));
-        } else {
-            RF_LOGI(dev->log, "Verified the write to 0x%08x: the flash after it boots (%s)", (unsigned)dst,
+            RF_LOGD(dev->log, "0x%08x: MCUboot %u.%u.%u verified%s; boots %s", (unsigned)dst, v->mcu_ver_major,
+                    v->mcu_ver_minor, v->mcu_ver_revision, v->signature_ok ? ", signed" : "",
                     rf_boot_result_name(v->end.result));
+        } else if (v->content != RF_ENG_CONTENT_NONE) {
+            RF_LOGD(dev->log, "0x%08x: ESP %s, chip %u, %u segments verified; boots %s", (unsigned)dst,
+                    v->content == RF_ENG_CONTENT_ESP_APP ? "app" : "bootloader", (unsigned)v->chip_id,
+                    (unsigned)v->segments, rf_boot_result_name(v->end.result));
+        } else {
+            RF_LOGD(dev->log, "0x%08x: verified; boots %s", (unsigned)dst, rf_boot_result_name(v->end.result));
         }
         return;
     }
+    const char *what = "checked";   /* and where: an address, or an offset into the image (+) */
+    uint32_t at = v->at;
     if (v->rule == RF_ENG_PTABLE) {
-        RF_LOGE(dev->log, "Image for 0x%08x refused: %s: %s", (unsigned)dst, rf_eng_rule_str(v->rule),
-                rf_eng_pt_why_str((rf_eng_pt_why_t)v->detail));
+        what = rf_eng_pt_why_name((rf_eng_pt_why_t)v->detail);
     } else if (v->rule == RF_ENG_END_BRICK || v->rule == RF_ENG_END_RECOVERY) {
-        RF_LOGE(dev->log, "Image for 0x%08x refused: %s (boot model: %s, stops at 0x%x)", (unsigned)dst,
-                rf_eng_rule_str(v->rule), rf_boot_loader_name(v->end.bootloader), (unsigned)v->end.err_at);
+        what = rf_boot_loader_name(v->end.bootloader);
+        at = v->end.err_at;
     } else if (v->img_err != RF_IMG_OK) {
-        RF_LOGE(dev->log, "Image for 0x%08x refused: %s: %s (at offset 0x%x)", (unsigned)dst,
-                rf_eng_rule_str(v->rule), rf_img_err_str((rf_img_err_t)v->img_err), (unsigned)v->err_offset);
-    } else {
-        RF_LOGE(dev->log, "Image for 0x%08x refused: %s (checked at 0x%08x)", (unsigned)dst,
-                rf_eng_rule_str(v->rule), (unsigned)v->at);
+        RF_LOGE(dev->log, "0x%08x refused: %s (%s at +0x%x)", (unsigned)dst, rf_eng_rule_name(v->rule),
+                rf_img_err_id((rf_img_err_t)v->img_err), (unsigned)v->err_offset);
+        return;
     }
+    RF_LOGE(dev->log, "0x%08x refused: %s (%s at 0x%x)", (unsigned)dst, rf_eng_rule_name(v->rule), what, (unsigned)at);
 }
 
 /* Verify the image at [addr, addr + len) of the flash for the destination
@@ -475,8 +468,7 @@ static esp_err_t verify_image(const rf_exec_dev_t *dev, const rf_exec_check_t *c
                               rf_sha_known_t *img_sha)
 {
     if (chk->skip) {
-        RF_LOGW(dev->log, "Content checks turned OFF by the caller for 0x%08x: the image is written unverified",
-                (unsigned)dst);
+        RF_LOGW(dev->log, "Content checks turned OFF: 0x%08x written unverified", (unsigned)dst);
         return ESP_OK;
     }
     if (m->work_len < RF_ENG_WORK_LEN) {
@@ -490,7 +482,7 @@ static esp_err_t verify_image(const rf_exec_dev_t *dev, const rf_exec_check_t *c
         err = rf_sig_load_key(chk->pubkey, chk->pubkey_len, &c->key);
         key = &c->key;
         if (err != ESP_OK) {
-            RF_LOGE(dev->log, "The verification key cannot be loaded: %s", esp_err_to_name(err));
+            RF_LOGE(dev->log, "Key not loaded: %s", esp_err_to_name(err));
         }
     }
     if (err == ESP_OK) {
@@ -532,8 +524,8 @@ static esp_err_t stream_source(const rf_exec_dev_t *dev, rf_exec_dl_t *dl, rf_so
         uint8_t *into = rf_stream_room(st, &room);
         esp_err_t err = src->read(src->ctx, into, RF_MIN(room, RF_IO_CHUNK), &got);
         if (err != ESP_OK) {
-            RF_LOGE(dev->log, "Download from %s failed after %u bytes: %s", src->name ? src->name : "source",
-                    (unsigned)st->offset, esp_err_to_name(err));
+            RF_LOGE(dev->log, "%s: failed at byte %u: %s", src->name ? src->name : "source", (unsigned)st->offset,
+                    esp_err_to_name(err));
             return err;
         }
         if (got == 0) {
@@ -549,11 +541,11 @@ static esp_err_t stream_source(const rf_exec_dev_t *dev, rf_exec_dl_t *dl, rf_so
         }
     }
     if (total >= 0 && st->offset != (uint64_t)total) {
-        RF_LOGE(dev->log, "Download ended after %llu of %lld bytes", (unsigned long long)st->offset, (long long)total);
+        RF_LOGE(dev->log, "Download short: %llu of %lld bytes", (unsigned long long)st->offset, (long long)total);
         return RF_ERR_INCOMPLETE_DATA;
     }
     if (st->offset == 0) {
-        RF_LOGE(dev->log, "Downloaded image is empty");
+        RF_LOGE(dev->log, "Download empty");
         return ESP_ERR_INVALID_SIZE;
     }
     return ESP_OK;
@@ -566,22 +558,22 @@ static esp_err_t open_checked(const rf_exec_dev_t *dev, const rf_exec_dl_t *dl, 
 {
     esp_err_t err = rf_source_open_at(src, io);
     if (err != ESP_OK) {
-        RF_LOGE(dev->log, "Cannot fetch %s: %s", dl->name, esp_err_to_name(err));
+        RF_LOGE(dev->log, "%s: %s", dl->name, esp_err_to_name(err));
         return err;
     }
     const int64_t total = io->total;
     const uint32_t limit = RF_MIN(dl->staging.size, dl->dst_size);
     if (total == 0) {
-        RF_LOGE(dev->log, "%s announces an empty image", dl->name);
+        RF_LOGE(dev->log, "%s: length 0", dl->name);
         return ESP_ERR_INVALID_SIZE;
     }
     if (total > 0 && (uint64_t)total > limit) {
         if ((uint64_t)total > dl->staging.size) {
-            RF_LOGE(dev->log, "Image of %lld bytes does not fit the staging partition '%s' (0x%x bytes); nothing "
-                    "erased", (long long)total, dl->staging.label, (unsigned)dl->staging.size);
+            RF_LOGE(dev->log, "Image %lld B > staging '%s' (0x%x)", (long long)total, dl->staging.label,
+                    (unsigned)dl->staging.size);
         } else {
-            RF_LOGE(dev->log, "Image of %lld bytes does not fit the destination region 0x%08x (0x%x bytes); nothing "
-                    "erased", (long long)total, (unsigned)dl->dst, (unsigned)dl->dst_size);
+            RF_LOGE(dev->log, "Image %lld B > dest 0x%08x (0x%x)", (long long)total, (unsigned)dl->dst,
+                    (unsigned)dl->dst_size);
         }
         return ESP_ERR_INVALID_SIZE;
     }
@@ -606,8 +598,7 @@ static bool staged_by_journal(const rf_exec_dev_t *dev, rf_exec_dl_t *dl, const 
             ESP_OK) {
         return false;
     }
-    RF_LOGI(dev->log, "Image already staged in '%s' (journal) and verified again: not downloaded again",
-            dl->staging.label);
+    RF_LOGI(dev->log, "'%s': already staged (journal), verified", dl->staging.label);
     dl->staged = true;
     dl->staged_len = last->total;
     memcpy(dl->staged_sha, sha, sizeof sha);
@@ -651,7 +642,7 @@ esp_err_t rf_exec_download(const rf_exec_dev_t *dev, rf_exec_dl_t *dl, const rf_
     rf_stream_t *st = &m.step->dl.st;
     memset(src, 0, sizeof *src);
     if ((err = sp->make(sp->arg, src)) != ESP_OK) {
-        RF_LOGE(dev->log, "Cannot create a client for %s: %s", dl->name, esp_err_to_name(err));
+        RF_LOGE(dev->log, "%s: no client: %s", dl->name, esp_err_to_name(err));
         return err;
     }
     /* Resume only what the source proves to be the same file (rf_resume_decide). */
@@ -664,8 +655,7 @@ esp_err_t rf_exec_download(const rf_exec_dev_t *dev, rf_exec_dl_t *dl, const rf_
     rf_resume_t how = err == ESP_OK ? rf_resume_decide(srec, io)
                       : (io->offset > 0 && err != ESP_ERR_TIMEOUT) ? RF_RESUME_REOPEN : RF_RESUME_RESTARTED;
     if (io->offset > 0 && how != RF_RESUME_CONTINUE && (err == ESP_OK || how == RF_RESUME_REOPEN)) {
-        RF_LOGW(dev->log, "Cannot resume at byte %u (the file changed, has no validator or the range was wrong): "
-                "starting over", (unsigned)io->offset);
+        RF_LOGW(dev->log, "No resume at byte %u: from 0", (unsigned)io->offset);
     }
     if (how == RF_RESUME_REOPEN) {
         src->close(src->ctx);
@@ -684,8 +674,8 @@ esp_err_t rf_exec_download(const rf_exec_dev_t *dev, rf_exec_dl_t *dl, const rf_
     memcpy(dl->validator, io->validator, sizeof dl->validator);
     if (how == RF_RESUME_CONTINUE) {
         resume_at = io->offset;
-        RF_LOGI(dev->log, "Resuming the download at byte %u of %lld (journal, validator %s)", (unsigned)resume_at,
-                (long long)total, io->validator);
+        RF_LOGI(dev->log, "Resume at byte %u of %lld (%s)", (unsigned)resume_at, (long long)total,
+                io->validator);
     } else if (srec != NULL && srec->progress > 0) {
         dl_note(dev, dl, RF_JSTATE_NONE, id, 0, 0, NULL);   /* the staged bytes are no longer a resume point */
     }
@@ -718,27 +708,24 @@ esp_err_t rf_exec_download(const rf_exec_dev_t *dev, rf_exec_dl_t *dl, const rf_
         const bool transfer_failed = err != ESP_ERR_INVALID_SIZE && err != ESP_ERR_INVALID_CRC &&
                                      err != RF_ERR_IMAGE_INVALID && err != ESP_ERR_INVALID_ARG;
         if (transfer_failed && dl->journal_on && resumable && rf_stream_flushed(st) >= RF_JOURNAL_EVERY) {
-            RF_LOGW(dev->log, "Download incomplete: %u bytes stay staged for a resume (journal)",
+            RF_LOGW(dev->log, "Incomplete: %u bytes kept for resume",
                     (unsigned)(rf_stream_flushed(st) / RF_JOURNAL_EVERY * RF_JOURNAL_EVERY));
         } else {
             rf_stream_rollback(st);
         }
         return err;
     }
-    RF_LOGI(dev->log, "Staging writes: %u sectors erased, %u blocks erased, %u sectors kept, %u pages programmed",
-            (unsigned)st->stats.sectors_erased, (unsigned)st->stats.blocks_erased, (unsigned)st->stats.sectors_same,
-            (unsigned)st->stats.pages_programmed);
+    RF_LOGD(dev->log, "Staging: %u sectors, %u blocks erased, %u kept, %u pages", (unsigned)st->stats.sectors_erased,
+            (unsigned)st->stats.blocks_erased, (unsigned)st->stats.sectors_same, (unsigned)st->stats.pages_programmed);
     RF_LOGI(dev->log, "Total downloaded binary length: %u (0x%x)", (unsigned)st->offset, (unsigned)st->offset);
     const uint8_t *file_sha = rf_stream_hashed_whole(st) ? sha : NULL;
     dl->img_sha = st->img;   /* len 0 unless hashed on the way in (image_only) */
     err = verify_image(dev, chk, dl->dst, dl->dst_size, dl->staging.offset, st->offset, file_sha, &m, &dl->img_sha);
     if (err != ESP_OK) {
         if (dl->direct) {
-            RF_LOGE(dev->log, "Downloaded image refused; it is erased again from its destination (a spare app "
-                    "partition off the boot path, its own staging)");
+            RF_LOGE(dev->log, "Image refused; erased from dest");
         } else {
-            RF_LOGE(dev->log, "Downloaded image refused; the destination was not touched and the staged copy is "
-                    "erased");
+            RF_LOGE(dev->log, "Image refused; staged copy erased, dest untouched");
         }
         if (resume_at > 0) {
             st->touched_lo = 0;   /* a resumed image that fails may mix two versions: erase it all */
@@ -789,6 +776,25 @@ static uint32_t boot_deferred(const rf_exec_dev_t *dev, const mem_t *m, uint32_t
     return n;
 }
 
+/* Write [dst, dst + dst_size) from len bytes already in flash at src
+ * (rf_region_write: memmove-safe, every sector read back), the deferred
+ * ranges last. */
+/* map (NULL: none): the 0xFF chunks of the image bytes [map_at, map_at +
+ * map_len) of this copy's source, read in this call (rf_region_write_t). */
+static esp_err_t flash_copy(const rf_exec_dev_t *dev, uint32_t src, uint32_t len, uint32_t dst, uint32_t dst_size,
+                            const mem_t *m, const uint32_t *deferred, uint32_t n_def, const uint8_t *map,
+                            uint32_t map_at, uint32_t map_len, rf_write_stats_t *ws)
+{
+    rf_flash_reader_t rd = { .flash = dev->flash, .base = src };
+    rf_region_write_t w = {
+        .flash = dev->flash, .dst = dst, .dst_size = dst_size, .len = len, .read = rf_flash_reader_read,
+        .read_arg = &rd, .src_addr = src, .src_in_flash = 1, .work = m->work, .work_len = m->work_len,
+        .log = dev->log, .deferred = deferred, .deferred_count = n_def, .blank_map = map, .blank_map_at = map_at,
+        .blank_map_len = map_len,
+    };
+    return rf_region_write(&w, ws);
+}
+
 /* On chips whose ROM falls back to a recovery bootloader: when the copy
  * rewrites the second-stage bootloader's sectors, write the new bootloader
  * (the ESP image the copy puts at the bootloader offset) at the recovery
@@ -818,18 +824,13 @@ static esp_err_t write_recovery_copy(const rf_exec_dev_t *dev, uint32_t src, uin
     if (bl_len == 0 || !rf_is_aligned(rec, S) || (uint64_t)rec + size > dev->flash->size ||
         rf_overlaps(rec, size, dst, dst_size) || rf_overlaps(rec, size, src, len) ||
         rf_overlaps(rec, size, dev->flash->size - RF_JOURNAL_SECTORS * S, RF_JOURNAL_SECTORS * S)) {
-        RF_LOGW(dev->log, "No recovery copy of the new bootloader at 0x%08x (no bootloader image, or the area is in "
-                "use): the bootloader's sectors are a window", (unsigned)rec);
+        RF_LOGW(dev->log, "No recovery copy at 0x%08x: bootloader sectors are a window", (unsigned)rec);
         return ESP_OK;
     }
-    RF_LOGI(dev->log, "Writing the new bootloader (0x%x bytes) at the recovery address 0x%08x first: the ROM boots "
-            "it while 0x%08x is rewritten", (unsigned)bl_len, (unsigned)rec, (unsigned)bl);
-    rf_flash_reader_t rd = { .flash = dev->flash, .base = src + off };
-    rf_region_write_t w = { .flash = dev->flash, .dst = rec, .dst_size = size, .len = bl_len,
-                            .read = rf_flash_reader_read, .read_arg = &rd, .src_addr = src + off, .src_in_flash = 1,
-                            .work = m->work, .work_len = m->work_len, .log = dev->log };
+    RF_LOGD(dev->log, "Bootloader 0x%x B to recovery 0x%08x, then 0x%08x", (unsigned)bl_len, (unsigned)rec,
+            (unsigned)bl);
     rf_write_stats_t ws;
-    return rf_region_write(&w, &ws);
+    return flash_copy(dev, src + off, bl_len, rec, size, m, NULL, 0, NULL, 0, 0, &ws);
 }
 
 /* Write [dst, dst + dst_size) from an image already in flash at src
@@ -843,21 +844,13 @@ static esp_err_t copy_verified(const rf_exec_dev_t *dev, uint32_t src, uint32_t 
     if (err != ESP_OK) {
         return err;
     }
-    rf_flash_reader_t rd = { .flash = dev->flash, .base = src };
     uint32_t deferred[2 * RF_WRITE_MAX_DEFERRED];
     const uint32_t n_def = boot_deferred(dev, m, deferred);
-    rf_region_write_t w = {
-        .flash = dev->flash, .dst = dst, .dst_size = dst_size, .len = len, .read = rf_flash_reader_read,
-        .read_arg = &rd, .src_addr = src, .src_in_flash = 1, .work = m->work, .work_len = m->work_len,
-        .log = dev->log, .deferred = deferred, .deferred_count = n_def, .blank_map = blank_map,
-        .blank_map_len = len,
-    };
     rf_write_stats_t ws;
-    if ((err = rf_region_write(&w, &ws)) != ESP_OK) {
+    if ((err = flash_copy(dev, src, len, dst, dst_size, m, deferred, n_def, blank_map, 0, len, &ws)) != ESP_OK) {
         return err;
     }
-    RF_LOGI(dev->log, "Destination 0x%08x..0x%08x: %u sectors already right, %u programmed without erase, "
-            "%u sector erases, %u block erases, %u pages programmed", (unsigned)dst,
+    RF_LOGD(dev->log, "Dest 0x%08x..0x%08x: %u same, %u program-only, %u erased, %u blocks, %u pages", (unsigned)dst,
             (unsigned)(dst + rf_align_up(dst_size, dev->flash->sector_size)), (unsigned)ws.sectors_same,
             (unsigned)ws.sectors_program_only, (unsigned)ws.sectors_erased, (unsigned)ws.blocks_erased,
             (unsigned)ws.pages_programmed);
@@ -894,8 +887,8 @@ static esp_err_t direct_in_place(const rf_exec_dev_t *dev, rf_exec_dl_t *dl, con
     if (err != ESP_OK) {
         return err;
     }
-    RF_LOGI(dev->log, "Image 0x%x bytes at 0x%08x in place (downloaded there and verified); %u sectors of the rest "
-            "of the region erased", (unsigned)dl->staged_len, (unsigned)dl->dst, (unsigned)erased);
+    RF_LOGI(dev->log, "Image 0x%x B in place at 0x%08x; %u sectors after it erased", (unsigned)dl->staged_len,
+            (unsigned)dl->dst, (unsigned)erased);
     uint8_t id[RF_JOURNAL_ID_LEN];
     dl_id(dl, id);
     dl_note(dev, dl, RF_JSTATE_COPIED, id, dl->staged_len, dl->staged_len, dl->staged_sha);   /* zero: none */
@@ -911,12 +904,12 @@ esp_err_t rf_exec_copy(const rf_exec_dev_t *dev, rf_exec_dl_t *dl, const rf_exec
         return err;
     }
     if (!dl->staged) {
-        RF_LOGE(dev->log, "Nothing staged: call esp_self_reflasher_download_bin() first");
+        RF_LOGE(dev->log, "Nothing staged");
         return ESP_ERR_INVALID_STATE;
     }
     if (dl->staged_len > dl->dst_size) {
-        RF_LOGE(dev->log, "Image of %u bytes does not fit the destination region 0x%08x (0x%x bytes)",
-                (unsigned)dl->staged_len, (unsigned)dl->dst, (unsigned)dl->dst_size);
+        RF_LOGE(dev->log, "Image %lld B > dest 0x%08x (0x%x)", (long long)dl->staged_len, (unsigned)dl->dst,
+                (unsigned)dl->dst_size);
         return ESP_ERR_INVALID_SIZE;
     }
     if (dl->direct) {
@@ -927,8 +920,7 @@ esp_err_t rf_exec_copy(const rf_exec_dev_t *dev, rf_exec_dl_t *dl, const rf_exec
         return err;
     }
     if (memcmp(sha, dl->staged_sha, sizeof sha) != 0) {
-        RF_LOGE(dev->log, "Staged image in '%s' no longer matches what was downloaded; destination untouched",
-                dl->staging.label);
+        RF_LOGE(dev->log, "Staged '%s' changed; dest untouched", dl->staging.label);
         return ESP_ERR_INVALID_CRC;
     }
     /* Re-verify before every copy: the flash may have changed since the
@@ -938,7 +930,7 @@ esp_err_t rf_exec_copy(const rf_exec_dev_t *dev, rf_exec_dl_t *dl, const rf_exec
      * them again; everything else is judged anew */
     err = verify_image(dev, chk, dl->dst, dl->dst_size, dl->staging.offset, dl->staged_len, sha, &m, &dl->img_sha);
     if (err != ESP_OK) {
-        RF_LOGE(dev->log, "Staged image refused before the copy; destination untouched");
+        RF_LOGE(dev->log, "Staged image refused; dest untouched");
         return err;
     }
     RF_LOGI(dev->log, "Starting copy 0x%08x bytes from address 0x%08x to address 0x%08x", (unsigned)dl->staged_len,
@@ -1021,7 +1013,7 @@ static esp_err_t otadata_select(const rf_exec_dev_t *dev, const rf_ptable_t *t, 
         err = ESP_ERR_INVALID_CRC;
     }
     if (err == ESP_OK) {
-        RF_LOGI(dev->log, "otadata now selects '%s' (sequence %u)", sel->label, (unsigned)seq);
+        RF_LOGI(dev->log, "otadata: '%s' (seq %u)", sel->label, (unsigned)seq);
     }
     return err;
 }
@@ -1047,8 +1039,7 @@ static esp_err_t backup_running_app(const rf_exec_dev_t *dev, uint32_t src, uint
         app_len = m->aux->info.image_len;
     }
     if (src < run.offset || (uint64_t)src + len > (uint64_t)run.offset + run.size) {
-        RF_LOGW(dev->log, "The image is not inside the running app: no backup copy, the device has no bootable "
-                "system while 0x%08x is rewritten", (unsigned)dst);
+        RF_LOGW(dev->log, "Image not in running app: no backup while 0x%08x is rewritten", (unsigned)dst);
         return ESP_ERR_NOT_FOUND;
     }
     const uint32_t need = rf_align_up(RF_MAX(app_len, src + len - run.offset), dev->flash->sector_size);
@@ -1059,22 +1050,15 @@ static esp_err_t backup_running_app(const rf_exec_dev_t *dev, uint32_t src, uint
      * the destination */
     rf_part_t bk;
     if (err == ESP_OK && rf_choose_backup(t, &run, need, dst, dsize, &bk) != ESP_OK) {
-        RF_LOGW(dev->log, "No OTA partition outside the destination can hold a copy of the running app (0x%x bytes): "
-                "the device has no bootable system from the first write into 0x%08x until the copy ends",
-                (unsigned)need, (unsigned)dst);
+        RF_LOGW(dev->log, "No backup partition for 0x%x B: nothing boots until 0x%08x is copied", (unsigned)need,
+                (unsigned)dst);
         err = ESP_ERR_NOT_FOUND;
     }
     if (err == ESP_OK) {
-        RF_LOGI(dev->log, "Backing up the running app '%s' (0x%x bytes) to '%s' at 0x%08x, which keeps the old "
-                "system bootable while 0x%08x..0x%08x is rewritten", run.label, (unsigned)need, bk.label,
-                (unsigned)bk.offset, (unsigned)dst, (unsigned)(dst + dsize));
-        rf_flash_reader_t rd = { .flash = dev->flash, .base = run.offset };
-        rf_region_write_t w = { .flash = dev->flash, .dst = bk.offset, .dst_size = need, .len = need,
-                                .read = rf_flash_reader_read, .read_arg = &rd, .src_addr = run.offset,
-                                .src_in_flash = 1, .work = m->work, .work_len = m->work_len, .log = dev->log,
-                                .blank_map = blank_map, .blank_map_at = src - run.offset, .blank_map_len = len };
+        RF_LOGI(dev->log, "Backup '%s' (0x%x B) to '%s' 0x%08x", run.label, (unsigned)need, bk.label,
+                (unsigned)bk.offset);
         rf_write_stats_t ws;
-        err = rf_region_write(&w, &ws);
+        err = flash_copy(dev, run.offset, need, bk.offset, need, m, NULL, 0, blank_map, src - run.offset, len, &ws);
     }
     if (err == ESP_OK) {
         /* One verification pass: every backup sector was read back and
@@ -1087,8 +1071,7 @@ static esp_err_t backup_running_app(const rf_exec_dev_t *dev, uint32_t src, uint
     if (err == ESP_OK && (err = list_table(dev, t)) == ESP_OK) {   /* the write used the work area */
         err = otadata_select(dev, t, &bk, m->work, dev->flash->sector_size);
         if (err == ESP_ERR_NOT_FOUND) {
-            RF_LOGW(dev->log, "No otadata partition to select the backup: the old bootloader keeps booting '%s'",
-                    run.label);
+            RF_LOGW(dev->log, "No otadata: old bootloader still boots '%s'", run.label);
         }
     }
     return err;
@@ -1130,7 +1113,7 @@ esp_err_t rf_exec_embedded(const rf_exec_dev_t *dev, uint32_t src, uint32_t len,
             verify_image(dev, chk, dst, dst_size, last->aux_addr, len, want_full, &m, NULL) == ESP_OK) {
             img = last->aux_addr;
             have_source = true;
-            RF_LOGI(dev->log, "Resuming (journal): the embedded image's backup at 0x%08x is the source", (unsigned)img);
+            RF_LOGI(dev->log, "Resume: source is backup 0x%08x", (unsigned)img);
         }
     }
     if (!have_source) {

@@ -106,64 +106,11 @@ esp_err_t rf_reader_sha256(const rf_reader_t *r, uint32_t off, uint32_t len, uin
     return ESP_OK;
 }
 
-const char *rf_img_err_str(rf_img_err_t e)
-{
-    switch (e) {
-    case RF_IMG_OK: return "valid";
-    case RF_IMG_ERR_ARG: return "bad arguments (NULL or scratch buffer too small)";
-    case RF_IMG_ERR_READ: return "reading the image failed";
-    case RF_IMG_ERR_MAGIC: return "wrong magic: not an image of this format";
-    case RF_IMG_ERR_TRUNCATED: return "truncated: the data ends before the image does";
-    case RF_IMG_ERR_CHIP_ID: return "chip id invalid or not the expected chip";
-    case RF_IMG_ERR_SEGMENT_COUNT: return "segment count is 0 or above 16";
-    case RF_IMG_ERR_SEGMENT_BOUNDS: return "segment length out of bounds";
-    case RF_IMG_ERR_SEGMENT_ALIGN: return "segment length not a multiple of 4";
-    case RF_IMG_ERR_CHECKSUM: return "XOR checksum of the segment data does not match the stored byte";
-    case RF_IMG_ERR_SHA256: return "SHA-256 of the image does not match the stored hash";
-    case RF_IMG_ERR_HEADER: return "impossible header field";
-    case RF_IMG_ERR_TLV_MAGIC: return "TLV area magic missing or wrong";
-    case RF_IMG_ERR_TLV_BOUNDS: return "TLV area or TLV entry runs outside its area or the data";
-    case RF_IMG_ERR_TLV_LEN: return "TLV has the wrong length for its type";
-    case RF_IMG_ERR_TLV_DUP: return "TLV that must be unique appears more than once";
-    case RF_IMG_ERR_NO_HASH: return "no SHA-256 TLV";
-    case RF_IMG_ERR_ENCRYPTED: return "encrypted image: its hash covers plaintext that cannot be checked";
-    case RF_IMG_ERR_SLOT_SIZE: return "image and trailer do not fit in the slot";
-    case RF_IMG_ERR_TRAILER: return "swap trailer magic is neither valid nor erased";
-    case RF_IMG_ERR_UNSIGNED: return "a key was given but the image has no signature";
-    case RF_IMG_ERR_SIGNATURE: return "signature does not verify with the given key";
-    case RF_IMG_ERR_SIG_UNSUPPORTED: return "signature type or key cannot be checked by this build";
-    case RF_IMG_ERR__COUNT: break;
-    }
-    return "unknown error";
-}
+/* rf_img_err_str() and rf_img_err_name() are in rf_texts.c. */
+#define RF_IMG_ERR_ID(err, id, text) [err] = id,
+static const char *const k_img_err_ids[RF_IMG_ERR__COUNT] = { RF_IMG_ERRORS(RF_IMG_ERR_ID) };
 
-const char *rf_img_err_name(rf_img_err_t e)
+const char *rf_img_err_id(rf_img_err_t e)
 {
-    switch (e) {
-    case RF_IMG_OK: return "RF_IMG_OK";
-    case RF_IMG_ERR_ARG: return "RF_IMG_ERR_ARG";
-    case RF_IMG_ERR_READ: return "RF_IMG_ERR_READ";
-    case RF_IMG_ERR_MAGIC: return "RF_IMG_ERR_MAGIC";
-    case RF_IMG_ERR_TRUNCATED: return "RF_IMG_ERR_TRUNCATED";
-    case RF_IMG_ERR_CHIP_ID: return "RF_IMG_ERR_CHIP_ID";
-    case RF_IMG_ERR_SEGMENT_COUNT: return "RF_IMG_ERR_SEGMENT_COUNT";
-    case RF_IMG_ERR_SEGMENT_BOUNDS: return "RF_IMG_ERR_SEGMENT_BOUNDS";
-    case RF_IMG_ERR_SEGMENT_ALIGN: return "RF_IMG_ERR_SEGMENT_ALIGN";
-    case RF_IMG_ERR_CHECKSUM: return "RF_IMG_ERR_CHECKSUM";
-    case RF_IMG_ERR_SHA256: return "RF_IMG_ERR_SHA256";
-    case RF_IMG_ERR_HEADER: return "RF_IMG_ERR_HEADER";
-    case RF_IMG_ERR_TLV_MAGIC: return "RF_IMG_ERR_TLV_MAGIC";
-    case RF_IMG_ERR_TLV_BOUNDS: return "RF_IMG_ERR_TLV_BOUNDS";
-    case RF_IMG_ERR_TLV_LEN: return "RF_IMG_ERR_TLV_LEN";
-    case RF_IMG_ERR_TLV_DUP: return "RF_IMG_ERR_TLV_DUP";
-    case RF_IMG_ERR_NO_HASH: return "RF_IMG_ERR_NO_HASH";
-    case RF_IMG_ERR_ENCRYPTED: return "RF_IMG_ERR_ENCRYPTED";
-    case RF_IMG_ERR_SLOT_SIZE: return "RF_IMG_ERR_SLOT_SIZE";
-    case RF_IMG_ERR_TRAILER: return "RF_IMG_ERR_TRAILER";
-    case RF_IMG_ERR_UNSIGNED: return "RF_IMG_ERR_UNSIGNED";
-    case RF_IMG_ERR_SIGNATURE: return "RF_IMG_ERR_SIGNATURE";
-    case RF_IMG_ERR_SIG_UNSUPPORTED: return "RF_IMG_ERR_SIG_UNSUPPORTED";
-    case RF_IMG_ERR__COUNT: break;
-    }
-    return "RF_IMG_ERR_UNKNOWN";
+    return (unsigned)e < RF_IMG_ERR__COUNT ? k_img_err_ids[e] : "UNKNOWN";
 }

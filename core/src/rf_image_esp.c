@@ -218,10 +218,12 @@ esp_err_t rf_esp_image_inspect_ex(const rf_reader_t *r, const rf_esp_image_opts_
             rf_sha256_update(&sha, scratch, n);
         }
         for (uint32_t i = 0; i < out->segment_count; i++) {
+            /* 32 bits hold these: every segment ends inside the file (checked
+             * above), and c + n <= end <= size */
             const rf_esp_segment_t *s = &out->segments[i];
-            uint64_t lo = RF_MAX((uint64_t)c, (uint64_t)s->offset);
-            uint64_t hi = RF_MIN((uint64_t)c + n, (uint64_t)s->offset + s->len);
-            for (uint64_t k = lo; k < hi; k++) {
+            uint32_t lo = RF_MAX(c, s->offset);
+            uint32_t hi = RF_MIN(c + n, s->offset + s->len);
+            for (uint32_t k = lo; k < hi; k++) {
                 sum ^= scratch[k - c];
             }
         }
@@ -290,50 +292,8 @@ uint32_t rf_esp_chip_bootloader_offset(uint16_t chip_id)
     }
 }
 
-const char *rf_esp_spi_mode_name(uint8_t mode)
-{
-    switch (mode) {
-    case 0: return "QIO";
-    case 1: return "QOUT";
-    case 2: return "DIO";
-    case 3: return "DOUT";
-    case 4: return "FAST_READ";
-    case 5: return "SLOW_READ";
-    default: return "?";
-    }
-}
-
-const char *rf_esp_flash_size_name(uint8_t spi_size_freq)
-{
-    switch (spi_size_freq >> 4) {
-    case 0: return "1MB";
-    case 1: return "2MB";
-    case 2: return "4MB";
-    case 3: return "8MB";
-    case 4: return "16MB";
-    case 5: return "32MB";
-    case 6: return "64MB";
-    case 7: return "128MB";
-    default: return "?";
-    }
-}
-
 uint32_t rf_esp_flash_size_bytes(uint8_t spi_size_freq)
 {
     uint32_t code = (uint32_t)spi_size_freq >> 4;
     return code <= 7 ? (0x100000u << code) : 0;
-}
-
-const char *rf_esp_flash_freq_name(uint16_t chip_id, uint8_t spi_size_freq)
-{
-    if (chip_id != 0 && chip_id != 2 && chip_id != 5 && chip_id != 9) {
-        return "?";
-    }
-    switch (spi_size_freq & 0x0F) {
-    case 0x0: return "40MHz";
-    case 0x1: return "26MHz";
-    case 0x2: return "20MHz";
-    case 0xF: return "80MHz";
-    default: return "?";
-    }
 }

@@ -84,9 +84,9 @@ static bool skip_lit(const char **p, const char *lit)
     return true;
 }
 
-static bool digits(const char **p, unsigned n, int64_t *v)
+static bool digits(const char **p, unsigned n, int32_t *v)
 {
-    int64_t x = 0;
+    int32_t x = 0;
     for (unsigned i = 0; i < n; i++) {
         char c = (*p)[i];
         if (c < '0' || c > '9') {
@@ -99,43 +99,47 @@ static bool digits(const char **p, unsigned n, int64_t *v)
     return true;
 }
 
+/* Which of the n three-letter names packed in `names` starts at *p (0..n-1,
+ * *p moved past it), or -1. */
+static int32_t name3(const char **p, const char *names, unsigned n)
+{
+    const char *s = *p;
+    for (unsigned i = 0; i < n; i++, names += 3) {
+        if (s[0] == names[0] && s[1] == names[1] && s[2] == names[2]) {
+            *p = s + 3;
+            return (int32_t)i;
+        }
+    }
+    return -1;
+}
+
 bool rf_source_http_date(const char *v, int64_t *secs)
 {
-    static const char *const days[7] = { "Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun" };
-    static const char *const months[12] = { "Jan", "Feb", "Mar", "Apr", "May", "Jun",
-                                            "Jul", "Aug", "Sep", "Oct", "Nov", "Dec" };
     if (v == NULL) {
         return false;
     }
     while (*v == ' ' || *v == '\t') {
         v++;
     }
-    bool ok = false;
-    for (unsigned i = 0; i < 7 && !ok; i++) {
-        ok = skip_lit(&v, days[i]);
-    }
-    int64_t d, y, hh, mm, ss, mon = -1;
+    const bool ok = name3(&v, "MonTueWedThuFriSatSun", 7) >= 0;
+    int32_t d, y, hh, mm, ss, mon;   /* at most 4 digits each: 32 bits hold every step below */
     if (!ok || !skip_lit(&v, ", ") || !digits(&v, 2, &d) || !skip_lit(&v, " ")) {
         return false;
     }
-    for (unsigned i = 0; i < 12 && mon < 0; i++) {
-        if (skip_lit(&v, months[i])) {
-            mon = i + 1;
-        }
-    }
-    if (mon < 0 || !skip_lit(&v, " ") || !digits(&v, 4, &y) || !skip_lit(&v, " ") || !digits(&v, 2, &hh) ||
+    mon = name3(&v, "JanFebMarAprMayJunJulAugSepOctNovDec", 12) + 1;   /* 0: none */
+    if (mon == 0 || !skip_lit(&v, " ") || !digits(&v, 4, &y) || !skip_lit(&v, " ") || !digits(&v, 2, &hh) ||
         !skip_lit(&v, ":") || !digits(&v, 2, &mm) || !skip_lit(&v, ":") || !digits(&v, 2, &ss) ||
         !skip_lit(&v, " GMT") || d < 1 || d > 31 || hh > 23 || mm > 59 || ss > 60) {
         return false;
     }
     /* days since 1970-01-01 of a proleptic Gregorian date (civil-from-days inverse) */
-    int64_t yy = y - (mon <= 2);
-    int64_t era = (yy >= 0 ? yy : yy - 399) / 400;
-    int64_t yoe = yy - era * 400;
-    int64_t doy = (153 * (mon + (mon > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-    int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    int64_t days_since = era * 146097 + doe - 719468;
-    *secs = days_since * 86400 + hh * 3600 + mm * 60 + ss;
+    int32_t yy = y - (mon <= 2);
+    int32_t era = (yy >= 0 ? yy : yy - 399) / 400;
+    int32_t yoe = yy - era * 400;
+    int32_t doy = (153 * (mon + (mon > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+    int32_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    int32_t days_since = era * 146097 + doe - 719468;
+    *secs = (int64_t)days_since * 86400 + hh * 3600 + mm * 60 + ss;
     return true;
 }
 

@@ -82,7 +82,7 @@ static esp_err_t verify_sector(const rf_flash_t *f, uint32_t addr, const uint8_t
         return err;
     }
     if (RF_MEMCMP(scratch, t, f->sector_size) != 0) {
-        RF_LOGE(log, "Read-back mismatch in sector 0x%08x after writing it", (unsigned)addr);
+        RF_LOGE(log, "Read-back mismatch at 0x%08x", (unsigned)addr);
         return ESP_ERR_INVALID_CRC;
     }
     return ESP_OK;
@@ -387,14 +387,14 @@ esp_err_t rf_region_write(const rf_region_write_t *w, rf_write_stats_t *stats)
     const uint32_t S = f->sector_size;
     if (S == 0 || w->work_len < 2u * S || !rf_is_aligned(w->dst, S) || w->dst_size == 0 ||
         w->len > w->dst_size) {
-        RF_LOGE(w->log, "Region write 0x%08x+0x%x (image 0x%x bytes): bad arguments", (unsigned)w->dst,
-                (unsigned)w->dst_size, (unsigned)w->len);
+        RF_LOGE(w->log, "Region 0x%08x+0x%x len 0x%x: bad args", (unsigned)w->dst, (unsigned)w->dst_size,
+                (unsigned)w->len);
         return ESP_ERR_INVALID_ARG;
     }
     uint32_t size = rf_align_up(w->dst_size, S);
     if ((uint64_t)w->dst + size > f->size) {
-        RF_LOGE(w->log, "Region 0x%08x+0x%x ends past the flash (0x%x bytes)", (unsigned)w->dst,
-                (unsigned)size, (unsigned)f->size);
+        RF_LOGE(w->log, "Region 0x%08x+0x%x: past flash end 0x%x", (unsigned)w->dst, (unsigned)size,
+                (unsigned)f->size);
         return ESP_ERR_INVALID_ARG;
     }
     RF_MEMSET(stats, 0, sizeof *stats);
@@ -442,8 +442,8 @@ esp_err_t rf_region_write(const rf_region_write_t *w, rf_write_stats_t *stats)
             }
             esp_err_t err = write_unit(w, &u, phase, backward, stats, &d);
             if (err != ESP_OK) {
-                RF_LOGE(w->log, "Writing 0x%08x..0x%08x failed: %s (0x%x)", (unsigned)u.a,
-                        (unsigned)(u.a + u.k * S), esp_err_to_name(err), (unsigned)err);
+                RF_LOGE(w->log, "Write 0x%08x..0x%08x: %s (0x%x)", (unsigned)u.a, (unsigned)(u.a + u.k * S),
+                        esp_err_to_name(err), (unsigned)err);
                 return err;
             }
             done += u.k * S;
@@ -587,8 +587,7 @@ esp_err_t rf_stream_commit(rf_stream_t *s, uint32_t n)
 {
     const uint32_t S = s->flash->sector_size;
     if (n > S - s->fill || (uint64_t)s->offset + n > s->max_len) {
-        RF_LOGE(s->log, "Data runs past the 0x%x bytes allowed in the staging area at 0x%08x", (unsigned)s->max_len,
-                (unsigned)s->base);
+        RF_LOGE(s->log, "Data past 0x%x B at 0x%08x", (unsigned)s->max_len, (unsigned)s->base);
         return ESP_ERR_INVALID_SIZE;
     }
     if (n == 0) {
@@ -684,7 +683,7 @@ esp_err_t rf_stream_rollback(rf_stream_t *s)
     esp_err_t err = rf_flash_erase(s->flash, a, n);
     if (err == ESP_OK) {
         s->stats.bytes_erased += n;
-        RF_LOGW(s->log, "Partial data erased from staging 0x%08x..0x%08x", (unsigned)a, (unsigned)(a + n));
+        RF_LOGW(s->log, "Partial data erased 0x%08x..0x%08x", (unsigned)a, (unsigned)(a + n));
         s->touched_lo = UINT32_MAX;
         s->touched_hi = 0;
     }

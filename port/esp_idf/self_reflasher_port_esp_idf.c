@@ -75,6 +75,11 @@ static void port_log(void *arg, rf_log_level_t level, const char *tag, const cha
     }
 }
 
+/* The port's own lines go the core's way (port_log): one call shape, no
+ * ESP_LOGx expansion per line. A line is cut at PORT_LOG_LINE bytes, so the
+ * URL comes last. */
+static const rf_log_t s_log = { .fn = port_log };
+
 /* ---- flash ---------------------------------------------------------------- */
 
 static esp_err_t flash_read(void *ctx, uint32_t addr, void *buf, uint32_t len)
@@ -257,7 +262,7 @@ static esp_err_t http_request(http_src_t *s, uint32_t offset, const char *if_ran
     s->content_encoding[0] = 0;
     s->client = esp_http_client_init(&s->cfg);
     if (s->client == NULL) {
-        ESP_LOGE(RF_TAG, "Cannot create an HTTP client for %s", s->cfg.url);
+        RF_LOGE(&s_log, "No HTTP client: %s", s->cfg.url);
         return ESP_ERR_INVALID_ARG;
     }
     /* a whole transfer may come gzip-compressed (inflated by rf_inflate.h);
@@ -277,31 +282,30 @@ static esp_err_t http_request(http_src_t *s, uint32_t offset, const char *if_ran
     s->event_ms = port_now_ms();
     err = esp_http_client_open(s->client, 0);
     if (err != ESP_OK) {
-        ESP_LOGE(RF_TAG, "Cannot connect to %s: %s", s->cfg.url, esp_err_to_name(err));
+        RF_LOGE(&s_log, "Connect: %s: %s", esp_err_to_name(err), s->cfg.url);
         return ESP_ERR_HTTP_CONNECT;
     }
     int64_t announced = esp_http_client_fetch_headers(s->client);
     if (s->expired) {
-        ESP_LOGE(RF_TAG, "%s: download %s exceeded while the headers came (Kconfig SELF_REFLASHER_DOWNLOAD_*)",
-                 s->cfg.url, rf_source_verdict_name(s->verdict));
+        RF_LOGE(&s_log, "%s exceeded: %s", rf_source_verdict_name(s->verdict), s->cfg.url);
         return ESP_ERR_TIMEOUT;
     }
     if (announced < 0) {
-        ESP_LOGE(RF_TAG, "No response headers from %s", s->cfg.url);
+        RF_LOGE(&s_log, "No headers: %s", s->cfg.url);
         return announced == -ESP_ERR_HTTP_EAGAIN ? ESP_ERR_HTTP_READ_TIMEOUT : ESP_ERR_HTTP_FETCH_HEADER;
     }
     *status = esp_http_client_get_status_code(s->client);
     *length = esp_http_client_is_chunked_response(s->client) ? -1 : esp_http_client_get_content_length(s->client);
     if (*status == 404) {
-        ESP_LOGE(RF_TAG, "%s: HTTP 404, no such file", s->cfg.url);
+        RF_LOGE(&s_log, "HTTP %d: %s", *status, s->cfg.url);
         return ESP_ERR_NOT_FOUND;
     }
     if (*status == 416 && offset > 0) {
-        ESP_LOGE(RF_TAG, "%s: HTTP 416, nothing at offset %" PRIu32, s->cfg.url, offset);
+        RF_LOGE(&s_log, "HTTP 416 at %" PRIu32 ": %s", offset, s->cfg.url);
         return ESP_ERR_HTTP_RANGE_NOT_SATISFIABLE;
     }
     if (*status < 200 || *status > 299) {
-        ESP_LOGE(RF_TAG, "%s: HTTP status %d", s->cfg.url, *status);
+        RF_LOGE(&s_log, "HTTP %d: %s", *status, s->cfg.url);
         return ESP_ERR_INVALID_RESPONSE;
     }
     return ESP_OK;
@@ -334,7 +338,7 @@ static esp_err_t http_open(void *ctx, uint32_t offset, int64_t *total_len)
     }
     if (status == 206 && offset > 0) {
         if (!s->has_range || s->range_first != offset) {
-            ESP_LOGE(RF_TAG, "%s: asked for bytes from %" PRIu32 ", got another range", s->cfg.url, offset);
+            RF_LOGE(&s_log, "Wrong range for %" PRIu32 ": %s", offset, s->cfg.url);
             return ESP_ERR_INVALID_RESPONSE;
         }
         s->remaining = length;
@@ -342,7 +346,7 @@ static esp_err_t http_open(void *ctx, uint32_t offset, int64_t *total_len)
     } else {
         /* 200 (or a 206 of the whole object): the body starts at byte 0. */
         if (length >= 0 && length < (int64_t)offset) {
-            ESP_LOGE(RF_TAG, "%s: %" PRId64 " bytes, fewer than the offset %" PRIu32, s->cfg.url, length, offset);
+            RF_LOGE(&s_log, "%" PRId64 " B < offset %" PRIu32 ": %s", length, offset, s->cfg.url);
             return ESP_ERR_HTTP_RANGE_NOT_SATISFIABLE;
         }
         s->skip = offset;
@@ -367,8 +371,7 @@ static esp_err_t http_open_at(void *ctx, rf_source_open_t *io)
     bool continues = err == ESP_OK && status == 206 && s->has_range &&
                      rf_source_range_continues(io->offset, s->range_first, s->range_last, s->range_total, length);
     if (resume && (err == ESP_ERR_HTTP_RANGE_NOT_SATISFIABLE || (err == ESP_OK && status == 206 && !continues))) {
-        ESP_LOGW(RF_TAG, "%s: the answer does not continue the file at %" PRIu32 ": from byte 0", s->cfg.url,
-                 io->offset);
+        RF_LOGW(&s_log, "No resume at %" PRIu32 ", from 0: %s", io->offset, s->cfg.url);
         resume = false;
         err = http_request(s, 0, NULL, &status, &length);
     }
@@ -404,16 +407,15 @@ static esp_err_t http_read(void *ctx, void *buf, uint32_t cap, uint32_t *got)
             meter_event(s, s->client, 0);   /* the wait since the last data, and the deadline */
         }
         if (s->expired && n <= 0) {   /* bytes that did arrive are handed out first */
-            ESP_LOGE(RF_TAG, "%s: download %s exceeded (Kconfig SELF_REFLASHER_DOWNLOAD_DEADLINE_S / MIN_RATE_*)",
-                     s->cfg.url, rf_source_verdict_name(s->verdict));
+            RF_LOGE(&s_log, "%s exceeded: %s", rf_source_verdict_name(s->verdict), s->cfg.url);
             return ESP_ERR_TIMEOUT;
         }
         if (n == -ESP_ERR_HTTP_EAGAIN) {
-            ESP_LOGE(RF_TAG, "%s: timed out waiting for data", s->cfg.url);
+            RF_LOGE(&s_log, "Read timeout: %s", s->cfg.url);
             return ESP_ERR_HTTP_READ_TIMEOUT;
         }
         if (n < 0) {
-            ESP_LOGE(RF_TAG, "%s: connection failed while reading", s->cfg.url);
+            RF_LOGE(&s_log, "Read failed: %s", s->cfg.url);
             return ESP_ERR_HTTP_INCOMPLETE_DATA;
         }
         if (n == 0) {
@@ -431,7 +433,7 @@ static esp_err_t http_read(void *ctx, void *buf, uint32_t cap, uint32_t *got)
                              !esp_http_client_is_complete_data_received(s->client);
             }
             if (incomplete) {
-                ESP_LOGE(RF_TAG, "%s: the connection closed before the end of the file", s->cfg.url);
+                RF_LOGE(&s_log, "Closed early: %s", s->cfg.url);
                 return ESP_ERR_HTTP_INCOMPLETE_DATA;
             }
             return ESP_OK;
@@ -493,9 +495,7 @@ static esp_err_t make_source(void *ctx, const esp_http_client_config_t *http, rf
     }
     /* Refused here, before anything is erased: download_bin makes the source first. */
     if (!CONFIG_SELF_REFLASHER_ALLOW_PLAIN_HTTP && strncasecmp(http->url, "http://", 7) == 0) {
-        ESP_LOGE(RF_TAG, "%s: plain HTTP refused (CONFIG_SELF_REFLASHER_ALLOW_PLAIN_HTTP is off): use an https:// "
-                         "URL with the server's certificate (cert_pem), or turn the option on",
-                 http->url);
+        RF_LOGE(&s_log, "Plain HTTP off (SELF_REFLASHER_ALLOW_PLAIN_HTTP): %s", http->url);
         return ESP_ERR_NOT_SUPPORTED;
     }
     port_src_t *p = calloc(1, sizeof *p);
@@ -546,7 +546,7 @@ const esp_self_reflasher_platform_t *esp_self_reflasher_default_platform(void)
     esp_flash_t *chip = esp_flash_default_chip;
     uint32_t size = 0;
     if (chip == NULL || esp_flash_get_size(chip, &size) != ESP_OK || size == 0) {
-        ESP_LOGE(RF_TAG, "The main flash chip is not initialised");
+        RF_LOGE(&s_log, "No flash chip");
         return NULL;
     }
     s_flash = (rf_flash_t){
@@ -573,8 +573,7 @@ const esp_self_reflasher_platform_t *esp_self_reflasher_default_platform(void)
         .log = { .fn = port_log, .arg = NULL },
     };
 #if !CONFIG_SPI_FLASH_DANGEROUS_WRITE_ALLOWED
-    ESP_LOGW(RF_TAG, "CONFIG_SPI_FLASH_DANGEROUS_WRITE_ALLOWED is not set: writes to the bootloader, the "
-                     "partition table or the running app will be refused by the flash driver");
+    RF_LOGW(&s_log, "SPI_FLASH_DANGEROUS_WRITE_ALLOWED off: boot area writes fail");
 #endif
     s_ready = true;
     return &s_platform;
