@@ -256,6 +256,11 @@ typedef struct rf_esp_image_opts {
      *  e.g. from an earlier inspection of the same bytes. The XOR checksum and
      *  the stored hash are still read and compared; only the hashing is saved. */
     const rf_sha_known_t *known;
+    /** The appended SHA-256 is neither computed nor compared (sha256_calc
+     *  stays zero): the header, segments and XOR checksum are what the
+     *  ESP32's ROM checks of the second-stage bootloader (seen with the real
+     *  ROM in Espressif's QEMU: scripts/qemu_boot_check.sh). */
+    bool no_hash;
 } rf_esp_image_opts_t;
 
 /** Inspect an ESP image at offset 0 of the reader (the reader may be

@@ -203,7 +203,9 @@ esp_err_t rf_esp_image_inspect_ex(const rf_reader_t *r, const rf_esp_image_opts_
 
     /* One pass over [0, checksum]: XOR of the segment data and SHA-256
      * (unless the caller holds the digest of exactly these bytes). */
-    const bool known = opts != NULL && opts->known != NULL && opts->known->off == 0 && opts->known->len == (uint32_t)end;
+    const bool no_hash = opts != NULL && opts->no_hash;
+    const bool known = no_hash ||
+                       (opts != NULL && opts->known != NULL && opts->known->off == 0 && opts->known->len == (uint32_t)end);
     rf_sha256_ctx_t sha;
     rf_sha256_start(&sha);
     uint8_t sum = RF_ESP_CHECKSUM_SEED;
@@ -230,7 +232,9 @@ esp_err_t rf_esp_image_inspect_ex(const rf_reader_t *r, const rf_esp_image_opts_
         c += n;
     }
     rf_sha256_finish(&sha, out->sha256_calc);
-    if (known) {
+    if (no_hash) {
+        RF_MEMSET(out->sha256_calc, 0, RF_SHA256_LEN);
+    } else if (known) {
         RF_MEMCPY(out->sha256_calc, opts->known->sha256, RF_SHA256_LEN);
     }
     out->checksum_calc = sum;
@@ -247,7 +251,7 @@ esp_err_t rf_esp_image_inspect_ex(const rf_reader_t *r, const rf_esp_image_opts_
         first = RF_IMG_ERR_CHECKSUM;
         first_off = (uint32_t)cs_off;
     }
-    if (out->hash_appended) {
+    if (out->hash_appended && !no_hash) {
         if ((err = rf_reader_read(r, (uint32_t)end, out->sha256_stored, RF_SHA256_LEN)) != ESP_OK) {
             return read_fail(out, err, end);
         }
