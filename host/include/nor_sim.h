@@ -66,7 +66,7 @@ void nor_sim_default_config(nor_sim_config_t *cfg, uint32_t size);
  *    is the subset whose data was all 0xFF (charged page_program_blank_ns);
  *  - sector_erases/block_erases count erase units; a block erase adds one to
  *    the wear of each of its sectors; an interrupted erase adds no unit, no
- *    bytes and no time (its first sector is left with arbitrary bytes);
+ *    bytes and no time (its first erase unit is left with arbitrary bytes);
  *  - time_ns: erase units, page programs, reads at read_bytes_per_s (exact:
  *    the fraction of a nanosecond is carried between reads), plus whatever
  *    nor_sim_advance_ns()/nor_sim_advance_net() add. */
@@ -97,7 +97,8 @@ typedef enum {
     NOR_CUT_NONE = 0,
     NOR_CUT_BEFORE,     /**< op N is not performed at all */
     NOR_CUT_MIDDLE,     /**< op N is partly performed: a program writes a prefix of its
-                             bytes; an erase leaves its (first) sector with arbitrary bytes */
+                             bytes; an erase leaves its first erase unit (the 64 KiB block of
+                             a block erase, else the sector) with arbitrary bytes */
 } nor_cut_mode_t;
 
 typedef struct nor_sim nor_sim_t;
@@ -163,8 +164,9 @@ void nor_sim_set_cut_hook(nor_sim_t *sim, nor_sim_cut_hook_t hook, void *arg);
  * does (one cut at a time); NOR_CUT_NONE or op 0 just disarms. For
  * NOR_CUT_MIDDLE the outcome is a pure function of (seed, op): a program of
  * len bytes writes a prefix of seeded length in [0, len) (a program of 0
- * bytes writes nothing), an erase fills the first sector of its range with
- * seeded pseudo-random bytes and leaves the rest of the range as it was.
+ * bytes writes nothing), an erase fills the first erase unit of its range
+ * (the whole 64 KiB block when the range starts with one, else the first
+ * sector) with seeded pseudo-random bytes and leaves the rest as it was.
  * The cut operation returns ESP_ERR_FLASH_OP_FAIL. */
 
 /** True when the content is a mapped file (nor_sim_open_file). */

@@ -558,14 +558,17 @@ esp_err_t nor_sim_erase(nor_sim_t *sim, uint32_t addr, uint32_t len)
         return cut_fire(sim, NOR_OP_ERASE, addr, len, t0);
     case RUN_CUT_MIDDLE:
     default:
-        /* The first sector is left half-erased: arbitrary bytes. */
+        /* The first erase unit is left half-erased: arbitrary bytes over all
+         * of it (a block erase is one operation of the chip: a cut may leave
+         * any of its sectors undefined, not only the first). */
         if (len > 0) {
+            const uint32_t unit = (block != 0 && addr % block == 0 && len >= block) ? block : sector;
             prng_t r;
             prng_init(&r, sim->cut_seed, sim->cut_op);
             uint8_t *p = sim->data + addr;
-            for (uint32_t i = 0; i < sector; i += 8) {
+            for (uint32_t i = 0; i < unit; i += 8) {
                 uint64_t x = prng_next(&r);
-                for (uint32_t k = 0; k < 8 && i + k < sector; k++) {
+                for (uint32_t k = 0; k < 8 && i + k < unit; k++) {
                     p[i + k] = (uint8_t)(x >> (8 * k));
                 }
             }
