@@ -58,16 +58,20 @@ dup old.img new.img
 "$R" migrate --device new.img "${IMGS[@]}" --quiet >/dev/null
 "$R" rehearse --device old.img "${IMGS[@]}" --power-cut-sweep --json --quiet --trace ops.csv >sweep.json
 
-# make_cut K: old.img with trace ops 1..K-1 done -> cut-K.img
+# make_cut K [N]: old.img with trace ops 1..K-1 done, and the first N bytes of op K -> cut-K[+N].img
 make_cut() {
-    dup old.img "cut-$1.img"
+    local out=cut-$1${2:++$2}.img
+    dup old.img "$out"
     while IFS=, read -r op kind addr len _; do
-        [ "$op" -lt "$1" ] || break
+        if [ "$op" -ge "$1" ]; then
+            [ "$op" = "$1" ] && [ -n "${2:-}" ] || break
+            len=$2
+        fi
         if [ "$kind" = erase ]; then
             head -c $((len)) /dev/zero | tr '\0' '\377'
         else
             dd if=new.img bs=4096 iflag=skip_bytes,count_bytes skip=$((addr)) count=$((len)) status=none
-        fi | dd of="cut-$1.img" bs=4096 oflag=seek_bytes seek=$((addr)) conv=notrunc status=none
+        fi | dd of="$out" bs=4096 oflag=seek_bytes seek=$((addr)) conv=notrunc status=none
     done < <(tail -n +2 ops.csv)
 }
 # the bootloader window: the trace's first and last op that leave no bootable second stage
@@ -75,6 +79,11 @@ w0=$(awk -F, '$7 == 1 { print $1; exit }' ops.csv)
 w1=$(awk -F, '$7 == 1 { k = $1 } END { print k }' ops.csv)
 cuts=($((w0 / 4)) "$w0" $((w0 + 1)) $(((w0 + w1) / 2 + 1)) $((w1 + 1)))
 for k in "${cuts[@]}"; do make_cut "$k"; done
+# op w1 (the bootloader's last program) cut after its checksum byte, half-way into the appended
+# SHA-256: which of the two footers does the ROM check?
+w1_addr=$(awk -F, -v k="$w1" '$1 == k { print $3 }' ops.csv)
+part=$((0x1000 + $(stat -c %s "$F/mcuboot-esp32.bin") - 16 - w1_addr))
+make_cut "$w1" "$part"
 
 # ---- boots ---------------------------------------------------------------------------------
 # qemu_boot IMG LOG: boot IMG (written in place, as flash is) until a verdict shows or the timeout
@@ -111,12 +120,13 @@ print(next((r["outcome"] for r in json.load(open(sys.argv[1]))["runs"]
 
 names=(old new new-rebooted)
 for k in "${cuts[@]}"; do names+=("cut-$k"); done
+names+=("cut-$w1+$part")
 printf '%-14s %-6s %-6s %-6s %s\n' image sweep model qemu agree
 bad=0
 for n in "${names[@]}"; do
     img=$n.img sweep=-
     [ "$n" != new-rebooted ] || img=new.img # the flash new's boot left behind
-    case $n in cut-*) sweep=$(sweep_says "${n#cut-}") ;; esac
+    case $n in cut-*+*) ;; cut-*) sweep=$(sweep_says "${n#cut-}") ;; esac
     model=$("$R" boot "$img" 2>/dev/null | head -n 1 | cut -d: -f1 || true)
     "$R" boot "$img" >"$n.model.txt" 2>&1 || true
     qemu_boot "$img" "$n.serial.log"
