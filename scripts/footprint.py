@@ -269,16 +269,16 @@ def typedef_size(elf, name):
 def arena_size(work, inc, d):
     """rf_exec_mem_len(4096) on the device: the arena one download, copy or
     embedded call allocates (core/src/rf_exec_mem.h), evaluated by the cross
-    compiler (the aux union, the step state and the work area)."""
+    compiler (the step state and the work area)."""
     probe = os.path.join(d, "arena_probe.c")
     with open(probe, "w") as f:
         f.write('#include "rf_exec_mem.h"\n'
-                "const unsigned long rf_probe[4] = { RF_EXEC_MEM_LEN(4096), RF_EXEC_AUX_LEN, RF_EXEC_STEP_LEN,"
+                "const unsigned long rf_probe[3] = { RF_EXEC_MEM_LEN(4096), RF_EXEC_STEP_LEN,"
                 " RF_EXEC_WORK_LEN(4096) };\n")
     asm = os.path.join(d, "arena_probe.s")
     run([CC] + CFLAGS + inc + ["-I" + os.path.join(ROOT, "core/src"), "-S", probe, "-o", asm], cwd=d)
     words = [int(w) for w in re.findall(r"\.word\s+(\d+)", open(asm, encoding="utf-8").read())]
-    return words[:4] if len(words) >= 4 else None
+    return words[:3] if len(words) >= 3 else None
 
 
 def build(work, signatures):
@@ -353,11 +353,11 @@ def main():
     for sig in (False, True):
         a = res[sig]["arena"]
         if a:
-            print("peak heap of a download (%s): %d bytes = the handle %s + the call's arena %d (aux %d + step %d "
+            print("peak heap of a download (%s): %d bytes = the handle %s + the call's arena %d (step %d "
                   "+ work %d: rf_exec_mem_len(4096)) + the port's source %s (the HTTP client's own buffers are "
                   "ESP-IDF's; a gzip response adds the inflater's)"
                   % ("with signatures" if sig else "without signatures", peak_heap(res[sig]), res[sig]["handle"],
-                     a[0], a[1], a[2], a[3], res[sig]["source"]))
+                     a[0], a[1], a[2], res[sig]["source"]))
     print("\nPeak stack per public call (bytes; our frames, deepest path; indirect calls charged the deepest"
           " address-taken function; Mbed TLS and ESP-IDF functions are stubbed, their own frames not counted):")
     print("%-46s %10s %10s   deepest path (with signatures)" % ("call", "no sigs", "with sigs"))

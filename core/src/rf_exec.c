@@ -19,13 +19,11 @@
 #define RF_JOURNAL_EVERY 0x10000u
 
 typedef struct mem {
-    aux_t *aux;
     step_state_t *step;
-    uint8_t *work;      /* 2 sectors for the write engine + an I/O chunk, or the engine's work area */
+    uint8_t *work;      /* RF_EXEC_WORK_LEN: one user at a time */
     size_t work_len;
 } mem_t;
 
-#define AUX_LEN RF_EXEC_AUX_LEN
 #define STEP_LEN RF_EXEC_STEP_LEN
 
 static size_t work_len_for(uint32_t sector_size)
@@ -35,7 +33,7 @@ static size_t work_len_for(uint32_t sector_size)
 
 size_t rf_exec_mem_len(uint32_t sector_size)
 {
-    return AUX_LEN + STEP_LEN + work_len_for(sector_size);
+    return STEP_LEN + work_len_for(sector_size);
 }
 
 static esp_err_t carve(const rf_exec_dev_t *dev, void *mem, size_t mem_len, mem_t *m)
@@ -44,22 +42,25 @@ static esp_err_t carve(const rf_exec_dev_t *dev, void *mem, size_t mem_len, mem_
         ((uintptr_t)mem & 7u) != 0 || mem_len < rf_exec_mem_len(dev->flash->sector_size)) {
         return ESP_ERR_INVALID_ARG;
     }
-    m->aux = mem;
-    m->step = (step_state_t *)(void *)((uint8_t *)mem + AUX_LEN);
-    m->work = (uint8_t *)mem + AUX_LEN + STEP_LEN;
-    m->work_len = mem_len - AUX_LEN - STEP_LEN;
+    m->step = (step_state_t *)mem;
+    m->work = (uint8_t *)mem + STEP_LEN;
+    m->work_len = mem_len - STEP_LEN;
     return ESP_OK;
 }
 
-/* The partition table, read on demand into the work area's second half
- * (the first stays free for the otadata and journal work done while the
- * table is in use); anything that uses the whole work area (the engine, a
- * region write) ends its life. */
+/* Room after the work area's first sector, which stays free as scratch (for
+ * the otadata and journal work done while a table is in use, or an image
+ * inspection's reads): the partition table, an image's inspection, a key.
+ * Anything that uses the whole work area (the engine, a region write) ends
+ * its life. Room: RF_EXEC_WORK_LEN. */
+static void *in_work(const rf_exec_dev_t *dev, const mem_t *m)
+{
+    return (void *)(((uintptr_t)(m->work + dev->flash->sector_size) + 15u) & ~(uintptr_t)15u);
+}
+
 static rf_ptable_t *table_in_work(const rf_exec_dev_t *dev, const mem_t *m)
 {
-    /* room: RF_EXEC_WORK_LEN */
-    const uintptr_t p = ((uintptr_t)(m->work + dev->flash->sector_size) + 15u) & ~(uintptr_t)15u;
-    return (rf_ptable_t *)p;
+    return in_work(dev, m);
 }
 
 static uint32_t ptable_at(const rf_exec_dev_t *dev)
@@ -104,7 +105,7 @@ esp_err_t rf_exec_check_key(const rf_exec_dev_t *dev, const rf_exec_check_t *chk
     if (err != ESP_OK) {
         return err;
     }
-    if ((err = rf_sig_load_key(chk->pubkey, chk->pubkey_len, &m.aux->key)) != ESP_OK) {
+    if ((err = rf_sig_load_key(chk->pubkey, chk->pubkey_len, (rf_sig_key_t *)in_work(dev, &m))) != ESP_OK) {
         RF_LOGE(dev->log, "Key not loaded: %s", esp_err_to_name(err));
         return ESP_ERR_INVALID_ARG;
     }
@@ -471,10 +472,11 @@ static esp_err_t verify_image(const rf_exec_dev_t *dev, const rf_exec_check_t *c
         RF_LOGW(dev->log, "Content checks turned OFF: 0x%08x written unverified", (unsigned)dst);
         return ESP_OK;
     }
-    if (m->work_len < RF_ENG_WORK_LEN) {
+    if (m->work_len < RF_ENG_WORK_LEN + sizeof(eng_call_t) + 16u) {
         return ESP_ERR_NO_MEM;
     }
-    eng_call_t *c = &m->aux->eng;
+    /* after the engine's own work area */
+    eng_call_t *c = (eng_call_t *)(((uintptr_t)(m->work + RF_ENG_WORK_LEN) + 15u) & ~(uintptr_t)15u);
     memset(c, 0, sizeof *c);
     esp_err_t err = ESP_OK;
     const rf_sig_key_t *key = NULL;
@@ -500,7 +502,7 @@ static esp_err_t verify_image(const rf_exec_dev_t *dev, const rf_exec_check_t *c
             .declared = chk->declared, .declared_raw = chk->declared_raw, .key = key,
             .src_known = img_sha != NULL && img_sha->len > 0 ? img_sha : NULL,
         };
-        err = rf_eng_check_write(&c->dev, &c->vf, &c->w, m->work, m->work_len, &c->verdict);
+        err = rf_eng_check_write(&c->dev, &c->vf, &c->w, m->work, RF_ENG_WORK_LEN, &c->verdict);
         if (img_sha != NULL) {
             *img_sha = c->verdict.img_sha;
         }
@@ -812,12 +814,13 @@ static esp_err_t write_recovery_copy(const rf_exec_dev_t *dev, uint32_t src, uin
         return ESP_OK;
     }
     const uint32_t off = bl - dst;
-    rf_esp_image_info_t *info = &m->aux->info;
+    rf_esp_image_info_t *info = in_work(dev, m);
     rf_reader_t r;
     rf_reader_flash_t rctx;
     uint32_t bl_len = 0;
     if (rf_reader_from_flash(&r, &rctx, dev->flash, src + off, len - off) == ESP_OK &&
-        rf_esp_image_inspect(&r, m->work, m->work_len, info) == ESP_OK && info->kind == RF_ESP_KIND_BOOTLOADER) {
+        rf_esp_image_inspect(&r, m->work, dev->flash->sector_size, info) == ESP_OK &&
+        info->kind == RF_ESP_KIND_BOOTLOADER) {
         bl_len = info->image_len;
     }
     const uint32_t size = rf_align_up(bl_len, S);
@@ -1035,8 +1038,8 @@ static esp_err_t backup_running_app(const rf_exec_dev_t *dev, uint32_t src, uint
     rf_reader_t r;
     rf_reader_flash_t rctx;
     if (rf_reader_from_flash(&r, &rctx, dev->flash, run.offset, run.size) == ESP_OK &&
-        rf_esp_image_inspect(&r, m->work, m->work_len, &m->aux->info) == ESP_OK) {
-        app_len = m->aux->info.image_len;
+        rf_esp_image_inspect(&r, m->work, dev->flash->sector_size, (rf_esp_image_info_t *)in_work(dev, m)) == ESP_OK) {
+        app_len = ((const rf_esp_image_info_t *)in_work(dev, m))->image_len;
     }
     if (src < run.offset || (uint64_t)src + len > (uint64_t)run.offset + run.size) {
         RF_LOGW(dev->log, "Image not in running app: no backup while 0x%08x is rewritten", (unsigned)dst);

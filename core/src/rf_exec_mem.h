@@ -26,7 +26,8 @@
 #endif
 
 
-/* The engine's inputs and verdict for one check (in the arena, not on the stack). */
+/* The engine's inputs and verdict for one check: in the work area, after
+ * the engine's own RF_ENG_WORK_LEN bytes (not on the stack). */
 typedef struct eng_call {
     rf_eng_verdict_t verdict;
     rf_sig_key_t key;
@@ -36,16 +37,6 @@ typedef struct eng_call {
     rf_eng_dev_t dev;
     rf_eng_write_t w;
 } eng_call_t;
-
-/* What one phase of a call needs besides the sector buffers; never two at
- * once. (The partition table, when needed, is read into the work area's
- * second sector: rf_exec.c, table_in_work.) */
-typedef union aux {
-    rf_esp_image_info_t info;
-    eng_call_t eng;
-    rf_sig_key_t key;
-    uint64_t align;
-} aux_t;
 
 /* What a step keeps for its whole length (besides the caller's rf_exec_dl_t). */
 typedef union step_state {
@@ -61,13 +52,17 @@ typedef union step_state {
     } dl;                    /* a download's source and stream */
 } step_state_t;
 
-#define RF_EXEC_AUX_LEN ((sizeof(aux_t) + 7u) & ~(size_t)7u)
 #define RF_EXEC_STEP_LEN ((sizeof(step_state_t) + 7u) & ~(size_t)7u)
-/* 2 sectors for the write engine (a source reads straight into the first;
- * the partition table, when read, goes after the first), or the engine's
- * work area */
-#define RF_EXEC_WORK_LEN(S) \
-    RF_MAX(RF_MAX(2u * (size_t)(S), (size_t)(S) + sizeof(rf_ptable_t) + 16u), (size_t)RF_ENG_WORK_LEN)
-#define RF_EXEC_MEM_LEN(S) (RF_EXEC_AUX_LEN + RF_EXEC_STEP_LEN + RF_EXEC_WORK_LEN(S))
+/* The work area, used by one thing at a time: 2 sectors for the write
+ * engine (a source reads straight into the first); or the engine's work
+ * area and its call; or, after a first sector of scratch, the partition
+ * table or an image's inspection (rf_exec.c, in_work). */
+#define RF_EXEC_WORK_ONE(S, n) ((size_t)(S) + (size_t)(n) + 16u)
+#define RF_EXEC_WORK_LEN(S)                                                                              \
+    RF_MAX(RF_MAX(2u * (size_t)(S), RF_EXEC_WORK_ONE(S, sizeof(rf_ptable_t))),                          \
+           RF_MAX((size_t)RF_ENG_WORK_LEN + sizeof(eng_call_t) + 16u,                                    \
+                  RF_EXEC_WORK_ONE(S, sizeof(rf_esp_image_info_t) > sizeof(rf_sig_key_t)                 \
+                                          ? sizeof(rf_esp_image_info_t) : sizeof(rf_sig_key_t))))
+#define RF_EXEC_MEM_LEN(S) (RF_EXEC_STEP_LEN + RF_EXEC_WORK_LEN(S))
 
 #endif
