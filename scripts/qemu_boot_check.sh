@@ -7,7 +7,9 @@
 #
 #   QEMU          qemu-system-xtensa of Espressif's fork (default: the one on PATH)
 #   QEMU_BIOS     directory with esp32-v3-rom.bin, passed as -L (default: QEMU finds its own)
-#   QEMU_TIMEOUT  seconds each boot may take (default 20)
+#   QEMU_TIMEOUT  seconds each boot may take (default 20; 10 with ALL=1)
+#   ALL=1         also cut before every write op 1..N+1 of the trace (N+1: the complete
+#                 migration); an image identical to one already booted is not booted again
 #   RF_SHARED     ../shared (fixtures, seeds), default: beside the repository
 #   KEEP          a directory to keep the images and serial logs in (default: a temp dir)
 #
@@ -17,7 +19,8 @@
 # migration. A cut image is the old image with ops 1..K-1 of `reflasher rehearse --trace`
 # replayed, each program taking its bytes from the migrated image: exact everywhere but in
 # the journal (0x3fe000..0x400000), which the end of the migration erases and nothing at
-# boot reads. The "sweep" column is rehearse's own verdict for that cut.
+# boot reads. The "sweep" column is rehearse's own verdict for that cut (for the cut before
+# op N+1, its reference run's).
 # Exits 1 if QEMU and the model disagree on any image; 0 with "skipped" without QEMU.
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
@@ -25,7 +28,8 @@ build=$(cd "${1:-$repo/build/ci}" && pwd)
 R=$build/reflasher
 shared=${RF_SHARED:-$repo/../shared}
 QEMU=${QEMU:-$(command -v qemu-system-xtensa || true)}
-TMO=${QEMU_TIMEOUT:-20}
+ALL=${ALL:-0}
+TMO=${QEMU_TIMEOUT:-$([ "$ALL" = 1 ] && echo 10 || echo 20)}
 
 if [ -z "$QEMU" ] || ! "$QEMU" -machine help 2>/dev/null | grep -q '^esp32 '; then
     echo "skipped: no Espressif QEMU (set QEMU to a qemu-system-xtensa with machine esp32)"
@@ -64,7 +68,7 @@ make_cut() {
     dup old.img "$out"
     while IFS=, read -r op kind addr len _; do
         if [ "$op" -ge "$1" ]; then
-            [ "$op" = "$1" ] && [ -n "${2:-}" ] || break
+            if [ "$op" != "$1" ] || [ -z "${2:-}" ]; then break; fi
             len=$2
         fi
         if [ "$kind" = erase ]; then
@@ -78,6 +82,7 @@ make_cut() {
 w0=$(awk -F, '$7 == 1 { print $1; exit }' ops.csv)
 w1=$(awk -F, '$7 == 1 { k = $1 } END { print k }' ops.csv)
 cuts=($((w0 / 4)) "$w0" $((w0 + 1)) $(((w0 + w1) / 2 + 1)) $((w1 + 1)))
+[ "$ALL" != 1 ] || mapfile -t cuts < <(seq 1 "$(($(tail -n +2 ops.csv | wc -l) + 1))")
 for k in "${cuts[@]}"; do make_cut "$k"; done
 # op w1 (the bootloader's last program) cut after its checksum byte, half-way into the appended
 # SHA-256: which of the two footers does the ROM check?
@@ -113,27 +118,37 @@ classify() {
 }
 sweep_says() { # the sweep's outcome for a cut before op $1
     python3 -c 'import json, sys
-k = int(sys.argv[2])
-print(next((r["outcome"] for r in json.load(open(sys.argv[1]))["runs"]
-            if r["cut"] == "before" and r["first"] <= k <= r["last"]), "?"))' sweep.json "$1" 2>/dev/null || echo "?"
+k, s = int(sys.argv[2]), json.load(open(sys.argv[1]))
+print(next((r["outcome"] for r in s["runs"] if r["cut"] == "before" and r["first"] <= k <= r["last"]),
+           s["reference_run"]["boot"] if k == s["write_ops"] + 1 else "?"))' sweep.json "$1" 2>/dev/null || echo "?"
 }
 
 names=(old new new-rebooted)
 for k in "${cuts[@]}"; do names+=("cut-$k"); done
 names+=("cut-$w1+$part")
 printf '%-14s %-6s %-6s %-6s %s\n' image sweep model qemu agree
-bad=0
+bad=0 agreed=0
+declare -A seen=() verdict=() # content hash -> the first image booted with it, its QEMU verdict
 for n in "${names[@]}"; do
     img=$n.img sweep=-
     [ "$n" != new-rebooted ] || img=new.img # the flash new's boot left behind
     case $n in cut-*+*) ;; cut-*) sweep=$(sweep_says "${n#cut-}") ;; esac
     model=$("$R" boot "$img" 2>/dev/null | head -n 1 | cut -d: -f1 || true)
     "$R" boot "$img" >"$n.model.txt" 2>&1 || true
-    qemu_boot "$img" "$n.serial.log"
-    q=$(classify "$n.serial.log")
-    agree=yes
-    [ "$model" = "$q" ] && { [ "$sweep" = - ] || [ "$sweep" = "$model" ]; } || { agree=no; bad=1; }
-    printf '%-14s %-6s %-6s %-6s %s\n' "$n" "$sweep" "$model" "$q" "$agree"
+    h=$(sha256sum <"$img") note=
+    if [ "$ALL" = 1 ] && [ -n "${seen[$h]:-}" ]; then # booting would show the same: reuse it
+        q=${verdict[$h]} note="  (same as ${seen[$h]})"
+    else
+        seen[$h]=$n
+        qemu_boot "$img" "$n.serial.log"
+        q=$(classify "$n.serial.log")
+        verdict[$h]=$q
+    fi
+    agree=no
+    if [ "$model" = "$q" ] && { [ "$sweep" = - ] || [ "$sweep" = "$model" ]; }; then agree=yes; fi
+    if [ $agree = yes ]; then agreed=$((agreed + 1)); else bad=1; fi
+    printf '%-14s %-6s %-6s %-6s %s\n' "$n" "$sweep" "$model" "$q" "$agree$note"
 done
 echo "images and serial logs: $W${KEEP:+ (kept)}"
+[ "$ALL" != 1 ] || echo "${#names[@]} images, $agreed agree, $((${#names[@]} - agreed)) disagree"
 exit $bad
