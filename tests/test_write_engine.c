@@ -526,6 +526,39 @@ static void test_flash_digests_and_blank_map(void **state)
     free(img);
 }
 
+/* Zero-copy: a source fills the sector buffer's free part (rf_stream_room)
+ * and commits what it wrote; more than the room, or past max_len, is
+ * refused and changes nothing; the bytes land and hash as rf_stream_write's. */
+static void test_stream_room_and_commit(void **state)
+{
+    fx_t *fx = *state;
+    const uint32_t n = 3 * S + 123;
+    uint8_t *img = malloc(n);
+    fill_random(img, n, 77);
+    rf_stream_t s;
+    assert_int_equal(rf_stream_init(&s, &fx->flash, 0x40000, 0x10000, n, n, fx->work, sizeof fx->work, NULL), ESP_OK);
+    uint32_t off = 0, room = 0;
+    while (off < n) {
+        uint8_t *into = rf_stream_room(&s, &room);
+        assert_true(room > 0 && room <= S);
+        assert_int_equal(rf_stream_commit(&s, room + 1), ESP_ERR_INVALID_SIZE);   /* more than the room */
+        const uint32_t k = RF_MIN(RF_MIN(room, 1000u), n - off);
+        memcpy(into, img + off, k);
+        assert_int_equal(rf_stream_commit(&s, k), ESP_OK);
+        off += k;
+        assert_int_equal(s.offset, off);
+    }
+    (void)rf_stream_room(&s, &room);
+    assert_int_equal(rf_stream_commit(&s, 1), ESP_ERR_INVALID_SIZE);   /* past max_len */
+    assert_int_equal(s.offset, n);
+    uint8_t dig[32], want[32];
+    assert_int_equal(rf_stream_finish(&s, dig), ESP_OK);
+    rf_sha256(img, n, want);
+    assert_memory_equal(dig, want, 32);
+    assert_memory_equal(nor_sim_data(fx->sim) + 0x40000, img, n);
+    free(img);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -540,6 +573,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_stream_reads_each_sector_once, setup, teardown),
         cmocka_unit_test_setup_teardown(test_stream_image_only_hashes_the_image_range, setup, teardown),
         cmocka_unit_test_setup_teardown(test_flash_digests_and_blank_map, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_stream_room_and_commit, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
