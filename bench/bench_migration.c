@@ -306,17 +306,10 @@ int main(int argc, char **argv)
     uint8_t *dense = NULL;
     rf_mcuboot_gen_t dg = { .payload_size = 0xFE000, .slot_size = 0x100000, .trailer_perm = true, .seed = 9 };
     size_t dense_len = rf_gen_mcuboot_image(&dg, &dense);
-    char csv[600], path[700], ecsv[600];
-    snprintf(csv, sizeof csv, "%s/partitions.csv", dir);
-    snprintf(ecsv, sizeof ecsv, "%s/embedded.csv", dir);
-    FILE *f = fopen(csv, "w");
-    fputs("nvs,data,nvs,,0x4000,\notadata,data,ota,,0x2000,\nphy_init,data,phy,,0x1000,\n"
-          "factory,app,factory,0x10000,1M,\nota_0,app,ota_0,0x110000,1M,\nota_1,app,ota_1,0x210000,1M,\n", f);
-    fclose(f);
-    f = fopen(ecsv, "w");
-    fputs("nvs,data,nvs,,0x4000,\notadata,data,ota,,0x2000,\nphy_init,data,phy,,0x1000,\n"
-          "factory,app,factory,0x10000,2M,\nota_0,app,ota_0,0x210000,0x180000,\n", f);
-    fclose(f);
+    /* the reference examples' partition tables (examples/ of this project) */
+    const char *csv = RF_SOURCE_DIR "/examples/boot_swap_download_example/partitions.csv";
+    const char *ecsv = RF_SOURCE_DIR "/examples/boot_swap_embedded_example/partitions.csv";
+    char path[700];
     snprintf(path, sizeof path, "%s/www", dir);
     mkdir(path, 0755);
     snprintf(path, sizeof path, "%s/www/raw", dir);

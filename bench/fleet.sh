@@ -23,14 +23,7 @@ trap '[ -f "$w/nginx.pid" ] && kill "$(cat "$w/nginx.pid")" 2>/dev/null; rm -rf 
 mkdir -p "$w/www" "$w/dev" "$w/tmp"
 "$R" image mcuboot --payload 149824 --slot-size 0x100000 --confirm -o "$w/www/app_upd.bin" >/dev/null
 "$R" image esp-bootloader --chip esp32 --code-size 27000 -o "$w/www/mcuboot-esp32.bin" >/dev/null
-cat > "$w/partitions.csv" <<'CSV'
-nvs,data,nvs,,0x4000,
-otadata,data,ota,,0x2000,
-phy_init,data,phy,,0x1000,
-factory,app,factory,0x10000,1M,
-ota_0,app,ota_0,0x110000,1M,
-ota_1,app,ota_1,0x210000,1M,
-CSV
+cp examples/boot_swap_download_example/partitions.csv "$w/partitions.csv"
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 cat > "$w/nginx.conf" <<CONF
 worker_processes 2;

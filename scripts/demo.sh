@@ -16,15 +16,7 @@ work="$root/out/demo"
 rm -rf "$work" && mkdir -p "$work/www" && cd "$work"
 
 # The reference download example's partition table.
-cat > partitions.csv <<'CSV'
-# Name,     Type, SubType,     Offset,          Size, Flags
-nvs,        data, nvs,               ,        0x4000,
-otadata,    data, ota,               ,        0x2000,
-phy_init,   data, phy,               ,        0x1000,
-factory,    app,  factory,    0x10000,            1M,
-ota_0,      app,  ota_0,     0x110000,            1M,
-ota_1,      app,  ota_1,     0x210000,            1M,
-CSV
+cp "$root/examples/boot_swap_download_example/partitions.csv" partitions.csv
 
 echo "== images (real formats, filler code), each also gzip-compressed (FILE.gz)"
 "$R" image mcuboot --payload 149824 --slot-size 0x100000 --confirm --version 1.0.0 -o www/app_upd.bin --gzip

@@ -46,14 +46,7 @@ mkdir -p "$W"
 cd "$W"
 
 # ---- images --------------------------------------------------------------------------------
-cat >parts.csv <<'CSV'
-nvs,data,nvs,,0x4000,
-otadata,data,ota,,0x2000,
-phy_init,data,phy,,0x1000,
-factory,app,factory,0x10000,1M,
-ota_0,app,ota_0,0x110000,1M,
-ota_1,app,ota_1,0x210000,1M,
-CSV
+cp "$repo/examples/boot_swap_download_example/partitions.csv" parts.csv
 IMGS=(--image "$F/app_upd.bin@0x110000" --image "$F/mcuboot-esp32.bin@0x1000:0xF000")
 "$R" device create --chip esp32 --flash-size 4MB --partitions parts.csv --running factory -o old.img \
     --old-system --bootloader "$F/idf-v5.1.2-bootloader-esp32.bin" --app "$F/idf-v5.1.2-hello_world-esp32.bin" >/dev/null
