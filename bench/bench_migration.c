@@ -140,13 +140,6 @@ static void limit_for(const uint8_t *cur, uint32_t at, uint32_t size, const uint
     }
 }
 
-/* The range an MCUboot image's SHA-256 TLV covers: header + image + protected TLVs. */
-static uint32_t mcuboot_hashed_len(const uint8_t *h)
-{
-    return (uint32_t)(h[8] | h[9] << 8) + (uint32_t)(h[12] | h[13] << 8 | h[14] << 16 | (uint32_t)h[15] << 24) +
-           (uint32_t)(h[10] | h[11] << 8);
-}
-
 static void take_counters(const nor_sim_t *sim, const window_t *w, row_t *r)
 {
     const nor_sim_counters_t *c = nor_sim_counters(sim);
@@ -407,7 +400,7 @@ int main(int argc, char **argv)
         double berase = 0;
         limit_for(before, 0x1000, 0xF000, bl, (uint32_t)bl_len, &bpages, &berase);
         r->floor = (double)r->net_b * 1e3 / tm->net_bytes_per_s + 2.0 * tm->request_ns / 1e6 +
-                   (double)mcuboot_hashed_len(dense) * 1e3 / tm->sha256_bytes_per_s +
+                   (double)rf_mcuboot_hashed_end(dense) * 1e3 / tm->sha256_bytes_per_s +
                    (double)bpages * tm->page_program_ns / 1e6 + berase;
         r->floor_why = "network + 2 requests + the app hashed again before the bootloader's copy + its flash work";
         free(before);

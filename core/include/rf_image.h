@@ -430,6 +430,11 @@ typedef struct rf_mcuboot_opts {
     const rf_sha_known_t *known;
 } rf_mcuboot_opts_t;
 
+/** From an MCUboot image's first 16 bytes: the end of the range its SHA-256
+ *  TLV covers (header + image + protected TLVs), or 0 when they are not an
+ *  MCUboot header (magic, header size >= 32). Nothing else is checked. */
+uint64_t rf_mcuboot_hashed_end(const uint8_t hdr[16]);
+
 /** Inspect an MCUboot image at offset 0 of the reader. Returns ESP_OK when
  *  valid, RF_ERR_IMAGE_INVALID when a check failed (see out->err),
  *  ESP_ERR_INVALID_ARG for a bad call, or the reader's error. */

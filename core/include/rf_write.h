@@ -132,8 +132,8 @@ esp_err_t rf_stream_init(rf_stream_t *s, const rf_flash_t *flash, uint32_t base,
 esp_err_t rf_stream_write(rf_stream_t *s, const void *data, uint32_t len);
 /** Zero-copy: where the next bytes go (the sector buffer's free part) and
  *  how many fit there (*room > 0); a source reads straight into it, then
- *  rf_stream_commit(n) takes them (n <= *room; ESP_ERR_INVALID_SIZE past
- *  max_len, as rf_stream_write). */
+ *  rf_stream_commit(n) takes them (n > *room: ESP_ERR_INVALID_ARG;
+ *  ESP_ERR_INVALID_SIZE past max_len, as rf_stream_write). */
 uint8_t *rf_stream_room(rf_stream_t *s, uint32_t *room);
 esp_err_t rf_stream_commit(rf_stream_t *s, uint32_t n);
 /** Resume: take the first n bytes (a multiple of sector_size) as already

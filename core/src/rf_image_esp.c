@@ -207,13 +207,17 @@ esp_err_t rf_esp_image_inspect_ex(const rf_reader_t *r, const rf_esp_image_opts_
     const bool known = no_hash ||
                        (opts != NULL && opts->known != NULL && opts->known->off == 0 && opts->known->len == (uint32_t)end);
     rf_sha256_ctx_t sha;
-    rf_sha256_start(&sha);
+    if (!known) {
+        rf_sha256_start(&sha);   /* nothing to start when the digest is known or not wanted */
+    }
     uint8_t sum = RF_ESP_CHECKSUM_SEED;
     for (uint32_t c = 0; c < (uint32_t)end;) {
         uint32_t n = RF_MIN(chunk_max, (uint32_t)end - c);
         if ((err = rf_reader_read(r, c, scratch, n)) != ESP_OK) {
-            uint8_t dummy[RF_SHA256_LEN];
-            rf_sha256_finish(&sha, dummy);
+            if (!known) {
+                uint8_t dummy[RF_SHA256_LEN];
+                rf_sha256_finish(&sha, dummy);
+            }
             return read_fail(out, err, c);
         }
         if (!known) {
@@ -231,10 +235,11 @@ esp_err_t rf_esp_image_inspect_ex(const rf_reader_t *r, const rf_esp_image_opts_
         }
         c += n;
     }
-    rf_sha256_finish(&sha, out->sha256_calc);
-    if (no_hash) {
+    if (!known) {
+        rf_sha256_finish(&sha, out->sha256_calc);
+    } else if (no_hash) {
         RF_MEMSET(out->sha256_calc, 0, RF_SHA256_LEN);
-    } else if (known) {
+    } else {
         RF_MEMCPY(out->sha256_calc, opts->known->sha256, RF_SHA256_LEN);
     }
     out->checksum_calc = sum;

@@ -216,6 +216,14 @@ esp_err_t rf_mcuboot_inspect(const rf_reader_t *r, uint32_t slot_size, const str
     return rf_mcuboot_inspect_ex(r, &o, scratch, scratch_len, out);
 }
 
+uint64_t rf_mcuboot_hashed_end(const uint8_t hdr[16])
+{
+    if (rf_le32(hdr) != RF_MCUBOOT_MAGIC || rf_le16(hdr + 8) < RF_MCUBOOT_HEADER_LEN) {
+        return 0;
+    }
+    return (uint64_t)rf_le16(hdr + 8) + rf_le32(hdr + 12) + rf_le16(hdr + 10);
+}
+
 esp_err_t rf_mcuboot_inspect_ex(const rf_reader_t *r, const rf_mcuboot_opts_t *opts, uint8_t *scratch,
                                 size_t scratch_len, rf_mcuboot_info_t *out)
 {
@@ -269,7 +277,7 @@ esp_err_t rf_mcuboot_inspect_ex(const rf_reader_t *r, const rf_mcuboot_opts_t *o
         return fail(out, RF_IMG_ERR_TRUNCATED, size);
     }
     out->prot_off = (uint32_t)prot_off;
-    uint64_t tlv_off = prot_off + out->protect_tlv_size;
+    uint64_t tlv_off = rf_mcuboot_hashed_end(scratch);   /* prot_off + protect_tlv_size */
     out->tlv_off = tlv_off > UINT32_MAX ? UINT32_MAX : (uint32_t)tlv_off;
     out->hashed_len = out->tlv_off;
 

@@ -548,12 +548,12 @@ static esp_err_t stream_flush(rf_stream_t *s)
 }
 
 /* image_only: the first 16 bytes are in: an MCUboot header gives the
- * image's own hashed range (rf_image_mcuboot.c computes the same range). */
+ * image's own hashed range (the inspector's, rf_mcuboot_hashed_end). */
 static void stream_header(rf_stream_t *s, const uint8_t *b)
 {
     s->hdr_seen = 1;
-    const uint64_t end = (uint64_t)rf_le16(b + 8) + rf_le32(b + 12) + rf_le16(b + 10);
-    if (rf_le32(b) == RF_MCUBOOT_MAGIC && rf_le16(b + 8) >= RF_MCUBOOT_HEADER_LEN && end <= s->max_len) {
+    const uint64_t end = rf_mcuboot_hashed_end(b);
+    if (end != 0 && end <= s->max_len) {
         s->img_len = (uint32_t)end;
     }
 }
@@ -583,12 +583,20 @@ uint8_t *rf_stream_room(rf_stream_t *s, uint32_t *room)
     return s->sector + s->fill;
 }
 
+static esp_err_t too_long(const rf_stream_t *s)
+{
+    RF_LOGE(s->log, "Data past 0x%x B at 0x%08x", (unsigned)s->max_len, (unsigned)s->base);
+    return ESP_ERR_INVALID_SIZE;
+}
+
 esp_err_t rf_stream_commit(rf_stream_t *s, uint32_t n)
 {
     const uint32_t S = s->flash->sector_size;
-    if (n > S - s->fill || (uint64_t)s->offset + n > s->max_len) {
-        RF_LOGE(s->log, "Data past 0x%x B at 0x%08x", (unsigned)s->max_len, (unsigned)s->base);
-        return ESP_ERR_INVALID_SIZE;
+    if (n > S - s->fill) {
+        return ESP_ERR_INVALID_ARG;   /* more than rf_stream_room gave: the caller's error */
+    }
+    if ((uint64_t)s->offset + n > s->max_len) {
+        return too_long(s);
     }
     if (n == 0) {
         return ESP_OK;
@@ -613,7 +621,7 @@ esp_err_t rf_stream_write(rf_stream_t *s, const void *data, uint32_t len)
 {
     const uint8_t *p = data;
     if ((uint64_t)s->offset + len > s->max_len) {
-        return rf_stream_commit(s, UINT32_MAX);   /* refused, with its log line */
+        return too_long(s);   /* refused before any byte is taken */
     }
     while (len > 0) {
         uint32_t room;
