@@ -41,6 +41,12 @@ static inline uint32_t rf_align_up(uint32_t v, uint32_t align)
     return v + (align - r);
 }
 
+/** p rounded up to a 16-byte boundary (places carved in a work area). */
+static inline void *rf_at16(void *p)
+{
+    return (void *)(((uintptr_t)p + 15u) & ~(uintptr_t)15u);
+}
+
 /** True when every byte of buf is 0xFF (the erased state of NOR flash). */
 static inline bool rf_is_blank(const uint8_t *buf, size_t len)
 {

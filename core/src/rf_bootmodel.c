@@ -541,10 +541,8 @@ rf_boot_result_t rf_boot_eval_ex(const rf_reader_t *flash, const rf_boot_layout_
         return RF_BOOT_BRICK;
     }
     ctx_t c = { .flash = flash, .size = flash->size, .lay = *layout, .st = st, .hint = hint, .scratch = work };
-    uintptr_t ip = ((uintptr_t)((uint8_t *)work + INFO_AT) + 15u) & ~(uintptr_t)15u;
-    c.info = (void *)ip;
-    ip = ((uintptr_t)((uint8_t *)work + PARTS_AT) + 15u) & ~(uintptr_t)15u;
-    c.parts = (void *)ip;
+    c.info = rf_at16((uint8_t *)work + INFO_AT);
+    c.parts = rf_at16((uint8_t *)work + PARTS_AT);
 
     /* 1. ROM. */
     uint32_t bl_off = rf_esp_chip_bootloader_offset(layout->chip_id);

@@ -38,8 +38,7 @@ static esp_err_t refuse(eng_t *e, rf_eng_rule_t rule)
 
 static void *aligned_at(uint8_t *base, uint32_t off)
 {
-    uintptr_t p = ((uintptr_t)(base + off) + 15u) & ~(uintptr_t)15u;
-    return (void *)p;
+    return rf_at16(base + off);
 }
 
 /* The partitions of the table as it is before the write: where an app

@@ -53,14 +53,9 @@ static esp_err_t carve(const rf_exec_dev_t *dev, void *mem, size_t mem_len, mem_
  * inspection's reads): the partition table, an image's inspection, a key.
  * Anything that uses the whole work area (the engine, a region write) ends
  * its life. Room: RF_EXEC_WORK_LEN. */
-static void *at16(uint8_t *p)
-{
-    return (void *)(((uintptr_t)p + 15u) & ~(uintptr_t)15u);
-}
-
 static void *in_work(const rf_exec_dev_t *dev, const mem_t *m)
 {
-    return at16(m->work + dev->flash->sector_size);
+    return rf_at16(m->work + dev->flash->sector_size);
 }
 
 static rf_ptable_t *table_in_work(const rf_exec_dev_t *dev, const mem_t *m)
@@ -481,7 +476,7 @@ static esp_err_t verify_image(const rf_exec_dev_t *dev, const rf_exec_check_t *c
         return ESP_ERR_NO_MEM;
     }
     /* after the engine's own work area */
-    eng_call_t *c = at16(m->work + RF_ENG_WORK_LEN);
+    eng_call_t *c = rf_at16(m->work + RF_ENG_WORK_LEN);
     memset(c, 0, sizeof *c);
     esp_err_t err = ESP_OK;
     const rf_sig_key_t *key = NULL;
