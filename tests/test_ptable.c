@@ -620,6 +620,57 @@ static void test_read_from_flash(void **state)
     nor_sim_free(sim);
 }
 
+/* A reader over a table image that counts its calls and fails at one offset. */
+typedef struct {
+    const uint8_t *img;
+    uint32_t calls, max_len, fail_at;
+} counting_reader_t;
+
+static esp_err_t counting_read(void *arg, uint32_t off, void *buf, uint32_t len)
+{
+    counting_reader_t *r = arg;
+    r->calls++;
+    r->max_len = len > r->max_len ? len : r->max_len;
+    if (off == r->fail_at) {
+        return ESP_ERR_FLASH_OP_FAIL;
+    }
+    memcpy(buf, r->img + off, len);
+    return ESP_OK;
+}
+
+/* rf_ptable_parse_read holds no copy of the table: it reads one entry at a
+ * time, stops at the end marker, gives what rf_ptable_parse gives, and
+ * returns a read error as it is. */
+static void test_parse_read_entry_by_entry(void **state)
+{
+    (void)state;
+    uint32_t n = 0;
+    uint8_t *img = image_of(DOWNLOAD_CSV, true, &n);
+    rf_ptable_t *a = new_table(), *b = new_table();
+    assert_int_equal(rf_ptable_parse(img, RF_PTABLE_MAX_LEN, a), ESP_OK);
+    counting_reader_t r = { .img = img, .fail_at = UINT32_MAX };
+    assert_int_equal(rf_ptable_parse_read(counting_read, &r, RF_PTABLE_MAX_LEN, b), ESP_OK);
+    assert_memory_equal(a, b, sizeof *a);
+    assert_true(b->has_md5 && b->md5_ok);
+    assert_int_equal(r.max_len, RF_PTABLE_ENTRY_LEN);
+    assert_int_equal(r.calls, n + 2);   /* the partitions, the MD5 entry, the end marker */
+
+    /* a flipped label byte: the MD5 computed entry by entry no longer matches */
+    img[12] ^= 0x01;
+    assert_int_equal(rf_ptable_parse_read(counting_read, &r, RF_PTABLE_MAX_LEN, b), ESP_ERR_INVALID_CRC);
+    assert_false(b->md5_ok);
+    img[12] ^= 0x01;
+
+    /* a read error on the third entry: returned as it is, nothing parsed */
+    r.fail_at = 2 * RF_PTABLE_ENTRY_LEN;
+    assert_int_equal(rf_ptable_parse_read(counting_read, &r, RF_PTABLE_MAX_LEN, b), ESP_ERR_FLASH_OP_FAIL);
+    assert_int_equal(b->count, 0);
+    assert_int_equal(rf_ptable_parse_read(NULL, &r, RF_PTABLE_MAX_LEN, b), ESP_ERR_INVALID_ARG);
+    free(img);
+    free(a);
+    free(b);
+}
+
 static void test_kind_names(void **state)
 {
     (void)state;
@@ -901,6 +952,7 @@ int main(void)
         cmocka_unit_test(test_truncated_and_garbage),
         cmocka_unit_test(test_hostile_magic_fill),
         cmocka_unit_test(test_read_from_flash),
+        cmocka_unit_test(test_parse_read_entry_by_entry),
         cmocka_unit_test(test_kind_names),
         cmocka_unit_test(test_find_and_check),
         cmocka_unit_test(test_csv_suffixes_and_numbers),

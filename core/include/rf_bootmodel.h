@@ -150,7 +150,7 @@ typedef struct rf_boot_state {
  * partitions ESP-IDF's bootloader boots from (factory, test, otadata and
  * 16 OTA slots). */
 #define RF_BOOT_R16(n) ((((size_t)(n)) + 15u) & ~(size_t)15u)
-#define RF_BOOT_SCRATCH_LEN 4096u
+#define RF_BOOT_SCRATCH_LEN 1024u   /* reads for the inspectors, hashes and compares: a chunk at a time */
 #define RF_BOOT_INFO_LEN \
     RF_BOOT_R16((sizeof(rf_esp_image_info_t) > sizeof(rf_mcuboot_info_t) ? sizeof(rf_esp_image_info_t) \
                                                                           : sizeof(rf_mcuboot_info_t)) + 16u)

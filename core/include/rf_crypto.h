@@ -11,7 +11,7 @@
 #define RF_MD5_LEN 16
 
 typedef struct { uint64_t opaque[32]; } rf_sha256_ctx_t;  /* >= sizeof(mbedtls_sha256_context) */
-typedef struct { uint64_t opaque[16]; } rf_md5_ctx_t;     /* >= sizeof(mbedtls_md5_context) */
+typedef struct { uint64_t opaque[16]; } rf_md5_ctx_t;     /* >= sizeof(mbedtls_md5_context); a plain value: a copy carries on from the same state */
 
 void rf_sha256_start(rf_sha256_ctx_t *ctx);
 void rf_sha256_update(rf_sha256_ctx_t *ctx, const void *data, size_t len);

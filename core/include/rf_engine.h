@@ -161,11 +161,11 @@ typedef struct rf_eng_verdict {
 } rf_eng_verdict_t;
 
 /* The engine's work area: the boot model's, where the inspectors and the
- * table check also run (the table's sector, then its parsed form), then
+ * table check also run (the parsed table, read an entry at a time), then
  * the state before the write (rule 6's rare path), then the digests in hand,
  * past both (they live through the table check and the boot model). */
 #define RF_ENG_STATE_AT RF_BOOT_WORK_LEN
-#define RF_ENG_PTABLE_END (RF_BOOT_R16(RF_PTABLE_MAX_LEN + 15u) + sizeof(rf_ptable_t))
+#define RF_ENG_PTABLE_END (sizeof(rf_ptable_t) + 15u)
 #define RF_ENG_KNOWN_AT                                                                                   \
     RF_BOOT_R16(RF_ENG_STATE_AT + sizeof(rf_boot_state_t) + 16u > RF_ENG_PTABLE_END                        \
                     ? RF_ENG_STATE_AT + sizeof(rf_boot_state_t) + 16u                                      \

@@ -30,13 +30,13 @@ enum { RF_PART_SUBTYPE_DATA_OTA = 0x00, RF_PART_SUBTYPE_DATA_PHY = 0x01, RF_PART
 #define RF_PART_FLAG_READONLY 0x2u
 
 typedef struct rf_part {
-    uint8_t type;
-    uint8_t subtype;
     uint32_t offset;
     uint32_t size;
-    char label[RF_PART_LABEL_MAX + 1];  /**< always NUL-terminated */
     uint32_t flags;
-} rf_part_t;
+    uint8_t type;
+    uint8_t subtype;
+    char label[RF_PART_LABEL_MAX + 1];  /**< always NUL-terminated */
+} rf_part_t;   /* 32 bytes: a table of them is the largest thing a check holds */
 
 typedef struct rf_ptable {
     rf_part_t parts[RF_PTABLE_MAX_PARTS];
@@ -51,6 +51,14 @@ typedef struct rf_ptable {
  *  entries are still returned, md5_ok false); ESP_ERR_INVALID_SIZE: an entry
  *  neither blank, nor a partition, nor MD5 (the table is corrupt). */
 esp_err_t rf_ptable_parse(const uint8_t *buf, size_t len, rf_ptable_t *out);
+
+/** Reader of table bytes [off, off + len) (the parse reads one entry at a time). */
+typedef esp_err_t (*rf_ptable_read_fn)(void *arg, uint32_t off, void *buf, uint32_t len);
+
+/** rf_ptable_parse() of the `len` bytes a reader gives, read one 32-byte
+ *  entry at a time (no copy of the table is held; its MD5 is computed as the
+ *  entries pass). A read error is returned as it is, with out->count 0. */
+esp_err_t rf_ptable_parse_read(rf_ptable_read_fn read, void *arg, size_t len, rf_ptable_t *out);
 
 /** Read and parse the table at `offset` through the flash port, with the
  *  caller's scratch buffer of at least RF_PTABLE_MAX_LEN bytes. */

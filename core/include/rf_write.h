@@ -18,13 +18,19 @@
  *    destination may overlap in the same flash (memmove semantics).
  *  - rf_stream_*: the target arrives as a stream (a download into staging).
  *
- * The caller owns all memory: `work` must hold at least 2 * sector_size bytes.
+ * The caller owns all memory: `work` must hold RF_WRITE_WORK_LEN(sector_size)
+ * bytes: a sector of target bytes and a chunk through which the current
+ * content is read, compared and read back (RF_WRITE_CHUNK bytes at a time:
+ * the same bytes are read as with a whole sector, in more calls).
  */
 #pragma once
 #include "rf_crypto.h"
 #include "rf_flash.h"
 #include "rf_image.h"
 #include "rf_log.h"
+
+#define RF_WRITE_CHUNK 256u
+#define RF_WRITE_WORK_LEN(S) ((size_t)(S) + RF_WRITE_CHUNK)
 
 typedef struct rf_write_stats {
     uint32_t sectors_same;          /**< already right: not touched */
@@ -52,7 +58,7 @@ typedef struct rf_region_write {
      *  the engine can order the copy like memmove. 0 length: not in flash. */
     uint32_t src_addr;
     uint32_t src_in_flash;  /**< non-zero when src_addr is meaningful */
-    uint8_t *work;          /**< >= 2 * sector_size bytes */
+    uint8_t *work;          /**< >= RF_WRITE_WORK_LEN(sector_size) bytes */
     size_t work_len;
     const rf_log_t *log;
     rf_progress_fn progress;
@@ -99,7 +105,7 @@ typedef struct rf_stream {
     uint32_t max_len;       /**< bytes the stream may hold (<= size) */
     uint32_t expected;      /**< announced length (0: unknown), for the block-erase choice */
     uint8_t *sector;        /**< target of the sector being filled */
-    uint8_t *scratch;       /**< current content, read back */
+    uint8_t *scratch;       /**< RF_WRITE_CHUNK bytes: current content, read back */
     uint32_t fill;          /**< bytes in `sector` */
     uint32_t offset;        /**< bytes accepted so far */
     uint32_t touched_lo;    /**< first/last+1 sector index programmed (for rollback) */

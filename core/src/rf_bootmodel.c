@@ -126,7 +126,7 @@ typedef struct ctx {
     rf_boot_layout_t lay;
     rf_boot_state_t *st;
     const rf_boot_hint_t *hint; /* may be NULL */
-    uint8_t *scratch;          /* 4096 */
+    uint8_t *scratch;          /* RF_BOOT_SCRATCH_LEN */
     void *parts;               /* idf_parts_t, in the work area */
     union {
         rf_esp_image_info_t esp;
@@ -134,7 +134,7 @@ typedef struct ctx {
     } *info;
 } ctx_t;
 
-/* The work area: [0, 4096) inspector scratch, then the inspector's result,
+/* The work area: [0, RF_BOOT_SCRATCH_LEN) inspector scratch, then the inspector's result,
  * then (ESP-IDF path) the partitions it boots from: off the stack. */
 #define INFO_AT RF_BOOT_SCRATCH_LEN
 #define PARTS_AT (INFO_AT + RF_BOOT_INFO_LEN)
@@ -184,7 +184,7 @@ static bool esp_image_at(ctx_t *c, uint32_t off, uint32_t len, bool no_hash)
     }
     rf_sha_known_t rel;
     rf_esp_image_opts_t o = { .expect_chip_id = c->lay.chip_id, .known = known_at(c, off, &rel), .no_hash = no_hash };
-    esp_err_t e = rf_esp_image_inspect_ex(&w, &o, c->scratch, 4096, info);
+    esp_err_t e = rf_esp_image_inspect_ex(&w, &o, c->scratch, RF_BOOT_SCRATCH_LEN, info);
     return e == ESP_OK && info->err == RF_IMG_OK;
 }
 
@@ -201,7 +201,7 @@ static bool mcuboot_image_at(ctx_t *c, uint32_t off, uint32_t size)
     rf_sha_known_t rel;
     rf_mcuboot_opts_t o = { .slot_size = size, .trailer_size = c->lay.trailer_size, .key = 0,
                             .known = known_at(c, off, &rel) };
-    esp_err_t e = rf_mcuboot_inspect_ex(&w, &o, c->scratch, 4096, info);
+    esp_err_t e = rf_mcuboot_inspect_ex(&w, &o, c->scratch, RF_BOOT_SCRATCH_LEN, info);
     return e == ESP_OK || (e == RF_ERR_IMAGE_INVALID && info->err == RF_IMG_ERR_TRAILER);
 }
 
@@ -234,16 +234,25 @@ static rf_boot_result_t idf_table(ctx_t *c, uint32_t pt, idf_parts_t *bs)
         return brick(c, RF_BOOT_WHY_PT_OFFSET);
     }
     uint32_t len = c->size - pt < RF_PTABLE_MAX_LEN ? c->size - pt : RF_PTABLE_MAX_LEN;
-    if (rf_reader_read(c->flash, pt, c->scratch, len) != ESP_OK) {
-        st->a = pt;
-        return brick(c, RF_BOOT_WHY_PT_NONE);
-    }
     uint32_t flash = st->bootloader_flash_size ? st->bootloader_flash_size : c->size;
     RF_MEMSET(bs, 0, sizeof *bs);
+    /* an entry at a time (no copy of the table): the entry, then the MD5 of
+     * the entries read so far and a copy of it, in the scratch (off the stack) */
+    _Static_assert(2u * sizeof(rf_md5_ctx_t) + 2u * RF_PTABLE_ENTRY_LEN <= RF_BOOT_SCRATCH_LEN, "scratch");
+    rf_md5_ctx_t *const md5 = (rf_md5_ctx_t *)(void *)(c->scratch + RF_PTABLE_ENTRY_LEN);
+    rf_md5_ctx_t *const upto = md5 + 1;
+    rf_md5_start(md5);
+    rf_boot_result_t r = RF_BOOT_OLD;
     for (uint32_t i = 0; (i + 1) * RF_PTABLE_ENTRY_LEN <= len; i++) {
-        const uint8_t *e = c->scratch + i * RF_PTABLE_ENTRY_LEN;
+        uint8_t *e = c->scratch;
+        if (rf_reader_read(c->flash, pt + i * RF_PTABLE_ENTRY_LEN, e, RF_PTABLE_ENTRY_LEN) != ESP_OK) {
+            st->a = pt;
+            r = brick(c, RF_BOOT_WHY_PT_NONE);
+            break;
+        }
         uint16_t magic = rf_le16(e);
         if (magic == RF_PTABLE_MAGIC) {
+            rf_md5_update(md5, e, RF_PTABLE_ENTRY_LEN);   /* the MD5 entry covers every entry before it */
             rf_part_t p;
             entry_part(e, &p);
             if ((uint64_t)p.offset + p.size > flash) {
@@ -251,7 +260,8 @@ static rf_boot_result_t idf_table(ctx_t *c, uint32_t pt, idf_parts_t *bs)
                 st->b = p.offset;
                 st->c = p.size;
                 st->d = flash;
-                return brick(c, RF_BOOT_WHY_PT_FLASH_SIZE);
+                r = brick(c, RF_BOOT_WHY_PT_FLASH_SIZE);
+                break;
             }
             if (p.type == RF_PART_TYPE_APP) {
                 if (p.subtype == RF_PART_SUBTYPE_FACTORY) {
@@ -269,15 +279,19 @@ static rf_boot_result_t idf_table(ctx_t *c, uint32_t pt, idf_parts_t *bs)
         }
         if (i == 0) {
             st->a = pt;
-            return brick(c, RF_BOOT_WHY_PT_NONE);
+            r = brick(c, RF_BOOT_WHY_PT_NONE);
+            break;
         }
         if (magic == RF_PTABLE_MAGIC_MD5) {
-            uint8_t md5[RF_MD5_LEN];
-            rf_md5(c->scratch, i * RF_PTABLE_ENTRY_LEN, md5);
-            if (!rf_bytes_equal(md5, e + 16, RF_MD5_LEN)) {
+            uint8_t md5v[RF_MD5_LEN];
+            *upto = *md5;   /* a plain value (ROM or Mbed TLS software MD5): the digest so far */
+            rf_md5_finish(upto, md5v);
+            if (!rf_bytes_equal(md5v, e + 16, RF_MD5_LEN)) {
                 st->a = pt;
-                return brick(c, RF_BOOT_WHY_PT_MD5);
+                r = brick(c, RF_BOOT_WHY_PT_MD5);
+                break;
             }
+            rf_md5_update(md5, e, RF_PTABLE_ENTRY_LEN);
             continue;
         }
         if (magic == 0xFFFFu) {
@@ -285,9 +299,12 @@ static rf_boot_result_t idf_table(ctx_t *c, uint32_t pt, idf_parts_t *bs)
         }
         st->a = i;
         st->b = pt;
-        return brick(c, RF_BOOT_WHY_PT_MAGIC);
+        r = brick(c, RF_BOOT_WHY_PT_MAGIC);
+        break;
     }
-    return RF_BOOT_OLD;
+    uint8_t unused[RF_MD5_LEN];
+    rf_md5_finish(md5, unused);
+    return r;
 }
 
 static const rf_part_t *index_part(const idf_parts_t *bs, int index)
@@ -573,7 +590,7 @@ rf_boot_result_t rf_boot_eval_ex(const rf_reader_t *flash, const rf_boot_layout_
     st->bootloader_flash_size = rf_esp_flash_size_bytes(c.info->esp.spi_size_freq);
     bool has_desc = c.info->esp.has_bootloader_desc;
     if ((hint == 0 || !hint->no_bootloader_sha256) &&
-        rf_reader_sha256(flash, st->bootloader_offset, st->bootloader_len, c.scratch, 4096,
+        rf_reader_sha256(flash, st->bootloader_offset, st->bootloader_len, c.scratch, RF_BOOT_SCRATCH_LEN,
                          st->bootloader_sha256) != ESP_OK) {
         st->why = RF_BOOT_WHY_ROM_IMAGE;
         st->img_err = RF_IMG_ERR_READ;
@@ -583,7 +600,7 @@ rf_boot_result_t rf_boot_eval_ex(const rf_reader_t *flash, const rf_boot_layout_
     /* 2. Which bootloader, by content (the caller may have scanned this very image). */
     st->bootloader = hint != 0 && hint->bl_known != RF_BOOT_BL_NONE && hint->bl_known_off == st->bootloader_offset
                          ? hint->bl_known
-                         : rf_boot_identify(flash, st->bootloader_offset, st->bootloader_len, c.scratch, 4096);
+                         : rf_boot_identify(flash, st->bootloader_offset, st->bootloader_len, c.scratch, RF_BOOT_SCRATCH_LEN);
     if (st->bootloader == RF_BOOT_BL_UNKNOWN && has_desc) {
         st->bootloader = RF_BOOT_BL_ESP_IDF;
     }

@@ -41,20 +41,38 @@ static void *aligned_at(uint8_t *base, uint32_t off)
     return rf_at16(base + off);
 }
 
+/* Table bytes through a reader, from `base` on (rf_ptable_parse_read); a
+ * read error is kept apart from the parse's verdicts. */
+typedef struct {
+    const rf_reader_t *r;
+    uint32_t base;
+    esp_err_t err;
+} at_reader_t;
+
+static esp_err_t read_at(void *arg, uint32_t off, void *buf, uint32_t len)
+{
+    at_reader_t *a = arg;
+    esp_err_t err = rf_reader_read(a->r, a->base + off, buf, len);
+    if (err != ESP_OK) {
+        a->err = err;
+    }
+    return err;
+}
+
 /* The partitions of the table as it is before the write: where an app
- * partition starts, where otadata is. Reads the table into work. */
-static void table_before(eng_t *e, const rf_reader_t *before, uint32_t dst, rf_part_t *otadata, bool *app_start)
+ * partition starts, where otadata is. Reads the table an entry at a time. */
+static void table_before(const eng_t *e, const rf_reader_t *before, uint32_t dst, rf_part_t *otadata,
+                         bool *app_start)
 {
     RF_MEMSET(otadata, 0, sizeof *otadata);
     *app_start = false;
-    uint32_t size = before->size;
-    if ((uint64_t)e->pt_off + RF_PTABLE_MAX_LEN > size ||
-        rf_reader_read(before, e->pt_off, e->work, RF_PTABLE_MAX_LEN) != ESP_OK) {
+    if ((uint64_t)e->pt_off + RF_PTABLE_MAX_LEN > before->size) {
         return;
     }
     for (uint32_t i = 0; i < RF_PTABLE_MAX_LEN / RF_PTABLE_ENTRY_LEN; i++) {
-        const uint8_t *en = e->work + i * RF_PTABLE_ENTRY_LEN;
-        if (rf_le16(en) != RF_PTABLE_MAGIC) {
+        uint8_t en[RF_PTABLE_ENTRY_LEN];
+        if (rf_reader_read(before, e->pt_off + i * RF_PTABLE_ENTRY_LEN, en, sizeof en) != ESP_OK ||
+            rf_le16(en) != RF_PTABLE_MAGIC) {
             break;
         }
         uint8_t type = en[2], sub = en[3];
@@ -231,10 +249,11 @@ static rf_boot_loader_t would_be_bootloader(eng_t *e)
 }
 
 /* Whether [off, off + n) reads the same through a and b: a compare, not
- * two digests, stopping at the first chunk that differs. Uses work[0, 4096). */
+ * two digests, stopping at the first chunk that differs. Uses the work
+ * area's first RF_BOOT_SCRATCH_LEN bytes. */
 static bool same_bytes(eng_t *e, const rf_reader_t *a, const rf_reader_t *b, uint32_t off, uint32_t n)
 {
-    const uint32_t half = 2048;
+    const uint32_t half = RF_BOOT_SCRATCH_LEN / 2u;
     for (uint32_t done = 0; done < n;) {
         uint32_t k = n - done < half ? n - done : half;
         if (rf_reader_read(a, off + done, e->work, k) != ESP_OK ||
@@ -250,16 +269,29 @@ static bool same_bytes(eng_t *e, const rf_reader_t *a, const rf_reader_t *b, uin
 static esp_err_t check_ptable(eng_t *e)
 {
     rf_eng_verdict_t *out = e->out;
-    uint8_t *buf = e->work;
     out->at = e->pt_off;
-    if (rf_reader_read(&e->vr, e->pt_off, buf, RF_PTABLE_MAX_LEN) != ESP_OK) {
+    rf_ptable_t *t = aligned_at(e->work, 0);
+    at_reader_t ar = { .r = &e->vr, .base = e->pt_off, .err = ESP_OK };
+    esp_err_t err = rf_ptable_parse_read(read_at, &ar, RF_PTABLE_MAX_LEN, t);
+    if (ar.err != ESP_OK) {
         return refuse(e, RF_ENG_IO);
     }
-    if (rf_is_blank(buf, RF_PTABLE_MAX_LEN)) {
-        return ESP_OK;   /* no table: only a bootloader that needs none boots (rule 6) */
+    if (err == ESP_ERR_NOT_FOUND) {
+        /* no table at all (every byte 0xFF): only a bootloader that needs
+         * none boots (rule 6); anything else there is a corrupt table */
+        uint8_t *buf = (uint8_t *)t;
+        bool blank = true;
+        for (uint32_t o = 0; blank && o < RF_PTABLE_MAX_LEN; o += RF_BOOT_SCRATCH_LEN) {
+            uint32_t n = RF_MIN(RF_BOOT_SCRATCH_LEN, RF_PTABLE_MAX_LEN - o);
+            if (rf_reader_read(&e->vr, e->pt_off + o, buf, n) != ESP_OK) {
+                return refuse(e, RF_ENG_IO);
+            }
+            blank = rf_is_blank(buf, n);
+        }
+        if (blank) {
+            return ESP_OK;
+        }
     }
-    rf_ptable_t *t = aligned_at(e->work, RF_PTABLE_MAX_LEN);
-    esp_err_t err = rf_ptable_parse(buf, RF_PTABLE_MAX_LEN, t);
     rf_eng_pt_why_t why = RF_ENG_PT_OK;
     uint32_t bad = 0;
     if (err == ESP_ERR_INVALID_CRC) {

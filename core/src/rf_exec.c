@@ -48,14 +48,15 @@ static esp_err_t carve(const rf_exec_dev_t *dev, void *mem, size_t mem_len, mem_
     return ESP_OK;
 }
 
-/* Room after the work area's first sector, which stays free as scratch (for
- * the otadata and journal work done while a table is in use, or an image
- * inspection's reads): the partition table, an image's inspection, a key.
- * Anything that uses the whole work area (the engine, a region write) ends
- * its life. Room: RF_EXEC_WORK_LEN. */
+/* Room after the work area's first RF_BOOT_SCRATCH_LEN bytes, which stay
+ * free as scratch (for the otadata work done while a table is in use, or an
+ * image inspection's reads): the partition table, an image's inspection, a
+ * key. Anything that uses the whole work area (the engine, a region write,
+ * the journal) ends its life. Room: RF_EXEC_WORK_LEN. */
 static void *in_work(const rf_exec_dev_t *dev, const mem_t *m)
 {
-    return rf_at16(m->work + dev->flash->sector_size);
+    (void)dev;
+    return rf_at16(m->work + RF_BOOT_SCRATCH_LEN);
 }
 
 static rf_ptable_t *table_in_work(const rf_exec_dev_t *dev, const mem_t *m)
@@ -683,7 +684,7 @@ esp_err_t rf_exec_download(const rf_exec_dev_t *dev, rf_exec_dl_t *dl, const rf_
     }
     const uint32_t limit = RF_MIN(dl->staging.size, dl->dst_size);
     err = rf_stream_init(st, dev->flash, dl->staging.offset, dl->staging.size, limit,
-                         total > 0 ? (uint32_t)total : 0, m.work, 2u * S, dev->log);
+                         total > 0 ? (uint32_t)total : 0, m.work, RF_WRITE_WORK_LEN(S), dev->log);
     /* A direct download with no expected digest needs no digest of the
      * whole file (no staged copy to check again; a rerun downloads again):
      * an MCUboot image's own range is hashed on its way in, once, and the
@@ -819,7 +820,7 @@ static esp_err_t write_recovery_copy(const rf_exec_dev_t *dev, uint32_t src, uin
     rf_reader_flash_t rctx;
     uint32_t bl_len = 0;
     if (rf_reader_from_flash(&r, &rctx, dev->flash, src + off, len - off) == ESP_OK &&
-        rf_esp_image_inspect(&r, m->work, dev->flash->sector_size, info) == ESP_OK &&
+        rf_esp_image_inspect(&r, m->work, RF_BOOT_SCRATCH_LEN, info) == ESP_OK &&
         info->kind == RF_ESP_KIND_BOOTLOADER) {
         bl_len = info->image_len;
     }
@@ -1038,7 +1039,7 @@ static esp_err_t backup_running_app(const rf_exec_dev_t *dev, uint32_t src, uint
     rf_reader_t r;
     rf_reader_flash_t rctx;
     if (rf_reader_from_flash(&r, &rctx, dev->flash, run.offset, run.size) == ESP_OK &&
-        rf_esp_image_inspect(&r, m->work, dev->flash->sector_size, (rf_esp_image_info_t *)in_work(dev, m)) == ESP_OK) {
+        rf_esp_image_inspect(&r, m->work, RF_BOOT_SCRATCH_LEN, (rf_esp_image_info_t *)in_work(dev, m)) == ESP_OK) {
         app_len = ((const rf_esp_image_info_t *)in_work(dev, m))->image_len;
     }
     if (src < run.offset || (uint64_t)src + len > (uint64_t)run.offset + run.size) {
@@ -1072,7 +1073,7 @@ static esp_err_t backup_running_app(const rf_exec_dev_t *dev, uint32_t src, uint
         *img_addr = bk.offset + (src - run.offset);
     }
     if (err == ESP_OK && (err = list_table(dev, t)) == ESP_OK) {   /* the write used the work area */
-        err = otadata_select(dev, t, &bk, m->work, dev->flash->sector_size);
+        err = otadata_select(dev, t, &bk, m->work, RF_BOOT_SCRATCH_LEN);
         if (err == ESP_ERR_NOT_FOUND) {
             RF_LOGW(dev->log, "No otadata: old bootloader still boots '%s'", run.label);
         }

@@ -53,13 +53,13 @@ typedef union step_state {
 } step_state_t;
 
 #define RF_EXEC_STEP_LEN ((sizeof(step_state_t) + 7u) & ~(size_t)7u)
-/* The work area, used by one thing at a time: 2 sectors for the write
- * engine (a source reads straight into the first); or the engine's work
- * area and its call; or, after a first sector of scratch, the partition
- * table or an image's inspection (rf_exec.c, in_work). */
-#define RF_EXEC_WORK_ONE(S, n) ((size_t)(S) + (size_t)(n) + 16u)
+/* The work area, used by one thing at a time: a sector and a chunk for the
+ * write engine (a source reads straight into the sector); or the engine's work
+ * area and its call; or, after RF_BOOT_SCRATCH_LEN bytes of scratch, the
+ * partition table or an image's inspection (rf_exec.c, in_work). */
+#define RF_EXEC_WORK_ONE(S, n) ((size_t)RF_BOOT_SCRATCH_LEN + (size_t)(n) + 16u)
 #define RF_EXEC_WORK_LEN(S)                                                                              \
-    RF_MAX(RF_MAX(2u * (size_t)(S), RF_EXEC_WORK_ONE(S, sizeof(rf_ptable_t))),                          \
+    RF_MAX(RF_MAX(RF_WRITE_WORK_LEN(S), RF_EXEC_WORK_ONE(S, sizeof(rf_ptable_t))),                         \
            RF_MAX((size_t)RF_ENG_WORK_LEN + sizeof(eng_call_t) + 16u,                                    \
                   RF_EXEC_WORK_ONE(S, sizeof(rf_esp_image_info_t) > sizeof(rf_sig_key_t)                 \
                                           ? sizeof(rf_esp_image_info_t) : sizeof(rf_sig_key_t))))

@@ -201,9 +201,9 @@ static bool part_decode(const uint8_t *e, rf_part_t *p)
 
 /* ---- parse / read / serialize ------------------------------------------- */
 
-esp_err_t rf_ptable_parse(const uint8_t *buf, size_t len, rf_ptable_t *out)
+esp_err_t rf_ptable_parse_read(rf_ptable_read_fn read, void *arg, size_t len, rf_ptable_t *out)
 {
-    if (buf == NULL || out == NULL) {
+    if (read == NULL || out == NULL) {
         return ESP_ERR_INVALID_ARG;
     }
     RF_MEMSET(out, 0, sizeof *out);
@@ -213,14 +213,21 @@ esp_err_t rf_ptable_parse(const uint8_t *buf, size_t len, rf_ptable_t *out)
 
     const size_t win = RF_MIN(len, (size_t)RF_PTABLE_MAX_LEN);
     esp_err_t err = ESP_ERR_INVALID_SIZE;
+    uint8_t e[RF_PTABLE_ENTRY_LEN];
+    rf_md5_ctx_t md5;   /* of the entries before the current one */
+    rf_md5_start(&md5);
     size_t pos = 0;
     while (pos < win) {
-        const size_t remain = win - pos;
-        const uint8_t *e = buf + pos;
-        if (remain < RF_PTABLE_ENTRY_LEN) {
+        const size_t n = RF_MIN(win - pos, (size_t)RF_PTABLE_ENTRY_LEN);
+        esp_err_t rerr = read(arg, (uint32_t)pos, e, (uint32_t)n);
+        if (rerr != ESP_OK) {
+            err = rerr;
+            goto corrupt;
+        }
+        if (n < RF_PTABLE_ENTRY_LEN) {
             /* A partial entry at the end of the window: only an erased
              * tail is acceptable. */
-            if (!rf_is_blank(e, remain)) {
+            if (!rf_is_blank(e, n)) {
                 goto corrupt;
             }
             break;
@@ -246,13 +253,20 @@ esp_err_t rf_ptable_parse(const uint8_t *buf, size_t len, rf_ptable_t *out)
                 goto corrupt;
             }
             uint8_t digest[RF_MD5_LEN];
-            rf_md5(buf, pos, digest);
+            rf_md5_finish(&md5, digest);
             out->has_md5 = true;
             out->md5_ok = RF_MEMCMP(digest, e + ENT_MD5_DIGEST, RF_MD5_LEN) == 0;
         } else {
             goto corrupt;
         }
+        if (!out->has_md5) {
+            rf_md5_update(&md5, e, RF_PTABLE_ENTRY_LEN);
+        }
         pos += RF_PTABLE_ENTRY_LEN;
+    }
+    if (!out->has_md5) {
+        uint8_t unused[RF_MD5_LEN];
+        rf_md5_finish(&md5, unused);   /* a context is always finished (its backend may hold resources) */
     }
 
     if (out->count == 0) {
@@ -262,8 +276,26 @@ esp_err_t rf_ptable_parse(const uint8_t *buf, size_t len, rf_ptable_t *out)
     return (out->has_md5 && !out->md5_ok) ? ESP_ERR_INVALID_CRC : ESP_OK;
 
 corrupt:
+    if (!out->has_md5) {
+        uint8_t unused[RF_MD5_LEN];
+        rf_md5_finish(&md5, unused);
+    }
     RF_MEMSET(out, 0, sizeof *out);
     return err;
+}
+
+static esp_err_t mem_read(void *arg, uint32_t off, void *buf, uint32_t len)
+{
+    RF_MEMCPY(buf, (const uint8_t *)arg + off, len);
+    return ESP_OK;
+}
+
+esp_err_t rf_ptable_parse(const uint8_t *buf, size_t len, rf_ptable_t *out)
+{
+    if (buf == NULL) {
+        return ESP_ERR_INVALID_ARG;
+    }
+    return rf_ptable_parse_read(mem_read, (void *)(uintptr_t)buf, len, out);
 }
 
 esp_err_t rf_ptable_read(const rf_flash_t *flash, uint32_t offset, uint8_t *scratch, size_t scratch_len,

@@ -20,48 +20,91 @@ static uint32_t page_of(const rf_flash_t *f)
     return (f->sector_size % p == 0) ? p : f->sector_size;
 }
 
-/* Compare one sector's target with its current content. */
-static sec_state_t classify(const rf_flash_t *f, const uint8_t *t, const uint8_t *c, uint32_t *dense_pages)
+/* The granule of a sector's comparison with its current content: a page,
+ * or a larger power of the page when the sector has more than 64 pages (the
+ * granules that differ are a 64-bit mask). */
+static uint32_t granule_of(const rf_flash_t *f)
 {
-    const uint32_t S = f->sector_size, P = page_of(f);
-    bool same = true, program_ok = true;
-    uint32_t dense = 0;
+    uint32_t g = page_of(f);
+    while (f->sector_size / g > 64u && f->sector_size % (2u * g) == 0) {
+        g *= 2u;
+    }
+    return g;
+}
+
+/* The current content is read in pieces of RF_WRITE_CHUNK bytes at most
+ * (the work area holds a sector of target and one such chunk): a divisor of
+ * the granule and of the sector. 0: no such piece (geometry refused). */
+static uint32_t piece_of(const rf_flash_t *f)
+{
+    const uint32_t g = granule_of(f);
+    uint32_t r = g <= RF_WRITE_CHUNK ? g : RF_WRITE_CHUNK;
+    return (g % r == 0 && f->sector_size % r == 0 && f->sector_size / g <= 64u) ? r : 0;
+}
+
+/* What one sector needs to hold its target t. */
+typedef struct {
+    sec_state_t state;
+    bool blank;       /* the current content is all 0xFF */
+    uint64_t diff;    /* bit i: granule i differs from the target */
+    uint32_t dense;   /* pages of t holding data */
+} cls_t;
+
+/* Compare the sector at addr with its target t, reading it a piece at a time
+ * into chunk (or, known_blank, taking it as all 0xFF without reading). */
+static esp_err_t classify(const rf_flash_t *f, uint32_t addr, const uint8_t *t, uint8_t *chunk, bool known_blank,
+                          cls_t *out)
+{
+    const uint32_t S = f->sector_size, P = page_of(f), G = granule_of(f), R = piece_of(f);
+    bool program_ok = true;
+    out->blank = true;
+    out->diff = 0;
+    out->dense = 0;
+    if (R == 0) {
+        return ESP_ERR_INVALID_ARG;
+    }
     for (uint32_t p = 0; p < S; p += P) {
-        if (!rf_is_blank(t + p, P)) {
-            dense++;
+        out->dense += rf_is_blank(t + p, P) ? 0u : 1u;
+    }
+    if (known_blank) {
+        RF_MEMSET(chunk, 0xFF, R);
+    }
+    for (uint32_t o = 0; o < S; o += R) {
+        if (!known_blank) {
+            esp_err_t err = rf_flash_read(f, addr + o, chunk, R);
+            if (err != ESP_OK) {
+                return err;
+            }
+            out->blank = out->blank && rf_is_blank(chunk, R);
         }
-        if (RF_MEMCMP(t + p, c + p, P) != 0) {
-            same = false;
-            for (uint32_t i = p; i < p + P && program_ok; i++) {
-                if ((c[i] & t[i]) != t[i]) {
-                    program_ok = false;
-                }
+        if (RF_MEMCMP(t + o, chunk, R) != 0) {
+            out->diff |= 1ull << (o / G);
+            for (uint32_t i = 0; i < R && program_ok; i++) {
+                program_ok = (chunk[i] & t[o + i]) == t[o + i];
             }
         }
     }
-    if (dense_pages) {
-        *dense_pages = dense;
-    }
-    return same ? SEC_SAME : (program_ok ? SEC_PROGRAM : SEC_ERASE);
+    out->state = out->diff == 0 ? SEC_SAME : (program_ok ? SEC_PROGRAM : SEC_ERASE);
+    return ESP_OK;
 }
 
 /* Program the pages of the sector at addr that need it: after an erase
- * (c == NULL) the pages holding data, otherwise the pages that differ from
- * c. Consecutive pages go out as one program call. */
-static esp_err_t program_pages(const rf_flash_t *f, uint32_t addr, const uint8_t *t, const uint8_t *c,
+ * (diff == NULL) the pages holding data, otherwise the pages of the
+ * granules that differ from the current content. Consecutive pages go out
+ * as one program call. */
+static esp_err_t program_pages(const rf_flash_t *f, uint32_t addr, const uint8_t *t, const uint64_t *diff,
                                rf_write_stats_t *st)
 {
-    const uint32_t S = f->sector_size, P = page_of(f);
+    const uint32_t S = f->sector_size, P = page_of(f), G = granule_of(f);
     uint32_t p = 0;
     while (p < S) {
-        bool want = c ? RF_MEMCMP(t + p, c + p, P) != 0 : !rf_is_blank(t + p, P);
-        if (!want) {
+        uint32_t q = p;
+        while (q < S && (diff ? (*diff >> (q / G) & 1u) != 0 : !rf_is_blank(t + q, P))) {
+            q += P;
+        }
+        if (q == p) {
             p += P;
             continue;
-        }
-        uint32_t q = p + P;
-        while (q < S && (c ? RF_MEMCMP(t + q, c + q, P) != 0 : !rf_is_blank(t + q, P))) {
-            q += P;
         }
         esp_err_t err = rf_flash_program(f, addr + p, t + p, q - p);
         if (err != ESP_OK) {
@@ -74,44 +117,55 @@ static esp_err_t program_pages(const rf_flash_t *f, uint32_t addr, const uint8_t
     return ESP_OK;
 }
 
-static esp_err_t verify_sector(const rf_flash_t *f, uint32_t addr, const uint8_t *t, uint8_t *scratch,
+/* Read the sector back a piece at a time and compare it with t. */
+static esp_err_t verify_sector(const rf_flash_t *f, uint32_t addr, const uint8_t *t, uint8_t *chunk,
                                const rf_log_t *log)
 {
-    esp_err_t err = rf_flash_read(f, addr, scratch, f->sector_size);
-    if (err != ESP_OK) {
-        return err;
-    }
-    if (RF_MEMCMP(scratch, t, f->sector_size) != 0) {
-        RF_LOGE(log, "Read-back mismatch at 0x%08x", (unsigned)addr);
-        return ESP_ERR_INVALID_CRC;
+    const uint32_t S = f->sector_size, R = piece_of(f);
+    for (uint32_t o = 0; o < S; o += R) {
+        esp_err_t err = rf_flash_read(f, addr + o, chunk, R);
+        if (err != ESP_OK) {
+            return err;
+        }
+        if (RF_MEMCMP(chunk, t + o, R) != 0) {
+            RF_LOGE(log, "Read-back mismatch at 0x%08x", (unsigned)(addr + o));
+            return ESP_ERR_INVALID_CRC;
+        }
     }
     return ESP_OK;
 }
 
-/* Bring one sector to its target t (scratch: a sector of work space).
- * `known`: the sector's state when the caller already compared it with t
- * (SEC_ERASE needs no look at the current content), or the sector is known
- * blank (blank == true: the current content is not read). Otherwise -1:
- * read the current content and classify it. */
-static esp_err_t sector_write_known(const rf_flash_t *f, uint32_t addr, const uint8_t *t, uint8_t *scratch,
+/* Whether the sector at addr is all 0xFF, read a piece at a time. */
+static esp_err_t sector_blank(const rf_flash_t *f, uint32_t addr, uint8_t *chunk, bool *blank)
+{
+    *blank = false;
+    esp_err_t err = rf_flash_check_blank(f, addr, f->sector_size, chunk, RF_WRITE_CHUNK);
+    if (err == ESP_OK) {
+        *blank = true;
+    }
+    return err == ESP_ERR_INVALID_CRC ? ESP_OK : err;
+}
+
+/* Bring one sector to its target t (chunk: RF_WRITE_CHUNK bytes of work
+ * space). `known`: the sector's state when the caller already compared it
+ * with t (SEC_ERASE needs no look at the current content), or the sector is
+ * known blank (blank == true: the current content is not read). Otherwise
+ * -1: read the current content and classify it. */
+static esp_err_t sector_write_known(const rf_flash_t *f, uint32_t addr, const uint8_t *t, uint8_t *chunk,
                                     rf_write_stats_t *st, const rf_log_t *log, int known, bool blank)
 {
-    esp_err_t err = ESP_OK;
-    if (blank) {
-        RF_MEMSET(scratch, 0xFF, f->sector_size);
-    } else if (known != SEC_ERASE) {
-        err = rf_flash_read(f, addr, scratch, f->sector_size);
-    }
+    cls_t c = { .state = SEC_ERASE };
+    esp_err_t err = known == SEC_ERASE ? ESP_OK : classify(f, addr, t, chunk, blank, &c);
     if (err != ESP_OK) {
         return err;
     }
-    switch (known == SEC_ERASE ? SEC_ERASE : classify(f, t, scratch, NULL)) {
+    switch (c.state) {
     case SEC_SAME:
         st->sectors_same++;
         return ESP_OK;
     case SEC_PROGRAM:
         st->sectors_program_only++;
-        err = program_pages(f, addr, t, scratch, st);
+        err = program_pages(f, addr, t, &c.diff, st);
         break;
     case SEC_ERASE:
         err = rf_flash_erase(f, addr, f->sector_size);
@@ -126,7 +180,7 @@ static esp_err_t sector_write_known(const rf_flash_t *f, uint32_t addr, const ui
     if (err != ESP_OK) {
         return err;
     }
-    return verify_sector(f, addr, t, scratch, log);
+    return verify_sector(f, addr, t, chunk, log);
 }
 
 esp_err_t rf_flash_reader_read(void *arg, uint32_t off, void *buf, uint32_t len)
@@ -235,19 +289,19 @@ static esp_err_t block_decision(const rf_region_write_t *w, const unit_t *u, dec
     d->k = 0;   /* valid only once every sector is classified */
     d->blank = 0;
     for (uint32_t i = 0; i < u->k; i++) {
-        uint32_t dense = 0;
+        cls_t cl;
         if ((err = read_target(w, u->a + i * S - w->dst, t, S)) != ESP_OK ||
-            (err = rf_flash_read(f, u->a + i * S, c, S)) != ESP_OK) {
+            (err = classify(f, u->a + i * S, t, c, false, &cl)) != ESP_OK) {
             return err;
         }
-        state[i] = (uint8_t)classify(f, t, c, &dense);
-        if (state[i] == SEC_PROGRAM && rf_is_blank(c, S)) {
+        state[i] = (uint8_t)cl.state;
+        if (cl.state == SEC_PROGRAM && cl.blank) {
             d->blank |= 1ull << i;
         }
-        if (state[i] == SEC_ERASE) {
+        if (cl.state == SEC_ERASE) {
             n_erase++;
         } else {
-            rewrite_us += (uint64_t)dense * cost_pp(f);
+            rewrite_us += (uint64_t)cl.dense * cost_pp(f);
         }
     }
     d->k = u->k;
@@ -260,10 +314,11 @@ static esp_err_t block_decision(const rf_region_write_t *w, const unit_t *u, dec
         if (o >= u->a && o < u->a + u->k * S) {
             continue;
         }
-        if ((err = rf_flash_read(f, o, c, S)) != ESP_OK) {
+        bool blank;
+        if ((err = sector_blank(f, o, c, &blank)) != ESP_OK) {
             return err;
         }
-        if (!rf_is_blank(c, S)) {
+        if (!blank) {
             return ESP_OK;
         }
     }
@@ -385,7 +440,8 @@ esp_err_t rf_region_write(const rf_region_write_t *w, rf_write_stats_t *stats)
     }
     const rf_flash_t *f = w->flash;
     const uint32_t S = f->sector_size;
-    if (S == 0 || w->work_len < 2u * S || !rf_is_aligned(w->dst, S) || w->dst_size == 0 ||
+    if (S == 0 || w->work_len < RF_WRITE_WORK_LEN(S) || piece_of(f) == 0 || !rf_is_aligned(w->dst, S) ||
+        w->dst_size == 0 ||
         w->len > w->dst_size) {
         RF_LOGE(w->log, "Region 0x%08x+0x%x len 0x%x: bad args", (unsigned)w->dst, (unsigned)w->dst_size,
                 (unsigned)w->len);
@@ -461,7 +517,8 @@ esp_err_t rf_stream_init(rf_stream_t *s, const rf_flash_t *flash, uint32_t base,
                          uint32_t expected, uint8_t *work, size_t work_len, const rf_log_t *log)
 {
     if (s == NULL || flash == NULL || work == NULL || flash->sector_size == 0 || max_len > size ||
-        work_len < 2u * flash->sector_size || !rf_is_aligned(base, flash->sector_size) ||
+        work_len < RF_WRITE_WORK_LEN(flash->sector_size) || piece_of(flash) == 0 ||
+        !rf_is_aligned(base, flash->sector_size) ||
         (uint64_t)base + size > flash->size) {
         return ESP_ERR_INVALID_ARG;
     }
@@ -504,11 +561,12 @@ static esp_err_t stream_prepare_block(rf_stream_t *s, uint32_t addr)
     s->blank_block = idx;
     s->blank_mask = 0;
     for (uint32_t i = 0; i < k; i++) {
-        esp_err_t err = rf_flash_read(f, addr + i * S, s->scratch, S);
+        bool blank;
+        esp_err_t err = sector_blank(f, addr + i * S, s->scratch, &blank);
         if (err != ESP_OK) {
             return err;
         }
-        if (rf_is_blank(s->scratch, S)) {
+        if (blank) {
             s->blank_mask |= 1ull << i;   /* the stream is this area's only writer: still blank when reached */
         } else {
             dirty++;
@@ -644,15 +702,15 @@ esp_err_t rf_stream_resume(rf_stream_t *s, uint32_t n)
     if (s->offset != 0 || s->fill != 0 || n % S != 0 || n > s->max_len) {
         return ESP_ERR_INVALID_ARG;
     }
-    for (uint32_t off = 0; off < n; off += S) {
-        esp_err_t err = rf_flash_read(s->flash, s->base + off, s->scratch, S);
+    for (uint32_t off = 0; off < n; off += S) {   /* the sector buffer is free: nothing is filled yet */
+        esp_err_t err = rf_flash_read(s->flash, s->base + off, s->sector, S);
         if (err != ESP_OK) {
             return err;
         }
         if (off == 0 && s->image_only) {
-            stream_header(s, s->scratch);
+            stream_header(s, s->sector);
         }
-        stream_hash(s, s->scratch, S);
+        stream_hash(s, s->sector, S);
     }
     s->offset = n;
     /* blocks before the resume point hold staged data: never block-erase them */
