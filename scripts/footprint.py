@@ -311,15 +311,32 @@ def build(work, signatures):
     run(ld + objs + [os.path.join(d, "stubs.o"), "-o", elf])
     ours = set(os.path.basename(o) for o in objs)
     sizes, funcs = parse_map(elf + ".map", ours)
+    # What each of the reference's two example programs links: only the calls it makes.
+    per_example = {}
+    for name, calls in EXAMPLES:
+        e = os.path.join(d, "example_%s.elf" % name)
+        run([CC] + ARCH + ["-nostdlib", "-nostartfiles", "-Wl,--gc-sections", "-Wl,-Map," + e + ".map",
+                           "-Wl,-e," + calls[0]] + ["-Wl,-u," + r for r in calls] +
+            objs + [os.path.join(d, "stubs.o"), "-o", e])
+        per_example[name] = parse_map(e + ".map", ours)[0]
     frames, edges, _ = parse_callgraph(glob.glob(os.path.join(d, "*.ci")), glob.glob(os.path.join(d, "*.su")))
     taken = address_taken_functions(objs, set(frames)) & set(funcs)
     memo = {}
     stacks = {r: deepest(r, frames, edges, sorted(taken), memo, set()) for r in roots}
     iram = sum(size for sec, size in funcs.items() if sec.split(".")[0] in iram_functions())
     return {"sizes": sizes, "stacks": stacks, "iram": iram, "handle": handle_size(elf), "stubs": len(stubs),
-            "iram_missing": iram_missing(edges, funcs),
+            "iram_missing": iram_missing(edges, funcs), "per_example": per_example,
             "objs": len(objs), "taken": sorted(taken), "arena": arena_size(work, inc, d),
             "source": typedef_size(elf, "port_src_t")}
+
+
+# The public calls each of the reference's example programs makes
+# (espressif/esp-self-reflasher, examples/*/main/*.c).
+EXAMPLES = [
+    ("download", ["esp_self_reflasher_init", "esp_self_reflasher_download_bin", "esp_self_reflasher_copy_to_region",
+                  "esp_self_reflasher_upd_next_config"]),
+    ("embedded", ["esp_self_reflasher_directly_copy_to_region"]),
+]
 
 
 # Reached from the copy loop on its error paths only: logging, which DESIGN.md
@@ -379,6 +396,13 @@ def main():
         print("%-22s %8d %8d %9d %6d %6d %8d %7d" % ("with signatures" if sig else "without signatures",
                                                      s["text"], s["rodata"], s["strings"], s["data"], s["bss"],
                                                      s["text"] + s["rodata"], res[sig]["iram"]))
+    print("only the calls of one reference example program (informational; the budgets use every public call):")
+    for name, calls in EXAMPLES:
+        for sig in (False, True):
+            s = res[sig]["per_example"][name]
+            print("  %-20s %8d %8d %9d %6d %6d %8d" % ("%s, %s" % (name, "sigs" if sig else "no sigs"), s["text"],
+                                                     s["rodata"], s["strings"], s["data"], s["bss"],
+                                                     s["text"] + s["rodata"]))
     print("handle: %s bytes" % res[True]["handle"])
     for sig in (False, True):
         a = res[sig]["arena"]
