@@ -14,6 +14,12 @@
  */
 #include "rf_image.h"
 
+#if defined(__GNUC__)
+#define NOINLINE __attribute__((noinline))   /* one copy of a helper called from several places */
+#else
+#define NOINLINE
+#endif
+
 /* Every offset passed is inside the data (checked before), so 32 bits hold it. */
 static esp_err_t fail(rf_esp_image_info_t *out, rf_img_err_t e, uint32_t off)
 {
@@ -39,7 +45,7 @@ static void copy_field(char *dst, const uint8_t *src, size_t n)
 }
 
 /* A NUL-terminated printable string inside the field (plausibility only). */
-static bool printable_field(const uint8_t *src, size_t n)
+NOINLINE static bool printable_field(const uint8_t *src, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
         if (src[i] == 0) {

@@ -15,9 +15,16 @@
 #include "rf_image.h"
 #include "rf_sig.h"
 
+#if defined(__GNUC__)
+#define NOINLINE __attribute__((noinline))
+#else
+#define NOINLINE
+#endif
+
 /* Record the first failing check; later checks still fill in fields. Every
- * offset passed is inside the data (checked before), so 32 bits hold it. */
-static void note(rf_mcuboot_info_t *out, rf_img_err_t e, uint32_t off)
+ * offset passed is inside the data (checked before), so 32 bits hold it.
+ * Called from every check: one copy (inlined, each call site grows). */
+NOINLINE static void note(rf_mcuboot_info_t *out, rf_img_err_t e, uint32_t off)
 {
     if (out->err == RF_IMG_OK) {
         out->err = e;
@@ -34,8 +41,8 @@ static esp_err_t fail(rf_mcuboot_info_t *out, rf_img_err_t e, uint32_t off)
 
 static esp_err_t read_fail(rf_mcuboot_info_t *out, esp_err_t err, uint32_t off)
 {
-    out->err = RF_IMG_OK;
-    note(out, RF_IMG_ERR_READ, off);
+    out->err = RF_IMG_ERR_READ;   /* replaces any failure noted before */
+    out->err_offset = off;
     return err;
 }
 
@@ -205,8 +212,8 @@ static esp_err_t check_signature(const rf_reader_t *r, const rf_mcuboot_opts_t *
 
 static esp_err_t check_trailer(const rf_reader_t *r, uint8_t *scratch, rf_mcuboot_info_t *out)
 {
-    uint32_t slot = out->slot_size;
-    if (slot == 0 || r->size < slot || slot < RF_MCUBOOT_TRAILER_MIN) {
+    uint32_t slot = out->slot_size;   /* the caller's: non-zero, inside the data */
+    if (slot < RF_MCUBOOT_TRAILER_MIN) {
         out->trailer = RF_TRAILER_NOT_PRESENT;
         return ESP_OK;
     }
@@ -331,17 +338,16 @@ esp_err_t rf_mcuboot_inspect_ex(const rf_reader_t *r, const rf_mcuboot_opts_t *o
     }
 
     /* Slot: given, or the data when it extends a trailer's worth past the image. */
-    out->trailer_size = opts->trailer_size != 0 ? opts->trailer_size : RF_MCUBOOT_TRAILER_MIN;
-    if (out->trailer_size < RF_MCUBOOT_TRAILER_MIN) {
-        out->trailer_size = RF_MCUBOOT_TRAILER_MIN;
-    }
+    /* (0, the default, is below the minimum) */
+    out->trailer_size = RF_MAX(opts->trailer_size, RF_MCUBOOT_TRAILER_MIN);
+    /* image_end <= size: the sums below are compared as differences */
     if (opts->slot_size != 0) {
         out->slot_size = opts->slot_size;
-    } else if ((uint64_t)out->image_end + out->trailer_size <= size) {
+    } else if (out->trailer_size <= size - out->image_end) {
         out->slot_size = size;
     }
     if (out->slot_size != 0) {
-        if ((uint64_t)out->image_end + out->trailer_size > out->slot_size) {
+        if (out->image_end > out->slot_size || out->trailer_size > out->slot_size - out->image_end) {
             note(out, RF_IMG_ERR_SLOT_SIZE, out->image_end);
         } else if (size > out->slot_size) {
             note(out, RF_IMG_ERR_SLOT_SIZE, out->slot_size);
