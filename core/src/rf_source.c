@@ -143,19 +143,18 @@ void rf_source_pick_validator(const char *etag, const char *last_modified, const
                               char out[RF_SOURCE_VALIDATOR_MAX])
 {
     out[0] = 0;
-    const char *e = etag;
-    while (e != NULL && (*e == ' ' || *e == '\t')) {
-        e++;
-    }
-    /* If-Range takes only a strong entity tag (RFC 9110 13.1.5). */
-    if (e != NULL && e[0] == '"' && copy_validator(e, out)) {
-        return;
+    /* If-Range takes only a strong entity tag (RFC 9110 13.1.5): one that,
+     * trimmed, starts with a quote. copy_validator leaves out "" when it
+     * refuses a value. */
+    if (copy_validator(etag, out)) {
+        if (out[0] == '"') {
+            return;
+        }
+        out[0] = 0;
     }
     int64_t lm, now;
     if (rf_source_http_date(last_modified, &lm) && rf_source_http_date(date, &now) && now - lm >= 60) {
-        if (!copy_validator(last_modified, out)) {
-            out[0] = 0;
-        }
+        (void)copy_validator(last_modified, out);
     }
 }
 
