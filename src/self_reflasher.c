@@ -11,6 +11,12 @@
 #include "self_reflasher_platform.h"
 #include "rf_exec.h"
 
+#if defined(__GNUC__)
+#define NOINLINE __attribute__((noinline))   /* one copy of a helper called from several places */
+#else
+#define NOINLINE
+#endif
+
 #if defined(ESP_PLATFORM)
 #include "sdkconfig.h"
 #endif
@@ -104,7 +110,7 @@ static void part_from_esp(const esp_partition_t *p, rf_part_t *out)
 }
 
 /* The download step a configuration names (regions checked by the core). */
-static void dl_of(const esp_self_reflasher_platform_t *pf, const esp_self_reflasher_config_t *cfg, rf_exec_dl_t *dl)
+NOINLINE static void dl_of(const esp_self_reflasher_platform_t *pf, const esp_self_reflasher_config_t *cfg, rf_exec_dl_t *dl)
 {
     dl->name = cfg->http_config->url;
     dl->dst = cfg->dest_region.region_address;
