@@ -12,6 +12,7 @@
  *      (XOR of all segment data, seed 0xEF)
  *      SHA-256 of all the bytes before it, when hash appended
  */
+#include <stddef.h>
 #include "rf_image.h"
 
 #if defined(__GNUC__)
@@ -69,11 +70,19 @@ static void parse_descriptions(const uint8_t *d, uint32_t n, rf_esp_image_info_t
         rf_esp_app_desc_t *a = &out->app;
         a->magic_word = rf_le32(d);
         a->secure_version = rf_le32(d + 4);
-        copy_field(a->version, d + 16, 32);
-        copy_field(a->project_name, d + 48, 32);
-        copy_field(a->time, d + 80, 16);
-        copy_field(a->date, d + 96, 16);
-        copy_field(a->idf_ver, d + 112, 32);
+        /* version, project_name, time, date, idf_ver: back to back from d + 16 */
+        static const struct {
+            uint8_t at, len;
+        } k_str[] = {
+            { offsetof(rf_esp_app_desc_t, version), 32 }, { offsetof(rf_esp_app_desc_t, project_name), 32 },
+            { offsetof(rf_esp_app_desc_t, time), 16 }, { offsetof(rf_esp_app_desc_t, date), 16 },
+            { offsetof(rf_esp_app_desc_t, idf_ver), 32 },
+        };
+        const uint8_t *src = d + 16;
+        for (size_t i = 0; i < sizeof k_str / sizeof k_str[0]; i++) {
+            copy_field((char *)a + k_str[i].at, src, k_str[i].len);
+            src += k_str[i].len;
+        }
         if (n >= 181) {
             RF_MEMCPY(a->app_elf_sha256, d + 144, 32);
             a->min_efuse_blk_rev_full = rf_le16(d + 176);
