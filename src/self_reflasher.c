@@ -104,7 +104,7 @@ static void part_from_esp(const esp_partition_t *p, rf_part_t *out)
 }
 
 /* The download step a configuration names (regions checked by the core). */
-static void dl_of(const esp_self_reflasher_platform_t *pf, const esp_self_reflasher_config_t *cfg, rf_exec_dl_t *dl)
+RF_NOINLINE static void dl_of(const esp_self_reflasher_platform_t *pf, const esp_self_reflasher_config_t *cfg, rf_exec_dl_t *dl)
 {
     dl->name = cfg->http_config->url;
     dl->dst = cfg->dest_region.region_address;

@@ -15,6 +15,14 @@
 #define RF_MEMSET(d, v, n)  __builtin_memset((d), (v), (n))
 #define RF_MEMCMP(a, b, n)  __builtin_memcmp((a), (b), (n))
 
+/* One out-of-line copy of a small helper called from several places (where
+ * the compiler would otherwise inline it at each). */
+#if defined(__GNUC__)
+#define RF_NOINLINE __attribute__((noinline))
+#else
+#define RF_NOINLINE
+#endif
+
 #define RF_MIN(a, b) ((a) < (b) ? (a) : (b))
 #define RF_MAX(a, b) ((a) > (b) ? (a) : (b))
 

@@ -106,11 +106,26 @@ esp_err_t rf_reader_sha256(const rf_reader_t *r, uint32_t off, uint32_t len, uin
     return ESP_OK;
 }
 
-/* rf_img_err_str() and rf_img_err_name() are in rf_texts.c. */
-#define RF_IMG_ERR_ID(err, id, text) [err] = id,
-static const char *const k_img_err_ids[RF_IMG_ERR__COUNT] = { RF_IMG_ERRORS(RF_IMG_ERR_ID) };
+/* rf_img_err_str() and rf_img_err_name() are in rf_texts.c. The identifiers
+ * are packed in one string, in the enum's order (checked here), instead of a
+ * table of pointers to them. */
+#define RF_IMG_ERR_ID(err, id, text) id "\0"
+static const char k_img_err_ids[] = RF_IMG_ERRORS(RF_IMG_ERR_ID);
+#define RF_IMG_ERR_POS(err, id, text) POS_##err,
+enum { RF_IMG_ERRORS(RF_IMG_ERR_POS) POS_COUNT };
+#define RF_IMG_ERR_ORDER(err, id, text) _Static_assert((int)POS_##err == (int)err, "RF_IMG_ERRORS: not in enum order");
+RF_IMG_ERRORS(RF_IMG_ERR_ORDER)
+_Static_assert((int)POS_COUNT == (int)RF_IMG_ERR__COUNT, "RF_IMG_ERRORS: an error missing");
 
 const char *rf_img_err_id(rf_img_err_t e)
 {
-    return (unsigned)e < RF_IMG_ERR__COUNT ? k_img_err_ids[e] : "UNKNOWN";
+    if ((unsigned)e >= RF_IMG_ERR__COUNT) {
+        return "UNKNOWN";
+    }
+    const char *p = k_img_err_ids;
+    for (unsigned i = 0; i < (unsigned)e; i++) {
+        while (*p++ != 0) {
+        }
+    }
+    return p;
 }

@@ -12,16 +12,18 @@
  *      (XOR of all segment data, seed 0xEF)
  *      SHA-256 of all the bytes before it, when hash appended
  */
+#include <stddef.h>
 #include "rf_image.h"
 
-static esp_err_t fail(rf_esp_image_info_t *out, rf_img_err_t e, uint64_t off)
+/* Every offset passed is inside the data (checked before), so 32 bits hold it. */
+static esp_err_t fail(rf_esp_image_info_t *out, rf_img_err_t e, uint32_t off)
 {
     out->err = e;
-    out->err_offset = off > UINT32_MAX ? UINT32_MAX : (uint32_t)off;
+    out->err_offset = off;
     return RF_ERR_IMAGE_INVALID;
 }
 
-static esp_err_t read_fail(rf_esp_image_info_t *out, esp_err_t err, uint64_t off)
+static esp_err_t read_fail(rf_esp_image_info_t *out, esp_err_t err, uint32_t off)
 {
     (void)fail(out, RF_IMG_ERR_READ, off);
     return err;
@@ -38,7 +40,7 @@ static void copy_field(char *dst, const uint8_t *src, size_t n)
 }
 
 /* A NUL-terminated printable string inside the field (plausibility only). */
-static bool printable_field(const uint8_t *src, size_t n)
+RF_NOINLINE static bool printable_field(const uint8_t *src, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
         if (src[i] == 0) {
@@ -62,11 +64,19 @@ static void parse_descriptions(const uint8_t *d, uint32_t n, rf_esp_image_info_t
         rf_esp_app_desc_t *a = &out->app;
         a->magic_word = rf_le32(d);
         a->secure_version = rf_le32(d + 4);
-        copy_field(a->version, d + 16, 32);
-        copy_field(a->project_name, d + 48, 32);
-        copy_field(a->time, d + 80, 16);
-        copy_field(a->date, d + 96, 16);
-        copy_field(a->idf_ver, d + 112, 32);
+        /* version, project_name, time, date, idf_ver: back to back from d + 16 */
+        static const struct {
+            uint8_t at, len;
+        } k_str[] = {
+            { offsetof(rf_esp_app_desc_t, version), 32 }, { offsetof(rf_esp_app_desc_t, project_name), 32 },
+            { offsetof(rf_esp_app_desc_t, time), 16 }, { offsetof(rf_esp_app_desc_t, date), 16 },
+            { offsetof(rf_esp_app_desc_t, idf_ver), 32 },
+        };
+        const uint8_t *src = d + 16;
+        for (size_t i = 0; i < sizeof k_str / sizeof k_str[0]; i++) {
+            copy_field((char *)a + k_str[i].at, src, k_str[i].len);
+            src += k_str[i].len;
+        }
         if (n >= 181) {
             RF_MEMCPY(a->app_elf_sha256, d + 144, 32);
             a->min_efuse_blk_rev_full = rf_le16(d + 176);
@@ -149,28 +159,31 @@ esp_err_t rf_esp_image_inspect_ex(const rf_reader_t *r, const rf_esp_image_opts_
         return fail(out, RF_IMG_ERR_SEGMENT_COUNT, 1);
     }
 
-    /* Segment headers: every length is checked before it is used. */
-    uint64_t pos = RF_ESP_HEADER_LEN;
+    /* Segment headers: every length is checked before it is used. pos <= size
+     * throughout, so the checks below are differences, in 32 bits. */
+    uint32_t pos = RF_ESP_HEADER_LEN;
     for (uint32_t i = 0; i < out->segment_count; i++) {
         out->err_segment = (int32_t)i;
-        if (pos + RF_ESP_SEGMENT_HEADER_LEN > size) {
+        if (size - pos < RF_ESP_SEGMENT_HEADER_LEN) {
             return fail(out, RF_IMG_ERR_TRUNCATED, size);
         }
-        if ((err = rf_reader_read(r, (uint32_t)pos, scratch, RF_ESP_SEGMENT_HEADER_LEN)) != ESP_OK) {
+        if ((err = rf_reader_read(r, pos, scratch, RF_ESP_SEGMENT_HEADER_LEN)) != ESP_OK) {
             return read_fail(out, err, pos);
         }
         rf_esp_segment_t *s = &out->segments[i];
         s->load_addr = rf_le32(scratch);
         s->len = rf_le32(scratch + 4);
-        s->offset = (uint32_t)(pos + RF_ESP_SEGMENT_HEADER_LEN);
+        s->offset = pos + RF_ESP_SEGMENT_HEADER_LEN;
         out->segments_parsed = i + 1;
-        if (s->len > RF_ESP_MAX_SEGMENT_LEN || (uint64_t)s->load_addr + s->len > 0x100000000ull) {
+        /* load_addr + len > 4 GiB: the 32-bit sum wraps past 0 (len <= 16 MiB) */
+        uint32_t seg_end = s->load_addr + s->len;
+        if (s->len > RF_ESP_MAX_SEGMENT_LEN || (seg_end < s->load_addr && seg_end != 0)) {
             return fail(out, RF_IMG_ERR_SEGMENT_BOUNDS, pos + 4);
         }
         if (s->len % 4 != 0) {
             return fail(out, RF_IMG_ERR_SEGMENT_ALIGN, pos + 4);
         }
-        if ((uint64_t)s->offset + s->len > size) {
+        if (s->len > size - s->offset) {
             return fail(out, RF_IMG_ERR_TRUNCATED, size);
         }
         if (i == 0) {
@@ -180,39 +193,40 @@ esp_err_t rf_esp_image_inspect_ex(const rf_reader_t *r, const rf_esp_image_opts_
             }
             parse_descriptions(scratch, n, out);
         }
-        pos = (uint64_t)s->offset + s->len;
+        pos = s->offset + s->len;
     }
     out->err_segment = -1;
 
-    /* Checksum byte ends a 16-byte boundary; the hash follows it. */
-    uint64_t cs_off = ((pos + 1 + 15) & ~(uint64_t)15) - 1;
-    if (cs_off + 1 > size) {
+    /* Checksum byte ends a 16-byte boundary (the next byte at or after pos
+     * whose offset is 15 mod 16); the hash follows it. */
+    const uint32_t cs_off = pos | 15u;
+    if (cs_off >= size) {
         return fail(out, RF_IMG_ERR_TRUNCATED, size);
     }
-    out->checksum_offset = (uint32_t)cs_off;
-    uint64_t end = cs_off + 1;
+    out->checksum_offset = cs_off;
+    const uint32_t end = cs_off + 1;   /* <= size */
     if (out->hash_appended) {
-        out->sha256_offset = (uint32_t)end;
-        if (end + RF_SHA256_LEN > size) {
+        out->sha256_offset = end;
+        if (size - end < RF_SHA256_LEN) {
             return fail(out, RF_IMG_ERR_TRUNCATED, size);
         }
-        out->image_len = (uint32_t)(end + RF_SHA256_LEN);
+        out->image_len = end + RF_SHA256_LEN;
     } else {
-        out->image_len = (uint32_t)end;
+        out->image_len = end;
     }
 
     /* One pass over [0, checksum]: XOR of the segment data and SHA-256
      * (unless the caller holds the digest of exactly these bytes). */
     const bool no_hash = opts != NULL && opts->no_hash;
     const bool known = no_hash ||
-                       (opts != NULL && opts->known != NULL && opts->known->off == 0 && opts->known->len == (uint32_t)end);
+                       (opts != NULL && opts->known != NULL && opts->known->off == 0 && opts->known->len == end);
     rf_sha256_ctx_t sha;
     if (!known) {
         rf_sha256_start(&sha);   /* nothing to start when the digest is known or not wanted */
     }
     uint8_t sum = RF_ESP_CHECKSUM_SEED;
-    for (uint32_t c = 0; c < (uint32_t)end;) {
-        uint32_t n = RF_MIN(chunk_max, (uint32_t)end - c);
+    for (uint32_t c = 0; c < end;) {
+        uint32_t n = RF_MIN(chunk_max, end - c);
         if ((err = rf_reader_read(r, c, scratch, n)) != ESP_OK) {
             if (!known) {
                 uint8_t dummy[RF_SHA256_LEN];
@@ -244,7 +258,7 @@ esp_err_t rf_esp_image_inspect_ex(const rf_reader_t *r, const rf_esp_image_opts_
     }
     out->checksum_calc = sum;
 
-    if ((err = rf_reader_read(r, (uint32_t)cs_off, scratch, 1)) != ESP_OK) {
+    if ((err = rf_reader_read(r, cs_off, scratch, 1)) != ESP_OK) {
         return read_fail(out, err, cs_off);
     }
     out->checksum_stored = scratch[0];
@@ -254,16 +268,16 @@ esp_err_t rf_esp_image_inspect_ex(const rf_reader_t *r, const rf_esp_image_opts_
     uint32_t first_off = 0;
     if (out->checksum_stored != out->checksum_calc) {
         first = RF_IMG_ERR_CHECKSUM;
-        first_off = (uint32_t)cs_off;
+        first_off = cs_off;
     }
     if (out->hash_appended && !no_hash) {
-        if ((err = rf_reader_read(r, (uint32_t)end, out->sha256_stored, RF_SHA256_LEN)) != ESP_OK) {
+        if ((err = rf_reader_read(r, end, out->sha256_stored, RF_SHA256_LEN)) != ESP_OK) {
             return read_fail(out, err, end);
         }
         out->sha256_checked = true;
         if (RF_MEMCMP(out->sha256_stored, out->sha256_calc, RF_SHA256_LEN) != 0 && first == RF_IMG_OK) {
             first = RF_IMG_ERR_SHA256;
-            first_off = (uint32_t)end;
+            first_off = end;
         }
     }
     if (first != RF_IMG_OK) {

@@ -15,34 +15,40 @@
 #include "rf_image.h"
 #include "rf_sig.h"
 
-/* Record the first failing check; later checks still fill in fields. */
-static void note(rf_mcuboot_info_t *out, rf_img_err_t e, uint64_t off)
+/* Record the first failing check; later checks still fill in fields. Every
+ * offset passed is inside the data (checked before), so 32 bits hold it.
+ * Called from every check: one copy (inlined, each call site grows). */
+RF_NOINLINE static void note(rf_mcuboot_info_t *out, rf_img_err_t e, uint32_t off)
 {
     if (out->err == RF_IMG_OK) {
         out->err = e;
-        out->err_offset = off > UINT32_MAX ? UINT32_MAX : (uint32_t)off;
+        out->err_offset = off;
     }
 }
 
 /* A structural failure: nothing after it can be trusted. */
-static esp_err_t fail(rf_mcuboot_info_t *out, rf_img_err_t e, uint64_t off)
+static esp_err_t fail(rf_mcuboot_info_t *out, rf_img_err_t e, uint32_t off)
 {
     note(out, e, off);
     return RF_ERR_IMAGE_INVALID;
 }
 
-static esp_err_t read_fail(rf_mcuboot_info_t *out, esp_err_t err, uint64_t off)
+static esp_err_t read_fail(rf_mcuboot_info_t *out, esp_err_t err, uint32_t off)
 {
-    out->err = RF_IMG_OK;
-    note(out, RF_IMG_ERR_READ, off);
+    out->err = RF_IMG_ERR_READ;   /* replaces any failure noted before */
+    out->err_offset = off;
     return err;
 }
 
-/* Walk the entries of one TLV area [start, end) (the info header excluded). */
-static esp_err_t walk_tlvs(const rf_reader_t *r, uint32_t start, uint32_t end, bool prot, uint8_t *scratch,
+/* The signature TLVs, one range of types. */
+_Static_assert(RF_TLV_ECDSA224 == RF_TLV_RSA2048_PSS + 1 && RF_TLV_ECDSA_SIG == RF_TLV_RSA2048_PSS + 2 &&
+                   RF_TLV_RSA3072_PSS == RF_TLV_RSA2048_PSS + 3 && RF_TLV_ED25519 == RF_TLV_RSA2048_PSS + 4,
+               "signature TLV types");
+
+/* Walk the entries of one TLV area [off, end) (the info header excluded). */
+static esp_err_t walk_tlvs(const rf_reader_t *r, uint32_t off, uint32_t end, bool prot, uint8_t *scratch,
                            rf_mcuboot_info_t *out)
 {
-    uint32_t off = start;
     esp_err_t err;
     while (off < end) {   /* each step advances at least 4 bytes: bounded by the area (< 64 KiB) */
         if (end - off < 4) {
@@ -53,8 +59,8 @@ static esp_err_t walk_tlvs(const rf_reader_t *r, uint32_t start, uint32_t end, b
         }
         uint16_t type = rf_le16(scratch);
         uint16_t len = rf_le16(scratch + 2);
-        uint32_t val = off + 4;
-        if ((uint64_t)val + len > end) {
+        uint32_t val = off + 4;   /* <= end: end - off >= 4 */
+        if (len > end - val) {
             return fail(out, RF_IMG_ERR_TLV_BOUNDS, off + 2);
         }
         if (out->tlvs_listed < RF_MCUBOOT_MAX_TLVS) {
@@ -65,64 +71,88 @@ static esp_err_t walk_tlvs(const rf_reader_t *r, uint32_t start, uint32_t end, b
             t->is_protected = prot;
         }
         out->tlv_count++;
+        /* The TLVs read: the length each must have, where its value goes and
+         * its flag. A second SHA-256 or security counter is refused; of key
+         * hashes the first counts. */
+        uint16_t want = 0;
+        uint8_t *dst = NULL;
+        bool *have = NULL;
         switch (type) {
         case RF_TLV_SHA256:
-            if (len != RF_SHA256_LEN) {
-                return fail(out, RF_IMG_ERR_TLV_LEN, off + 2);
-            }
-            if (out->has_sha256) {
-                return fail(out, RF_IMG_ERR_TLV_DUP, off);
-            }
-            if ((err = rf_reader_read(r, val, out->sha256_tlv, RF_SHA256_LEN)) != ESP_OK) {
-                return read_fail(out, err, val);
-            }
-            out->has_sha256 = true;
+            want = RF_SHA256_LEN, dst = out->sha256_tlv, have = &out->has_sha256;
             break;
         case RF_TLV_SEC_CNT:
-            if (len != 4) {
-                return fail(out, RF_IMG_ERR_TLV_LEN, off + 2);
-            }
-            if (out->has_sec_cnt) {
-                return fail(out, RF_IMG_ERR_TLV_DUP, off);
-            }
-            if ((err = rf_reader_read(r, val, scratch, 4)) != ESP_OK) {
-                return read_fail(out, err, val);
-            }
-            out->sec_cnt = rf_le32(scratch);
-            out->has_sec_cnt = true;
+            want = 4, dst = scratch, have = &out->has_sec_cnt;
             break;
         case RF_TLV_KEYHASH:
-            if (len != RF_SHA256_LEN) {
-                return fail(out, RF_IMG_ERR_TLV_LEN, off + 2);
-            }
-            if (!out->has_keyhash) {
-                if ((err = rf_reader_read(r, val, out->keyhash, RF_SHA256_LEN)) != ESP_OK) {
-                    return read_fail(out, err, val);
-                }
-                out->has_keyhash = true;
-            }
+            want = RF_SHA256_LEN, dst = out->keyhash, have = &out->has_keyhash;
             break;
         case RF_TLV_ED25519:
-            if (len != 64) {
-                return fail(out, RF_IMG_ERR_TLV_LEN, off + 2);
-            }
-            /* fall through */
-        case RF_TLV_RSA2048_PSS:
-        case RF_TLV_ECDSA224:
-        case RF_TLV_ECDSA_SIG:
-        case RF_TLV_RSA3072_PSS:
-            if (out->sig_type == 0) {   /* the first signature is the one checked */
-                out->sig_type = type;
-                out->sig_len = len;
-                out->sig_offset = val;
-            }
+            want = 64;
             break;
         default:
             break;
         }
+        if (want != 0 && len != want) {
+            return fail(out, RF_IMG_ERR_TLV_LEN, off + 2);
+        }
+        if (have != NULL && *have) {
+            if (type != RF_TLV_KEYHASH) {
+                return fail(out, RF_IMG_ERR_TLV_DUP, off);
+            }
+        } else if (have != NULL) {
+            if ((err = rf_reader_read(r, val, dst, len)) != ESP_OK) {
+                return read_fail(out, err, val);
+            }
+            *have = true;
+            if (type == RF_TLV_SEC_CNT) {
+                out->sec_cnt = rf_le32(scratch);
+            }
+        }
+        /* the first signature is the one checked */
+        if ((uint16_t)(type - RF_TLV_RSA2048_PSS) <= RF_TLV_ED25519 - RF_TLV_RSA2048_PSS && out->sig_type == 0) {
+            out->sig_type = type;
+            out->sig_len = len;
+            out->sig_offset = val;
+        }
         off = val + len;
     }
     return ESP_OK;
+}
+
+/* One TLV area at `at` (protected or not): its info header (magic, total
+ * length with the header), checked against the data, then its entries. */
+static esp_err_t tlv_area(const rf_reader_t *r, uint64_t at, bool prot, uint8_t *scratch, rf_mcuboot_info_t *out)
+{
+    const uint32_t size = out->file_size;
+    esp_err_t err;
+    if (at + 4 > size) {
+        return fail(out, RF_IMG_ERR_TRUNCATED, size);
+    }
+    if ((err = rf_reader_read(r, (uint32_t)at, scratch, 4)) != ESP_OK) {
+        return read_fail(out, err, (uint32_t)at);
+    }
+    uint16_t magic = rf_le16(scratch), tot = rf_le16(scratch + 2);
+    if (prot) {
+        out->has_prot_area = true;
+        out->prot_magic = magic;
+        out->prot_tot = tot;
+    } else {
+        out->has_tlv_area = true;
+        out->tlv_magic = magic;
+        out->tlv_tot = tot;
+    }
+    if (magic != (prot ? RF_MCUBOOT_TLV_PROT_INFO_MAGIC : RF_MCUBOOT_TLV_INFO_MAGIC)) {
+        return fail(out, RF_IMG_ERR_TLV_MAGIC, (uint32_t)at);
+    }
+    /* the protected area is exactly ih_protect_tlv_size (>= 4) bytes */
+    if (tot < 4 || (prot && tot != out->protect_tlv_size) || at + tot > size) {
+        return fail(out, RF_IMG_ERR_TLV_BOUNDS, (uint32_t)at + 2);
+    }
+    if (!prot) {
+        out->image_end = (uint32_t)at + tot;
+    }
+    return walk_tlvs(r, (uint32_t)at + 4, (uint32_t)at + tot, prot, scratch, out);
 }
 
 static bool trailer_magic_good(const uint8_t m[16])
@@ -176,8 +206,8 @@ static esp_err_t check_signature(const rf_reader_t *r, const rf_mcuboot_opts_t *
 
 static esp_err_t check_trailer(const rf_reader_t *r, uint8_t *scratch, rf_mcuboot_info_t *out)
 {
-    uint32_t slot = out->slot_size;
-    if (slot == 0 || r->size < slot || slot < RF_MCUBOOT_TRAILER_MIN) {
+    uint32_t slot = out->slot_size;   /* the caller's: non-zero, inside the data */
+    if (slot < RF_MCUBOOT_TRAILER_MIN) {
         out->trailer = RF_TRAILER_NOT_PRESENT;
         return ESP_OK;
     }
@@ -286,44 +316,13 @@ esp_err_t rf_mcuboot_inspect_ex(const rf_reader_t *r, const rf_mcuboot_opts_t *o
         if (out->protect_tlv_size < 4) {
             return fail(out, RF_IMG_ERR_TLV_BOUNDS, 10);
         }
-        if (prot_off + 4 > size) {
-            return fail(out, RF_IMG_ERR_TRUNCATED, size);
-        }
-        if ((err = rf_reader_read(r, out->prot_off, scratch, 4)) != ESP_OK) {
-            return read_fail(out, err, prot_off);
-        }
-        out->has_prot_area = true;
-        out->prot_magic = rf_le16(scratch);
-        out->prot_tot = rf_le16(scratch + 2);
-        if (out->prot_magic != RF_MCUBOOT_TLV_PROT_INFO_MAGIC) {
-            return fail(out, RF_IMG_ERR_TLV_MAGIC, prot_off);
-        }
-        if (out->prot_tot != out->protect_tlv_size || prot_off + out->prot_tot > size) {
-            return fail(out, RF_IMG_ERR_TLV_BOUNDS, prot_off + 2);
-        }
-        if ((err = walk_tlvs(r, out->prot_off + 4, out->prot_off + out->prot_tot, true, scratch, out)) != ESP_OK) {
+        if ((err = tlv_area(r, prot_off, true, scratch, out)) != ESP_OK) {
             return err;
         }
     }
 
     /* TLV area. */
-    if (tlv_off + 4 > size) {
-        return fail(out, RF_IMG_ERR_TRUNCATED, size);
-    }
-    if ((err = rf_reader_read(r, out->tlv_off, scratch, 4)) != ESP_OK) {
-        return read_fail(out, err, tlv_off);
-    }
-    out->has_tlv_area = true;
-    out->tlv_magic = rf_le16(scratch);
-    out->tlv_tot = rf_le16(scratch + 2);
-    if (out->tlv_magic != RF_MCUBOOT_TLV_INFO_MAGIC) {
-        return fail(out, RF_IMG_ERR_TLV_MAGIC, tlv_off);
-    }
-    if (out->tlv_tot < 4 || tlv_off + out->tlv_tot > size) {
-        return fail(out, RF_IMG_ERR_TLV_BOUNDS, tlv_off + 2);
-    }
-    out->image_end = out->tlv_off + out->tlv_tot;
-    if ((err = walk_tlvs(r, out->tlv_off + 4, out->image_end, false, scratch, out)) != ESP_OK) {
+    if ((err = tlv_area(r, tlv_off, false, scratch, out)) != ESP_OK) {
         return err;
     }
 
@@ -333,17 +332,16 @@ esp_err_t rf_mcuboot_inspect_ex(const rf_reader_t *r, const rf_mcuboot_opts_t *o
     }
 
     /* Slot: given, or the data when it extends a trailer's worth past the image. */
-    out->trailer_size = opts->trailer_size != 0 ? opts->trailer_size : RF_MCUBOOT_TRAILER_MIN;
-    if (out->trailer_size < RF_MCUBOOT_TRAILER_MIN) {
-        out->trailer_size = RF_MCUBOOT_TRAILER_MIN;
-    }
+    /* (0, the default, is below the minimum) */
+    out->trailer_size = RF_MAX(opts->trailer_size, RF_MCUBOOT_TRAILER_MIN);
+    /* image_end <= size: the sums below are compared as differences */
     if (opts->slot_size != 0) {
         out->slot_size = opts->slot_size;
-    } else if ((uint64_t)out->image_end + out->trailer_size <= size) {
+    } else if (out->trailer_size <= size - out->image_end) {
         out->slot_size = size;
     }
     if (out->slot_size != 0) {
-        if ((uint64_t)out->image_end + out->trailer_size > out->slot_size) {
+        if (out->image_end > out->slot_size || out->trailer_size > out->slot_size - out->image_end) {
             note(out, RF_IMG_ERR_SLOT_SIZE, out->image_end);
         } else if (size > out->slot_size) {
             note(out, RF_IMG_ERR_SLOT_SIZE, out->slot_size);
@@ -352,7 +350,7 @@ esp_err_t rf_mcuboot_inspect_ex(const rf_reader_t *r, const rf_mcuboot_opts_t *o
 
     /* Hash of header + image + protected TLVs. */
     if (!out->has_sha256) {
-        note(out, RF_IMG_ERR_NO_HASH, tlv_off);
+        note(out, RF_IMG_ERR_NO_HASH, out->tlv_off);
     }
     if (opts->known != NULL && opts->known->off == 0 && opts->known->len == out->hashed_len) {
         RF_MEMCPY(out->sha256_calc, opts->known->sha256, RF_SHA256_LEN);   /* hashed once already */
@@ -362,7 +360,7 @@ esp_err_t rf_mcuboot_inspect_ex(const rf_reader_t *r, const rf_mcuboot_opts_t *o
     if (out->has_sha256) {
         out->sha256_checked = true;
         if (RF_MEMCMP(out->sha256_calc, out->sha256_tlv, RF_SHA256_LEN) != 0) {
-            uint32_t at = tlv_off;
+            uint32_t at = out->tlv_off;
             for (uint32_t i = 0; i < out->tlvs_listed; i++) {
                 if (out->tlvs[i].type == RF_TLV_SHA256) {
                     at = out->tlvs[i].offset;

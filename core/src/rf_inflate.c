@@ -77,11 +77,12 @@ static esp_err_t take(rf_inflate_source_t *s, uint8_t *b)
     return ESP_OK;
 }
 
-static esp_err_t skip(rf_inflate_source_t *s, uint32_t n)
+/* The next n bytes into b[0, n), or dropped when b is NULL. */
+static esp_err_t take_n(rf_inflate_source_t *s, uint8_t *b, uint32_t n)
 {
-    uint8_t b;
+    uint8_t c;
     for (uint32_t i = 0; i < n; i++) {
-        esp_err_t err = take(s, &b);
+        esp_err_t err = take(s, b != NULL ? &b[i] : &c);
         if (err != ESP_OK) {
             return err;
         }
@@ -105,30 +106,21 @@ static esp_err_t skip_string(rf_inflate_source_t *s)
 static esp_err_t parse_header(rf_inflate_source_t *s)
 {
     uint8_t h[10];
-    esp_err_t err = take(s, &h[0]);
-    if (err == ESP_OK) {
-        err = take(s, &h[1]);
-    }
+    esp_err_t err = take_n(s, h, 2);
     if (err != ESP_OK) {
         return err;
     }
     if (h[0] == 0x1F && h[1] == 0x8B) {
         s->mode = MODE_GZIP;
-        for (int i = 2; i < 10 && err == ESP_OK; i++) {
-            err = take(s, &h[i]);
-        }
-        if (err != ESP_OK) {
+        if ((err = take_n(s, h + 2, 8)) != ESP_OK) {
             return err;
         }
         if (h[2] != 8 || (h[3] & GZ_FRESERVED) != 0) {
             return ESP_ERR_INVALID_RESPONSE;
         }
-        if (h[3] & GZ_FEXTRA) {
-            uint8_t x0, x1;
-            if ((err = take(s, &x0)) != ESP_OK || (err = take(s, &x1)) != ESP_OK ||
-                (err = skip(s, (uint32_t)x0 | ((uint32_t)x1 << 8))) != ESP_OK) {
-                return err;
-            }
+        if ((h[3] & GZ_FEXTRA) &&
+            ((err = take_n(s, h, 2)) != ESP_OK || (err = take_n(s, NULL, rf_le16(h))) != ESP_OK)) {
+            return err;
         }
         if ((h[3] & GZ_FNAME) && (err = skip_string(s)) != ESP_OK) {
             return err;
@@ -136,7 +128,7 @@ static esp_err_t parse_header(rf_inflate_source_t *s)
         if ((h[3] & GZ_FCOMMENT) && (err = skip_string(s)) != ESP_OK) {
             return err;
         }
-        if ((h[3] & GZ_FHCRC) && (err = skip(s, 2)) != ESP_OK) {
+        if ((h[3] & GZ_FHCRC) && (err = take_n(s, NULL, 2)) != ESP_OK) {
             return err;
         }
         return ESP_OK;
@@ -174,12 +166,9 @@ static void sum_output(rf_inflate_source_t *s, const uint8_t *p, size_t n)
 static esp_err_t check_trailer(rf_inflate_source_t *s)
 {
     uint8_t t[8];
-    uint32_t n = s->mode == MODE_GZIP ? 8u : 4u;
-    for (uint32_t i = 0; i < n; i++) {
-        esp_err_t err = take(s, &t[i]);
-        if (err != ESP_OK) {
-            return err;
-        }
+    esp_err_t err = take_n(s, t, s->mode == MODE_GZIP ? 8u : 4u);
+    if (err != ESP_OK) {
+        return err;
     }
     bool ok;
     if (s->mode == MODE_GZIP) {
@@ -199,7 +188,7 @@ static void inner_close(rf_inflate_source_t *s)
     }
 }
 
-static void begin(rf_inflate_source_t *s)
+RF_NOINLINE static void begin(rf_inflate_source_t *s)
 {
     inner_close(s);
     s->in_pos = s->in_len = 0;

@@ -72,33 +72,6 @@ static bool copy_validator(const char *v, char out[RF_SOURCE_VALIDATOR_MAX])
     return true;
 }
 
-static bool skip_lit(const char **p, const char *lit)
-{
-    const char *s = *p;
-    while (*lit != 0) {
-        if (*s++ != *lit++) {
-            return false;
-        }
-    }
-    *p = s;
-    return true;
-}
-
-static bool digits(const char **p, unsigned n, int32_t *v)
-{
-    int32_t x = 0;
-    for (unsigned i = 0; i < n; i++) {
-        char c = (*p)[i];
-        if (c < '0' || c > '9') {
-            return false;
-        }
-        x = x * 10 + (c - '0');
-    }
-    *p += n;
-    *v = x;
-    return true;
-}
-
 /* Which of the n three-letter names packed in `names` starts at *p (0..n-1,
  * *p moved past it), or -1. */
 static int32_t name3(const char **p, const char *names, unsigned n)
@@ -121,25 +94,48 @@ bool rf_source_http_date(const char *v, int64_t *secs)
     while (*v == ' ' || *v == '\t') {
         v++;
     }
-    const bool ok = name3(&v, "MonTueWedThuFriSatSun", 7) >= 0;
-    int32_t d, y, hh, mm, ss, mon;   /* at most 4 digits each: 32 bits hold every step below */
-    if (!ok || !skip_lit(&v, ", ") || !digits(&v, 2, &d) || !skip_lit(&v, " ")) {
-        return false;
+    /* IMF-fixdate, the one form taken: 'w' a day name, 'm' a month name,
+     * '#' a digit, every other character itself. The numbers go to f[] in
+     * order: day, month (1..12), year, hour, minute, second; at most 4
+     * digits each, so 32 bits hold every step below. */
+    int32_t f[6];
+    unsigned k = 0;
+    for (const char *p = "w, ## m #### ##:##:## GMT"; *p != 0;) {
+        if (*p == '#') {
+            int32_t x = 0;
+            for (; *p == '#'; p++, v++) {
+                if (*v < '0' || *v > '9') {
+                    return false;
+                }
+                x = x * 10 + (*v - '0');
+            }
+            f[k++] = x;
+        } else if (*p == 'w' || *p == 'm') {
+            const bool month = *p++ == 'm';
+            int32_t i = month ? name3(&v, "JanFebMarAprMayJunJulAugSepOctNovDec", 12)
+                              : name3(&v, "MonTueWedThuFriSatSun", 7);
+            if (i < 0) {
+                return false;
+            }
+            if (month) {
+                f[k++] = i + 1;
+            }
+        } else if (*v++ != *p++) {
+            return false;
+        }
     }
-    mon = name3(&v, "JanFebMarAprMayJunJulAugSepOctNovDec", 12) + 1;   /* 0: none */
-    if (mon == 0 || !skip_lit(&v, " ") || !digits(&v, 4, &y) || !skip_lit(&v, " ") || !digits(&v, 2, &hh) ||
-        !skip_lit(&v, ":") || !digits(&v, 2, &mm) || !skip_lit(&v, ":") || !digits(&v, 2, &ss) ||
-        !skip_lit(&v, " GMT") || d < 1 || d > 31 || hh > 23 || mm > 59 || ss > 60) {
+    const int32_t d = f[0], mon = f[1], y = f[2], hh = f[3], mm = f[4], ss = f[5];
+    if (d < 1 || d > 31 || hh > 23 || mm > 59 || ss > 60) {
         return false;
     }
     /* days since 1970-01-01 of a proleptic Gregorian date (civil-from-days inverse) */
-    int32_t yy = y - (mon <= 2);
-    int32_t era = (yy >= 0 ? yy : yy - 399) / 400;
-    int32_t yoe = yy - era * 400;
+    int32_t yy = y - (mon <= 2) + 400;   /* >= 399: one era ahead, so no negative division */
+    int32_t era = yy / 400 - 1;
+    int32_t yoe = yy % 400;
     int32_t doy = (153 * (mon + (mon > 2 ? -3 : 9)) + 2) / 5 + d - 1;
     int32_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
     int32_t days_since = era * 146097 + doe - 719468;
-    *secs = (int64_t)days_since * 86400 + hh * 3600 + mm * 60 + ss;
+    *secs = (int64_t)days_since * 86400 + (hh * 3600 + mm * 60 + ss);
     return true;
 }
 
@@ -147,19 +143,18 @@ void rf_source_pick_validator(const char *etag, const char *last_modified, const
                               char out[RF_SOURCE_VALIDATOR_MAX])
 {
     out[0] = 0;
-    const char *e = etag;
-    while (e != NULL && (*e == ' ' || *e == '\t')) {
-        e++;
-    }
-    /* If-Range takes only a strong entity tag (RFC 9110 13.1.5). */
-    if (e != NULL && e[0] == '"' && copy_validator(e, out)) {
-        return;
+    /* If-Range takes only a strong entity tag (RFC 9110 13.1.5): one that,
+     * trimmed, starts with a quote. copy_validator leaves out "" when it
+     * refuses a value. */
+    if (copy_validator(etag, out)) {
+        if (out[0] == '"') {
+            return;
+        }
+        out[0] = 0;
     }
     int64_t lm, now;
     if (rf_source_http_date(last_modified, &lm) && rf_source_http_date(date, &now) && now - lm >= 60) {
-        if (!copy_validator(last_modified, out)) {
-            out[0] = 0;
-        }
+        (void)copy_validator(last_modified, out);
     }
 }
 
@@ -171,7 +166,8 @@ static bool parse_u64(const char **p, uint64_t *v)
     size_t n = 0;
     while (s[n] >= '0' && s[n] <= '9') {
         uint64_t d = (uint64_t)(s[n] - '0');
-        if (x > (UINT64_MAX - d) / 10u) {
+        /* x * 10 + d > UINT64_MAX, without a 64-bit division */
+        if (x > UINT64_MAX / 10u || (x == UINT64_MAX / 10u && d > UINT64_MAX % 10u)) {
             return false;
         }
         x = x * 10u + d;

@@ -22,6 +22,7 @@
  * source owns its own context.
  */
 #include <inttypes.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -161,7 +162,7 @@ static esp_err_t running_partition(void *ctx, rf_part_t *out)
 #define CONFIG_SELF_REFLASHER_MIN_RATE_WINDOW_S (RF_SOURCE_DEFAULT_RATE_WINDOW_MS / 1000)
 #endif
 
-static uint64_t port_now_ms(void)
+RF_NOINLINE static uint64_t port_now_ms(void)
 {
     return (uint64_t)esp_timer_get_time() / 1000u;
 }
@@ -207,6 +208,17 @@ static void meter_event(http_src_t *s, esp_http_client_handle_t client, uint64_t
     }
 }
 
+/* The response headers kept as text: where each goes and its room. */
+#define KEPT(name, field) { name, offsetof(http_src_t, field), sizeof ((http_src_t *)0)->field }
+static const struct {
+    const char *name;
+    uint16_t at, cap;
+} k_kept[] = {
+    KEPT("ETag", etag), KEPT("Last-Modified", last_modified), KEPT("Date", date),
+    KEPT("Content-Encoding", content_encoding),
+};
+#undef KEPT
+
 /* Response headers are only visible to the event handler: note
  * Content-Range and the validators, hold the time limits over header lines
  * and body data, then hand the event to the caller's handler unchanged. */
@@ -220,14 +232,12 @@ static esp_err_t http_event(esp_http_client_event_t *evt)
         const char *k = evt->header_key, *v = evt->header_value;
         if (strcasecmp(k, "Content-Range") == 0) {
             s->has_range = rf_source_parse_content_range(v, &s->range_first, &s->range_last, &s->range_total);
-        } else if (strcasecmp(k, "ETag") == 0) {
-            note(s->etag, sizeof s->etag, v);
-        } else if (strcasecmp(k, "Last-Modified") == 0) {
-            note(s->last_modified, sizeof s->last_modified, v);
-        } else if (strcasecmp(k, "Date") == 0) {
-            note(s->date, sizeof s->date, v);
-        } else if (strcasecmp(k, "Content-Encoding") == 0) {
-            snprintf(s->content_encoding, sizeof s->content_encoding, "%s", v);
+        }
+        for (size_t i = 0; i < sizeof k_kept / sizeof k_kept[0]; i++) {
+            if (strcasecmp(k, k_kept[i].name) == 0) {
+                note((char *)s + k_kept[i].at, k_kept[i].cap, v);
+                break;
+            }
         }
         meter_event(s, evt->client, strnlen(k, 256) + strnlen(v, 1024) + 4);   /* "key: value\r\n" */
     }
@@ -296,17 +306,13 @@ static esp_err_t http_request(http_src_t *s, uint32_t offset, const char *if_ran
     }
     *status = esp_http_client_get_status_code(s->client);
     *length = esp_http_client_is_chunked_response(s->client) ? -1 : esp_http_client_get_content_length(s->client);
-    if (*status == 404) {
-        RF_LOGE(&s_log, "HTTP %d: %s", *status, s->cfg.url);
-        return ESP_ERR_NOT_FOUND;
-    }
     if (*status == 416 && offset > 0) {
         RF_LOGE(&s_log, "HTTP 416 at %" PRIu32 ": %s", offset, s->cfg.url);
         return ESP_ERR_HTTP_RANGE_NOT_SATISFIABLE;
     }
-    if (*status < 200 || *status > 299) {
+    if (*status < 200 || *status > 299) {   /* 404 has its own code */
         RF_LOGE(&s_log, "HTTP %d: %s", *status, s->cfg.url);
-        return ESP_ERR_INVALID_RESPONSE;
+        return *status == 404 ? ESP_ERR_NOT_FOUND : ESP_ERR_INVALID_RESPONSE;
     }
     return ESP_OK;
 }
@@ -534,9 +540,30 @@ static void free_source(void *ctx, rf_source_t *src)
 
 /* ---- the platform --------------------------------------------------------- */
 
+/* The chip's description (ctx, size) is filled in at the first call; the
+ * platform itself is constant (it points at s_flash). */
 static rf_flash_t s_flash;
-static esp_self_reflasher_platform_t s_platform;
 static bool s_ready;
+
+static const esp_self_reflasher_platform_t s_platform = {
+    .ctx = NULL, .flash = &s_flash,
+#ifdef CONFIG_IDF_FIRMWARE_CHIP_ID
+    .chip_id = CONFIG_IDF_FIRMWARE_CHIP_ID,
+#else
+    .chip_id = 0xFFFF,
+#endif
+#ifdef CONFIG_PARTITION_TABLE_OFFSET
+    .ptable_offset = CONFIG_PARTITION_TABLE_OFFSET,
+#else
+    .ptable_offset = 0x8000,
+#endif
+#ifdef CONFIG_SELF_REFLASHER_RECOVERY_BOOTLOADER_ADDR
+    .recovery_bootloader_addr = CONFIG_SELF_REFLASHER_RECOVERY_BOOTLOADER_ADDR,
+#endif
+    .running_partition = running_partition,
+    .list_partitions = list_partitions, .make_source = make_source, .free_source = free_source,
+    .log = { .fn = port_log, .arg = NULL },
+};
 
 const esp_self_reflasher_platform_t *esp_self_reflasher_default_platform(void)
 {
@@ -552,25 +579,6 @@ const esp_self_reflasher_platform_t *esp_self_reflasher_default_platform(void)
     s_flash = (rf_flash_t){
         .ctx = chip, .size = size, .sector_size = 4096, .block_size = 65536, .page_size = 256,
         .read = flash_read, .program = flash_program, .erase = flash_erase,
-    };
-    s_platform = (esp_self_reflasher_platform_t){
-        .ctx = NULL, .flash = &s_flash,
-#ifdef CONFIG_IDF_FIRMWARE_CHIP_ID
-        .chip_id = CONFIG_IDF_FIRMWARE_CHIP_ID,
-#else
-        .chip_id = 0xFFFF,
-#endif
-#ifdef CONFIG_PARTITION_TABLE_OFFSET
-        .ptable_offset = CONFIG_PARTITION_TABLE_OFFSET,
-#else
-        .ptable_offset = 0x8000,
-#endif
-#ifdef CONFIG_SELF_REFLASHER_RECOVERY_BOOTLOADER_ADDR
-        .recovery_bootloader_addr = CONFIG_SELF_REFLASHER_RECOVERY_BOOTLOADER_ADDR,
-#endif
-        .running_partition = running_partition,
-        .list_partitions = list_partitions, .make_source = make_source, .free_source = free_source,
-        .log = { .fn = port_log, .arg = NULL },
     };
 #if !CONFIG_SPI_FLASH_DANGEROUS_WRITE_ALLOWED
     RF_LOGW(&s_log, "SPI_FLASH_DANGEROUS_WRITE_ALLOWED off: boot area writes fail");
