@@ -442,6 +442,7 @@ static void log_verdict(const rf_exec_dev_t *dev, uint32_t dst, const rf_eng_ver
         return;
     }
     const char *what = "checked";   /* and where: an address, or an offset into the image (+) */
+    const char *rel = "";
     uint32_t at = v->at;
     if (v->rule == RF_ENG_PTABLE) {
         what = rf_eng_pt_why_name((rf_eng_pt_why_t)v->detail);
@@ -449,11 +450,12 @@ static void log_verdict(const rf_exec_dev_t *dev, uint32_t dst, const rf_eng_ver
         what = rf_boot_loader_name(v->end.bootloader);
         at = v->end.err_at;
     } else if (v->img_err != RF_IMG_OK) {
-        RF_LOGE(dev->log, "0x%08x refused: %s (%s at +0x%x)", (unsigned)dst, rf_eng_rule_name(v->rule),
-                rf_img_err_id((rf_img_err_t)v->img_err), (unsigned)v->err_offset);
-        return;
+        what = rf_img_err_id((rf_img_err_t)v->img_err);
+        rel = "+";
+        at = v->err_offset;
     }
-    RF_LOGE(dev->log, "0x%08x refused: %s (%s at 0x%x)", (unsigned)dst, rf_eng_rule_name(v->rule), what, (unsigned)at);
+    RF_LOGE(dev->log, "0x%08x refused: %s (%s at %s0x%x)", (unsigned)dst, rf_eng_rule_name(v->rule), what, rel,
+            (unsigned)at);
 }
 
 /* Verify the image at [addr, addr + len) of the flash for the destination
@@ -876,7 +878,8 @@ static bool touches_bootloader(const rf_exec_dev_t *dev, uint32_t dst, uint32_t 
  * reachable later (the bootloader or otadata step) is judged by the engine's
  * end-state check on the flash as it is then, which reads and checks them
  * by their own digests; a rerun from the journal hashes them again. What is
- * left of the region after the image is made blank, as a copy leaves it. */
+ * left of the region after the image is made blank, as a copy leaves it.
+ * The caller journals the step as copied. */
 static esp_err_t direct_in_place(const rf_exec_dev_t *dev, rf_exec_dl_t *dl, const mem_t *m)
 {
     const uint32_t S = dev->flash->sector_size, end = dl->dst + rf_align_up(dl->dst_size, S);
@@ -893,9 +896,39 @@ static esp_err_t direct_in_place(const rf_exec_dev_t *dev, rf_exec_dl_t *dl, con
     }
     RF_LOGI(dev->log, "Image 0x%x B in place at 0x%08x; %u sectors after it erased", (unsigned)dl->staged_len,
             (unsigned)dl->dst, (unsigned)erased);
-    uint8_t id[RF_JOURNAL_ID_LEN];
-    dl_id(dl, id);
-    dl_note(dev, dl, RF_JSTATE_COPIED, id, dl->staged_len, dl->staged_len, dl->staged_sha);   /* zero: none */
+    return ESP_OK;
+}
+
+/* A staged image: hashed again, judged again on the flash as it is now, then
+ * copied (memmove-safe, every sector read back). */
+static esp_err_t copy_staged(const rf_exec_dev_t *dev, rf_exec_dl_t *dl, const rf_exec_check_t *chk, const mem_t *m)
+{
+    uint8_t sha[RF_SHA256_LEN];
+    esp_err_t err = rf_flash_sha256(dev->flash, dl->staging.offset, dl->staged_len, m->work, m->work_len, sha);
+    if (err != ESP_OK) {
+        return err;
+    }
+    if (memcmp(sha, dl->staged_sha, sizeof sha) != 0) {
+        RF_LOGE(dev->log, "Staged '%s' changed; dest untouched", dl->staging.label);
+        return ESP_ERR_INVALID_CRC;
+    }
+    /* Re-verify before every copy: the flash may have changed since the
+     * download (other steps ran), and the end state is judged on it now. */
+    /* the image's own digest from the download's verdict: the bytes are the
+     * same (their whole-file hash was just checked), rule 5 need not hash
+     * them again; everything else is judged anew */
+    err = verify_image(dev, chk, dl->dst, dl->dst_size, dl->staging.offset, dl->staged_len, sha, m, &dl->img_sha);
+    if (err != ESP_OK) {
+        RF_LOGE(dev->log, "Staged image refused; dest untouched");
+        return err;
+    }
+    RF_LOGI(dev->log, "Starting copy 0x%08x bytes from address 0x%08x to address 0x%08x", (unsigned)dl->staged_len,
+            (unsigned)dl->staging.offset, (unsigned)dl->dst);
+    if ((err = copy_verified(dev, dl->staging.offset, dl->staged_len, dl->dst, dl->dst_size, m, NULL)) != ESP_OK) {
+        return err;
+    }
+    RF_LOGI(dev->log, "Data copied from partition address 0x%08x offset 0x%08x to region: 0x%08x",
+            (unsigned)dl->staging.offset, 0u, (unsigned)dl->dst);
     return ESP_OK;
 }
 
@@ -917,39 +950,19 @@ esp_err_t rf_exec_copy(const rf_exec_dev_t *dev, rf_exec_dl_t *dl, const rf_exec
         return ESP_ERR_INVALID_SIZE;
     }
     if (dl->direct) {
-        return direct_in_place(dev, dl, &m);
+        err = direct_in_place(dev, dl, &m);
+    } else {
+        err = copy_staged(dev, dl, chk, &m);
     }
-    uint8_t sha[RF_SHA256_LEN];
-    if ((err = rf_flash_sha256(dev->flash, dl->staging.offset, dl->staged_len, m.work, m.work_len, sha)) != ESP_OK) {
-        return err;
-    }
-    if (memcmp(sha, dl->staged_sha, sizeof sha) != 0) {
-        RF_LOGE(dev->log, "Staged '%s' changed; dest untouched", dl->staging.label);
-        return ESP_ERR_INVALID_CRC;
-    }
-    /* Re-verify before every copy: the flash may have changed since the
-     * download (other steps ran), and the end state is judged on it now. */
-    /* the image's own digest from the download's verdict: the bytes are the
-     * same (their whole-file hash was just checked), rule 5 need not hash
-     * them again; everything else is judged anew */
-    err = verify_image(dev, chk, dl->dst, dl->dst_size, dl->staging.offset, dl->staged_len, sha, &m, &dl->img_sha);
     if (err != ESP_OK) {
-        RF_LOGE(dev->log, "Staged image refused; dest untouched");
         return err;
     }
-    RF_LOGI(dev->log, "Starting copy 0x%08x bytes from address 0x%08x to address 0x%08x", (unsigned)dl->staged_len,
-            (unsigned)dl->staging.offset, (unsigned)dl->dst);
-    if ((err = copy_verified(dev, dl->staging.offset, dl->staged_len, dl->dst, dl->dst_size, &m, NULL)) != ESP_OK) {
-        return err;
-    }
-    RF_LOGI(dev->log, "Data copied from partition address 0x%08x offset 0x%08x to region: 0x%08x",
-            (unsigned)dl->staging.offset, 0u, (unsigned)dl->dst);
     uint8_t id[RF_JOURNAL_ID_LEN];
     dl_id(dl, id);
-    dl_note(dev, dl, RF_JSTATE_COPIED, id, dl->staged_len, dl->staged_len, dl->staged_sha);
+    dl_note(dev, dl, RF_JSTATE_COPIED, id, dl->staged_len, dl->staged_len, dl->staged_sha);   /* zero: none */
     /* The bootloader step runs last (the plan's order): after it the device
      * boots the new system, and the journal has nothing left to resume. */
-    if (touches_bootloader(dev, dl->dst, dl->dst_size)) {
+    if (!dl->direct && touches_bootloader(dev, dl->dst, dl->dst_size)) {
         (void)journal_clear(dev, &m);
     }
     return ESP_OK;
@@ -1104,28 +1117,32 @@ esp_err_t rf_exec_embedded(const rf_exec_dev_t *dev, uint32_t src, uint32_t len,
     uint8_t *sha = m.step->emb.sparse;
     uint8_t *want_full = chk->expect_sha256 != NULL ? m.step->emb.full : NULL;
     const bool mapped = (uint64_t)len <= (uint64_t)sizeof m.step->emb.blank_map * 8u * dev->flash->sector_size;
-    uint32_t img = src;
-    bool have_source = false;
     const rf_journal_rec_t *last = &journal->last;
-    if (journal_on && journal->have && memcmp(last->id, id, sizeof id) == 0 &&
-        (last->state == RF_JSTATE_BACKUP || last->state == RF_JSTATE_DONE) && last->aux_len == len) {
-        /* an earlier run backed the image up (and maybe began the copy): its
-         * backup is the source, if it still hashes right and passes the checks */
-        if (rf_flash_digests(dev->flash, last->aux_addr, len, m.work, m.work_len, want_full, sha, map,
-                             sizeof m.step->emb.blank_map) == ESP_OK &&
-            memcmp(sha, last->sha256, RF_SHA256_LEN) == 0 &&
-            verify_image(dev, chk, dst, dst_size, last->aux_addr, len, want_full, &m, NULL) == ESP_OK) {
-            img = last->aux_addr;
-            have_source = true;
-            RF_LOGI(dev->log, "Resume: source is backup 0x%08x", (unsigned)img);
-        }
-    }
-    if (!have_source) {
-        err = rf_flash_digests(dev->flash, src, len, m.work, m.work_len, want_full, sha, map,
+    /* an earlier run backed the image up (and maybe began the copy): its
+     * backup is the source, if it still hashes right and passes the checks;
+     * otherwise (or with no such record) the image itself, read and judged
+     * the same way */
+    bool from_backup = journal_on && journal->have && memcmp(last->id, id, sizeof id) == 0 &&
+                       (last->state == RF_JSTATE_BACKUP || last->state == RF_JSTATE_DONE) && last->aux_len == len;
+    uint32_t img;
+    for (;;) {
+        img = from_backup ? last->aux_addr : src;
+        err = rf_flash_digests(dev->flash, img, len, m.work, m.work_len, want_full, sha, map,
                                sizeof m.step->emb.blank_map);
-        if (err == ESP_OK) {
-            err = verify_image(dev, chk, dst, dst_size, src, len, want_full, &m, NULL);
+        if (err == ESP_OK && from_backup && memcmp(sha, last->sha256, RF_SHA256_LEN) != 0) {
+            err = ESP_ERR_INVALID_CRC;
         }
+        if (err == ESP_OK) {
+            err = verify_image(dev, chk, dst, dst_size, img, len, want_full, &m, NULL);
+        }
+        if (err == ESP_OK || !from_backup) {
+            break;
+        }
+        from_backup = false;
+    }
+    if (from_backup) {
+        RF_LOGI(dev->log, "Resume: source is backup 0x%08x", (unsigned)img);
+    } else {
         rf_part_t run;
         if (err == ESP_OK && dev->running_partition != NULL && dev->running_partition(dev->ctx, &run) == ESP_OK &&
             rf_overlaps(dst, dsize, run.offset, run.size)) {
