@@ -253,27 +253,30 @@ static rf_boot_result_t idf_table(ctx_t *c, uint32_t pt, idf_parts_t *bs)
         uint16_t magic = rf_le16(e);
         if (magic == RF_PTABLE_MAGIC) {
             rf_md5_update(md5, e, RF_PTABLE_ENTRY_LEN);   /* the MD5 entry covers every entry before it */
-            rf_part_t p;
-            entry_part(e, &p);
-            if ((uint64_t)p.offset + p.size > flash) {
+            /* decoded straight into its place in bs (a partition the boot
+             * does not use: into p); a brick below ends the table's use */
+            const uint8_t type = e[2], sub = e[3];
+            rf_part_t other, *p = &other;
+            if (type == RF_PART_TYPE_APP) {
+                if (sub == RF_PART_SUBTYPE_FACTORY) {
+                    p = &bs->factory;
+                } else if (sub >= RF_PART_SUBTYPE_OTA_MIN && sub <= RF_PART_SUBTYPE_OTA_MAX) {
+                    p = &bs->ota[sub & 0x0F];
+                    bs->ota_count++;
+                } else if (sub == RF_PART_SUBTYPE_TEST) {
+                    p = &bs->test;
+                }
+            } else if (type == RF_PART_TYPE_DATA && sub == RF_PART_SUBTYPE_DATA_OTA) {
+                p = &bs->otadata;
+            }
+            entry_part(e, p);
+            if ((uint64_t)p->offset + p->size > flash) {
                 st->a = i;
-                st->b = p.offset;
-                st->c = p.size;
+                st->b = p->offset;
+                st->c = p->size;
                 st->d = flash;
                 r = brick(c, RF_BOOT_WHY_PT_FLASH_SIZE);
                 break;
-            }
-            if (p.type == RF_PART_TYPE_APP) {
-                if (p.subtype == RF_PART_SUBTYPE_FACTORY) {
-                    bs->factory = p;
-                } else if (p.subtype >= RF_PART_SUBTYPE_OTA_MIN && p.subtype <= RF_PART_SUBTYPE_OTA_MAX) {
-                    bs->ota[p.subtype & 0x0F] = p;
-                    bs->ota_count++;
-                } else if (p.subtype == RF_PART_SUBTYPE_TEST) {
-                    bs->test = p;
-                }
-            } else if (p.type == RF_PART_TYPE_DATA && p.subtype == RF_PART_SUBTYPE_DATA_OTA) {
-                bs->otadata = p;
             }
             continue;
         }
