@@ -215,16 +215,6 @@ typedef struct idf_parts {
     uint32_t ota_count;
 } idf_parts_t;
 
-static void entry_part(const uint8_t *e, rf_part_t *p)
-{
-    p->type = e[2];
-    p->subtype = e[3];
-    p->offset = rf_le32(e + 4);
-    p->size = rf_le32(e + 8);
-    rf_str_copy(p->label, (const char *)e + 12, RF_PART_LABEL_MAX + 1);
-    p->flags = rf_le32(e + 28);
-}
-
 /* esp_partition_table_verify() + load_partition_table() of bootloader_support. */
 static rf_boot_result_t idf_table(ctx_t *c, uint32_t pt, idf_parts_t *bs)
 {
@@ -269,7 +259,7 @@ static rf_boot_result_t idf_table(ctx_t *c, uint32_t pt, idf_parts_t *bs)
             } else if (type == RF_PART_TYPE_DATA && sub == RF_PART_SUBTYPE_DATA_OTA) {
                 p = &bs->otadata;
             }
-            entry_part(e, p);
+            (void)rf_part_decode(e, p);   /* a range past 4 GiB is past `flash` too */
             if ((uint64_t)p->offset + p->size > flash) {
                 st->a = i;
                 st->b = p->offset;

@@ -183,7 +183,7 @@ void rf_part_encode(const rf_part_t *p, uint8_t out[RF_PTABLE_ENTRY_LEN])
 
 /* Decode a partition entry (magic already checked). False if its range
  * wraps past 4 GiB. */
-static bool part_decode(const uint8_t *e, rf_part_t *p)
+bool rf_part_decode(const uint8_t e[RF_PTABLE_ENTRY_LEN], rf_part_t *p)
 {
     p->type = e[ENT_TYPE];
     p->subtype = e[ENT_SUBTYPE];
@@ -244,7 +244,7 @@ esp_err_t rf_ptable_parse_read(rf_ptable_read_fn read, void *arg, size_t len, rf
             if (out->has_md5 || out->count >= RF_PTABLE_MAX_PARTS) {
                 goto corrupt;
             }
-            if (!part_decode(e, &out->parts[out->count])) {
+            if (!rf_part_decode(e, &out->parts[out->count])) {
                 goto corrupt;
             }
             out->count++;
