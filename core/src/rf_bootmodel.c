@@ -462,13 +462,20 @@ static rf_boot_result_t mcuboot_booted(ctx_t *c, uint32_t slot)
     return RF_BOOT_NEW;
 }
 
+void rf_boot_slots(const rf_boot_layout_t *lay, uint32_t out[4])
+{
+    out[0] = lay->primary_slot ? lay->primary_slot : RF_BOOT_PRIMARY_SLOT_DEFAULT;
+    out[1] = lay->primary_size ? lay->primary_size : RF_BOOT_SLOT_SIZE_DEFAULT;
+    out[2] = lay->secondary_slot ? lay->secondary_slot : RF_BOOT_SECONDARY_SLOT_DEFAULT;
+    out[3] = lay->secondary_size ? lay->secondary_size : RF_BOOT_SLOT_SIZE_DEFAULT;
+}
+
 static rf_boot_result_t mcuboot_boot(ctx_t *c)
 {
     rf_boot_state_t *st = c->st;
-    uint32_t p_off = c->lay.primary_slot ? c->lay.primary_slot : RF_BOOT_PRIMARY_SLOT_DEFAULT;
-    uint32_t p_size = c->lay.primary_size ? c->lay.primary_size : RF_BOOT_SLOT_SIZE_DEFAULT;
-    uint32_t s_off = c->lay.secondary_slot ? c->lay.secondary_slot : RF_BOOT_SECONDARY_SLOT_DEFAULT;
-    uint32_t s_size = c->lay.secondary_size ? c->lay.secondary_size : RF_BOOT_SLOT_SIZE_DEFAULT;
+    uint32_t sl[4];
+    rf_boot_slots(&c->lay, sl);
+    const uint32_t p_off = sl[0], p_size = sl[1], s_off = sl[2], s_size = sl[3];
     st->primary_slot = p_off;
     st->secondary_slot = s_off;
     swap_state_t ps, ss;

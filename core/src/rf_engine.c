@@ -486,19 +486,15 @@ esp_err_t rf_eng_check_write(const rf_eng_dev_t *dev, rf_vflash_t *vf, const rf_
 
 uint32_t rf_eng_staging_keep(const rf_eng_dev_t *dev, const rf_reader_t *flash, uint32_t out[4])
 {
-    const uint32_t slots[2][2] = {
-        { dev->boot.primary_slot ? dev->boot.primary_slot : RF_BOOT_PRIMARY_SLOT_DEFAULT,
-          dev->boot.primary_size ? dev->boot.primary_size : RF_BOOT_SLOT_SIZE_DEFAULT },
-        { dev->boot.secondary_slot ? dev->boot.secondary_slot : RF_BOOT_SECONDARY_SLOT_DEFAULT,
-          dev->boot.secondary_size ? dev->boot.secondary_size : RF_BOOT_SLOT_SIZE_DEFAULT },
-    };
+    uint32_t slots[4];   /* offset, size; offset, size */
+    rf_boot_slots(&dev->boot, slots);
     uint32_t n = 0;
-    for (uint32_t i = 0; i < 2; i++) {
+    for (uint32_t i = 0; i < 4; i += 2) {
         uint8_t head[4];
-        if ((uint64_t)slots[i][0] + 4 <= flash->size && rf_reader_read(flash, slots[i][0], head, 4) == ESP_OK &&
+        if ((uint64_t)slots[i] + 4 <= flash->size && rf_reader_read(flash, slots[i], head, 4) == ESP_OK &&
             rf_le32(head) == RF_MCUBOOT_MAGIC) {
-            out[2 * n] = slots[i][0];
-            out[2 * n + 1] = slots[i][1];
+            out[2 * n] = slots[i];
+            out[2 * n + 1] = slots[i + 1];
             n++;
         }
     }
