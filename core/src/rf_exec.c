@@ -300,6 +300,22 @@ static bool journal_open(const rf_exec_dev_t *dev, rf_journal_t *j, const uint32
     return rf_journal_open(j, dev->flash, at, m->work, m->work_len) == ESP_OK;
 }
 
+/* Make n sectors from a blank: a sector that already reads all 0xFF is not
+ * erased (read a chunk at a time, up to the first byte that is not 0xFF).
+ * *erased counts the sectors erased. */
+static esp_err_t blank_sectors(const rf_exec_dev_t *dev, uint32_t a, uint32_t n, const mem_t *m, uint32_t *erased)
+{
+    const uint32_t S = dev->flash->sector_size;
+    esp_err_t err = ESP_OK;
+    for (; n > 0 && err == ESP_OK; n--, a += S) {
+        err = rf_flash_check_blank(dev->flash, a, S, m->work, m->work_len);
+        if (err == ESP_ERR_INVALID_CRC && (err = rf_flash_erase(dev->flash, a, S)) == ESP_OK) {
+            (*erased)++;
+        }
+    }
+    return err;
+}
+
 /* Leave no trace: when the migration is complete its journal is erased, so
  * the flash outside the destinations is what the plan declared. Only an area
  * that holds this component's journal records is erased (never data that
@@ -314,12 +330,8 @@ static esp_err_t journal_clear(const rf_exec_dev_t *dev, const mem_t *m)
     if (rf_journal_open(&j, dev->flash, at, m->work, m->work_len) != ESP_OK || !j.have) {
         return ESP_OK;
     }
-    esp_err_t err = ESP_OK;
-    for (uint32_t k = 0; k < RF_JOURNAL_SECTORS && err == ESP_OK; k++) {
-        if ((err = rf_flash_read(dev->flash, at + k * S, m->work, S)) == ESP_OK && !rf_is_blank(m->work, S)) {
-            err = rf_flash_erase(dev->flash, at + k * S, S);
-        }
-    }
+    uint32_t erased = 0;
+    const esp_err_t err = blank_sectors(dev, at, RF_JOURNAL_SECTORS, m, &erased);
     if (err == ESP_OK) {
         RF_LOGD(dev->log, "Journal 0x%08x..0x%08x erased", (unsigned)at, (unsigned)(at + len));
     } else {
@@ -882,15 +894,10 @@ static bool touches_bootloader(const rf_exec_dev_t *dev, uint32_t dst, uint32_t 
  * The caller journals the step as copied. */
 static esp_err_t direct_in_place(const rf_exec_dev_t *dev, rf_exec_dl_t *dl, const mem_t *m)
 {
-    const uint32_t S = dev->flash->sector_size, end = dl->dst + rf_align_up(dl->dst_size, S);
+    const uint32_t S = dev->flash->sector_size, from = rf_align_up(dl->staged_len, S),
+                   to = rf_align_up(dl->dst_size, S);
     uint32_t erased = 0;
-    esp_err_t err = ESP_OK;
-    for (uint32_t a = dl->dst + rf_align_up(dl->staged_len, S); a < end && err == ESP_OK; a += S) {
-        err = rf_flash_check_blank(dev->flash, a, S, m->work, m->work_len);
-        if (err == ESP_ERR_INVALID_CRC && (err = rf_flash_erase(dev->flash, a, S)) == ESP_OK) {
-            erased++;
-        }
-    }
+    const esp_err_t err = blank_sectors(dev, dl->dst + from, to > from ? (to - from) / S : 0, m, &erased);
     if (err != ESP_OK) {
         return err;
     }
