@@ -201,7 +201,7 @@ esp_err_t rf_exec_plan_download(const rf_exec_dev_t *dev, rf_exec_dl_t *dl, cons
             return ESP_ERR_INVALID_ARG;
         }
         if (overlaps_keep(forced, keep, n_keep)) {
-            RF_LOGE(dev->log, "Target '%s' holds an MCUboot image the new system boots", forced->label);
+            RF_LOGE(dev->log, "Target '%s' holds an MCUboot image in use", forced->label);
             return ESP_ERR_INVALID_ARG;
         }
         dl->staging = *forced;
@@ -424,7 +424,7 @@ esp_err_t rf_exec_dl_from_journal(const rf_exec_dev_t *dev, rf_exec_dl_t *dl, vo
         dl->staging.offset = last->aux_addr;
         dl->staging.size = last->aux_len;
         memcpy(dl->staging.label, "(journal)", 10);
-        RF_LOGW(dev->log, "No partition table: resume from journal, staging 0x%08x",
+        RF_LOGW(dev->log, "No partition table: journal's staging 0x%08x",
                 (unsigned)dl->staging.offset);
         return ESP_OK;
     }
@@ -484,7 +484,7 @@ static esp_err_t verify_image(const rf_exec_dev_t *dev, const rf_exec_check_t *c
                               rf_sha_known_t *img_sha)
 {
     if (chk->skip) {
-        RF_LOGW(dev->log, "Content checks turned OFF: 0x%08x written unverified", (unsigned)dst);
+        RF_LOGW(dev->log, "Content checks turned OFF: 0x%08x unverified", (unsigned)dst);
         return ESP_OK;
     }
     if (m->work_len < RF_ENG_WORK_LEN + sizeof(eng_call_t) + 16u) {
@@ -842,7 +842,7 @@ static esp_err_t write_recovery_copy(const rf_exec_dev_t *dev, uint32_t src, uin
     if (bl_len == 0 || !rf_is_aligned(rec, S) || (uint64_t)rec + size > dev->flash->size ||
         rf_overlaps(rec, size, dst, dst_size) || rf_overlaps(rec, size, src, len) ||
         rf_overlaps(rec, size, dev->flash->size - RF_JOURNAL_SECTORS * S, RF_JOURNAL_SECTORS * S)) {
-        RF_LOGW(dev->log, "No recovery copy at 0x%08x: bootloader sectors are a window", (unsigned)rec);
+        RF_LOGW(dev->log, "No recovery copy at 0x%08x: bootloader window", (unsigned)rec);
         return ESP_OK;
     }
     RF_LOGD(dev->log, "Bootloader 0x%x B to recovery 0x%08x, then 0x%08x", (unsigned)bl_len, (unsigned)rec,
@@ -1063,7 +1063,7 @@ static esp_err_t backup_running_app(const rf_exec_dev_t *dev, uint32_t src, uint
         app_len = ((const rf_esp_image_info_t *)in_work(dev, m))->image_len;
     }
     if (src < run.offset || (uint64_t)src + len > (uint64_t)run.offset + run.size) {
-        RF_LOGW(dev->log, "Image not in running app: no backup while 0x%08x is rewritten", (unsigned)dst);
+        RF_LOGW(dev->log, "Image outside running app: no backup for 0x%08x", (unsigned)dst);
         return ESP_ERR_NOT_FOUND;
     }
     const uint32_t need = rf_align_up(RF_MAX(app_len, src + len - run.offset), dev->flash->sector_size);
@@ -1074,7 +1074,7 @@ static esp_err_t backup_running_app(const rf_exec_dev_t *dev, uint32_t src, uint
      * the destination */
     rf_part_t bk;
     if (err == ESP_OK && rf_choose_backup(t, &run, need, dst, dsize, &bk) != ESP_OK) {
-        RF_LOGW(dev->log, "No backup partition for 0x%x B: nothing boots until 0x%08x is copied", (unsigned)need,
+        RF_LOGW(dev->log, "No backup partition for 0x%x B: no boot until 0x%08x copied", (unsigned)need,
                 (unsigned)dst);
         err = ESP_ERR_NOT_FOUND;
     }
