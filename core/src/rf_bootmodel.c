@@ -34,33 +34,34 @@ bool rf_boot_chip_has_recovery(uint16_t chip_id)
  * enough to list what is allowed instead. */
 bool rf_boot_segment_loadable(uint16_t chip_id, uint32_t addr, uint32_t len)
 {
-    uint64_t end = (uint64_t)addr + len;
-    if (chip_id == 0) {
-        /* ESP32: internal SRAM/ROM data 0x3FF80000..0x40000000, instruction
-         * RAM 0x40070000..0x400C2000 (incl. cache RAM), RTC 0x50000000..0x50002000 */
-        return (addr >= 0x3FF80000u && end <= 0x40000000u) || (addr >= 0x40070000u && end <= 0x400C2000u) ||
-               (addr >= 0x50000000u && end <= 0x50002000u);
-    }
+    const uint64_t end = (uint64_t)addr + len;
     struct win { uint32_t lo, hi; };
-    static const struct win s2[] = { { 0x3F000000u, 0x3FF80000u }, { 0x40080000u, 0x40800000u } };
-    static const struct win s3c3[] = { { 0x3C000000u, 0x3E000000u }, { 0x42000000u, 0x44000000u } };
-    static const struct win c6h2[] = { { 0x42000000u, 0x44000000u } };
-    static const struct win p4[] = { { 0x40000000u, 0x4C000000u } };
-    const struct win *w;
-    uint32_t n;
+    static const struct win k_win[] = {
+        /* ESP32, the windows a segment must lie inside: internal SRAM/ROM data
+         * 0x3FF80000..0x40000000, instruction RAM 0x40070000..0x400C2000 (incl.
+         * cache RAM), RTC 0x50000000..0x50002000 */
+        { 0x3FF80000u, 0x40000000u }, { 0x40070000u, 0x400C2000u }, { 0x50000000u, 0x50002000u },
+        /* the others, the flash-mapped windows a segment must not touch */
+        { 0x3F000000u, 0x3FF80000u }, { 0x40080000u, 0x40800000u },   /* S2 */
+        { 0x3C000000u, 0x3E000000u }, { 0x42000000u, 0x44000000u },   /* S3, C3, C2; C6, H2, C61, C5: the last */
+        { 0x40000000u, 0x4C000000u },                                 /* P4 */
+    };
+    uint32_t first, n;
     switch (chip_id) {
-    case 2: w = s2; n = 2; break;                       /* ESP32-S2 */
-    case 9: case 5: case 12: w = s3c3; n = 2; break;    /* ESP32-S3, -C3, -C2 */
-    case 13: case 16: case 20: case 23: w = c6h2; n = 1; break; /* C6, H2, C61, C5 */
-    case 18: w = p4; n = 1; break;                      /* P4 */
+    case 0: first = 0; n = 3; break;                        /* ESP32 */
+    case 2: first = 3; n = 2; break;                        /* ESP32-S2 */
+    case 9: case 5: case 12: first = 5; n = 2; break;       /* ESP32-S3, -C3, -C2 */
+    case 13: case 16: case 20: case 23: first = 6; n = 1; break; /* C6, H2, C61, C5 */
+    case 18: first = 7; n = 1; break;                       /* P4 */
     default: return true;
     }
-    for (uint32_t i = 0; i < n; i++) {
-        if (addr < w[i].hi && end > w[i].lo) {
-            return false;
+    const bool inside = chip_id == 0;   /* ESP32: allowed windows; the others: forbidden ones */
+    for (const struct win *w = &k_win[first]; w < &k_win[first + n]; w++) {
+        if (inside ? (addr >= w->lo && end <= w->hi) : (addr < w->hi && end > w->lo)) {
+            return inside;
         }
     }
-    return true;
+    return !inside;
 }
 
 /* ---- bootloader identification by content -------------------------------- */
