@@ -852,12 +852,15 @@ static esp_err_t write_recovery_copy(const rf_exec_dev_t *dev, uint32_t src, uin
 }
 
 /* Write [dst, dst + dst_size) from an image already in flash at src
- * (memmove-safe). Every sector written is read back and compared with the
- * bytes it was written from (rf_region_write), and the source was hashed
- * and verified just before: the destination is not hashed a second time. */
+ * (memmove-safe), announced by the reference's "Starting copy" line. Every
+ * sector written is read back and compared with the bytes it was written
+ * from (rf_region_write), and the source was hashed and verified just
+ * before: the destination is not hashed a second time. */
 static esp_err_t copy_verified(const rf_exec_dev_t *dev, uint32_t src, uint32_t len, uint32_t dst, uint32_t dst_size,
                                const mem_t *m, const uint8_t *blank_map)
 {
+    RF_LOGI(dev->log, "Starting copy 0x%08x bytes from address 0x%08x to address 0x%08x", (unsigned)len,
+            (unsigned)src, (unsigned)dst);
     esp_err_t err = write_recovery_copy(dev, src, len, dst, dst_size, m);
     if (err != ESP_OK) {
         return err;
@@ -929,8 +932,6 @@ static esp_err_t copy_staged(const rf_exec_dev_t *dev, rf_exec_dl_t *dl, const r
         RF_LOGE(dev->log, "Staged image refused; dest untouched");
         return err;
     }
-    RF_LOGI(dev->log, "Starting copy 0x%08x bytes from address 0x%08x to address 0x%08x", (unsigned)dl->staged_len,
-            (unsigned)dl->staging.offset, (unsigned)dl->dst);
     if ((err = copy_verified(dev, dl->staging.offset, dl->staged_len, dl->dst, dl->dst_size, m, NULL)) != ESP_OK) {
         return err;
     }
@@ -1164,8 +1165,6 @@ esp_err_t rf_exec_embedded(const rf_exec_dev_t *dev, uint32_t src, uint32_t len,
         }
     }
     if (err == ESP_OK) {
-        RF_LOGI(dev->log, "Starting copy 0x%08x bytes from address 0x%08x to address 0x%08x", (unsigned)len,
-                (unsigned)img, (unsigned)dst);
         /* the backup was compared sector by sector with the image: the map holds for it too */
         err = copy_verified(dev, img, len, dst, dst_size, &m, mapped ? map : NULL);
     }
