@@ -391,10 +391,18 @@ const rf_part_t *rf_ptable_find_addr(const rf_ptable_t *t, uint32_t addr)
 
 /* ---- sanity rules -------------------------------------------------------- */
 
+/* The labels as strings of at most RF_PART_LABEL_MAX characters. */
 static bool labels_equal(const rf_part_t *a, const rf_part_t *b)
 {
-    const size_t n = str_nlen(a->label, RF_PART_LABEL_MAX);
-    return n == str_nlen(b->label, RF_PART_LABEL_MAX) && RF_MEMCMP(a->label, b->label, n) == 0;
+    for (size_t k = 0; k < RF_PART_LABEL_MAX; k++) {
+        if (a->label[k] != b->label[k]) {
+            return false;
+        }
+        if (a->label[k] == '\0') {
+            return true;
+        }
+    }
+    return true;
 }
 
 esp_err_t rf_ptable_check(const rf_ptable_t *t, uint32_t table_offset, uint32_t flash_size, uint32_t *bad)
