@@ -4,21 +4,41 @@
 #include "rf_region.h"
 #include "rf_sig.h"
 
-#define RF_ENG_RULE_NAME(rule, name, text) [rule] = name,
-static const char *const k_rule_names[RF_ENG__COUNT] = { RF_ENG_RULES(RF_ENG_RULE_NAME) };
+/* The names, one NUL-separated list each (no table of pointers): a name is
+ * looked up by walking the list, only when a line is logged. */
+#define RF_ENG_RULE_NAME(rule, name, text) name "\0"
+static const char k_rule_names[] = RF_ENG_RULES(RF_ENG_RULE_NAME);
+/* the list's order is rf_eng_rule_t's */
+#define RF_ENG_RULE_POS(rule, name, text) RF_ENG_POS_##rule,
+enum { RF_ENG_RULES(RF_ENG_RULE_POS) RF_ENG_POS__COUNT };
+#define RF_ENG_RULE_CHECK(rule, name, text) _Static_assert((int)RF_ENG_POS_##rule == (int)(rule), "rule order");
+RF_ENG_RULES(RF_ENG_RULE_CHECK)
+_Static_assert((int)RF_ENG_POS__COUNT == (int)RF_ENG__COUNT, "one name per rule");
+
+static const char *nth_name(const char *list, unsigned i)
+{
+    while (i-- > 0) {
+        while (*list++ != '\0') {
+        }
+    }
+    return list;
+}
 
 /* rf_eng_rule_str() and rf_eng_pt_why_str(), the sentences, are in
  * rf_texts.c: a device logs these names and links none of the sentences. */
 const char *rf_eng_rule_name(rf_eng_rule_t r)
 {
-    return (unsigned)r < RF_ENG__COUNT ? k_rule_names[r] : "?";
+    return (unsigned)r < RF_ENG__COUNT ? nth_name(k_rule_names, (unsigned)r) : "?";
 }
 
 const char *rf_eng_pt_why_name(rf_eng_pt_why_t w)
 {
-    static const char *const k_why[] = { "OK", "CORRUPT", "NO_MD5", "MD5", "LAYOUT", "FLASH_SIZE", "BOOTLOADER_SIZE" };
-    _Static_assert(sizeof k_why / sizeof k_why[0] == RF_ENG_PT_BOOTLOADER_SIZE + 1, "one name per rf_eng_pt_why_t");
-    return (unsigned)w <= RF_ENG_PT_BOOTLOADER_SIZE ? k_why[w] : "?";
+    /* in rf_eng_pt_why_t's order, RF_ENG_PT_OK (0) to RF_ENG_PT_BOOTLOADER_SIZE */
+    static const char k_why[] = "OK\0CORRUPT\0NO_MD5\0MD5\0LAYOUT\0FLASH_SIZE\0BOOTLOADER_SIZE";
+    _Static_assert(RF_ENG_PT_OK == 0 && RF_ENG_PT_CORRUPT == 1 && RF_ENG_PT_NO_MD5 == 2 && RF_ENG_PT_MD5 == 3 &&
+                       RF_ENG_PT_LAYOUT == 4 && RF_ENG_PT_FLASH_SIZE == 5 && RF_ENG_PT_BOOTLOADER_SIZE == 6,
+                   "one name per rf_eng_pt_why_t");
+    return (unsigned)w <= RF_ENG_PT_BOOTLOADER_SIZE ? nth_name(k_why, (unsigned)w) : "?";
 }
 
 typedef struct eng {
