@@ -66,9 +66,10 @@ bool rf_boot_segment_loadable(uint16_t chip_id, uint32_t addr, uint32_t len)
 
 /* ---- bootloader identification by content -------------------------------- */
 
-static const char *const k_mcuboot_marks[] = { "bootutil", "Swap type", "mcuboot", "MCUboot" };
-static const char *const k_idf_marks[] = { "Loaded app from partition", "load partition table error",
-                                           "ota data partition invalid", "ESP-IDF" };
+/* NUL-separated lists, each ended by an empty string */
+static const char k_mcuboot_marks[] = "bootutil\0Swap type\0mcuboot\0MCUboot\0";
+static const char k_idf_marks[] = "Loaded app from partition\0load partition table error\0"
+                                  "ota data partition invalid\0ESP-IDF\0";
 
 static uint32_t str_len(const char *s)
 {
@@ -79,12 +80,12 @@ static uint32_t str_len(const char *s)
     return n;
 }
 
-static bool find_in(const uint8_t *buf, uint32_t n, const char *const *marks, uint32_t count)
+static bool find_in(const uint8_t *buf, uint32_t n, const char *marks)
 {
-    for (uint32_t m = 0; m < count; m++) {
-        uint32_t k = str_len(marks[m]);
+    for (const char *m = marks; *m != 0; m += str_len(m) + 1) {
+        uint32_t k = str_len(m);
         for (uint32_t i = 0; i + k <= n; i++) {
-            if (buf[i] == (uint8_t)marks[m][0] && rf_bytes_equal(buf + i, (const uint8_t *)marks[m], k)) {
+            if (buf[i] == (uint8_t)m[0] && rf_bytes_equal(buf + i, (const uint8_t *)m, k)) {
                 return true;
             }
         }
@@ -108,10 +109,10 @@ rf_boot_loader_t rf_boot_identify(const rf_reader_t *r, uint32_t off, uint32_t l
             return RF_BOOT_BL_UNKNOWN;
         }
         uint32_t have = held + n;
-        if (find_in(scratch, have, k_mcuboot_marks, 4)) {
+        if (find_in(scratch, have, k_mcuboot_marks)) {
             return RF_BOOT_BL_MCUBOOT;
         }
-        idf = idf || find_in(scratch, have, k_idf_marks, 4);
+        idf = idf || find_in(scratch, have, k_idf_marks);
         pos += n;
         held = have < keep ? have : keep;
         RF_MEMCPY(scratch, scratch + have - held, held);
