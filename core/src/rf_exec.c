@@ -1048,42 +1048,40 @@ static esp_err_t otadata_select(const rf_exec_dev_t *dev, const rf_ptable_t *t, 
  * image inside) to a free OTA partition, verify it, select it in otadata:
  * the old bootloader then boots that copy, and the copy is the source.
  * *img_addr receives where the embedded image lies in the backup. */
-static esp_err_t backup_running_app(const rf_exec_dev_t *dev, uint32_t src, uint32_t len, uint32_t dst,
-                                    uint32_t dsize, const mem_t *m, const uint8_t *blank_map, uint32_t *img_addr)
+static esp_err_t backup_running_app(const rf_exec_dev_t *dev, const rf_part_t *run, uint32_t src, uint32_t len,
+                                    uint32_t dst, uint32_t dsize, const mem_t *m, const uint8_t *blank_map,
+                                    uint32_t *img_addr)
 {
-    rf_part_t run;
-    esp_err_t err = dev->running_partition(dev->ctx, &run);
-    if (err != ESP_OK) {
-        return err;
-    }
+    esp_err_t err;
     uint32_t app_len = 0;
     rf_reader_t r;
     rf_reader_flash_t rctx;
-    if (rf_reader_from_flash(&r, &rctx, dev->flash, run.offset, run.size) == ESP_OK &&
-        rf_esp_image_inspect(&r, m->work, RF_BOOT_SCRATCH_LEN, (rf_esp_image_info_t *)in_work(dev, m)) == ESP_OK) {
-        app_len = ((const rf_esp_image_info_t *)in_work(dev, m))->image_len;
+    rf_esp_image_info_t *info = in_work(dev, m);
+    if (rf_reader_from_flash(&r, &rctx, dev->flash, run->offset, run->size) == ESP_OK &&
+        rf_esp_image_inspect(&r, m->work, RF_BOOT_SCRATCH_LEN, info) == ESP_OK) {
+        app_len = info->image_len;
     }
-    if (src < run.offset || (uint64_t)src + len > (uint64_t)run.offset + run.size) {
+    if (src < run->offset || (uint64_t)src + len > (uint64_t)run->offset + run->size) {
         RF_LOGW(dev->log, "Image outside running app: no backup for 0x%08x", (unsigned)dst);
         return ESP_ERR_NOT_FOUND;
     }
-    const uint32_t need = rf_align_up(RF_MAX(app_len, src + len - run.offset), dev->flash->sector_size);
+    const uint32_t need = rf_align_up(RF_MAX(app_len, src + len - run->offset), dev->flash->sector_size);
     rf_ptable_t *t = table_in_work(dev, m);
     err = list_table(dev, t);
     /* the plan's rule (rf_plan.c): the first OTA app partition in table
      * order that is large enough and clear of the running partition and of
      * the destination */
     rf_part_t bk;
-    if (err == ESP_OK && rf_choose_backup(t, &run, need, dst, dsize, &bk) != ESP_OK) {
+    if (err == ESP_OK && rf_choose_backup(t, run, need, dst, dsize, &bk) != ESP_OK) {
         RF_LOGW(dev->log, "No backup partition for 0x%x B: no boot until 0x%08x copied", (unsigned)need,
                 (unsigned)dst);
         err = ESP_ERR_NOT_FOUND;
     }
     if (err == ESP_OK) {
-        RF_LOGI(dev->log, "Backup '%s' (0x%x B) to '%s' 0x%08x", run.label, (unsigned)need, bk.label,
+        RF_LOGI(dev->log, "Backup '%s' (0x%x B) to '%s' 0x%08x", run->label, (unsigned)need, bk.label,
                 (unsigned)bk.offset);
         rf_write_stats_t ws;
-        err = flash_copy(dev, run.offset, need, bk.offset, need, m, NULL, 0, blank_map, src - run.offset, len, &ws);
+        err = flash_copy(dev, run->offset, need, bk.offset, need, m, NULL, 0, blank_map, src - run->offset, len, &ws);
     }
     if (err == ESP_OK) {
         /* One verification pass: every backup sector was read back and
@@ -1091,12 +1089,12 @@ static esp_err_t backup_running_app(const rf_exec_dev_t *dev, uint32_t src, uint
          * were hashed (sha) and judged by the engine just before; the
          * backup is not hashed again here (a resume from it is: it is
          * then the journal's word only). */
-        *img_addr = bk.offset + (src - run.offset);
+        *img_addr = bk.offset + (src - run->offset);
     }
     if (err == ESP_OK && (err = list_table(dev, t)) == ESP_OK) {   /* the write used the work area */
         err = otadata_select(dev, t, &bk, m->work, RF_BOOT_SCRATCH_LEN);
         if (err == ESP_ERR_NOT_FOUND) {
-            RF_LOGW(dev->log, "No otadata: old bootloader still boots '%s'", run.label);
+            RF_LOGW(dev->log, "No otadata: old bootloader still boots '%s'", run->label);
         }
     }
     return err;
@@ -1155,7 +1153,7 @@ esp_err_t rf_exec_embedded(const rf_exec_dev_t *dev, uint32_t src, uint32_t len,
         if (err == ESP_OK && dev->running_partition != NULL && dev->running_partition(dev->ctx, &run) == ESP_OK &&
             rf_overlaps(dst, dsize, run.offset, run.size)) {
             uint32_t at = 0;   /* the backup must survive the copy: clear of the destination */
-            esp_err_t be = backup_running_app(dev, src, len, dst, dsize, &m, mapped ? map : NULL, &at);
+            esp_err_t be = backup_running_app(dev, &run, src, len, dst, dsize, &m, mapped ? map : NULL, &at);
             if (be == ESP_OK) {
                 img = at;
                 journal_note(dev, journal, &journal_on, RF_JSTATE_BACKUP, id, 0, len, sha, img, len, NULL);
