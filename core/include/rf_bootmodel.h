@@ -188,6 +188,10 @@ typedef struct rf_boot_hint {
 rf_boot_result_t rf_boot_eval_ex(const rf_reader_t *flash, const rf_boot_layout_t *layout, const rf_boot_hint_t *hint,
                                  void *work, size_t work_len, rf_boot_state_t *st);
 
+/** The MCUboot slots of a layout, defaults applied: primary offset, size,
+ *  secondary offset, size (the model's and the engine's one reading). */
+void rf_boot_slots(const rf_boot_layout_t *lay, uint32_t out[4]);
+
 /** Whether the ROM of this chip has the recovery-bootloader fallback (C5, C61, P4). */
 bool rf_boot_chip_has_recovery(uint16_t chip_id);
 

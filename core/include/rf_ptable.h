@@ -110,6 +110,11 @@ enum { RF_PART_SUBTYPE_PARTITION_TABLE_PRIMARY = 0x00, RF_PART_SUBTYPE_PARTITION
 /** Encode one partition as its 32-byte entry. */
 void rf_part_encode(const rf_part_t *p, uint8_t out[RF_PTABLE_ENTRY_LEN]);
 
+/** Decode one entry whose magic the caller checked (the label bounded and
+ *  NUL-filled). False when its range wraps past 4 GiB. The core's one copy
+ *  (the table parser and the boot model's entry-at-a-time reader). */
+bool rf_part_decode(const uint8_t e[RF_PTABLE_ENTRY_LEN], rf_part_t *p);
+
 /** First partition of this type and subtype, or NULL. */
 const rf_part_t *rf_ptable_find(const rf_ptable_t *t, uint8_t type, uint8_t subtype);
 

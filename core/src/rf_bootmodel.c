@@ -34,40 +34,42 @@ bool rf_boot_chip_has_recovery(uint16_t chip_id)
  * enough to list what is allowed instead. */
 bool rf_boot_segment_loadable(uint16_t chip_id, uint32_t addr, uint32_t len)
 {
-    uint64_t end = (uint64_t)addr + len;
-    if (chip_id == 0) {
-        /* ESP32: internal SRAM/ROM data 0x3FF80000..0x40000000, instruction
-         * RAM 0x40070000..0x400C2000 (incl. cache RAM), RTC 0x50000000..0x50002000 */
-        return (addr >= 0x3FF80000u && end <= 0x40000000u) || (addr >= 0x40070000u && end <= 0x400C2000u) ||
-               (addr >= 0x50000000u && end <= 0x50002000u);
-    }
+    const uint64_t end = (uint64_t)addr + len;
     struct win { uint32_t lo, hi; };
-    static const struct win s2[] = { { 0x3F000000u, 0x3FF80000u }, { 0x40080000u, 0x40800000u } };
-    static const struct win s3c3[] = { { 0x3C000000u, 0x3E000000u }, { 0x42000000u, 0x44000000u } };
-    static const struct win c6h2[] = { { 0x42000000u, 0x44000000u } };
-    static const struct win p4[] = { { 0x40000000u, 0x4C000000u } };
-    const struct win *w;
-    uint32_t n;
+    static const struct win k_win[] = {
+        /* ESP32, the windows a segment must lie inside: internal SRAM/ROM data
+         * 0x3FF80000..0x40000000, instruction RAM 0x40070000..0x400C2000 (incl.
+         * cache RAM), RTC 0x50000000..0x50002000 */
+        { 0x3FF80000u, 0x40000000u }, { 0x40070000u, 0x400C2000u }, { 0x50000000u, 0x50002000u },
+        /* the others, the flash-mapped windows a segment must not touch */
+        { 0x3F000000u, 0x3FF80000u }, { 0x40080000u, 0x40800000u },   /* S2 */
+        { 0x3C000000u, 0x3E000000u }, { 0x42000000u, 0x44000000u },   /* S3, C3, C2; C6, H2, C61, C5: the last */
+        { 0x40000000u, 0x4C000000u },                                 /* P4 */
+    };
+    uint32_t first, n;
     switch (chip_id) {
-    case 2: w = s2; n = 2; break;                       /* ESP32-S2 */
-    case 9: case 5: case 12: w = s3c3; n = 2; break;    /* ESP32-S3, -C3, -C2 */
-    case 13: case 16: case 20: case 23: w = c6h2; n = 1; break; /* C6, H2, C61, C5 */
-    case 18: w = p4; n = 1; break;                      /* P4 */
+    case 0: first = 0; n = 3; break;                        /* ESP32 */
+    case 2: first = 3; n = 2; break;                        /* ESP32-S2 */
+    case 9: case 5: case 12: first = 5; n = 2; break;       /* ESP32-S3, -C3, -C2 */
+    case 13: case 16: case 20: case 23: first = 6; n = 1; break; /* C6, H2, C61, C5 */
+    case 18: first = 7; n = 1; break;                       /* P4 */
     default: return true;
     }
-    for (uint32_t i = 0; i < n; i++) {
-        if (addr < w[i].hi && end > w[i].lo) {
-            return false;
+    const bool inside = chip_id == 0;   /* ESP32: allowed windows; the others: forbidden ones */
+    for (const struct win *w = &k_win[first]; w < &k_win[first + n]; w++) {
+        if (inside ? (addr >= w->lo && end <= w->hi) : (addr < w->hi && end > w->lo)) {
+            return inside;
         }
     }
-    return true;
+    return !inside;
 }
 
 /* ---- bootloader identification by content -------------------------------- */
 
-static const char *const k_mcuboot_marks[] = { "bootutil", "Swap type", "mcuboot", "MCUboot" };
-static const char *const k_idf_marks[] = { "Loaded app from partition", "load partition table error",
-                                           "ota data partition invalid", "ESP-IDF" };
+/* NUL-separated lists, each ended by an empty string */
+static const char k_mcuboot_marks[] = "bootutil\0Swap type\0mcuboot\0MCUboot\0";
+static const char k_idf_marks[] = "Loaded app from partition\0load partition table error\0"
+                                  "ota data partition invalid\0ESP-IDF\0";
 
 static uint32_t str_len(const char *s)
 {
@@ -78,12 +80,12 @@ static uint32_t str_len(const char *s)
     return n;
 }
 
-static bool find_in(const uint8_t *buf, uint32_t n, const char *const *marks, uint32_t count)
+static bool find_in(const uint8_t *buf, uint32_t n, const char *marks)
 {
-    for (uint32_t m = 0; m < count; m++) {
-        uint32_t k = str_len(marks[m]);
+    for (const char *m = marks; *m != 0; m += str_len(m) + 1) {
+        uint32_t k = str_len(m);
         for (uint32_t i = 0; i + k <= n; i++) {
-            if (buf[i] == (uint8_t)marks[m][0] && rf_bytes_equal(buf + i, (const uint8_t *)marks[m], k)) {
+            if (buf[i] == (uint8_t)m[0] && rf_bytes_equal(buf + i, (const uint8_t *)m, k)) {
                 return true;
             }
         }
@@ -107,10 +109,10 @@ rf_boot_loader_t rf_boot_identify(const rf_reader_t *r, uint32_t off, uint32_t l
             return RF_BOOT_BL_UNKNOWN;
         }
         uint32_t have = held + n;
-        if (find_in(scratch, have, k_mcuboot_marks, 4)) {
+        if (find_in(scratch, have, k_mcuboot_marks)) {
             return RF_BOOT_BL_MCUBOOT;
         }
-        idf = idf || find_in(scratch, have, k_idf_marks, 4);
+        idf = idf || find_in(scratch, have, k_idf_marks);
         pos += n;
         held = have < keep ? have : keep;
         RF_MEMCPY(scratch, scratch + have - held, held);
@@ -215,16 +217,6 @@ typedef struct idf_parts {
     uint32_t ota_count;
 } idf_parts_t;
 
-static void entry_part(const uint8_t *e, rf_part_t *p)
-{
-    p->type = e[2];
-    p->subtype = e[3];
-    p->offset = rf_le32(e + 4);
-    p->size = rf_le32(e + 8);
-    rf_str_copy(p->label, (const char *)e + 12, RF_PART_LABEL_MAX + 1);
-    p->flags = rf_le32(e + 28);
-}
-
 /* esp_partition_table_verify() + load_partition_table() of bootloader_support. */
 static rf_boot_result_t idf_table(ctx_t *c, uint32_t pt, idf_parts_t *bs)
 {
@@ -253,27 +245,30 @@ static rf_boot_result_t idf_table(ctx_t *c, uint32_t pt, idf_parts_t *bs)
         uint16_t magic = rf_le16(e);
         if (magic == RF_PTABLE_MAGIC) {
             rf_md5_update(md5, e, RF_PTABLE_ENTRY_LEN);   /* the MD5 entry covers every entry before it */
-            rf_part_t p;
-            entry_part(e, &p);
-            if ((uint64_t)p.offset + p.size > flash) {
+            /* decoded straight into its place in bs (a partition the boot
+             * does not use: into p); a brick below ends the table's use */
+            const uint8_t type = e[2], sub = e[3];
+            rf_part_t other, *p = &other;
+            if (type == RF_PART_TYPE_APP) {
+                if (sub == RF_PART_SUBTYPE_FACTORY) {
+                    p = &bs->factory;
+                } else if (sub >= RF_PART_SUBTYPE_OTA_MIN && sub <= RF_PART_SUBTYPE_OTA_MAX) {
+                    p = &bs->ota[sub & 0x0F];
+                    bs->ota_count++;
+                } else if (sub == RF_PART_SUBTYPE_TEST) {
+                    p = &bs->test;
+                }
+            } else if (type == RF_PART_TYPE_DATA && sub == RF_PART_SUBTYPE_DATA_OTA) {
+                p = &bs->otadata;
+            }
+            (void)rf_part_decode(e, p);   /* a range past 4 GiB is past `flash` too */
+            if ((uint64_t)p->offset + p->size > flash) {
                 st->a = i;
-                st->b = p.offset;
-                st->c = p.size;
+                st->b = p->offset;
+                st->c = p->size;
                 st->d = flash;
                 r = brick(c, RF_BOOT_WHY_PT_FLASH_SIZE);
                 break;
-            }
-            if (p.type == RF_PART_TYPE_APP) {
-                if (p.subtype == RF_PART_SUBTYPE_FACTORY) {
-                    bs->factory = p;
-                } else if (p.subtype >= RF_PART_SUBTYPE_OTA_MIN && p.subtype <= RF_PART_SUBTYPE_OTA_MAX) {
-                    bs->ota[p.subtype & 0x0F] = p;
-                    bs->ota_count++;
-                } else if (p.subtype == RF_PART_SUBTYPE_TEST) {
-                    bs->test = p;
-                }
-            } else if (p.type == RF_PART_TYPE_DATA && p.subtype == RF_PART_SUBTYPE_DATA_OTA) {
-                bs->otadata = p;
             }
             continue;
         }
@@ -469,13 +464,20 @@ static rf_boot_result_t mcuboot_booted(ctx_t *c, uint32_t slot)
     return RF_BOOT_NEW;
 }
 
+void rf_boot_slots(const rf_boot_layout_t *lay, uint32_t out[4])
+{
+    out[0] = lay->primary_slot ? lay->primary_slot : RF_BOOT_PRIMARY_SLOT_DEFAULT;
+    out[1] = lay->primary_size ? lay->primary_size : RF_BOOT_SLOT_SIZE_DEFAULT;
+    out[2] = lay->secondary_slot ? lay->secondary_slot : RF_BOOT_SECONDARY_SLOT_DEFAULT;
+    out[3] = lay->secondary_size ? lay->secondary_size : RF_BOOT_SLOT_SIZE_DEFAULT;
+}
+
 static rf_boot_result_t mcuboot_boot(ctx_t *c)
 {
     rf_boot_state_t *st = c->st;
-    uint32_t p_off = c->lay.primary_slot ? c->lay.primary_slot : RF_BOOT_PRIMARY_SLOT_DEFAULT;
-    uint32_t p_size = c->lay.primary_size ? c->lay.primary_size : RF_BOOT_SLOT_SIZE_DEFAULT;
-    uint32_t s_off = c->lay.secondary_slot ? c->lay.secondary_slot : RF_BOOT_SECONDARY_SLOT_DEFAULT;
-    uint32_t s_size = c->lay.secondary_size ? c->lay.secondary_size : RF_BOOT_SLOT_SIZE_DEFAULT;
+    uint32_t sl[4];
+    rf_boot_slots(&c->lay, sl);
+    const uint32_t p_off = sl[0], p_size = sl[1], s_off = sl[2], s_size = sl[3];
     st->primary_slot = p_off;
     st->secondary_slot = s_off;
     swap_state_t ps, ss;

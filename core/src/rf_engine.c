@@ -4,29 +4,49 @@
 #include "rf_region.h"
 #include "rf_sig.h"
 
-#define RF_ENG_RULE_NAME(rule, name, text) [rule] = name,
-static const char *const k_rule_names[RF_ENG__COUNT] = { RF_ENG_RULES(RF_ENG_RULE_NAME) };
+/* The names, one NUL-separated list each (no table of pointers): a name is
+ * looked up by walking the list, only when a line is logged. */
+#define RF_ENG_RULE_NAME(rule, name, text) name "\0"
+static const char k_rule_names[] = RF_ENG_RULES(RF_ENG_RULE_NAME);
+/* the list's order is rf_eng_rule_t's */
+#define RF_ENG_RULE_POS(rule, name, text) RF_ENG_POS_##rule,
+enum { RF_ENG_RULES(RF_ENG_RULE_POS) RF_ENG_POS__COUNT };
+#define RF_ENG_RULE_CHECK(rule, name, text) _Static_assert((int)RF_ENG_POS_##rule == (int)(rule), "rule order");
+RF_ENG_RULES(RF_ENG_RULE_CHECK)
+_Static_assert((int)RF_ENG_POS__COUNT == (int)RF_ENG__COUNT, "one name per rule");
+
+static const char *nth_name(const char *list, unsigned i)
+{
+    while (i-- > 0) {
+        while (*list++ != '\0') {
+        }
+    }
+    return list;
+}
 
 /* rf_eng_rule_str() and rf_eng_pt_why_str(), the sentences, are in
  * rf_texts.c: a device logs these names and links none of the sentences. */
 const char *rf_eng_rule_name(rf_eng_rule_t r)
 {
-    return (unsigned)r < RF_ENG__COUNT ? k_rule_names[r] : "?";
+    return (unsigned)r < RF_ENG__COUNT ? nth_name(k_rule_names, (unsigned)r) : "?";
 }
 
 const char *rf_eng_pt_why_name(rf_eng_pt_why_t w)
 {
-    static const char *const k_why[] = { "OK", "CORRUPT", "NO_MD5", "MD5", "LAYOUT", "FLASH_SIZE", "BOOTLOADER_SIZE" };
-    _Static_assert(sizeof k_why / sizeof k_why[0] == RF_ENG_PT_BOOTLOADER_SIZE + 1, "one name per rf_eng_pt_why_t");
-    return (unsigned)w <= RF_ENG_PT_BOOTLOADER_SIZE ? k_why[w] : "?";
+    /* in rf_eng_pt_why_t's order, RF_ENG_PT_OK (0) to RF_ENG_PT_BOOTLOADER_SIZE */
+    static const char k_why[] = "OK\0CORRUPT\0NO_MD5\0MD5\0LAYOUT\0FLASH_SIZE\0BOOTLOADER_SIZE";
+    _Static_assert(RF_ENG_PT_OK == 0 && RF_ENG_PT_CORRUPT == 1 && RF_ENG_PT_NO_MD5 == 2 && RF_ENG_PT_MD5 == 3 &&
+                       RF_ENG_PT_LAYOUT == 4 && RF_ENG_PT_FLASH_SIZE == 5 && RF_ENG_PT_BOOTLOADER_SIZE == 6,
+                   "one name per rf_eng_pt_why_t");
+    return (unsigned)w <= RF_ENG_PT_BOOTLOADER_SIZE ? nth_name(k_why, (unsigned)w) : "?";
 }
 
 typedef struct eng {
     const rf_eng_dev_t *dev;
     rf_reader_t vr;              /* the would-be flash */
     uint8_t *work;
-    size_t work_len;
     rf_eng_verdict_t *out;
+    void *info;                  /* an inspector's result: after the scratch, 16-byte aligned */
     uint32_t bl_off, pt_off;
 } eng_t;
 
@@ -103,7 +123,7 @@ static esp_err_t check_esp(eng_t *e, const rf_reader_t *rd, uint32_t off, uint32
     if (len >= 4 && rf_reader_read(&w, 0, head, 4) == ESP_OK) {
         out->magic = rf_le32(head);
     }
-    rf_esp_image_info_t *info = aligned_at(e->work, RF_BOOT_SCRATCH_LEN);
+    rf_esp_image_info_t *info = e->info;
     rf_esp_image_opts_t o = { .expect_chip_id = e->dev->chip_id, .known = known };
     esp_err_t err = rf_esp_image_inspect_ex(&w, &o, e->work, RF_BOOT_SCRATCH_LEN, info);
     out->content = want == RF_ESP_KIND_BOOTLOADER ? RF_ENG_CONTENT_ESP_BOOTLOADER : RF_ENG_CONTENT_ESP_APP;
@@ -149,7 +169,7 @@ static esp_err_t check_esp(eng_t *e, const rf_reader_t *rd, uint32_t off, uint32
 static esp_err_t check_mcuboot(eng_t *e, const rf_eng_write_t *wr)
 {
     rf_eng_verdict_t *out = e->out;
-    rf_mcuboot_info_t *info = aligned_at(e->work, RF_BOOT_SCRATCH_LEN);
+    rf_mcuboot_info_t *info = e->info;
     const uint32_t slot = wr->slot_size ? wr->slot_size : wr->dst_size;
     rf_mcuboot_opts_t o = { .slot_size = wr->len == slot ? slot : 0, .key = wr->key, .known = wr->src_known };
     esp_err_t err = rf_mcuboot_inspect_ex(wr->src, &o, e->work, RF_BOOT_SCRATCH_LEN, info);
@@ -219,7 +239,7 @@ static esp_err_t check_kind(eng_t *e, const rf_eng_write_t *wr, bool app_start)
         esp_err_t err = check_esp(e, wr->src, 0, wr->len,
                                   kind == RF_DEST_BOOTLOADER ? RF_ESP_KIND_BOOTLOADER : RF_ESP_KIND_APP, wr->src_known);
         if (err == ESP_OK) {
-            const rf_esp_image_info_t *info = aligned_at(e->work, RF_BOOT_SCRATCH_LEN);
+            const rf_esp_image_info_t *info = e->info;
             out->img_sha.len = info->checksum_offset + 1;
             RF_MEMCPY(out->img_sha.sha256, info->sha256_calc, RF_SHA256_LEN);
         }
@@ -240,7 +260,7 @@ static rf_boot_loader_t would_be_bootloader(eng_t *e)
     }
     rf_reader_t w;
     rf_reader_window_t wc;
-    rf_esp_image_info_t *info = aligned_at(e->work, RF_BOOT_SCRATCH_LEN);
+    rf_esp_image_info_t *info = e->info;
     if (rf_reader_window(&w, &wc, &e->vr, e->bl_off, e->vr.size - e->bl_off) != ESP_OK ||
         rf_esp_image_inspect(&w, e->work, RF_BOOT_SCRATCH_LEN, info) != ESP_OK) {
         return RF_BOOT_BL_NONE;
@@ -257,7 +277,7 @@ static bool same_bytes(eng_t *e, const rf_reader_t *a, const rf_reader_t *b, uin
     for (uint32_t done = 0; done < n;) {
         uint32_t k = n - done < half ? n - done : half;
         if (rf_reader_read(a, off + done, e->work, k) != ESP_OK ||
-            rf_reader_read(b, off + done, e->work + half, k) != ESP_OK || !rf_bytes_equal(e->work, e->work + half, k)) {
+            rf_reader_read(b, off + done, e->work + half, k) != ESP_OK || RF_MEMCMP(e->work, e->work + half, k) != 0) {
             return false;
         }
         done += k;
@@ -355,7 +375,8 @@ esp_err_t rf_eng_check_write(const rf_eng_dev_t *dev, rf_vflash_t *vf, const rf_
         return ESP_ERR_INVALID_ARG;
     }
     RF_MEMSET(out, 0, sizeof *out);
-    eng_t e = { .dev = dev, .work = work, .work_len = work_len, .out = out };
+    eng_t e = { .dev = dev, .work = work, .out = out,
+                .info = aligned_at(work, RF_BOOT_SCRATCH_LEN) };
     e.pt_off = dev->ptable_offset ? dev->ptable_offset : RF_PTABLE_OFFSET_DEFAULT;
     bool chip_known = rf_esp_chip_name(dev->chip_id) != 0;
     e.bl_off = chip_known ? rf_esp_chip_bootloader_offset(dev->chip_id) : 0;
@@ -427,7 +448,7 @@ esp_err_t rf_eng_check_write(const rf_eng_dev_t *dev, rf_vflash_t *vf, const rf_
         }
         err = check_esp(&e, &e.vr, e.bl_off, e.vr.size - e.bl_off, RF_ESP_KIND_BOOTLOADER, kb);
         if (err == ESP_OK) {
-            const rf_esp_image_info_t *bl = aligned_at(e.work, RF_BOOT_SCRATCH_LEN);   /* check_esp's result */
+            const rf_esp_image_info_t *bl = e.info;   /* check_esp's result */
             if (n_known < max_known) {
                 known[n_known].off = e.bl_off;
                 known[n_known].len = bl->checksum_offset + 1;
@@ -485,19 +506,15 @@ esp_err_t rf_eng_check_write(const rf_eng_dev_t *dev, rf_vflash_t *vf, const rf_
 
 uint32_t rf_eng_staging_keep(const rf_eng_dev_t *dev, const rf_reader_t *flash, uint32_t out[4])
 {
-    const uint32_t slots[2][2] = {
-        { dev->boot.primary_slot ? dev->boot.primary_slot : RF_BOOT_PRIMARY_SLOT_DEFAULT,
-          dev->boot.primary_size ? dev->boot.primary_size : RF_BOOT_SLOT_SIZE_DEFAULT },
-        { dev->boot.secondary_slot ? dev->boot.secondary_slot : RF_BOOT_SECONDARY_SLOT_DEFAULT,
-          dev->boot.secondary_size ? dev->boot.secondary_size : RF_BOOT_SLOT_SIZE_DEFAULT },
-    };
+    uint32_t slots[4];   /* offset, size; offset, size */
+    rf_boot_slots(&dev->boot, slots);
     uint32_t n = 0;
-    for (uint32_t i = 0; i < 2; i++) {
+    for (uint32_t i = 0; i < 4; i += 2) {
         uint8_t head[4];
-        if ((uint64_t)slots[i][0] + 4 <= flash->size && rf_reader_read(flash, slots[i][0], head, 4) == ESP_OK &&
+        if ((uint64_t)slots[i] + 4 <= flash->size && rf_reader_read(flash, slots[i], head, 4) == ESP_OK &&
             rf_le32(head) == RF_MCUBOOT_MAGIC) {
-            out[2 * n] = slots[i][0];
-            out[2 * n + 1] = slots[i][1];
+            out[2 * n] = slots[i];
+            out[2 * n + 1] = slots[i + 1];
             n++;
         }
     }

@@ -201,7 +201,7 @@ esp_err_t rf_exec_plan_download(const rf_exec_dev_t *dev, rf_exec_dl_t *dl, cons
             return ESP_ERR_INVALID_ARG;
         }
         if (overlaps_keep(forced, keep, n_keep)) {
-            RF_LOGE(dev->log, "Target '%s' holds an MCUboot image the new system boots", forced->label);
+            RF_LOGE(dev->log, "Target '%s' holds an MCUboot image in use", forced->label);
             return ESP_ERR_INVALID_ARG;
         }
         dl->staging = *forced;
@@ -300,6 +300,22 @@ static bool journal_open(const rf_exec_dev_t *dev, rf_journal_t *j, const uint32
     return rf_journal_open(j, dev->flash, at, m->work, m->work_len) == ESP_OK;
 }
 
+/* Make n sectors from a blank: a sector that already reads all 0xFF is not
+ * erased (read a chunk at a time, up to the first byte that is not 0xFF).
+ * *erased counts the sectors erased. */
+static esp_err_t blank_sectors(const rf_exec_dev_t *dev, uint32_t a, uint32_t n, const mem_t *m, uint32_t *erased)
+{
+    const uint32_t S = dev->flash->sector_size;
+    esp_err_t err = ESP_OK;
+    for (; n > 0 && err == ESP_OK; n--, a += S) {
+        err = rf_flash_check_blank(dev->flash, a, S, m->work, m->work_len);
+        if (err == ESP_ERR_INVALID_CRC && (err = rf_flash_erase(dev->flash, a, S)) == ESP_OK) {
+            (*erased)++;
+        }
+    }
+    return err;
+}
+
 /* Leave no trace: when the migration is complete its journal is erased, so
  * the flash outside the destinations is what the plan declared. Only an area
  * that holds this component's journal records is erased (never data that
@@ -314,12 +330,8 @@ static esp_err_t journal_clear(const rf_exec_dev_t *dev, const mem_t *m)
     if (rf_journal_open(&j, dev->flash, at, m->work, m->work_len) != ESP_OK || !j.have) {
         return ESP_OK;
     }
-    esp_err_t err = ESP_OK;
-    for (uint32_t k = 0; k < RF_JOURNAL_SECTORS && err == ESP_OK; k++) {
-        if ((err = rf_flash_read(dev->flash, at + k * S, m->work, S)) == ESP_OK && !rf_is_blank(m->work, S)) {
-            err = rf_flash_erase(dev->flash, at + k * S, S);
-        }
-    }
+    uint32_t erased = 0;
+    const esp_err_t err = blank_sectors(dev, at, RF_JOURNAL_SECTORS, m, &erased);
     if (err == ESP_OK) {
         RF_LOGD(dev->log, "Journal 0x%08x..0x%08x erased", (unsigned)at, (unsigned)(at + len));
     } else {
@@ -412,7 +424,7 @@ esp_err_t rf_exec_dl_from_journal(const rf_exec_dev_t *dev, rf_exec_dl_t *dl, vo
         dl->staging.offset = last->aux_addr;
         dl->staging.size = last->aux_len;
         memcpy(dl->staging.label, "(journal)", 10);
-        RF_LOGW(dev->log, "No partition table: resume from journal, staging 0x%08x",
+        RF_LOGW(dev->log, "No partition table: journal's staging 0x%08x",
                 (unsigned)dl->staging.offset);
         return ESP_OK;
     }
@@ -442,6 +454,7 @@ static void log_verdict(const rf_exec_dev_t *dev, uint32_t dst, const rf_eng_ver
         return;
     }
     const char *what = "checked";   /* and where: an address, or an offset into the image (+) */
+    const char *rel = "";
     uint32_t at = v->at;
     if (v->rule == RF_ENG_PTABLE) {
         what = rf_eng_pt_why_name((rf_eng_pt_why_t)v->detail);
@@ -449,11 +462,12 @@ static void log_verdict(const rf_exec_dev_t *dev, uint32_t dst, const rf_eng_ver
         what = rf_boot_loader_name(v->end.bootloader);
         at = v->end.err_at;
     } else if (v->img_err != RF_IMG_OK) {
-        RF_LOGE(dev->log, "0x%08x refused: %s (%s at +0x%x)", (unsigned)dst, rf_eng_rule_name(v->rule),
-                rf_img_err_id((rf_img_err_t)v->img_err), (unsigned)v->err_offset);
-        return;
+        what = rf_img_err_id((rf_img_err_t)v->img_err);
+        rel = "+";
+        at = v->err_offset;
     }
-    RF_LOGE(dev->log, "0x%08x refused: %s (%s at 0x%x)", (unsigned)dst, rf_eng_rule_name(v->rule), what, (unsigned)at);
+    RF_LOGE(dev->log, "0x%08x refused: %s (%s at %s0x%x)", (unsigned)dst, rf_eng_rule_name(v->rule), what, rel,
+            (unsigned)at);
 }
 
 /* Verify the image at [addr, addr + len) of the flash for the destination
@@ -470,7 +484,7 @@ static esp_err_t verify_image(const rf_exec_dev_t *dev, const rf_exec_check_t *c
                               rf_sha_known_t *img_sha)
 {
     if (chk->skip) {
-        RF_LOGW(dev->log, "Content checks turned OFF: 0x%08x written unverified", (unsigned)dst);
+        RF_LOGW(dev->log, "Content checks turned OFF: 0x%08x unverified", (unsigned)dst);
         return ESP_OK;
     }
     if (m->work_len < RF_ENG_WORK_LEN + sizeof(eng_call_t) + 16u) {
@@ -828,7 +842,7 @@ static esp_err_t write_recovery_copy(const rf_exec_dev_t *dev, uint32_t src, uin
     if (bl_len == 0 || !rf_is_aligned(rec, S) || (uint64_t)rec + size > dev->flash->size ||
         rf_overlaps(rec, size, dst, dst_size) || rf_overlaps(rec, size, src, len) ||
         rf_overlaps(rec, size, dev->flash->size - RF_JOURNAL_SECTORS * S, RF_JOURNAL_SECTORS * S)) {
-        RF_LOGW(dev->log, "No recovery copy at 0x%08x: bootloader sectors are a window", (unsigned)rec);
+        RF_LOGW(dev->log, "No recovery copy at 0x%08x: bootloader window", (unsigned)rec);
         return ESP_OK;
     }
     RF_LOGD(dev->log, "Bootloader 0x%x B to recovery 0x%08x, then 0x%08x", (unsigned)bl_len, (unsigned)rec,
@@ -838,12 +852,15 @@ static esp_err_t write_recovery_copy(const rf_exec_dev_t *dev, uint32_t src, uin
 }
 
 /* Write [dst, dst + dst_size) from an image already in flash at src
- * (memmove-safe). Every sector written is read back and compared with the
- * bytes it was written from (rf_region_write), and the source was hashed
- * and verified just before: the destination is not hashed a second time. */
+ * (memmove-safe), announced by the reference's "Starting copy" line. Every
+ * sector written is read back and compared with the bytes it was written
+ * from (rf_region_write), and the source was hashed and verified just
+ * before: the destination is not hashed a second time. */
 static esp_err_t copy_verified(const rf_exec_dev_t *dev, uint32_t src, uint32_t len, uint32_t dst, uint32_t dst_size,
                                const mem_t *m, const uint8_t *blank_map)
 {
+    RF_LOGI(dev->log, "Starting copy 0x%08x bytes from address 0x%08x to address 0x%08x", (unsigned)len,
+            (unsigned)src, (unsigned)dst);
     esp_err_t err = write_recovery_copy(dev, src, len, dst, dst_size, m);
     if (err != ESP_OK) {
         return err;
@@ -876,26 +893,50 @@ static bool touches_bootloader(const rf_exec_dev_t *dev, uint32_t dst, uint32_t 
  * reachable later (the bootloader or otadata step) is judged by the engine's
  * end-state check on the flash as it is then, which reads and checks them
  * by their own digests; a rerun from the journal hashes them again. What is
- * left of the region after the image is made blank, as a copy leaves it. */
+ * left of the region after the image is made blank, as a copy leaves it.
+ * The caller journals the step as copied. */
 static esp_err_t direct_in_place(const rf_exec_dev_t *dev, rf_exec_dl_t *dl, const mem_t *m)
 {
-    const uint32_t S = dev->flash->sector_size, end = dl->dst + rf_align_up(dl->dst_size, S);
+    const uint32_t S = dev->flash->sector_size, from = rf_align_up(dl->staged_len, S),
+                   to = rf_align_up(dl->dst_size, S);
     uint32_t erased = 0;
-    esp_err_t err = ESP_OK;
-    for (uint32_t a = dl->dst + rf_align_up(dl->staged_len, S); a < end && err == ESP_OK; a += S) {
-        err = rf_flash_check_blank(dev->flash, a, S, m->work, m->work_len);
-        if (err == ESP_ERR_INVALID_CRC && (err = rf_flash_erase(dev->flash, a, S)) == ESP_OK) {
-            erased++;
-        }
-    }
+    const esp_err_t err = blank_sectors(dev, dl->dst + from, to > from ? (to - from) / S : 0, m, &erased);
     if (err != ESP_OK) {
         return err;
     }
     RF_LOGI(dev->log, "Image 0x%x B in place at 0x%08x; %u sectors after it erased", (unsigned)dl->staged_len,
             (unsigned)dl->dst, (unsigned)erased);
-    uint8_t id[RF_JOURNAL_ID_LEN];
-    dl_id(dl, id);
-    dl_note(dev, dl, RF_JSTATE_COPIED, id, dl->staged_len, dl->staged_len, dl->staged_sha);   /* zero: none */
+    return ESP_OK;
+}
+
+/* A staged image: hashed again, judged again on the flash as it is now, then
+ * copied (memmove-safe, every sector read back). */
+static esp_err_t copy_staged(const rf_exec_dev_t *dev, rf_exec_dl_t *dl, const rf_exec_check_t *chk, const mem_t *m)
+{
+    uint8_t sha[RF_SHA256_LEN];
+    esp_err_t err = rf_flash_sha256(dev->flash, dl->staging.offset, dl->staged_len, m->work, m->work_len, sha);
+    if (err != ESP_OK) {
+        return err;
+    }
+    if (memcmp(sha, dl->staged_sha, sizeof sha) != 0) {
+        RF_LOGE(dev->log, "Staged '%s' changed; dest untouched", dl->staging.label);
+        return ESP_ERR_INVALID_CRC;
+    }
+    /* Re-verify before every copy: the flash may have changed since the
+     * download (other steps ran), and the end state is judged on it now. */
+    /* the image's own digest from the download's verdict: the bytes are the
+     * same (their whole-file hash was just checked), rule 5 need not hash
+     * them again; everything else is judged anew */
+    err = verify_image(dev, chk, dl->dst, dl->dst_size, dl->staging.offset, dl->staged_len, sha, m, &dl->img_sha);
+    if (err != ESP_OK) {
+        RF_LOGE(dev->log, "Staged image refused; dest untouched");
+        return err;
+    }
+    if ((err = copy_verified(dev, dl->staging.offset, dl->staged_len, dl->dst, dl->dst_size, m, NULL)) != ESP_OK) {
+        return err;
+    }
+    RF_LOGI(dev->log, "Data copied from partition address 0x%08x offset 0x%08x to region: 0x%08x",
+            (unsigned)dl->staging.offset, 0u, (unsigned)dl->dst);
     return ESP_OK;
 }
 
@@ -917,39 +958,19 @@ esp_err_t rf_exec_copy(const rf_exec_dev_t *dev, rf_exec_dl_t *dl, const rf_exec
         return ESP_ERR_INVALID_SIZE;
     }
     if (dl->direct) {
-        return direct_in_place(dev, dl, &m);
+        err = direct_in_place(dev, dl, &m);
+    } else {
+        err = copy_staged(dev, dl, chk, &m);
     }
-    uint8_t sha[RF_SHA256_LEN];
-    if ((err = rf_flash_sha256(dev->flash, dl->staging.offset, dl->staged_len, m.work, m.work_len, sha)) != ESP_OK) {
-        return err;
-    }
-    if (memcmp(sha, dl->staged_sha, sizeof sha) != 0) {
-        RF_LOGE(dev->log, "Staged '%s' changed; dest untouched", dl->staging.label);
-        return ESP_ERR_INVALID_CRC;
-    }
-    /* Re-verify before every copy: the flash may have changed since the
-     * download (other steps ran), and the end state is judged on it now. */
-    /* the image's own digest from the download's verdict: the bytes are the
-     * same (their whole-file hash was just checked), rule 5 need not hash
-     * them again; everything else is judged anew */
-    err = verify_image(dev, chk, dl->dst, dl->dst_size, dl->staging.offset, dl->staged_len, sha, &m, &dl->img_sha);
     if (err != ESP_OK) {
-        RF_LOGE(dev->log, "Staged image refused; dest untouched");
         return err;
     }
-    RF_LOGI(dev->log, "Starting copy 0x%08x bytes from address 0x%08x to address 0x%08x", (unsigned)dl->staged_len,
-            (unsigned)dl->staging.offset, (unsigned)dl->dst);
-    if ((err = copy_verified(dev, dl->staging.offset, dl->staged_len, dl->dst, dl->dst_size, &m, NULL)) != ESP_OK) {
-        return err;
-    }
-    RF_LOGI(dev->log, "Data copied from partition address 0x%08x offset 0x%08x to region: 0x%08x",
-            (unsigned)dl->staging.offset, 0u, (unsigned)dl->dst);
     uint8_t id[RF_JOURNAL_ID_LEN];
     dl_id(dl, id);
-    dl_note(dev, dl, RF_JSTATE_COPIED, id, dl->staged_len, dl->staged_len, dl->staged_sha);
+    dl_note(dev, dl, RF_JSTATE_COPIED, id, dl->staged_len, dl->staged_len, dl->staged_sha);   /* zero: none */
     /* The bootloader step runs last (the plan's order): after it the device
      * boots the new system, and the journal has nothing left to resume. */
-    if (touches_bootloader(dev, dl->dst, dl->dst_size)) {
+    if (!dl->direct && touches_bootloader(dev, dl->dst, dl->dst_size)) {
         (void)journal_clear(dev, &m);
     }
     return ESP_OK;
@@ -1027,42 +1048,40 @@ static esp_err_t otadata_select(const rf_exec_dev_t *dev, const rf_ptable_t *t, 
  * image inside) to a free OTA partition, verify it, select it in otadata:
  * the old bootloader then boots that copy, and the copy is the source.
  * *img_addr receives where the embedded image lies in the backup. */
-static esp_err_t backup_running_app(const rf_exec_dev_t *dev, uint32_t src, uint32_t len, uint32_t dst,
-                                    uint32_t dsize, const mem_t *m, const uint8_t *blank_map, uint32_t *img_addr)
+static esp_err_t backup_running_app(const rf_exec_dev_t *dev, const rf_part_t *run, uint32_t src, uint32_t len,
+                                    uint32_t dst, uint32_t dsize, const mem_t *m, const uint8_t *blank_map,
+                                    uint32_t *img_addr)
 {
-    rf_part_t run;
-    esp_err_t err = dev->running_partition(dev->ctx, &run);
-    if (err != ESP_OK) {
-        return err;
-    }
+    esp_err_t err;
     uint32_t app_len = 0;
     rf_reader_t r;
     rf_reader_flash_t rctx;
-    if (rf_reader_from_flash(&r, &rctx, dev->flash, run.offset, run.size) == ESP_OK &&
-        rf_esp_image_inspect(&r, m->work, RF_BOOT_SCRATCH_LEN, (rf_esp_image_info_t *)in_work(dev, m)) == ESP_OK) {
-        app_len = ((const rf_esp_image_info_t *)in_work(dev, m))->image_len;
+    rf_esp_image_info_t *info = in_work(dev, m);
+    if (rf_reader_from_flash(&r, &rctx, dev->flash, run->offset, run->size) == ESP_OK &&
+        rf_esp_image_inspect(&r, m->work, RF_BOOT_SCRATCH_LEN, info) == ESP_OK) {
+        app_len = info->image_len;
     }
-    if (src < run.offset || (uint64_t)src + len > (uint64_t)run.offset + run.size) {
-        RF_LOGW(dev->log, "Image not in running app: no backup while 0x%08x is rewritten", (unsigned)dst);
+    if (src < run->offset || (uint64_t)src + len > (uint64_t)run->offset + run->size) {
+        RF_LOGW(dev->log, "Image outside running app: no backup for 0x%08x", (unsigned)dst);
         return ESP_ERR_NOT_FOUND;
     }
-    const uint32_t need = rf_align_up(RF_MAX(app_len, src + len - run.offset), dev->flash->sector_size);
+    const uint32_t need = rf_align_up(RF_MAX(app_len, src + len - run->offset), dev->flash->sector_size);
     rf_ptable_t *t = table_in_work(dev, m);
     err = list_table(dev, t);
     /* the plan's rule (rf_plan.c): the first OTA app partition in table
      * order that is large enough and clear of the running partition and of
      * the destination */
     rf_part_t bk;
-    if (err == ESP_OK && rf_choose_backup(t, &run, need, dst, dsize, &bk) != ESP_OK) {
-        RF_LOGW(dev->log, "No backup partition for 0x%x B: nothing boots until 0x%08x is copied", (unsigned)need,
+    if (err == ESP_OK && rf_choose_backup(t, run, need, dst, dsize, &bk) != ESP_OK) {
+        RF_LOGW(dev->log, "No backup partition for 0x%x B: no boot until 0x%08x copied", (unsigned)need,
                 (unsigned)dst);
         err = ESP_ERR_NOT_FOUND;
     }
     if (err == ESP_OK) {
-        RF_LOGI(dev->log, "Backup '%s' (0x%x B) to '%s' 0x%08x", run.label, (unsigned)need, bk.label,
+        RF_LOGI(dev->log, "Backup '%s' (0x%x B) to '%s' 0x%08x", run->label, (unsigned)need, bk.label,
                 (unsigned)bk.offset);
         rf_write_stats_t ws;
-        err = flash_copy(dev, run.offset, need, bk.offset, need, m, NULL, 0, blank_map, src - run.offset, len, &ws);
+        err = flash_copy(dev, run->offset, need, bk.offset, need, m, NULL, 0, blank_map, src - run->offset, len, &ws);
     }
     if (err == ESP_OK) {
         /* One verification pass: every backup sector was read back and
@@ -1070,12 +1089,12 @@ static esp_err_t backup_running_app(const rf_exec_dev_t *dev, uint32_t src, uint
          * were hashed (sha) and judged by the engine just before; the
          * backup is not hashed again here (a resume from it is: it is
          * then the journal's word only). */
-        *img_addr = bk.offset + (src - run.offset);
+        *img_addr = bk.offset + (src - run->offset);
     }
     if (err == ESP_OK && (err = list_table(dev, t)) == ESP_OK) {   /* the write used the work area */
         err = otadata_select(dev, t, &bk, m->work, RF_BOOT_SCRATCH_LEN);
         if (err == ESP_ERR_NOT_FOUND) {
-            RF_LOGW(dev->log, "No otadata: old bootloader still boots '%s'", run.label);
+            RF_LOGW(dev->log, "No otadata: old bootloader still boots '%s'", run->label);
         }
     }
     return err;
@@ -1104,33 +1123,37 @@ esp_err_t rf_exec_embedded(const rf_exec_dev_t *dev, uint32_t src, uint32_t len,
     uint8_t *sha = m.step->emb.sparse;
     uint8_t *want_full = chk->expect_sha256 != NULL ? m.step->emb.full : NULL;
     const bool mapped = (uint64_t)len <= (uint64_t)sizeof m.step->emb.blank_map * 8u * dev->flash->sector_size;
-    uint32_t img = src;
-    bool have_source = false;
     const rf_journal_rec_t *last = &journal->last;
-    if (journal_on && journal->have && memcmp(last->id, id, sizeof id) == 0 &&
-        (last->state == RF_JSTATE_BACKUP || last->state == RF_JSTATE_DONE) && last->aux_len == len) {
-        /* an earlier run backed the image up (and maybe began the copy): its
-         * backup is the source, if it still hashes right and passes the checks */
-        if (rf_flash_digests(dev->flash, last->aux_addr, len, m.work, m.work_len, want_full, sha, map,
-                             sizeof m.step->emb.blank_map) == ESP_OK &&
-            memcmp(sha, last->sha256, RF_SHA256_LEN) == 0 &&
-            verify_image(dev, chk, dst, dst_size, last->aux_addr, len, want_full, &m, NULL) == ESP_OK) {
-            img = last->aux_addr;
-            have_source = true;
-            RF_LOGI(dev->log, "Resume: source is backup 0x%08x", (unsigned)img);
-        }
-    }
-    if (!have_source) {
-        err = rf_flash_digests(dev->flash, src, len, m.work, m.work_len, want_full, sha, map,
+    /* an earlier run backed the image up (and maybe began the copy): its
+     * backup is the source, if it still hashes right and passes the checks;
+     * otherwise (or with no such record) the image itself, read and judged
+     * the same way */
+    bool from_backup = journal_on && journal->have && memcmp(last->id, id, sizeof id) == 0 &&
+                       (last->state == RF_JSTATE_BACKUP || last->state == RF_JSTATE_DONE) && last->aux_len == len;
+    uint32_t img;
+    for (;;) {
+        img = from_backup ? last->aux_addr : src;
+        err = rf_flash_digests(dev->flash, img, len, m.work, m.work_len, want_full, sha, map,
                                sizeof m.step->emb.blank_map);
-        if (err == ESP_OK) {
-            err = verify_image(dev, chk, dst, dst_size, src, len, want_full, &m, NULL);
+        if (err == ESP_OK && from_backup && memcmp(sha, last->sha256, RF_SHA256_LEN) != 0) {
+            err = ESP_ERR_INVALID_CRC;
         }
+        if (err == ESP_OK) {
+            err = verify_image(dev, chk, dst, dst_size, img, len, want_full, &m, NULL);
+        }
+        if (err == ESP_OK || !from_backup) {
+            break;
+        }
+        from_backup = false;
+    }
+    if (from_backup) {
+        RF_LOGI(dev->log, "Resume: source is backup 0x%08x", (unsigned)img);
+    } else {
         rf_part_t run;
         if (err == ESP_OK && dev->running_partition != NULL && dev->running_partition(dev->ctx, &run) == ESP_OK &&
             rf_overlaps(dst, dsize, run.offset, run.size)) {
             uint32_t at = 0;   /* the backup must survive the copy: clear of the destination */
-            esp_err_t be = backup_running_app(dev, src, len, dst, dsize, &m, mapped ? map : NULL, &at);
+            esp_err_t be = backup_running_app(dev, &run, src, len, dst, dsize, &m, mapped ? map : NULL, &at);
             if (be == ESP_OK) {
                 img = at;
                 journal_note(dev, journal, &journal_on, RF_JSTATE_BACKUP, id, 0, len, sha, img, len, NULL);
@@ -1140,8 +1163,6 @@ esp_err_t rf_exec_embedded(const rf_exec_dev_t *dev, uint32_t src, uint32_t len,
         }
     }
     if (err == ESP_OK) {
-        RF_LOGI(dev->log, "Starting copy 0x%08x bytes from address 0x%08x to address 0x%08x", (unsigned)len,
-                (unsigned)img, (unsigned)dst);
         /* the backup was compared sector by sector with the image: the map holds for it too */
         err = copy_verified(dev, img, len, dst, dst_size, &m, mapped ? map : NULL);
     }

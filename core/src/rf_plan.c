@@ -57,6 +57,14 @@ static bool is_ota_app(const rf_part_t *p)
     return p->type == RF_PART_TYPE_APP && p->subtype >= RF_PART_SUBTYPE_OTA_MIN && p->subtype <= RF_PART_SUBTYPE_OTA_MAX;
 }
 
+/* Clear of the destination and of the running partition: what staging and
+ * backup partitions must be. */
+static bool clear_of_run_dest(const rf_part_t *p, const rf_part_t *running, uint32_t dest, uint32_t dest_size)
+{
+    return !rf_overlaps(p->offset, p->size, dest, dest_size) &&
+           !rf_overlaps(p->offset, p->size, running->offset, running->size);
+}
+
 static bool clear_of(const rf_part_t *p, const uint32_t *avoid, uint32_t n)
 {
     for (uint32_t i = 0; i < n; i++) {
@@ -100,9 +108,7 @@ esp_err_t rf_choose_staging(const rf_ptable_t *t, const rf_part_t *running, cons
 {
     *rule = RF_RULE_OK;
     if (forced != NULL) {
-        if (rf_overlaps(forced->offset, forced->size, dest, dest_size) ||
-            rf_overlaps(forced->offset, forced->size, running->offset, running->size) ||
-            !clear_of(forced, avoid, avoid_count)) {
+        if (!clear_of_run_dest(forced, running, dest, dest_size) || !clear_of(forced, avoid, avoid_count)) {
             *rule = RF_RULE_STAGING_CONFLICT;
             return ESP_ERR_INVALID_ARG;
         }
@@ -117,8 +123,7 @@ esp_err_t rf_choose_staging(const rf_ptable_t *t, const rf_part_t *running, cons
     }
     for (uint32_t j = 0; j < n; j++) {
         const rf_part_t *p = &t->parts[(start + j) % n];
-        if (is_ota_app(p) && !rf_overlaps(p->offset, p->size, dest, dest_size) &&
-            !rf_overlaps(p->offset, p->size, running->offset, running->size) && clear_of(p, avoid, avoid_count)) {
+        if (is_ota_app(p) && clear_of_run_dest(p, running, dest, dest_size) && clear_of(p, avoid, avoid_count)) {
             *out = *p;
             return ESP_OK;
         }
@@ -132,8 +137,7 @@ esp_err_t rf_choose_backup(const rf_ptable_t *t, const rf_part_t *running, uint3
 {
     for (uint32_t i = 0; t != NULL && i < t->count; i++) {
         const rf_part_t *p = &t->parts[i];
-        if (is_ota_app(p) && p->size >= need && !rf_overlaps(p->offset, p->size, running->offset, running->size) &&
-            !rf_overlaps(p->offset, p->size, dest, dest_size)) {
+        if (is_ota_app(p) && p->size >= need && clear_of_run_dest(p, running, dest, dest_size)) {
             *out = *p;
             return ESP_OK;
         }

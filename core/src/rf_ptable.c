@@ -183,7 +183,7 @@ void rf_part_encode(const rf_part_t *p, uint8_t out[RF_PTABLE_ENTRY_LEN])
 
 /* Decode a partition entry (magic already checked). False if its range
  * wraps past 4 GiB. */
-static bool part_decode(const uint8_t *e, rf_part_t *p)
+bool rf_part_decode(const uint8_t e[RF_PTABLE_ENTRY_LEN], rf_part_t *p)
 {
     p->type = e[ENT_TYPE];
     p->subtype = e[ENT_SUBTYPE];
@@ -244,7 +244,7 @@ esp_err_t rf_ptable_parse_read(rf_ptable_read_fn read, void *arg, size_t len, rf
             if (out->has_md5 || out->count >= RF_PTABLE_MAX_PARTS) {
                 goto corrupt;
             }
-            if (!part_decode(e, &out->parts[out->count])) {
+            if (!rf_part_decode(e, &out->parts[out->count])) {
                 goto corrupt;
             }
             out->count++;
@@ -391,10 +391,18 @@ const rf_part_t *rf_ptable_find_addr(const rf_ptable_t *t, uint32_t addr)
 
 /* ---- sanity rules -------------------------------------------------------- */
 
+/* The labels as strings of at most RF_PART_LABEL_MAX characters. */
 static bool labels_equal(const rf_part_t *a, const rf_part_t *b)
 {
-    const size_t n = str_nlen(a->label, RF_PART_LABEL_MAX);
-    return n == str_nlen(b->label, RF_PART_LABEL_MAX) && RF_MEMCMP(a->label, b->label, n) == 0;
+    for (size_t k = 0; k < RF_PART_LABEL_MAX; k++) {
+        if (a->label[k] != b->label[k]) {
+            return false;
+        }
+        if (a->label[k] == '\0') {
+            return true;
+        }
+    }
+    return true;
 }
 
 esp_err_t rf_ptable_check(const rf_ptable_t *t, uint32_t table_offset, uint32_t flash_size, uint32_t *bad)

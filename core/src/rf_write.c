@@ -784,7 +784,7 @@ esp_err_t rf_flash_digests(const rf_flash_t *flash, uint32_t addr, uint32_t len,
     if (S == 0 || buf_len < S) {
         return ESP_ERR_INVALID_ARG;
     }
-    const uint32_t chunks = (uint32_t)(((uint64_t)len + S - 1) / S);
+    const uint32_t chunks = len / S + (len % S != 0u);   /* rounded up, no wrap */
     if (map != NULL && (size_t)chunks > map_len * 8u) {
         map = NULL;
     }
