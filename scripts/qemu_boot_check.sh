@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Boot the download migration's flash images in Espressif's QEMU (machine esp32: the real
+# Boot a migration's flash images in Espressif's QEMU (machine esp32: the real
 # ESP32 ROM, then the real ESP-IDF bootloader or MCUboot) and compare what the emulated
 # chip boots with our boot model (`reflasher boot`).
 #
@@ -12,6 +12,9 @@
 #                 migration); an image identical to one already booted is not booted again
 #   RF_SHARED     ../shared (fixtures, seeds), default: beside the repository
 #   KEEP          a directory to keep the images and serial logs in (default: a temp dir)
+#   MODE=embedded the embedded migration instead (the reference's embedded example: the merged
+#                 image inside the running factory app, copied to 0x1000 over it, after the
+#                 running app is backed up to ota_0 and selected in otadata)
 #
 # Images: the old system (real ESP-IDF v5.1.2 bootloader + hello_world), the migrated device
 # (app_upd.bin -> 0x110000, mcuboot-esp32.bin -> 0x1000:0xF000), that device again after
@@ -29,6 +32,7 @@ R=$build/reflasher
 shared=${RF_SHARED:-$repo/../shared}
 QEMU=${QEMU:-$(command -v qemu-system-xtensa || true)}
 ALL=${ALL:-0}
+MODE=${MODE:-download}
 TMO=${QEMU_TIMEOUT:-$([ "$ALL" = 1 ] && echo 10 || echo 20)}
 
 if [ -z "$QEMU" ] || ! "$QEMU" -machine help 2>/dev/null | grep -q '^esp32 '; then
@@ -46,8 +50,20 @@ mkdir -p "$W"
 cd "$W"
 
 # ---- images --------------------------------------------------------------------------------
-cp "$repo/examples/boot_swap_download_example/partitions.csv" parts.csv
-IMGS=(--image "$F/app_upd.bin@0x110000" --image "$F/mcuboot-esp32.bin@0x1000:0xF000")
+if [ "$MODE" = embedded ]; then
+    # the embedded example's layout; the merged image (MCUboot at 0, app_upd.bin at 0xF000, as
+    # the reference's example_bin_dir has it) inside the factory partition, past hello_world's
+    # end; the destination covers the running app, so the migration first backs it up to ota_0
+    # and selects that copy in otadata: the real bootloader must then boot the backup
+    cp "$repo/examples/boot_swap_embedded_example/partitions.csv" parts.csv
+    head -c $((0x10F000)) /dev/zero | tr '\0' '\377' >merged.bin
+    dd if="$F/mcuboot-esp32.bin" of=merged.bin conv=notrunc status=none
+    dd if="$F/app_upd.bin" of=merged.bin bs=4096 seek=$((0xF000 / 4096)) conv=notrunc status=none
+    IMGS=(--embedded merged.bin@0x1000 --at 0x50000)
+else
+    cp "$repo/examples/boot_swap_download_example/partitions.csv" parts.csv
+    IMGS=(--image "$F/app_upd.bin@0x110000" --image "$F/mcuboot-esp32.bin@0x1000:0xF000")
+fi
 "$R" device create --chip esp32 --flash-size 4MB --partitions parts.csv --running factory -o old.img \
     --old-system --bootloader "$F/idf-v5.1.2-bootloader-esp32.bin" --app "$F/idf-v5.1.2-hello_world-esp32.bin" >/dev/null
 dup() { cp "$1" "$2" && cp "$1.meta" "$2.meta"; }
