@@ -97,6 +97,9 @@ static inline void rf_str_copy(char *dst, const char *src, size_t cap)
 }
 
 static inline uint16_t rf_le16(const uint8_t *p) { return (uint16_t)(p[0] | (p[1] << 8)); }
+/** The i-th string of a NUL-separated list (the caller bounds i). */
+const char *rf_nth_str(const char *list, unsigned i);
+
 /** Little-endian 32-bit read (rf_util.c: one copy, not one per file). */
 uint32_t rf_le32(const uint8_t *p);
 static inline void rf_put_le16(uint8_t *p, uint16_t v) { p[0] = (uint8_t)v; p[1] = (uint8_t)(v >> 8); }

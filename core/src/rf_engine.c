@@ -15,20 +15,11 @@ enum { RF_ENG_RULES(RF_ENG_RULE_POS) RF_ENG_POS__COUNT };
 RF_ENG_RULES(RF_ENG_RULE_CHECK)
 _Static_assert((int)RF_ENG_POS__COUNT == (int)RF_ENG__COUNT, "one name per rule");
 
-static const char *nth_name(const char *list, unsigned i)
-{
-    while (i-- > 0) {
-        while (*list++ != '\0') {
-        }
-    }
-    return list;
-}
-
 /* rf_eng_rule_str() and rf_eng_pt_why_str(), the sentences, are in
  * rf_texts.c: a device logs these names and links none of the sentences. */
 const char *rf_eng_rule_name(rf_eng_rule_t r)
 {
-    return (unsigned)r < RF_ENG__COUNT ? nth_name(k_rule_names, (unsigned)r) : "?";
+    return (unsigned)r < RF_ENG__COUNT ? rf_nth_str(k_rule_names, (unsigned)r) : "?";
 }
 
 const char *rf_eng_pt_why_name(rf_eng_pt_why_t w)
@@ -38,7 +29,7 @@ const char *rf_eng_pt_why_name(rf_eng_pt_why_t w)
     _Static_assert(RF_ENG_PT_OK == 0 && RF_ENG_PT_CORRUPT == 1 && RF_ENG_PT_NO_MD5 == 2 && RF_ENG_PT_MD5 == 3 &&
                        RF_ENG_PT_LAYOUT == 4 && RF_ENG_PT_FLASH_SIZE == 5 && RF_ENG_PT_BOOTLOADER_SIZE == 6,
                    "one name per rf_eng_pt_why_t");
-    return (unsigned)w <= RF_ENG_PT_BOOTLOADER_SIZE ? nth_name(k_why, (unsigned)w) : "?";
+    return (unsigned)w <= RF_ENG_PT_BOOTLOADER_SIZE ? rf_nth_str(k_why, (unsigned)w) : "?";
 }
 
 typedef struct eng {

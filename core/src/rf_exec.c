@@ -53,15 +53,14 @@ static esp_err_t carve(const rf_exec_dev_t *dev, void *mem, size_t mem_len, mem_
  * image inspection's reads): the partition table, an image's inspection, a
  * key. Anything that uses the whole work area (the engine, a region write,
  * the journal) ends its life. Room: RF_EXEC_WORK_LEN. */
-static void *in_work(const rf_exec_dev_t *dev, const mem_t *m)
+static void *in_work(const mem_t *m)
 {
-    (void)dev;
     return rf_at16(m->work + RF_BOOT_SCRATCH_LEN);
 }
 
-static rf_ptable_t *table_in_work(const rf_exec_dev_t *dev, const mem_t *m)
+static rf_ptable_t *table_in_work(const mem_t *m)
 {
-    return in_work(dev, m);
+    return in_work(m);
 }
 
 static uint32_t ptable_at(const rf_exec_dev_t *dev)
@@ -106,7 +105,7 @@ esp_err_t rf_exec_check_key(const rf_exec_dev_t *dev, const rf_exec_check_t *chk
     if (err != ESP_OK) {
         return err;
     }
-    if ((err = rf_sig_load_key(chk->pubkey, chk->pubkey_len, (rf_sig_key_t *)in_work(dev, &m))) != ESP_OK) {
+    if ((err = rf_sig_load_key(chk->pubkey, chk->pubkey_len, (rf_sig_key_t *)in_work(&m))) != ESP_OK) {
         RF_LOGE(dev->log, "Key not loaded: %s", esp_err_to_name(err));
         return ESP_ERR_INVALID_ARG;
     }
@@ -208,7 +207,7 @@ esp_err_t rf_exec_plan_download(const rf_exec_dev_t *dev, rf_exec_dl_t *dl, cons
         dl->direct = false;
         return ESP_OK;
     }
-    rf_ptable_t *table = table_in_work(dev, &m);   /* read on demand, not held */
+    rf_ptable_t *table = table_in_work(&m);   /* read on demand, not held */
     esp_err_t table_err = list_table(dev, table);
     /* The destination as its own staging (the plan's direct rule): a spare
      * app partition the old system neither runs, boots nor tries. The boot
@@ -282,7 +281,7 @@ static bool journal_open(const rf_exec_dev_t *dev, rf_journal_t *j, const uint32
     }
     if (dev->journal_addr == 0) {
         /* automatic place: only where no partition lies */
-        rf_ptable_t *t = table_in_work(dev, m);   /* dead before rf_journal_open uses the work area */
+        rf_ptable_t *t = table_in_work(m);   /* dead before rf_journal_open uses the work area */
         const bool table = list_table(dev, t) == ESP_OK;
         bool clear = table;
         for (uint32_t i = 0; clear && i < t->count; i++) {
@@ -780,7 +779,7 @@ static uint32_t boot_deferred(const rf_exec_dev_t *dev, const mem_t *m, uint32_t
     out[2 * n] = pt;
     out[2 * n + 1] = 0x1000;
     n++;
-    rf_ptable_t *t = table_in_work(dev, m);   /* dead before the write uses the work area */
+    rf_ptable_t *t = table_in_work(m);   /* dead before the write uses the work area */
     if (list_table(dev, t) == ESP_OK) {
         for (uint32_t i = 0; i < t->count && n < RF_WRITE_MAX_DEFERRED; i++) {
             if (t->parts[i].type == RF_PART_TYPE_DATA && t->parts[i].subtype == RF_PART_SUBTYPE_DATA_OTA) {
@@ -829,7 +828,7 @@ static esp_err_t write_recovery_copy(const rf_exec_dev_t *dev, uint32_t src, uin
         return ESP_OK;
     }
     const uint32_t off = bl - dst;
-    rf_esp_image_info_t *info = in_work(dev, m);
+    rf_esp_image_info_t *info = in_work(m);
     rf_reader_t r;
     rf_reader_flash_t rctx;
     uint32_t bl_len = 0;
@@ -1056,7 +1055,7 @@ static esp_err_t backup_running_app(const rf_exec_dev_t *dev, const rf_part_t *r
     uint32_t app_len = 0;
     rf_reader_t r;
     rf_reader_flash_t rctx;
-    rf_esp_image_info_t *info = in_work(dev, m);
+    rf_esp_image_info_t *info = in_work(m);
     if (rf_reader_from_flash(&r, &rctx, dev->flash, run->offset, run->size) == ESP_OK &&
         rf_esp_image_inspect(&r, m->work, RF_BOOT_SCRATCH_LEN, info) == ESP_OK) {
         app_len = info->image_len;
@@ -1066,7 +1065,7 @@ static esp_err_t backup_running_app(const rf_exec_dev_t *dev, const rf_part_t *r
         return ESP_ERR_NOT_FOUND;
     }
     const uint32_t need = rf_align_up(RF_MAX(app_len, src + len - run->offset), dev->flash->sector_size);
-    rf_ptable_t *t = table_in_work(dev, m);
+    rf_ptable_t *t = table_in_work(m);
     err = list_table(dev, t);
     /* the plan's rule (rf_plan.c): the first OTA app partition in table
      * order that is large enough and clear of the running partition and of

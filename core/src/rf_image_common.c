@@ -122,10 +122,5 @@ const char *rf_img_err_id(rf_img_err_t e)
     if ((unsigned)e >= RF_IMG_ERR__COUNT) {
         return "UNKNOWN";
     }
-    const char *p = k_img_err_ids;
-    for (unsigned i = 0; i < (unsigned)e; i++) {
-        while (*p++ != 0) {
-        }
-    }
-    return p;
+    return rf_nth_str(k_img_err_ids, (unsigned)e);
 }

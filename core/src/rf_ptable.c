@@ -264,14 +264,14 @@ esp_err_t rf_ptable_parse_read(rf_ptable_read_fn read, void *arg, size_t len, rf
         }
         pos += RF_PTABLE_ENTRY_LEN;
     }
-    if (!out->has_md5) {
-        uint8_t unused[RF_MD5_LEN];
-        rf_md5_finish(&md5, unused);   /* a context is always finished (its backend may hold resources) */
-    }
 
     if (out->count == 0) {
         err = ESP_ERR_NOT_FOUND;
         goto corrupt;
+    }
+    if (!out->has_md5) {
+        uint8_t unused[RF_MD5_LEN];
+        rf_md5_finish(&md5, unused);   /* a context is finished exactly once (its backend may hold resources) */
     }
     return (out->has_md5 && !out->md5_ok) ? ESP_ERR_INVALID_CRC : ESP_OK;
 

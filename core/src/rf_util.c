@@ -13,6 +13,15 @@ uint32_t rf_le32(const uint8_t *p)
     return (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) | ((uint32_t)p[3] << 24);
 }
 
+const char *rf_nth_str(const char *list, unsigned i)
+{
+    while (i-- > 0) {
+        while (*list++ != '\0') {
+        }
+    }
+    return list;
+}
+
 void rf_log(const rf_log_t *log, rf_log_level_t level, const char *fmt, ...)
 {
     if (log == 0 || log->fn == 0) {

@@ -189,7 +189,6 @@ esp_err_t rf_flash_reader_read(void *arg, uint32_t off, void *buf, uint32_t len)
     return rf_flash_read(r->flash, r->base + off, buf, len);
 }
 
-/* Target bytes of the region at offset off: the image, then 0xFF. */
 /* Whether the image bytes [off, off + n) (n > 0) lie on chunks of the
  * blank map that are all 0xFF. */
 static bool known_blank(const rf_region_write_t *w, uint32_t off, uint32_t n)
@@ -207,6 +206,7 @@ static bool known_blank(const rf_region_write_t *w, uint32_t off, uint32_t n)
     return true;
 }
 
+/* Target bytes of the region at offset off: the image, then 0xFF. */
 static esp_err_t read_target(const rf_region_write_t *w, uint32_t off, uint8_t *buf, uint32_t n)
 {
     uint32_t img = off < w->len ? RF_MIN(n, w->len - off) : 0;
@@ -811,11 +811,13 @@ esp_err_t rf_flash_digests(const rf_flash_t *flash, uint32_t addr, uint32_t len,
             }
             continue;
         }
-        const uint8_t idx[4] = { (uint8_t)k, (uint8_t)(k >> 8), (uint8_t)(k >> 16), (uint8_t)(k >> 24) };
+        uint8_t idx[4];
+        rf_put_le32(idx, k);
         rf_sha256_update(&sp, idx, sizeof idx);
         rf_sha256_update(&sp, buf, n);
     }
-    const uint8_t tail[4] = { (uint8_t)len, (uint8_t)(len >> 8), (uint8_t)(len >> 16), (uint8_t)(len >> 24) };
+    uint8_t tail[4];
+    rf_put_le32(tail, len);
     rf_sha256_update(&sp, tail, sizeof tail);
     if (full != NULL) {
         rf_sha256_finish(&f, full);
