@@ -41,6 +41,15 @@ ARCH = ["-march=rv32imc_zicsr", "-mabi=ilp32"]
 CFLAGS = ARCH + ["-Os", "-ffunction-sections", "-fdata-sections", "-std=gnu17", "-g", "-fstack-usage",
                  "-fcallgraph-info=su", "-Wall", "-Wextra", "-Werror", "-Wno-unused-parameter",
                  "-Wno-sign-compare", "-DESP_PLATFORM=1", "-fno-common"]
+# Kconfig SELF_REFLASHER_SAVE_RESTORE (default y on RISC-V): the component's
+# own sources are built with -msave-restore (port/esp_idf/component.cmake).
+CFLAGS += ["-msave-restore"]
+# libgcc's register save/restore routines that -msave-restore calls: linked
+# and counted (text and IRAM: ESP-IDF's newlib/system_libs.lf places
+# libgcc.a:save-restore in IRAM on RISC-V). This toolchain has no rv32imc
+# multilib: rv32im's copy, without compressed instructions, is an upper bound.
+LIBGCC_ARCH = ["-march=rv32im", "-mabi=ilp32"]
+SAVE_RESTORE_OBJ = "save-restore.o"
 KIB = 1024
 
 # The linker fragments: the functions of our archive they place in IRAM
@@ -77,6 +86,7 @@ SDKCONFIG = """/* sdkconfig.h of the footprint build: Kconfig defaults, ESP32-C3
 #define CONFIG_SELF_REFLASHER_RECOVERY_BOOTLOADER_ADDR 0x0
 #define CONFIG_SELF_REFLASHER_ALLOW_PLAIN_HTTP 1
 #define CONFIG_SELF_REFLASHER_COPY_IN_IRAM 1
+#define CONFIG_SELF_REFLASHER_SAVE_RESTORE 1
 """
 
 
@@ -162,17 +172,17 @@ def parse_map(path, ours):
         if m:
             pending = m.group(1)
             continue
-        m = re.match(r"^ (\.[\w.$]+|COMMON)?\s+0x([0-9a-f]+)\s+0x([0-9a-f]+)\s+(\S+\.o)\s*$", l)
+        m = re.match(r"^ (\.[\w.$]+|COMMON)?\s+0x([0-9a-f]+)\s+0x([0-9a-f]+)\s+(\S+\.o)\)?\s*$", l)
         if m and (m.group(1) or pending):
             sec = m.group(1) or pending
             pending = None
             size = int(m.group(3), 16)
-            obj = os.path.basename(m.group(4))
+            obj = os.path.basename(m.group(4).split("(")[-1])
             if obj not in ours or size == 0:
                 continue
             if sec.startswith(".text"):
                 sizes["text"] += size
-                funcs[sec[len(".text."):]] = size
+                funcs[sec[len(".text."):] if obj != SAVE_RESTORE_OBJ else SAVE_RESTORE_OBJ] = size
             elif sec.startswith((".rodata", ".srodata")):
                 sizes["rodata"] += size
                 if ".str" in sec:
@@ -299,7 +309,9 @@ def build(work, signatures):
                 undefined.add(parts[1])
             elif len(parts) == 3 and parts[1] in "TtDdBbRrSsGgVvWC":
                 defined.add(parts[2])
-    stubs = sorted(undefined - defined)
+    # -msave-restore's routines come from libgcc (linked below), not a stub
+    stubs = sorted(n for n in undefined - defined if not n.startswith(("__riscv_save_", "__riscv_restore_")))
+    libgcc = run([CC] + LIBGCC_ARCH + ["-print-libgcc-file-name"]).strip()
     with open(os.path.join(d, "stubs.S"), "w") as f:
         for n in stubs:
             f.write(".section .text.stub.%s,\"ax\",@progbits\n.globl %s\n%s:\n  ret\n" % (n, n, n))
@@ -308,8 +320,8 @@ def build(work, signatures):
     elf = os.path.join(d, "device.elf")
     ld = [CC] + ARCH + ["-nostdlib", "-nostartfiles", "-Wl,--gc-sections", "-Wl,-Map," + elf + ".map",
                         "-Wl,-e," + roots[0]] + ["-Wl,-u," + r for r in roots]
-    run(ld + objs + [os.path.join(d, "stubs.o"), "-o", elf])
-    ours = set(os.path.basename(o) for o in objs)
+    run(ld + objs + [os.path.join(d, "stubs.o"), libgcc, "-o", elf])
+    ours = set(os.path.basename(o) for o in objs) | {SAVE_RESTORE_OBJ}
     sizes, funcs = parse_map(elf + ".map", ours)
     # What each of the reference's two example programs links: only the calls it makes.
     per_example = {}
@@ -317,13 +329,14 @@ def build(work, signatures):
         e = os.path.join(d, "example_%s.elf" % name)
         run([CC] + ARCH + ["-nostdlib", "-nostartfiles", "-Wl,--gc-sections", "-Wl,-Map," + e + ".map",
                            "-Wl,-e," + calls[0]] + ["-Wl,-u," + r for r in calls] +
-            objs + [os.path.join(d, "stubs.o"), "-o", e])
+            objs + [os.path.join(d, "stubs.o"), libgcc, "-o", e])
         per_example[name] = parse_map(e + ".map", ours)[0]
     frames, edges, _ = parse_callgraph(glob.glob(os.path.join(d, "*.ci")), glob.glob(os.path.join(d, "*.su")))
     taken = address_taken_functions(objs, set(frames)) & set(funcs)
     memo = {}
     stacks = {r: deepest(r, frames, edges, sorted(taken), memo, set()) for r in roots}
-    iram = sum(size for sec, size in funcs.items() if sec.split(".")[0] in iram_functions())
+    iram = sum(size for sec, size in funcs.items()
+               if sec.split(".")[0] in iram_functions() or sec == SAVE_RESTORE_OBJ)
     return {"sizes": sizes, "stacks": stacks, "iram": iram, "handle": handle_size(elf), "stubs": len(stubs),
             "iram_missing": iram_missing(edges, funcs), "per_example": per_example,
             "objs": len(objs), "taken": sorted(taken), "arena": arena_size(work, inc, d),

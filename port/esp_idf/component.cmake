@@ -50,3 +50,9 @@ idf_component_register(
     # espressif/libsodium (crypto_sign_verify_detached).
     PRIV_REQUIRES app_update bootloader_support mbedtls log esp_system esp_timer espressif__libsodium
     LDFRAGMENTS ${_rf_ldfragments})
+# Kconfig SELF_REFLASHER_SAVE_RESTORE (RISC-V only): this component's code
+# calls libgcc's shared register save/restore routines (ESP-IDF maps them
+# to IRAM, so the copy from IRAM stays flash-free).
+if(CONFIG_SELF_REFLASHER_SAVE_RESTORE AND NOT CMAKE_BUILD_EARLY_EXPANSION)
+    target_compile_options(${COMPONENT_LIB} PRIVATE -msave-restore)
+endif()
