@@ -88,6 +88,11 @@ SDKCONFIG = """/* sdkconfig.h of the footprint build: Kconfig defaults, ESP32-C3
 #define CONFIG_SELF_REFLASHER_COPY_IN_IRAM 1
 #define CONFIG_SELF_REFLASHER_SAVE_RESTORE 1
 """
+# The optional transfer features, on by default (Kconfig); the minimal
+# configuration turns them off (informational line).
+FEATURES = """#define CONFIG_SELF_REFLASHER_GZIP 1
+#define CONFIG_SELF_REFLASHER_HTTP_RESUME 1
+"""
 
 
 def run(cmd, **kw):
@@ -126,7 +131,7 @@ def iram_functions():
     return sorted(names)
 
 
-def header_dirs(work):
+def header_dirs(work, minimal=False):
     """Include directories: Mbed TLS and libsodium headers without the host's libc."""
     ext = os.path.join(work, "ext")
     os.makedirs(os.path.join(ext, "sys"), exist_ok=True)
@@ -146,10 +151,10 @@ def header_dirs(work):
                 "ESP_IDF_VERSION_MAJOR, ESP_IDF_VERSION_MINOR, ESP_IDF_VERSION_PATCH)\n")
     with open(os.path.join(ext, "miniz.h"), "w") as f:
         f.write('#pragma once\n#include "rf_tinfl_host.h"\n')
-    cfg = os.path.join(work, "cfg")
+    cfg = os.path.join(work, "cfg-minimal" if minimal else "cfg")
     os.makedirs(cfg, exist_ok=True)
     with open(os.path.join(cfg, "sdkconfig.h"), "w") as f:
-        f.write(SDKCONFIG)
+        f.write(SDKCONFIG + ("" if minimal else FEATURES))
     dirs = ["-I" + cfg, "-I" + os.path.join(ROOT, "include"), "-I" + os.path.join(ROOT, "core/include"),
             "-I" + os.path.join(ROOT, "host/compat/include"), "-isystem", ext]
     if os.path.isdir("/usr/include/newlib"):
@@ -291,11 +296,11 @@ def arena_size(work, inc, d):
     return words[:3] if len(words) >= 3 else None
 
 
-def build(work, signatures):
-    tag = "sig" if signatures else "nosig"
+def build(work, signatures, minimal=False):
+    tag = ("sig" if signatures else "nosig") + ("-minimal" if minimal else "")
     d = os.path.join(work, tag)
     os.makedirs(d, exist_ok=True)
-    inc = header_dirs(work)
+    inc = header_dirs(work, minimal)
     objs = []
     for s in sources(signatures):
         o = os.path.join(d, os.path.relpath(s, ROOT).replace("/", "__")[:-2] + ".o")
@@ -397,6 +402,7 @@ def main():
     work = keep or tempfile.mkdtemp(prefix="rf_footprint.")
     try:
         res = {True: build(work, True), False: build(work, False)}
+        res_min = build(work, False, minimal=True)
     finally:
         if keep is None:
             shutil.rmtree(work, ignore_errors=True)
@@ -409,6 +415,10 @@ def main():
         print("%-22s %8d %8d %9d %6d %6d %8d %7d" % ("with signatures" if sig else "without signatures",
                                                      s["text"], s["rodata"], s["strings"], s["data"], s["bss"],
                                                      s["text"] + s["rodata"], res[sig]["iram"]))
+    s = res_min["sizes"]
+    print("%-22s %8d %8d %9d %6d %6d %8d %7d   (informational: Kconfig SELF_REFLASHER_GZIP and _HTTP_RESUME off)"
+          % ("minimal, no sigs", s["text"], s["rodata"], s["strings"], s["data"], s["bss"], s["text"] + s["rodata"],
+             res_min["iram"]))
     print("only the calls of one reference example program (informational; the budgets use every public call):")
     for name, calls in EXAMPLES:
         for sig in (False, True):

@@ -9,7 +9,10 @@
  *  partitions  esp_partition_find(ANY, ANY, NULL) in table order, main flash
  *              only; the running one from esp_ota_get_running_partition().
  *  sources     esp_http_client, streaming API (open, fetch_headers, read);
- *              validators (ETag, Last-Modified) and If-Range for resumes;
+ *              validators (ETag, Last-Modified) and If-Range for resumes
+ *              (Kconfig SELF_REFLASHER_HTTP_RESUME), gzip responses through
+ *              the ROM's tinfl (SELF_REFLASHER_GZIP): a project that turns
+ *              either off links none of its code;
  *              the download deadline and minimum rate of Kconfig, timed
  *              with esp_timer.
  *  log         ESP_LOG_LEVEL_LOCAL with the component's tag.
@@ -34,10 +37,13 @@
 #include "esp_ota_ops.h"
 #include "esp_partition.h"
 #include "esp_timer.h"
-#include "rf_inflate_tinfl.h"
 #include "sdkconfig.h"
 #include "rf_err.h"
 #include "self_reflasher_platform.h"
+#include "rf_inflate.h"
+#ifdef CONFIG_SELF_REFLASHER_GZIP
+#include "rf_inflate_tinfl.h"
+#endif
 
 /* ESP_ERR_HTTP_* codes older ESP-IDF 5.x releases lack: self_reflasher.h defines them. */
 
@@ -46,6 +52,17 @@ _Static_assert(RF_ERR_IMAGE_INVALID == ESP_ERR_IMAGE_INVALID, "rf_err.h: RF_ERR_
 
 #ifndef CONFIG_SELF_REFLASHER_ALLOW_PLAIN_HTTP
 #define CONFIG_SELF_REFLASHER_ALLOW_PLAIN_HTTP 0
+#endif
+/* Kconfig bools: defined to 1 when on, absent when off (as sdkconfig.h has them). */
+#ifdef CONFIG_SELF_REFLASHER_GZIP
+#define PORT_GZIP 1
+#else
+#define PORT_GZIP 0
+#endif
+#ifdef CONFIG_SELF_REFLASHER_HTTP_RESUME
+#define PORT_RESUME 1
+#else
+#define PORT_RESUME 0
 #endif
 
 #define PORT_LOG_LINE 256
@@ -174,11 +191,13 @@ typedef struct {
     esp_http_client_handle_t client;
     int64_t remaining;      /* body bytes still expected from this response, -1: unknown */
     uint32_t skip;          /* bytes to drop: a server that ignored our Range (open() only) */
+#if PORT_RESUME
     bool has_range;         /* a Content-Range header that parses strictly ... */
     uint64_t range_first, range_last, range_total;   /* ... with these values */
     char etag[RF_SOURCE_VALIDATOR_MAX + 1];
     char last_modified[RF_SOURCE_VALIDATOR_MAX + 1];
     char date[40];
+#endif
     char content_encoding[16]; /* the response's, "" for none (rf_inflate.h inflates gzip) */
     rf_source_meter_t meter;
     uint64_t event_ms;      /* the meter's clock: last event, or the start of the call waiting for one */
@@ -214,7 +233,9 @@ static const struct {
     const char *name;
     uint16_t at, cap;
 } k_kept[] = {
+#if PORT_RESUME
     KEPT("ETag", etag), KEPT("Last-Modified", last_modified), KEPT("Date", date),
+#endif
     KEPT("Content-Encoding", content_encoding),
 };
 #undef KEPT
@@ -230,9 +251,11 @@ static esp_err_t http_event(esp_http_client_event_t *evt)
     }
     if (evt->event_id == HTTP_EVENT_ON_HEADER && evt->header_key != NULL && evt->header_value != NULL) {
         const char *k = evt->header_key, *v = evt->header_value;
+#if PORT_RESUME
         if (strcasecmp(k, "Content-Range") == 0) {
             s->has_range = rf_source_parse_content_range(v, &s->range_first, &s->range_last, &s->range_total);
         }
+#endif
         for (size_t i = 0; i < sizeof k_kept / sizeof k_kept[0]; i++) {
             if (strcasecmp(k, k_kept[i].name) == 0) {
                 note((char *)s + k_kept[i].at, k_kept[i].cap, v);
@@ -267,8 +290,10 @@ static esp_err_t http_request(http_src_t *s, uint32_t offset, const char *if_ran
     http_close(s);
     s->skip = 0;
     s->remaining = -1;
+#if PORT_RESUME
     s->has_range = false;
     s->etag[0] = s->last_modified[0] = s->date[0] = 0;
+#endif
     s->content_encoding[0] = 0;
     s->client = esp_http_client_init(&s->cfg);
     if (s->client == NULL) {
@@ -276,8 +301,11 @@ static esp_err_t http_request(http_src_t *s, uint32_t offset, const char *if_ran
         return ESP_ERR_INVALID_ARG;
     }
     /* a whole transfer may come gzip-compressed (inflated by rf_inflate.h);
-     * a Range request asks for identity bytes */
-    esp_err_t err = offset == 0 ? esp_http_client_set_header(s->client, "Accept-Encoding", "gzip") : ESP_OK;
+     * a Range request asks for identity bytes, and so does a build without
+     * gzip (no Accept-Encoding would accept any coding) */
+    esp_err_t err = esp_http_client_set_header(s->client, "Accept-Encoding",
+                                               PORT_GZIP && offset == 0 ? "gzip" : "identity");
+#if PORT_RESUME
     if (err == ESP_OK && offset > 0) {
         char range[32];
         snprintf(range, sizeof range, "bytes=%" PRIu32 "-", offset);
@@ -285,9 +313,12 @@ static esp_err_t http_request(http_src_t *s, uint32_t offset, const char *if_ran
         if (err == ESP_OK && if_range != NULL) {
             err = esp_http_client_set_header(s->client, "If-Range", if_range);
         }
-        if (err != ESP_OK) {
-            return err;
-        }
+    }
+#else
+    (void)if_range;
+#endif
+    if (err != ESP_OK) {
+        return err;
     }
     s->event_ms = port_now_ms();
     err = esp_http_client_open(s->client, 0);
@@ -314,6 +345,13 @@ static esp_err_t http_request(http_src_t *s, uint32_t offset, const char *if_ran
         RF_LOGE(&s_log, "HTTP %d: %s", *status, s->cfg.url);
         return *status == 404 ? ESP_ERR_NOT_FOUND : ESP_ERR_INVALID_RESPONSE;
     }
+#if !PORT_GZIP
+    /* a coding asked for by nobody: refused before a byte is staged */
+    if (s->content_encoding[0] != 0 && strcasecmp(s->content_encoding, "identity") != 0) {
+        RF_LOGE(&s_log, "Content-Encoding %s, gzip off: %s", s->content_encoding, s->cfg.url);
+        return ESP_ERR_NOT_SUPPORTED;
+    }
+#endif
     return ESP_OK;
 }
 
@@ -342,6 +380,7 @@ static esp_err_t http_open(void *ctx, uint32_t offset, int64_t *total_len)
     if (err != ESP_OK) {
         return err;
     }
+#if PORT_RESUME
     if (status == 206 && offset > 0) {
         if (!s->has_range || s->range_first != offset) {
             RF_LOGE(&s_log, "Wrong range for %" PRIu32 ": %s", offset, s->cfg.url);
@@ -349,7 +388,9 @@ static esp_err_t http_open(void *ctx, uint32_t offset, int64_t *total_len)
         }
         s->remaining = length;
         *total_len = (int64_t)s->range_total;
-    } else {
+    } else
+#endif
+    {
         /* 200 (or a 206 of the whole object): the body starts at byte 0. */
         if (length >= 0 && length < (int64_t)offset) {
             RF_LOGE(&s_log, "%" PRId64 " B < offset %" PRIu32 ": %s", length, offset, s->cfg.url);
@@ -362,6 +403,7 @@ static esp_err_t http_open(void *ctx, uint32_t offset, int64_t *total_len)
     return ESP_OK;
 }
 
+#if PORT_RESUME
 /* open_at (rf_source.h): a resume only on a 206 that continues the object
  * exactly (Range + If-Range sent); a 200 is the new object from byte 0; a
  * 416 or any other 206 is dropped and the object asked again without a
@@ -391,6 +433,7 @@ static esp_err_t http_open_at(void *ctx, rf_source_open_t *io)
                              s->date[0] ? s->date : NULL, io->validator);
     return ESP_OK;
 }
+#endif
 
 static esp_err_t http_read(void *ctx, void *buf, uint32_t cap, uint32_t *got)
 {
@@ -456,6 +499,7 @@ static esp_err_t http_read(void *ctx, void *buf, uint32_t cap, uint32_t *got)
     }
 }
 
+#if PORT_GZIP
 static const char *http_content_encoding(void *ctx)
 {
     const http_src_t *s = ctx;
@@ -492,6 +536,12 @@ static int lazy_run(void *ctx, const uint8_t *in, size_t *in_len, uint8_t *out, 
     port_src_t *p = ctx;
     return p->tinfl_inf.run(p->tinfl_inf.ctx, in, in_len, out, out_len);
 }
+#else
+/* Without gzip the core reads the HTTP source itself. */
+typedef struct {
+    http_src_t http;
+} port_src_t;
+#endif
 
 static esp_err_t make_source(void *ctx, const esp_http_client_config_t *http, rf_source_t *out)
 {
@@ -504,6 +554,12 @@ static esp_err_t make_source(void *ctx, const esp_http_client_config_t *http, rf
         RF_LOGE(&s_log, "Plain HTTP off (SELF_REFLASHER_ALLOW_PLAIN_HTTP): %s", http->url);
         return ESP_ERR_NOT_SUPPORTED;
     }
+#if !PORT_GZIP
+    if (rf_inflate_name_is_gz(http->url)) {
+        RF_LOGE(&s_log, "gzip off: %s", http->url);
+        return ESP_ERR_NOT_SUPPORTED;
+    }
+#endif
     port_src_t *p = calloc(1, sizeof *p);
     if (p == NULL) {
         return ESP_ERR_NO_MEM;
@@ -514,10 +570,17 @@ static esp_err_t make_source(void *ctx, const esp_http_client_config_t *http, rf
     s->user_data = http->user_data;
     s->cfg.event_handler = http_event;
     s->cfg.user_data = s;
-    rf_source_t inner = { .ctx = s, .open = http_open, .open_at = http_open_at, .read = http_read,
-                          .close = http_close, .name = http->url, .content_encoding = http_content_encoding };
+    rf_source_t inner = { .ctx = s, .open = http_open, .read = http_read, .close = http_close, .name = http->url };
+#if PORT_RESUME
+    inner.open_at = http_open_at;
+#endif
+#if PORT_GZIP
+    inner.content_encoding = http_content_encoding;
     p->inf = (rf_inflater_t){ .ctx = p, .reset = lazy_reset, .run = lazy_run };
     rf_inflate_source_init(&p->infl, &inner, &p->inf, out);
+#else
+    *out = inner;   /* ctx: &p->http, which is p */
+#endif
     return ESP_OK;
 }
 
@@ -527,12 +590,14 @@ static void free_source(void *ctx, rf_source_t *src)
     if (src != NULL && src->ctx != NULL) {
         port_src_t *p = src->ctx;
         http_close(&p->http);
+#if PORT_GZIP
 #if !defined(ESP_PLATFORM)
         if (p->tinfl != NULL) {
             rf_tinfl_host_end(&p->tinfl->d);   /* the host's tinfl stand-in holds zlib state */
         }
 #endif
         free(p->tinfl);
+#endif
         free(p);
         src->ctx = NULL;
     }

@@ -46,6 +46,9 @@ Fault injection: per request, by QUERY STRING parameters on the file's URL
     crange_lie=N  a 206 whose Content-Range claims its body starts N bytes
                   before where it really starts (the body is right).
     crange_total=T  a 206 whose Content-Range claims the total T.
+    force_gzip=1  serve F.gz with "Content-Encoding: gzip" whatever the
+                  request's Accept-Encoding and Range say (a server that
+                  codes what nobody asked for).
     trickle_s=S   send the body one byte every S seconds (float) ...
     trickle_after=N  ... after the first N bytes sent at full speed.
     trickle_headers_s=S  send the status line, then one extra header line
@@ -246,7 +249,7 @@ class Handler(BaseHTTPRequestHandler):
             return
         headers = {}
         accept = self.headers.get("Accept-Encoding") or ""
-        if (self.headers.get("Range") is None and "gzip" in accept.lower()
+        if ((q.get("force_gzip") == "1" or (self.headers.get("Range") is None and "gzip" in accept.lower()))
                 and os.path.isfile(fpath + ".gz")):
             fpath += ".gz"
             headers["Content-Encoding"] = "gzip"
