@@ -1,4 +1,5 @@
 /* The journal (see rf_journal.h). */
+#include <stddef.h>
 #include "rf_journal.h"
 
 #define RF_JOURNAL_MAGIC 0x324A4652u   /* "RFJ2" (256-byte slots with a validator) */
@@ -9,19 +10,45 @@
  * characters (no NUL), 0xFF padding, crc32 of all the bytes before it in
  * the last 4 bytes. */
 _Static_assert(VALIDATOR_AT + 1 + RF_SOURCE_VALIDATOR_MAX <= RF_JOURNAL_REC_LEN - 4, "journal slot too small");
+
+/* The fixed fields: where each lies in the record and in the slot, and its
+ * length (4: a little-endian number; otherwise bytes). One table for both
+ * directions, so the layout is written once. */
+#define FIELD(f, at) { (uint8_t)offsetof(rf_journal_rec_t, f), at, (uint8_t)sizeof(((rf_journal_rec_t *)0)->f) }
+static const struct {
+    uint8_t rec, slot, len;
+} k_fields[] = {
+    FIELD(seq, 4), FIELD(state, 8), FIELD(id, 12), FIELD(progress, 28), FIELD(total, 32), FIELD(sha256, 36),
+    FIELD(aux_addr, 68), FIELD(aux_len, 72),
+};
+#undef FIELD
+
+/* to_slot: record -> slot, else slot -> record */
+RF_NOINLINE static void fields(rf_journal_rec_t *r, uint8_t *slot, bool to_slot)
+{
+    for (size_t i = 0; i < sizeof k_fields / sizeof k_fields[0]; i++) {
+        uint8_t *in_rec = (uint8_t *)r + k_fields[i].rec, *in_slot = slot + k_fields[i].slot;
+        const uint8_t n = k_fields[i].len;
+        if (n == 4) {
+            if (to_slot) {
+                rf_put_le32(in_slot, *(uint32_t *)(void *)in_rec);
+            } else {
+                *(uint32_t *)(void *)in_rec = rf_le32(in_slot);
+            }
+        } else if (to_slot) {
+            RF_MEMCPY(in_slot, in_rec, n);
+        } else {
+            RF_MEMCPY(in_rec, in_slot, n);
+        }
+    }
+}
+
 void rf_journal_encode(const rf_journal_rec_t *r, uint8_t out[RF_JOURNAL_REC_LEN])
 {
     RF_MEMSET(out, 0xFF, RF_JOURNAL_REC_LEN);
     rf_put_le32(out, RF_JOURNAL_MAGIC);
-    rf_put_le32(out + 4, r->seq);
-    out[8] = r->state;
     out[9] = out[10] = out[11] = 0;
-    RF_MEMCPY(out + 12, r->id, RF_JOURNAL_ID_LEN);
-    rf_put_le32(out + 28, r->progress);
-    rf_put_le32(out + 32, r->total);
-    RF_MEMCPY(out + 36, r->sha256, 32);
-    rf_put_le32(out + 68, r->aux_addr);
-    rf_put_le32(out + 72, r->aux_len);
+    fields((rf_journal_rec_t *)r, out, true);
     uint8_t n = 0;
     if (rf_source_validator_ok(r->validator)) {
         while (r->validator[n] != 0) {
@@ -39,14 +66,7 @@ bool rf_journal_decode(const uint8_t in[RF_JOURNAL_REC_LEN], rf_journal_rec_t *r
         rf_le32(in + RF_JOURNAL_REC_LEN - 4) != rf_crc32_le(0, in, RF_JOURNAL_REC_LEN - 4)) {
         return false;
     }
-    r->seq = rf_le32(in + 4);
-    r->state = in[8];
-    RF_MEMCPY(r->id, in + 12, RF_JOURNAL_ID_LEN);
-    r->progress = rf_le32(in + 28);
-    r->total = rf_le32(in + 32);
-    RF_MEMCPY(r->sha256, in + 36, 32);
-    r->aux_addr = rf_le32(in + 68);
-    r->aux_len = rf_le32(in + 72);
+    fields(r, (uint8_t *)in, false);
     uint8_t n = in[VALIDATOR_AT];
     RF_MEMSET(r->validator, 0, sizeof r->validator);
     if (n < RF_SOURCE_VALIDATOR_MAX) {
