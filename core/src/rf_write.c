@@ -759,21 +759,9 @@ esp_err_t rf_stream_rollback(rf_stream_t *s)
 esp_err_t rf_flash_sha256(const rf_flash_t *flash, uint32_t addr, uint32_t len, uint8_t *buf, size_t buf_len,
                           uint8_t digest[RF_SHA256_LEN])
 {
-    rf_sha256_ctx_t c;
-    rf_sha256_start(&c);
-    uint32_t done = 0;
-    while (done < len) {
-        uint32_t n = (uint32_t)RF_MIN((size_t)(len - done), buf_len);
-        esp_err_t err = rf_flash_read(flash, addr + done, buf, n);
-        if (err != ESP_OK) {
-            rf_sha256_finish(&c, digest);
-            return err;
-        }
-        rf_sha256_update(&c, buf, n);
-        done += n;
-    }
-    rf_sha256_finish(&c, digest);
-    return ESP_OK;
+    rf_flash_reader_t whole = { flash, 0 };
+    return rf_sha256_read(rf_flash_reader_read, &whole, addr, len, buf,
+                          (uint32_t)RF_MIN(buf_len, (size_t)UINT32_MAX), digest);
 }
 
 esp_err_t rf_flash_digests(const rf_flash_t *flash, uint32_t addr, uint32_t len, uint8_t *buf, size_t buf_len,
