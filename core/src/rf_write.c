@@ -412,9 +412,11 @@ static esp_err_t write_unit(const rf_region_write_t *w, const unit_t *u, uint32_
                             rf_write_stats_t *st, decision_t *d)
 {
     if (u->k > 1 || u->ba != u->a) {
-        bool present = !u->mixed ? sector_phase(w, u->n_def, u->a, w->flash->sector_size) == phase : false;
-        for (uint32_t i = 0; u->mixed && i < u->k && !present; i++) {
-            present = sector_phase(w, u->n_def, u->a + i * w->flash->sector_size, w->flash->sector_size) == phase;
+        /* a unit of one phase: its first sector's; else any sector's */
+        const uint32_t S = w->flash->sector_size, look = u->mixed ? u->k : 1u;
+        bool present = false;
+        for (uint32_t i = 0; i < look && !present; i++) {
+            present = sector_phase(w, u->n_def, u->a + i * S, S) == phase;
         }
         if (!present) {
             return ESP_OK;
