@@ -41,6 +41,9 @@ extern "C" {
 
 /* ---- readers ------------------------------------------------------------- */
 
+/** Random-access reader of an image: bytes [off, off+len) into buf. */
+typedef esp_err_t (*rf_read_fn)(void *arg, uint32_t off, void *buf, uint32_t len);
+
 /** Random-access reader of `size` bytes: read(arg, off, buf, len) fills buf
  *  with bytes [off, off + len). Callers go through rf_reader_read(), which
  *  refuses ranges outside [0, size). */
@@ -81,6 +84,12 @@ esp_err_t rf_reader_window(rf_reader_t *r, rf_reader_window_t *ctx, const rf_rea
 /** Bounds-checked read: ESP_ERR_INVALID_SIZE when [off, off + len) is not
  *  inside [0, size); otherwise what the reader returns. */
 esp_err_t rf_reader_read(const rf_reader_t *r, uint32_t off, void *buf, uint32_t len);
+/** SHA-256 of [off, off + len) read through read(arg, ...) into buf, at
+ *  most `chunk` bytes per call (> 0). The one hashing loop behind
+ *  rf_reader_sha256() and rf_flash_sha256() (rf_write.h). A read error is
+ *  returned as it is (the context finished all the same). */
+esp_err_t rf_sha256_read(rf_read_fn read, void *arg, uint32_t off, uint32_t len, uint8_t *buf, uint32_t chunk,
+                         uint8_t digest[RF_SHA256_LEN]);
 /** SHA-256 of [off, off + len) of the reader, through scratch. */
 esp_err_t rf_reader_sha256(const rf_reader_t *r, uint32_t off, uint32_t len, uint8_t *scratch, size_t scratch_len,
                            uint8_t digest[RF_SHA256_LEN]);

@@ -42,8 +42,6 @@ typedef struct rf_write_stats {
     uint64_t bytes_erased;
 } rf_write_stats_t;
 
-/** Random-access reader of an image: bytes [off, off+len) into buf. */
-typedef esp_err_t (*rf_read_fn)(void *arg, uint32_t off, void *buf, uint32_t len);
 
 typedef void (*rf_progress_fn)(void *arg, uint32_t done, uint32_t total);
 
@@ -90,11 +88,9 @@ typedef struct rf_region_write {
 esp_err_t rf_region_write(const rf_region_write_t *w, rf_write_stats_t *stats);
 
 /** A reader over the flash port (for flash-to-flash copies): arg is an
- *  rf_flash_reader_t. */
-typedef struct rf_flash_reader {
-    const rf_flash_t *flash;
-    uint32_t base;
-} rf_flash_reader_t;
+ *  rf_flash_reader_t (the context rf_reader_from_flash() fills too: one
+ *  read function for both). */
+typedef rf_reader_flash_t rf_flash_reader_t;
 esp_err_t rf_flash_reader_read(void *arg, uint32_t off, void *buf, uint32_t len);
 
 /** Streaming writer into an area [base, base + size) (the staging partition). */

@@ -1,5 +1,6 @@
 /* Readers and result strings shared by the image inspectors (rf_image.h). */
 #include "rf_image.h"
+#include "rf_write.h"
 
 static esp_err_t buf_read(void *arg, uint32_t off, void *buf, uint32_t len)
 {
@@ -9,12 +10,6 @@ static esp_err_t buf_read(void *arg, uint32_t off, void *buf, uint32_t len)
     }
     RF_MEMCPY(buf, b->data + off, len);
     return ESP_OK;
-}
-
-static esp_err_t flash_read(void *arg, uint32_t off, void *buf, uint32_t len)
-{
-    const rf_reader_flash_t *f = arg;
-    return rf_flash_read(f->flash, f->base + off, buf, len);
 }
 
 static esp_err_t window_read(void *arg, uint32_t off, void *buf, uint32_t len)
@@ -45,7 +40,7 @@ esp_err_t rf_reader_from_flash(rf_reader_t *r, rf_reader_flash_t *ctx, const rf_
     }
     ctx->flash = flash;
     ctx->base = base;
-    r->read = flash_read;
+    r->read = rf_flash_reader_read;   /* rf_write.c: the copy loop's reader */
     r->arg = ctx;
     r->size = size;
     return ESP_OK;
@@ -79,6 +74,23 @@ esp_err_t rf_reader_read(const rf_reader_t *r, uint32_t off, void *buf, uint32_t
     return r->read(r->arg, off, buf, len);
 }
 
+esp_err_t rf_sha256_read(rf_read_fn read, void *arg, uint32_t off, uint32_t len, uint8_t *buf, uint32_t chunk,
+                         uint8_t digest[RF_SHA256_LEN])
+{
+    rf_sha256_ctx_t sha;
+    rf_sha256_start(&sha);
+    esp_err_t err = ESP_OK;
+    for (uint32_t done = 0; done < len && err == ESP_OK;) {
+        uint32_t n = RF_MIN(chunk, len - done);
+        if ((err = read(arg, off + done, buf, n)) == ESP_OK) {
+            rf_sha256_update(&sha, buf, n);
+            done += n;
+        }
+    }
+    rf_sha256_finish(&sha, digest);
+    return err;
+}
+
 esp_err_t rf_reader_sha256(const rf_reader_t *r, uint32_t off, uint32_t len, uint8_t *scratch, size_t scratch_len,
                            uint8_t digest[RF_SHA256_LEN])
 {
@@ -88,22 +100,10 @@ esp_err_t rf_reader_sha256(const rf_reader_t *r, uint32_t off, uint32_t len, uin
     if ((uint64_t)off + len > r->size) {
         return ESP_ERR_INVALID_SIZE;
     }
-    uint32_t chunk_max = scratch_len > 0x10000u ? 0x10000u : (uint32_t)scratch_len;
-    rf_sha256_ctx_t sha;
-    rf_sha256_start(&sha);
-    uint32_t done = 0;
-    while (done < len) {
-        uint32_t n = RF_MIN(chunk_max, len - done);
-        esp_err_t err = rf_reader_read(r, off + done, scratch, n);
-        if (err != ESP_OK) {
-            rf_sha256_finish(&sha, digest);
-            return err;
-        }
-        rf_sha256_update(&sha, scratch, n);
-        done += n;
-    }
-    rf_sha256_finish(&sha, digest);
-    return ESP_OK;
+    /* through rf_reader_read (its checks): a window at 0 of the reader */
+    rf_reader_window_t whole = { r, 0 };
+    return rf_sha256_read(window_read, &whole, off, len, scratch, scratch_len > 0x10000u ? 0x10000u : (uint32_t)scratch_len,
+                          digest);
 }
 
 /* rf_img_err_str() and rf_img_err_name() are in rf_texts.c. The identifiers

@@ -15,20 +15,6 @@
 #include <stddef.h>
 #include "rf_image.h"
 
-/* Every offset passed is inside the data (checked before), so 32 bits hold it. */
-static esp_err_t fail(rf_esp_image_info_t *out, rf_img_err_t e, uint32_t off)
-{
-    out->err = e;
-    out->err_offset = off;
-    return RF_ERR_IMAGE_INVALID;
-}
-
-static esp_err_t read_fail(rf_esp_image_info_t *out, esp_err_t err, uint32_t off)
-{
-    (void)fail(out, RF_IMG_ERR_READ, off);
-    return err;
-}
-
 /* Copy a fixed-size field up to its first NUL; dst has room for n + 1. */
 static void copy_field(char *dst, const uint8_t *src, size_t n)
 {
@@ -62,7 +48,7 @@ static void parse_descriptions(const uint8_t *d, uint32_t n, rf_esp_image_info_t
             return;   /* magic without room for the description: app, no fields */
         }
         rf_esp_app_desc_t *a = &out->app;
-        a->magic_word = rf_le32(d);
+        a->magic_word = RF_ESP_APP_DESC_MAGIC;   /* what d holds (checked above) */
         a->secure_version = rf_le32(d + 4);
         /* version, project_name, time, date, idf_ver: back to back from d + 16 */
         static const struct {
@@ -101,6 +87,15 @@ esp_err_t rf_esp_image_inspect(const rf_reader_t *r, uint8_t *scratch, size_t sc
     return rf_esp_image_inspect_ex(r, NULL, scratch, scratch_len, out);
 }
 
+/* The header's bytes 1..14 (segment count, SPI mode, size/frequency, entry
+ * point, WP pin, drive bytes, chip id, legacy min chip rev) are the info's
+ * fields from segment_count on, in the same order: on a little-endian host
+ * one copy decodes them all. */
+#define HDR_FIELD(f, at) ((size_t)offsetof(rf_esp_image_info_t, f) - offsetof(rf_esp_image_info_t, segment_count) + 1u == (at))
+_Static_assert(HDR_FIELD(spi_mode, 2) && HDR_FIELD(spi_size_freq, 3) && HDR_FIELD(entry_addr, 4) && HDR_FIELD(wp_pin, 8) &&
+                   HDR_FIELD(spi_pin_drv, 9) && HDR_FIELD(chip_id, 12) && HDR_FIELD(min_chip_rev, 14),
+               "rf_esp_image_info_t: header fields out of the header's order");
+
 esp_err_t rf_esp_image_inspect_ex(const rf_reader_t *r, const rf_esp_image_opts_t *opts, uint8_t *scratch,
                                   size_t scratch_len, rf_esp_image_info_t *out)
 {
@@ -118,25 +113,36 @@ esp_err_t rf_esp_image_inspect_ex(const rf_reader_t *r, const rf_esp_image_opts_
     const int32_t expect_chip = opts != NULL ? opts->expect_chip_id : RF_ESP_CHIP_ANY;
     out->file_size = size;
     esp_err_t err;
+    rf_img_err_t e;   /* the failure (and `at`, the offset it looked at) */
+    uint32_t at = 0;
 
-    /* Header and extended header. */
+    /* Header and extended header. Every offset a failure reports is inside
+     * the data (checked before), so 32 bits hold it. */
     if (size < 1) {
-        return fail(out, RF_IMG_ERR_TRUNCATED, 0);
+        e = RF_IMG_ERR_TRUNCATED;
+        goto fail;
     }
     if ((err = rf_reader_read(r, 0, scratch, 1)) != ESP_OK) {
-        return read_fail(out, err, 0);
+        goto read_fail;
     }
     out->magic = scratch[0];
+    e = RF_IMG_ERR_MAGIC;
     if (out->magic != RF_ESP_IMAGE_MAGIC) {
-        return fail(out, RF_IMG_ERR_MAGIC, 0);
+        goto fail;
     }
+    e = RF_IMG_ERR_TRUNCATED;
+    at = size;
     if (size < RF_ESP_HEADER_LEN) {
-        return fail(out, RF_IMG_ERR_TRUNCATED, size);
+        goto fail;
     }
+    at = 0;
     if ((err = rf_reader_read(r, 0, scratch, RF_ESP_HEADER_LEN)) != ESP_OK) {
-        return read_fail(out, err, 0);
+        goto read_fail;
     }
     const uint8_t *h = scratch;
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    RF_MEMCPY(&out->segment_count, h + 1, 14);
+#else
     out->segment_count = h[1];
     out->spi_mode = h[2];
     out->spi_size_freq = h[3];
@@ -147,16 +153,21 @@ esp_err_t rf_esp_image_inspect_ex(const rf_reader_t *r, const rf_esp_image_opts_
     out->spi_pin_drv[2] = h[11];
     out->chip_id = rf_le16(h + 12);
     out->min_chip_rev = h[14];
+#endif
     out->min_chip_rev_full = rf_le16(h + 15);
     out->max_chip_rev_full = rf_le16(h + 17);
     out->hash_appended = h[23];
 
+    e = RF_IMG_ERR_CHIP_ID;
+    at = 12;
     if (out->chip_id == RF_ESP_CHIP_ID_INVALID ||
         (expect_chip != RF_ESP_CHIP_ANY && (int32_t)out->chip_id != expect_chip)) {
-        return fail(out, RF_IMG_ERR_CHIP_ID, 12);
+        goto fail;
     }
+    e = RF_IMG_ERR_SEGMENT_COUNT;
+    at = 1;
     if (out->segment_count == 0 || out->segment_count > RF_ESP_MAX_SEGMENTS) {
-        return fail(out, RF_IMG_ERR_SEGMENT_COUNT, 1);
+        goto fail;
     }
 
     /* Segment headers: every length is checked before it is used. pos <= size
@@ -164,11 +175,14 @@ esp_err_t rf_esp_image_inspect_ex(const rf_reader_t *r, const rf_esp_image_opts_
     uint32_t pos = RF_ESP_HEADER_LEN;
     for (uint32_t i = 0; i < out->segment_count; i++) {
         out->err_segment = (int32_t)i;
+        e = RF_IMG_ERR_TRUNCATED;
+        at = size;
         if (size - pos < RF_ESP_SEGMENT_HEADER_LEN) {
-            return fail(out, RF_IMG_ERR_TRUNCATED, size);
+            goto fail;
         }
+        at = pos;
         if ((err = rf_reader_read(r, pos, scratch, RF_ESP_SEGMENT_HEADER_LEN)) != ESP_OK) {
-            return read_fail(out, err, pos);
+            goto read_fail;
         }
         rf_esp_segment_t *s = &out->segments[i];
         s->load_addr = rf_le32(scratch);
@@ -177,19 +191,25 @@ esp_err_t rf_esp_image_inspect_ex(const rf_reader_t *r, const rf_esp_image_opts_
         out->segments_parsed = i + 1;
         /* load_addr + len > 4 GiB: the 32-bit sum wraps past 0 (len <= 16 MiB) */
         uint32_t seg_end = s->load_addr + s->len;
+        e = RF_IMG_ERR_SEGMENT_BOUNDS;
+        at = pos + 4;
         if (s->len > RF_ESP_MAX_SEGMENT_LEN || (seg_end < s->load_addr && seg_end != 0)) {
-            return fail(out, RF_IMG_ERR_SEGMENT_BOUNDS, pos + 4);
+            goto fail;
         }
+        e = RF_IMG_ERR_SEGMENT_ALIGN;
         if (s->len % 4 != 0) {
-            return fail(out, RF_IMG_ERR_SEGMENT_ALIGN, pos + 4);
+            goto fail;
         }
+        e = RF_IMG_ERR_TRUNCATED;
+        at = size;
         if (s->len > size - s->offset) {
-            return fail(out, RF_IMG_ERR_TRUNCATED, size);
+            goto fail;
         }
         if (i == 0) {
             uint32_t n = RF_MIN(s->len, RF_ESP_APP_DESC_LEN);
+            at = s->offset;
             if ((err = rf_reader_read(r, s->offset, scratch, n)) != ESP_OK) {
-                return read_fail(out, err, s->offset);
+                goto read_fail;
             }
             parse_descriptions(scratch, n, out);
         }
@@ -200,15 +220,17 @@ esp_err_t rf_esp_image_inspect_ex(const rf_reader_t *r, const rf_esp_image_opts_
     /* Checksum byte ends a 16-byte boundary (the next byte at or after pos
      * whose offset is 15 mod 16); the hash follows it. */
     const uint32_t cs_off = pos | 15u;
+    e = RF_IMG_ERR_TRUNCATED;
+    at = size;
     if (cs_off >= size) {
-        return fail(out, RF_IMG_ERR_TRUNCATED, size);
+        goto fail;
     }
     out->checksum_offset = cs_off;
     const uint32_t end = cs_off + 1;   /* <= size */
     if (out->hash_appended) {
         out->sha256_offset = end;
         if (size - end < RF_SHA256_LEN) {
-            return fail(out, RF_IMG_ERR_TRUNCATED, size);
+            goto fail;
         }
         out->image_len = end + RF_SHA256_LEN;
     } else {
@@ -232,7 +254,8 @@ esp_err_t rf_esp_image_inspect_ex(const rf_reader_t *r, const rf_esp_image_opts_
                 uint8_t dummy[RF_SHA256_LEN];
                 rf_sha256_finish(&sha, dummy);
             }
-            return read_fail(out, err, c);
+            at = c;
+            goto read_fail;
         }
         if (!known) {
             rf_sha256_update(&sha, scratch, n);
@@ -251,57 +274,63 @@ esp_err_t rf_esp_image_inspect_ex(const rf_reader_t *r, const rf_esp_image_opts_
     }
     if (!known) {
         rf_sha256_finish(&sha, out->sha256_calc);
-    } else if (no_hash) {
-        RF_MEMSET(out->sha256_calc, 0, RF_SHA256_LEN);
-    } else {
+    } else if (!no_hash) {
         RF_MEMCPY(out->sha256_calc, opts->known->sha256, RF_SHA256_LEN);
-    }
+    }   /* no_hash: sha256_calc stays zero (the memset above) */
     out->checksum_calc = sum;
 
+    at = cs_off;
     if ((err = rf_reader_read(r, cs_off, scratch, 1)) != ESP_OK) {
-        return read_fail(out, err, cs_off);
+        goto read_fail;
     }
     out->checksum_stored = scratch[0];
     out->checksum_checked = true;
     /* Both footers are checked; the first mismatch is the one reported. */
-    rf_img_err_t first = RF_IMG_OK;
-    uint32_t first_off = 0;
+    e = RF_IMG_OK;
     if (out->checksum_stored != out->checksum_calc) {
-        first = RF_IMG_ERR_CHECKSUM;
-        first_off = cs_off;
+        e = RF_IMG_ERR_CHECKSUM;
     }
     if (out->hash_appended && !no_hash) {
         if ((err = rf_reader_read(r, end, out->sha256_stored, RF_SHA256_LEN)) != ESP_OK) {
-            return read_fail(out, err, end);
+            at = end;
+            goto read_fail;
         }
         out->sha256_checked = true;
-        if (RF_MEMCMP(out->sha256_stored, out->sha256_calc, RF_SHA256_LEN) != 0 && first == RF_IMG_OK) {
-            first = RF_IMG_ERR_SHA256;
-            first_off = end;
+        if (RF_MEMCMP(out->sha256_stored, out->sha256_calc, RF_SHA256_LEN) != 0 && e == RF_IMG_OK) {
+            e = RF_IMG_ERR_SHA256;
+            at = end;
         }
     }
-    if (first != RF_IMG_OK) {
-        return fail(out, first, first_off);
+    if (e == RF_IMG_OK) {
+        return ESP_OK;   /* out->err: RF_IMG_OK since the memset */
     }
-    out->err = RF_IMG_OK;
-    return ESP_OK;
+fail:
+    out->err = e;
+    out->err_offset = at;
+    return RF_ERR_IMAGE_INVALID;
+read_fail:
+    out->err = RF_IMG_ERR_READ;
+    out->err_offset = at;
+    return err;
 }
+
+/* The chip ids this code knows, one bit each, and their names in id order:
+ * a name is found by counting the known ids below it. */
+#define KNOWN_CHIPS ((1u << 0) | (1u << 2) | (1u << 5) | (1u << 9) | (1u << 12) | (1u << 13) | (1u << 16) | \
+                     (1u << 18) | (1u << 20) | (1u << 23))
+static const char k_chip_names[] = "ESP32\0ESP32-S2\0ESP32-C3\0ESP32-S3\0ESP32-C2\0ESP32-C6\0ESP32-H2\0ESP32-P4\0"
+                                   "ESP32-C61\0ESP32-C5";
 
 const char *rf_esp_chip_name(uint16_t chip_id)
 {
-    switch (chip_id) {
-    case 0: return "ESP32";
-    case 2: return "ESP32-S2";
-    case 5: return "ESP32-C3";
-    case 9: return "ESP32-S3";
-    case 12: return "ESP32-C2";
-    case 13: return "ESP32-C6";
-    case 16: return "ESP32-H2";
-    case 18: return "ESP32-P4";
-    case 20: return "ESP32-C61";
-    case 23: return "ESP32-C5";
-    default: return NULL;
+    if (chip_id >= 32 || (KNOWN_CHIPS >> chip_id & 1u) == 0) {
+        return NULL;
     }
+    unsigned n = 0;
+    for (unsigned i = 0; i < chip_id; i++) {
+        n += KNOWN_CHIPS >> i & 1u;
+    }
+    return rf_nth_str(k_chip_names, n);
 }
 
 uint32_t rf_esp_chip_bootloader_offset(uint16_t chip_id)

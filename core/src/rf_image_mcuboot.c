@@ -12,6 +12,7 @@
  * same bytes for types below 0x100), length (LE16), value. The SHA-256 TLV
  * holds the hash of [0, hdr_size + img_size + protect_tlv_size).
  */
+#include <stddef.h>
 #include "rf_image.h"
 #include "rf_sig.h"
 
@@ -155,12 +156,9 @@ static esp_err_t tlv_area(const rf_reader_t *r, uint64_t at, bool prot, uint8_t 
     return walk_tlvs(r, (uint32_t)at + 4, (uint32_t)at + tot, prot, scratch, out);
 }
 
-static bool trailer_magic_good(const uint8_t m[16])
-{
-    /* 77 c2 95 f3 60 d2 ef 7f 35 52 50 0f 2c b6 79 80 as four LE32 words */
-    return rf_le32(m) == 0xF395C277u && rf_le32(m + 4) == 0x7FEFD260u && rf_le32(m + 8) == 0x0F505235u &&
-           rf_le32(m + 12) == 0x8079B62Cu;
-}
+/* The swap trailer's magic (MCUboot's boot_img_magic). */
+static const uint8_t k_trailer_magic[16] = { 0x77, 0xc2, 0x95, 0xf3, 0x60, 0xd2, 0xef, 0x7f,
+                                             0x35, 0x52, 0x50, 0x0f, 0x2c, 0xb6, 0x79, 0x80 };
 
 static esp_err_t check_signature(const rf_reader_t *r, const rf_mcuboot_opts_t *opts, uint8_t *scratch,
                                  rf_mcuboot_info_t *out)
@@ -223,7 +221,7 @@ static esp_err_t check_trailer(const rf_reader_t *r, uint8_t *scratch, rf_mcuboo
     out->image_ok = t[RF_MCUBOOT_TRAILER_MIN - RF_MCUBOOT_TRAILER_IMAGE_OK_END];
     out->trailer_magic_off = slot - RF_MCUBOOT_TRAILER_MAGIC_END;
     RF_MEMCPY(out->trailer_magic, t + (RF_MCUBOOT_TRAILER_MIN - RF_MCUBOOT_TRAILER_MAGIC_END), 16);
-    if (trailer_magic_good(out->trailer_magic)) {
+    if (RF_MEMCMP(out->trailer_magic, k_trailer_magic, 16) == 0) {
         out->trailer = RF_TRAILER_MAGIC_GOOD;
         if (out->image_ok == RF_MCUBOOT_FLAG_SET) {
             out->swap_request = RF_SWAP_REQ_PERM;
@@ -253,6 +251,16 @@ uint64_t rf_mcuboot_hashed_end(const uint8_t hdr[16])
     }
     return (uint64_t)rf_le16(hdr + 8) + rf_le32(hdr + 12) + rf_le16(hdr + 10);
 }
+
+/* The header's bytes 4..27 (load address, header size, protected TLV size,
+ * image size, flags, version) are the info's fields from load_addr on, at
+ * the same distances: on a little-endian host one copy decodes them all. */
+#define HDR_FIELD(f, at) ((size_t)offsetof(rf_mcuboot_info_t, f) - offsetof(rf_mcuboot_info_t, load_addr) + 4u == (at))
+_Static_assert(HDR_FIELD(hdr_size, 8) && HDR_FIELD(protect_tlv_size, 10) && HDR_FIELD(img_size, 12) &&
+                   HDR_FIELD(flags, 16) && HDR_FIELD(ver_major, 20) && HDR_FIELD(ver_minor, 21) &&
+                   HDR_FIELD(ver_revision, 22) && HDR_FIELD(ver_build, 24) &&
+                   sizeof(((rf_mcuboot_info_t *)0)->ver_build) == 4,
+               "rf_mcuboot_info_t: header fields out of the header's layout");
 
 esp_err_t rf_mcuboot_inspect_ex(const rf_reader_t *r, const rf_mcuboot_opts_t *opts, uint8_t *scratch,
                                 size_t scratch_len, rf_mcuboot_info_t *out)
@@ -290,6 +298,9 @@ esp_err_t rf_mcuboot_inspect_ex(const rf_reader_t *r, const rf_mcuboot_opts_t *o
     if ((err = rf_reader_read(r, 0, scratch, RF_MCUBOOT_HEADER_LEN)) != ESP_OK) {
         return read_fail(out, err, 0);
     }
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    RF_MEMCPY(&out->load_addr, scratch + 4, 24);   /* the same layout (HDR_FIELD) */
+#else
     out->load_addr = rf_le32(scratch + 4);
     out->hdr_size = rf_le16(scratch + 8);
     out->protect_tlv_size = rf_le16(scratch + 10);
@@ -299,6 +310,7 @@ esp_err_t rf_mcuboot_inspect_ex(const rf_reader_t *r, const rf_mcuboot_opts_t *o
     out->ver_minor = scratch[21];
     out->ver_revision = rf_le16(scratch + 22);
     out->ver_build = rf_le32(scratch + 24);
+#endif
     if (out->hdr_size < RF_MCUBOOT_HEADER_LEN) {
         return fail(out, RF_IMG_ERR_HEADER, 8);
     }

@@ -190,12 +190,12 @@ bool rf_part_decode(const uint8_t e[RF_PTABLE_ENTRY_LEN], rf_part_t *p)
     p->offset = rf_le32(e + ENT_OFFSET);
     p->size = rf_le32(e + ENT_SIZE);
     p->flags = rf_le32(e + ENT_FLAGS);
-    size_t n = 0;
-    while (n < RF_PART_LABEL_MAX && e[ENT_LABEL + n] != 0) {
-        n++;
+    /* up to the first NUL, then NULs to the end (the terminator included) */
+    char c = 1;
+    for (size_t k = 0; k < sizeof p->label; k++) {
+        c = (c != 0 && k < RF_PART_LABEL_MAX) ? (char)e[ENT_LABEL + k] : 0;
+        p->label[k] = c;
     }
-    RF_MEMCPY(p->label, e + ENT_LABEL, n);
-    RF_MEMSET(p->label + n, 0, sizeof p->label - n);
     return (uint64_t)p->offset + p->size <= (uint64_t)UINT32_MAX + 1u;
 }
 

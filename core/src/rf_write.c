@@ -412,9 +412,11 @@ static esp_err_t write_unit(const rf_region_write_t *w, const unit_t *u, uint32_
                             rf_write_stats_t *st, decision_t *d)
 {
     if (u->k > 1 || u->ba != u->a) {
-        bool present = !u->mixed ? sector_phase(w, u->n_def, u->a, w->flash->sector_size) == phase : false;
-        for (uint32_t i = 0; u->mixed && i < u->k && !present; i++) {
-            present = sector_phase(w, u->n_def, u->a + i * w->flash->sector_size, w->flash->sector_size) == phase;
+        /* a unit of one phase: its first sector's; else any sector's */
+        const uint32_t S = w->flash->sector_size, look = u->mixed ? u->k : 1u;
+        bool present = false;
+        for (uint32_t i = 0; i < look && !present; i++) {
+            present = sector_phase(w, u->n_def, u->a + i * S, S) == phase;
         }
         if (!present) {
             return ESP_OK;
@@ -759,21 +761,9 @@ esp_err_t rf_stream_rollback(rf_stream_t *s)
 esp_err_t rf_flash_sha256(const rf_flash_t *flash, uint32_t addr, uint32_t len, uint8_t *buf, size_t buf_len,
                           uint8_t digest[RF_SHA256_LEN])
 {
-    rf_sha256_ctx_t c;
-    rf_sha256_start(&c);
-    uint32_t done = 0;
-    while (done < len) {
-        uint32_t n = (uint32_t)RF_MIN((size_t)(len - done), buf_len);
-        esp_err_t err = rf_flash_read(flash, addr + done, buf, n);
-        if (err != ESP_OK) {
-            rf_sha256_finish(&c, digest);
-            return err;
-        }
-        rf_sha256_update(&c, buf, n);
-        done += n;
-    }
-    rf_sha256_finish(&c, digest);
-    return ESP_OK;
+    rf_flash_reader_t whole = { flash, 0 };
+    return rf_sha256_read(rf_flash_reader_read, &whole, addr, len, buf,
+                          (uint32_t)RF_MIN(buf_len, (size_t)UINT32_MAX), digest);
 }
 
 esp_err_t rf_flash_digests(const rf_flash_t *flash, uint32_t addr, uint32_t len, uint8_t *buf, size_t buf_len,
