@@ -343,7 +343,7 @@ static bool build_device(const cJSON *jk, const char *dir, const char *img, cons
                                   .running = k->running, .ptable_offset = pt_off };
         char err[512] = "";
         if (rf_device_create(img, &spec, err, sizeof err) != ESP_OK) {
-            snprintf(k->error, sizeof k->error, "device: %s", err);
+            snprintf(k->error, sizeof k->error, "device: %.*s", (int)sizeof k->error - 16, err);
             return false;
         }
         rf_oldsys_opts_t o;
@@ -385,7 +385,7 @@ static bool build_device(const cJSON *jk, const char *dir, const char *img, cons
         free(app);
         free(embed);
         if (e != ESP_OK) {
-            snprintf(k->error, sizeof k->error, "old system: %s", err);
+            snprintf(k->error, sizeof k->error, "old system: %.*s", (int)sizeof k->error - 16, err);
             return false;
         }
     }

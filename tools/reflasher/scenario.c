@@ -31,8 +31,10 @@ static int order_by_plan(rf_device_t *base, rf_cli_scenario_t *sc)
     rc = rf_cli_build_plan(base, sc->imgs, sc->n, false, plan, &x, msg, sizeof msg);
     if (rc != 0) {
         sc->rule_name = x.rule_name;
-        snprintf(sc->msg, sizeof sc->msg, "plan refused: %s: %s%s%s", x.rule_name ? x.rule_name : "?",
-                 x.rule_text[0] ? x.rule_text : msg, x.detail[0] ? ": " : "", x.detail);
+        /* a long detail is cut at the message's end (the return value says so; kept for that) */
+        const int n = snprintf(sc->msg, sizeof sc->msg, "plan refused: %s: %s%s%s", x.rule_name ? x.rule_name : "?",
+                               x.rule_text[0] ? x.rule_text : msg, x.detail[0] ? ": " : "", x.detail);
+        (void)n;
         goto out;
     }
     for (uint32_t k = 0; k < plan->count; k++) {
