@@ -68,6 +68,12 @@ bool rf_boot_segment_loadable(uint16_t chip_id, uint32_t addr, uint32_t len)
     return !inside;
 }
 
+void rf_boot_app_names(char project[33], char version[33], const rf_esp_image_info_t *i)
+{
+    rf_str_copy(project, i->app.project_name, 33);
+    rf_str_copy(version, i->app.version, 33);
+}
+
 int32_t rf_boot_bad_segment(uint16_t chip_id, const rf_esp_image_info_t *i)
 {
     for (uint32_t s = 0; s < i->segments_parsed && s < RF_ESP_MAX_SEGMENTS; s++) {
@@ -331,8 +337,7 @@ static bool try_app(ctx_t *c, int index)
         RF_MEMSET(tr, 0, sizeof *tr);   /* boots: not a try to list */
         rf_str_copy(st->app_label, p->label, sizeof st->app_label);
         st->app_offset = p->offset;
-        rf_str_copy(st->app_project, i->app.project_name, sizeof st->app_project);
-        rf_str_copy(st->app_version, i->app.version, sizeof st->app_version);
+        rf_boot_app_names(st->app_project, st->app_version, i);
         return true;
     }
     if (tr != &spare) {
@@ -423,7 +428,7 @@ typedef struct swap_state {
     int magic, image_ok, copy_done;
 } swap_state_t;
 
-static int flag_decode(uint8_t b)
+static RF_NOINLINE int flag_decode(uint8_t b)
 {
     return b == 0xFF ? FLAG_UNSET : b == RF_MCUBOOT_FLAG_SET ? FLAG_SET : FLAG_BAD;
 }

@@ -52,6 +52,12 @@ static void *aligned_at(uint8_t *base, uint32_t off)
     return rf_at16(base + off);
 }
 
+/* rf_is_blank() once for the table and otadata checks */
+static RF_NOINLINE bool blank(const uint8_t *buf, uint32_t n)
+{
+    return rf_is_blank(buf, n);
+}
+
 static uint32_t table_offset(const rf_eng_dev_t *dev)
 {
     return dev->ptable_offset ? dev->ptable_offset : RF_PTABLE_OFFSET_DEFAULT;
@@ -146,8 +152,7 @@ static esp_err_t check_esp(eng_t *e, const rf_reader_t *rd, uint32_t off, uint32
                                                            : RF_ENG_ESP_INVALID);
     }
     if (info->has_app_desc) {
-        rf_str_copy(out->app_project, info->app.project_name, sizeof out->app_project);
-        rf_str_copy(out->app_version, info->app.version, sizeof out->app_version);
+        rf_boot_app_names(out->app_project, out->app_version, info);
     }
     if (info->kind != want) {
         out->content = info->kind == RF_ESP_KIND_APP ? RF_ENG_CONTENT_ESP_APP : RF_ENG_CONTENT_ESP_BOOTLOADER;
@@ -303,15 +308,15 @@ static esp_err_t check_ptable(eng_t *e)
         /* no table at all (every byte 0xFF): only a bootloader that needs
          * none boots (rule 6); anything else there is a corrupt table */
         uint8_t *buf = (uint8_t *)t;
-        bool blank = true;
-        for (uint32_t o = 0; blank && o < RF_PTABLE_MAX_LEN; o += RF_BOOT_SCRATCH_LEN) {
+        bool is_blank = true;
+        for (uint32_t o = 0; is_blank && o < RF_PTABLE_MAX_LEN; o += RF_BOOT_SCRATCH_LEN) {
             uint32_t n = RF_MIN(RF_BOOT_SCRATCH_LEN, RF_PTABLE_MAX_LEN - o);
             if (rf_reader_read(&e->vr, e->pt_off + o, buf, n) != ESP_OK) {
                 return refuse(e, RF_ENG_IO);
             }
-            blank = rf_is_blank(buf, n);
+            is_blank = blank(buf, n);
         }
-        if (blank) {
+        if (is_blank) {
             return ESP_OK;
         }
     }
@@ -358,7 +363,7 @@ static esp_err_t check_otadata(eng_t *e, const rf_part_t *od)
             return refuse(e, RF_ENG_IO);
         }
         uint32_t seq = rf_le32(raw);
-        if (rf_is_blank(raw, sizeof raw)) {
+        if (blank(raw, sizeof raw)) {
             continue;
         }
         if (seq == UINT32_MAX || rf_le32(raw + 28) != rf_otadata_crc(seq)) {
@@ -385,7 +390,7 @@ esp_err_t rf_eng_check_write(const rf_eng_dev_t *dev, rf_vflash_t *vf, const rf_
     e.bl_off = chip_known ? rf_esp_chip_bootloader_offset(dev->chip_id) : 0;
 
     /* 1. The digest of the whole staged file. */
-    if (w->expect_sha256 != 0 && (w->src_sha256 == 0 || !rf_bytes_equal(w->expect_sha256, w->src_sha256, 32))) {
+    if (w->expect_sha256 != 0 && (w->src_sha256 == 0 || RF_MEMCMP(w->expect_sha256, w->src_sha256, 32) != 0)) {
         out->at = w->dst;
         return refuse(&e, RF_ENG_SHA256);
     }
