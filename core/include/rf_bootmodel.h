@@ -199,6 +199,15 @@ bool rf_boot_chip_has_recovery(uint16_t chip_id);
  *  ROM can load a bootloader into (internal RAM; not flash-mapped space). */
 bool rf_boot_segment_loadable(uint16_t chip_id, uint32_t addr, uint32_t len);
 
+/** The first segment of an inspected ESP image (rf_esp_image_inspect())
+ *  that the chip's ROM cannot load (rf_boot_segment_loadable()), or -1:
+ *  the model's and the engine's one reading of the segments. */
+int32_t rf_boot_bad_segment(uint16_t chip_id, const rf_esp_image_info_t *i);
+
+/** An inspected ESP app's project name and version (esp_app_desc_t) into
+ *  33-byte strings: the model's and the engine's one copy. */
+void rf_boot_app_names(char project[33], char version[33], const rf_esp_image_info_t *i);
+
 /** Which bootloader the image [off, off + len) of the reader is, by content. */
 rf_boot_loader_t rf_boot_identify(const rf_reader_t *r, uint32_t off, uint32_t len, uint8_t *scratch,
                                   size_t scratch_len);

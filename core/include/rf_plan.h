@@ -149,6 +149,9 @@ const char *rf_plan_rule_str(rf_plan_rule_t rule);
 const char *rf_plan_rule_name(rf_plan_rule_t rule);
 const char *rf_dest_kind_name(rf_dest_kind_t kind);
 
+/** rf_overlaps() (rf_region.h) out of line: one copy for the core's callers. */
+bool rf_span_overlaps(uint32_t a, uint32_t as, uint32_t b, uint32_t bs);
+
 /** Whether a download to [dest, dest + dest_size) may go straight to its
  *  destination (no staging): the destination lies inside one OTA app
  *  partition of the table that is not the running one, that the old

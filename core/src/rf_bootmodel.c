@@ -23,9 +23,14 @@ const char *rf_boot_loader_name(rf_boot_loader_t b)
     return "none";
 }
 
-bool rf_boot_chip_has_recovery(uint16_t chip_id)
+static inline bool has_recovery(uint16_t chip_id)
 {
     return chip_id == 23 || chip_id == 20 || chip_id == 18;   /* ESP32-C5, -C61, -P4 */
+}
+
+bool rf_boot_chip_has_recovery(uint16_t chip_id)
+{
+    return has_recovery(chip_id);
 }
 
 /* Flash-mapped windows (external memory through the cache) per chip, from
@@ -35,33 +40,48 @@ bool rf_boot_chip_has_recovery(uint16_t chip_id)
 bool rf_boot_segment_loadable(uint16_t chip_id, uint32_t addr, uint32_t len)
 {
     const uint64_t end = (uint64_t)addr + len;
-    struct win { uint32_t lo, hi; };
+    /* each window with the chips (a bit per esp_chip_id_t) it applies to */
+    struct win { uint32_t lo, hi, chips; };
+#define CHIP(id) (1u << (id))
     static const struct win k_win[] = {
         /* ESP32, the windows a segment must lie inside: internal SRAM/ROM data
          * 0x3FF80000..0x40000000, instruction RAM 0x40070000..0x400C2000 (incl.
          * cache RAM), RTC 0x50000000..0x50002000 */
-        { 0x3FF80000u, 0x40000000u }, { 0x40070000u, 0x400C2000u }, { 0x50000000u, 0x50002000u },
+        { 0x3FF80000u, 0x40000000u, CHIP(0) }, { 0x40070000u, 0x400C2000u, CHIP(0) },
+        { 0x50000000u, 0x50002000u, CHIP(0) },
         /* the others, the flash-mapped windows a segment must not touch */
-        { 0x3F000000u, 0x3FF80000u }, { 0x40080000u, 0x40800000u },   /* S2 */
-        { 0x3C000000u, 0x3E000000u }, { 0x42000000u, 0x44000000u },   /* S3, C3, C2; C6, H2, C61, C5: the last */
-        { 0x40000000u, 0x4C000000u },                                 /* P4 */
+        { 0x3F000000u, 0x3FF80000u, CHIP(2) }, { 0x40080000u, 0x40800000u, CHIP(2) },   /* S2 */
+        { 0x3C000000u, 0x3E000000u, CHIP(9) | CHIP(5) | CHIP(12) },                      /* S3, C3, C2 */
+        { 0x42000000u, 0x44000000u,                            /* S3, C3, C2; C6, H2, C61, C5 */
+          CHIP(9) | CHIP(5) | CHIP(12) | CHIP(13) | CHIP(16) | CHIP(20) | CHIP(23) },
+        { 0x40000000u, 0x4C000000u, CHIP(18) },                                          /* P4 */
     };
-    uint32_t first, n;
-    switch (chip_id) {
-    case 0: first = 0; n = 3; break;                        /* ESP32 */
-    case 2: first = 3; n = 2; break;                        /* ESP32-S2 */
-    case 9: case 5: case 12: first = 5; n = 2; break;       /* ESP32-S3, -C3, -C2 */
-    case 13: case 16: case 20: case 23: first = 6; n = 1; break; /* C6, H2, C61, C5 */
-    case 18: first = 7; n = 1; break;                       /* P4 */
-    default: return true;
-    }
-    const bool inside = chip_id == 0;   /* ESP32: allowed windows; the others: forbidden ones */
-    for (const struct win *w = &k_win[first]; w < &k_win[first + n]; w++) {
-        if (inside ? (addr >= w->lo && end <= w->hi) : (addr < w->hi && end > w->lo)) {
+#undef CHIP
+    /* ESP32: allowed windows; the others: forbidden ones (a chip not listed has none: true) */
+    const bool inside = chip_id == 0;
+    for (const struct win *w = k_win; w < k_win + sizeof k_win / sizeof k_win[0]; w++) {
+        if (chip_id < 32 && (w->chips >> chip_id & 1u) != 0 &&
+            (inside ? (addr >= w->lo && end <= w->hi) : (addr < w->hi && end > w->lo))) {
             return inside;
         }
     }
     return !inside;
+}
+
+void rf_boot_app_names(char project[33], char version[33], const rf_esp_image_info_t *i)
+{
+    rf_str_copy(project, i->app.project_name, 33);
+    rf_str_copy(version, i->app.version, 33);
+}
+
+int32_t rf_boot_bad_segment(uint16_t chip_id, const rf_esp_image_info_t *i)
+{
+    for (uint32_t s = 0; s < i->segments_parsed && s < RF_ESP_MAX_SEGMENTS; s++) {
+        if (!rf_boot_segment_loadable(chip_id, i->segments[s].load_addr, i->segments[s].len)) {
+            return (int32_t)s;
+        }
+    }
+    return -1;
 }
 
 /* ---- bootloader identification by content -------------------------------- */
@@ -71,21 +91,12 @@ static const char k_mcuboot_marks[] = "bootutil\0Swap type\0mcuboot\0MCUboot\0";
 static const char k_idf_marks[] = "Loaded app from partition\0load partition table error\0"
                                   "ota data partition invalid\0ESP-IDF\0";
 
-static uint32_t str_len(const char *s)
-{
-    uint32_t n = 0;
-    while (s[n] != 0) {
-        n++;
-    }
-    return n;
-}
-
 static bool find_in(const uint8_t *buf, uint32_t n, const char *marks)
 {
-    for (const char *m = marks; *m != 0; m += str_len(m) + 1) {
-        uint32_t k = str_len(m);
+    for (const char *m = marks; *m != 0; m += __builtin_strlen(m) + 1) {
+        uint32_t k = (uint32_t)__builtin_strlen(m);
         for (uint32_t i = 0; i + k <= n; i++) {
-            if (buf[i] == (uint8_t)m[0] && rf_bytes_equal(buf + i, (const uint8_t *)m, k)) {
+            if (buf[i] == (uint8_t)m[0] && RF_MEMCMP(buf + i, m, k) == 0) {
                 return true;
             }
         }
@@ -115,7 +126,7 @@ rf_boot_loader_t rf_boot_identify(const rf_reader_t *r, uint32_t off, uint32_t l
         idf = idf || find_in(scratch, have, k_idf_marks);
         pos += n;
         held = have < keep ? have : keep;
-        RF_MEMCPY(scratch, scratch + have - held, held);
+        RF_MEMMOVE(scratch, scratch + have - held, held);   /* the ranges may overlap */
     }
     return idf ? RF_BOOT_BL_ESP_IDF : RF_BOOT_BL_UNKNOWN;
 }
@@ -164,47 +175,33 @@ static const rf_sha_known_t *known_at(const ctx_t *c, uint32_t off, rf_sha_known
     return 0;
 }
 
-/* A valid ESP image for the chip at [off, off + len)? Result in c->info->esp.
- * no_hash: the appended SHA-256 is not checked (the ESP32 ROM's view of the
- * second-stage bootloader). */
-static bool esp_image_at(ctx_t *c, uint32_t off, uint32_t len, bool no_hash)
+/* A valid image at [off, off + len) of the flash? Result in c->info: an ESP
+ * image for the chip (mcu false; no_hash: the appended SHA-256 is not
+ * checked, the ESP32 ROM's view of the second-stage bootloader), or an
+ * MCUboot image in a slot of len bytes (mcu true; a trailer error still
+ * boots). One window and one digest lookup for both inspectors. */
+static bool image_at(ctx_t *c, uint32_t off, uint32_t len, bool mcu, bool no_hash)
 {
-    rf_esp_image_info_t *info = &c->info->esp;
-    RF_MEMSET(info, 0, sizeof *info);
+    rf_esp_image_info_t *esp = &c->info->esp;
+    rf_mcuboot_info_t *m = &c->info->mcu;
+    RF_MEMSET(c->info, 0, mcu ? sizeof *m : sizeof *esp);
     rf_reader_t w;
     rf_reader_window_t wc;
-    if (off >= c->size) {
-        info->err = RF_IMG_ERR_TRUNCATED;
-        return false;
-    }
-    if (len > c->size - off) {
-        len = c->size - off;
-    }
-    if (rf_reader_window(&w, &wc, c->flash, off, len) != ESP_OK) {
-        info->err = RF_IMG_ERR_READ;
+    /* (an MCUboot slot is never empty: rf_boot_slots()) */
+    if (off >= c->size || len > c->size - off || rf_reader_window(&w, &wc, c->flash, off, len) != ESP_OK) {
+        esp->err = RF_IMG_ERR_TRUNCATED;   /* the first field of both */
         return false;
     }
     rf_sha_known_t rel;
-    rf_esp_image_opts_t o = { .expect_chip_id = c->lay.chip_id, .known = known_at(c, off, &rel), .no_hash = no_hash };
-    esp_err_t e = rf_esp_image_inspect_ex(&w, &o, c->scratch, RF_BOOT_SCRATCH_LEN, info);
-    return e == ESP_OK && info->err == RF_IMG_OK;
-}
-
-static bool mcuboot_image_at(ctx_t *c, uint32_t off, uint32_t size)
-{
-    rf_mcuboot_info_t *info = &c->info->mcu;
-    RF_MEMSET(info, 0, sizeof *info);
-    rf_reader_t w;
-    rf_reader_window_t wc;
-    if ((uint64_t)off + size > c->size || rf_reader_window(&w, &wc, c->flash, off, size) != ESP_OK) {
-        info->err = RF_IMG_ERR_TRUNCATED;
-        return false;
+    const rf_sha_known_t *known = known_at(c, off, &rel);
+    if (mcu) {
+        rf_mcuboot_opts_t o = { .slot_size = len, .trailer_size = c->lay.trailer_size, .key = 0, .known = known };
+        esp_err_t e = rf_mcuboot_inspect_ex(&w, &o, c->scratch, RF_BOOT_SCRATCH_LEN, m);
+        return e == ESP_OK || (e == RF_ERR_IMAGE_INVALID && m->err == RF_IMG_ERR_TRAILER);
     }
-    rf_sha_known_t rel;
-    rf_mcuboot_opts_t o = { .slot_size = size, .trailer_size = c->lay.trailer_size, .key = 0,
-                            .known = known_at(c, off, &rel) };
-    esp_err_t e = rf_mcuboot_inspect_ex(&w, &o, c->scratch, RF_BOOT_SCRATCH_LEN, info);
-    return e == ESP_OK || (e == RF_ERR_IMAGE_INVALID && info->err == RF_IMG_ERR_TRAILER);
+    rf_esp_image_opts_t o = { .expect_chip_id = c->lay.chip_id, .known = known, .no_hash = no_hash };
+    esp_err_t e = rf_esp_image_inspect_ex(&w, &o, c->scratch, RF_BOOT_SCRATCH_LEN, esp);
+    return e == ESP_OK && esp->err == RF_IMG_OK;
 }
 
 /* ---- ESP-IDF second-stage bootloader ------------------------------------- */
@@ -281,7 +278,7 @@ static rf_boot_result_t idf_table(ctx_t *c, uint32_t pt, idf_parts_t *bs)
             uint8_t md5v[RF_MD5_LEN];
             *upto = *md5;   /* a plain value (ROM or Mbed TLS software MD5): the digest so far */
             rf_md5_finish(upto, md5v);
-            if (!rf_bytes_equal(md5v, e + 16, RF_MD5_LEN)) {
+            if (RF_MEMCMP(md5v, e + 16, RF_MD5_LEN) != 0) {
                 st->a = pt;
                 r = brick(c, RF_BOOT_WHY_PT_MD5);
                 break;
@@ -313,36 +310,40 @@ static const rf_part_t *index_part(const idf_parts_t *bs, int index)
     return index >= 0 && index < MAX_OTA ? &bs->ota[index] : 0;
 }
 
-static bool try_app(ctx_t *c, int index, const rf_part_t *p)
+/* The app at `index` (ota_N, factory, test): does it boot? One that does
+ * not is listed in st->tries while there is room. */
+static bool try_app(ctx_t *c, int index)
 {
     rf_boot_state_t *st = c->st;
+    const rf_part_t *p = index_part(c->parts, index);
     if (p == 0 || p->size == 0) {
         return false;
     }
-    rf_boot_try_t tr;
-    RF_MEMSET(&tr, 0, sizeof tr);
-    tr.index = (int8_t)index;
-    tr.offset = p->offset;
-    rf_str_copy(tr.label, p->label, sizeof tr.label);
-    bool ok = false;
+    /* the next entry, still zero (st starts zeroed; an entry is kept only
+     * when counted), or a throwaway one when the list is full */
+    rf_boot_try_t spare, *tr = st->tries_count < RF_BOOT_MAX_TRIES ? &st->tries[st->tries_count] : &spare;
+    tr->index = (int8_t)index;
+    tr->offset = p->offset;
+    rf_str_copy(tr->label, p->label, sizeof tr->label);
+    const rf_esp_image_info_t *i = &c->info->esp;
     if ((uint64_t)p->offset + p->size > c->size) {
-        tr.err = RF_IMG_ERR__COUNT;
-    } else if (!esp_image_at(c, p->offset, p->size, false)) {
-        tr.err = (uint8_t)c->info->esp.err;
-        tr.err_at = p->offset + c->info->esp.err_offset;
-    } else if (!c->info->esp.has_app_desc) {
-        tr.err = RF_IMG_OK;
+        tr->err = RF_IMG_ERR__COUNT;
+    } else if (!image_at(c, p->offset, p->size, false, false)) {
+        tr->err = (uint8_t)i->err;
+        tr->err_at = p->offset + i->err_offset;
+    } else if (!i->has_app_desc) {
+        tr->err = RF_IMG_OK;
     } else {
-        ok = true;
+        RF_MEMSET(tr, 0, sizeof *tr);   /* boots: not a try to list */
         rf_str_copy(st->app_label, p->label, sizeof st->app_label);
         st->app_offset = p->offset;
-        rf_str_copy(st->app_project, c->info->esp.app.project_name, sizeof st->app_project);
-        rf_str_copy(st->app_version, c->info->esp.app.version, sizeof st->app_version);
+        rf_boot_app_names(st->app_project, st->app_version, i);
+        return true;
     }
-    if (!ok && st->tries_count < RF_BOOT_MAX_TRIES) {
-        st->tries[st->tries_count++] = tr;
+    if (tr != &spare) {
+        st->tries_count++;
     }
-    return ok;
+    return false;
 }
 
 static rf_boot_result_t idf_boot(ctx_t *c)
@@ -402,16 +403,16 @@ static rf_boot_result_t idf_boot(ctx_t *c)
      * the factory app, upwards through the OTA slots, then the test app. */
     int booted = RF_BOOT_NONE;
     for (int i = start; i >= RF_BOOT_FACTORY && booted == RF_BOOT_NONE; i--) {
-        if (try_app(c, i, index_part(parts, i))) {
+        if (try_app(c, i)) {
             booted = i;
         }
     }
     for (int i = start + 1; i < (int)parts->ota_count && booted == RF_BOOT_NONE; i++) {
-        if (try_app(c, i, index_part(parts, i))) {
+        if (try_app(c, i)) {
             booted = i;
         }
     }
-    if (booted == RF_BOOT_NONE && try_app(c, RF_BOOT_TEST, &parts->test)) {
+    if (booted == RF_BOOT_NONE && try_app(c, RF_BOOT_TEST)) {
         booted = RF_BOOT_TEST;
     }
     st->ota_selected = booted;
@@ -427,7 +428,7 @@ typedef struct swap_state {
     int magic, image_ok, copy_done;
 } swap_state_t;
 
-static int flag_decode(uint8_t b)
+static RF_NOINLINE int flag_decode(uint8_t b)
 {
     return b == 0xFF ? FLAG_UNSET : b == RF_MCUBOOT_FLAG_SET ? FLAG_SET : FLAG_BAD;
 }
@@ -447,7 +448,7 @@ static void read_swap_state(const ctx_t *c, uint32_t slot, uint32_t size, swap_s
     }
     const uint8_t *end = t + sizeof t;
     const uint8_t *m = end - RF_MCUBOOT_TRAILER_MAGIC_END;
-    if (rf_bytes_equal(m, good, 16)) {
+    if (RF_MEMCMP(m, good, 16) == 0) {
         s->magic = MAGIC_GOOD;
     } else if (!rf_is_blank(m, 16)) {
         s->magic = MAGIC_BAD;
@@ -494,7 +495,7 @@ static rf_boot_result_t mcuboot_boot(ctx_t *c)
     }
     st->swap_type = swap;
     if (swap != RF_SWAP_TYPE_NONE) {
-        if (mcuboot_image_at(c, s_off, s_size)) {
+        if (image_at(c, s_off, s_size, true, false)) {
             return mcuboot_booted(c, s_off);
         }
         /* MCUboot refuses the swap (and erases the bad secondary image). */
@@ -503,7 +504,7 @@ static rf_boot_result_t mcuboot_boot(ctx_t *c)
         st->secondary_err_at = s_off + c->info->mcu.err_offset;
         st->swap_type = RF_SWAP_TYPE_NONE;
     }
-    if (mcuboot_image_at(c, p_off, p_size)) {
+    if (image_at(c, p_off, p_size, true, false)) {
         return mcuboot_booted(c, p_off);
     }
     st->img_err = (uint8_t)c->info->mcu.err;
@@ -513,32 +514,38 @@ static rf_boot_result_t mcuboot_boot(ctx_t *c)
 
 /* ---- the chain ------------------------------------------------------------ */
 
-/* The ROM stage at `off`: a valid image whose segments a ROM can load. */
-static bool rom_image_at(ctx_t *c, uint32_t off, uint8_t *err, uint32_t *err_at, bool *seg_bad)
+/* The ROM stage at `off`: a valid image whose segments a ROM can load
+ * (RF_BOOT_WHY_OK), else why not; the primary's error is kept in st. */
+static rf_boot_why_t rom_image_at(ctx_t *c, uint32_t off, bool primary)
 {
-    *seg_bad = false;
+    const rf_esp_image_info_t *i = &c->info->esp;
+    rf_boot_why_t why = RF_BOOT_WHY_ROM_IMAGE;
+    uint8_t err;
+    uint32_t err_at;
     /* The ESP32's ROM loads the second-stage bootloader on its header,
      * segments and XOR checksum, without its appended SHA-256 (the real ROM
      * in Espressif's QEMU boots one whose hash is wrong; scripts/
      * qemu_boot_check.sh). The later chips' ROMs are not verified here:
      * for them the hash is still required (the safe side). */
-    if (!esp_image_at(c, off, c->size > off ? c->size - off : 0, c->lay.chip_id == 0)) {
-        *err = (uint8_t)c->info->esp.err;
-        *err_at = off + c->info->esp.err_offset;
-        return false;
-    }
-    const rf_esp_image_info_t *i = &c->info->esp;
-    for (uint32_t s = 0; s < i->segments_parsed && s < RF_ESP_MAX_SEGMENTS; s++) {
-        if (!rf_boot_segment_loadable(c->lay.chip_id, i->segments[s].load_addr, i->segments[s].len)) {
-            *seg_bad = true;
-            c->st->a = s;
-            c->st->b = i->segments[s].load_addr;
-            *err = RF_IMG_OK;
-            *err_at = off + i->segments[s].offset - 8;
-            return false;
+    if (!image_at(c, off, c->size > off ? c->size - off : 0, false, c->lay.chip_id == 0)) {
+        err = (uint8_t)i->err;
+        err_at = off + i->err_offset;
+    } else {
+        int32_t s = rf_boot_bad_segment(c->lay.chip_id, i);
+        if (s < 0) {
+            return RF_BOOT_WHY_OK;
         }
+        why = RF_BOOT_WHY_ROM_SEGMENT;
+        c->st->a = (uint32_t)s;
+        c->st->b = i->segments[s].load_addr;
+        err = RF_IMG_OK;
+        err_at = off + i->segments[s].offset - 8;
     }
-    return true;
+    if (primary) {
+        c->st->primary_err = err;
+        c->st->primary_err_at = err_at;
+    }
+    return why;
 }
 
 rf_boot_result_t rf_boot_eval(const rf_reader_t *flash, const rf_boot_layout_t *layout, void *work, size_t work_len,
@@ -566,24 +573,17 @@ rf_boot_result_t rf_boot_eval_ex(const rf_reader_t *flash, const rf_boot_layout_
     /* 1. ROM. */
     uint32_t bl_off = rf_esp_chip_bootloader_offset(layout->chip_id);
     st->bootloader_offset = bl_off;
-    uint8_t err = 0;
-    uint32_t err_at = 0;
-    bool seg_bad = false;
-    bool valid = rom_image_at(&c, bl_off, &err, &err_at, &seg_bad);
-    if (!valid) {
+    rf_boot_why_t why = rom_image_at(&c, bl_off, true);
+    if (why != RF_BOOT_WHY_OK) {
         uint32_t rec = layout->recovery_offset;
-        st->primary_err = err;
-        st->primary_err_at = err_at;
-        bool primary_seg_bad = seg_bad;
-        if (rec != 0 && rec != 0xFFFu * 0x1000u && rf_boot_chip_has_recovery(layout->chip_id) && rec < c.size &&
-            rom_image_at(&c, rec, &err, &err_at, &seg_bad)) {
-            valid = true;
+        if (rec != 0 && rec != 0xFFFu * 0x1000u && has_recovery(layout->chip_id) && rec < c.size &&
+            rom_image_at(&c, rec, false) == RF_BOOT_WHY_OK) {
             st->used_recovery = true;
             st->bootloader_offset = rec;
         } else {
             st->img_err = st->primary_err;
             st->err_at = st->primary_err_at;
-            st->why = primary_seg_bad ? RF_BOOT_WHY_ROM_SEGMENT : RF_BOOT_WHY_ROM_IMAGE;
+            st->why = why;
             return RF_BOOT_BRICK;
         }
     }
@@ -639,43 +639,40 @@ esp_err_t rf_vflash_push(rf_vflash_t *v, uint32_t dst, uint32_t dst_size, uint32
  * away). Walks the range in pieces, each served by one layer. */
 static esp_err_t vflash_read_n(const rf_vflash_t *v, uint32_t count, uint32_t off, void *buf, uint32_t len)
 {
+    /* 32-bit offsets: rf_reader_read() bounds every read by the base's size
+     * (off + len fits), and a write's extent is taken relative to its start. */
     uint8_t *out = buf;
-    const uint64_t end = (uint64_t)off + len;
-    uint64_t a = off;
-    while (a < end) {
-        /* the latest write covering a; the piece ends where it ends or where
-         * a later write starts */
-        int top = -1;
-        uint64_t stop = end;
+    while (len > 0) {
+        /* the latest write covering off; the piece (n bytes) ends where it
+         * ends or where a later write starts */
+        const rf_vflash_write_t *top = 0;
+        uint32_t n = len;
         for (uint32_t k = count; k-- > 0;) {
             const rf_vflash_write_t *w = &v->w[k];
-            uint64_t lo = w->dst, hi = (uint64_t)w->dst + w->dst_size;
-            if (a >= lo && a < hi) {
-                top = (int)k;
-                stop = hi < stop ? hi : stop;
+            if (off >= w->dst && off - w->dst < w->dst_size) {
+                top = w;
+                n = RF_MIN(n, w->dst_size - (off - w->dst));
                 break;
             }
-            if (lo > a && lo < stop) {
-                stop = lo;   /* a later write than what serves a starts inside the piece */
+            if (w->dst > off && w->dst - off < n) {
+                n = w->dst - off;   /* a later write than what serves off starts inside the piece */
             }
         }
         esp_err_t err = ESP_OK;
-        if (top < 0) {
-            err = rf_reader_read(v->base, (uint32_t)a, out + (a - off), (uint32_t)(stop - a));
+        if (top == 0) {
+            err = rf_reader_read(v->base, off, out, n);
+        } else if (off - top->dst < top->len) {
+            n = RF_MIN(n, top->len - (off - top->dst));
+            err = rf_reader_read(top->src, off - top->dst, out, n);
         } else {
-            const rf_vflash_write_t *w = &v->w[top];
-            uint64_t data_end = (uint64_t)w->dst + w->len;
-            if (a < data_end) {
-                stop = data_end < stop ? data_end : stop;
-                err = rf_reader_read(w->src, (uint32_t)(a - w->dst), out + (a - off), (uint32_t)(stop - a));
-            } else {
-                RF_MEMSET(out + (a - off), 0xFF, (size_t)(stop - a));
-            }
+            RF_MEMSET(out, 0xFF, n);
         }
         if (err != ESP_OK) {
             return err;
         }
-        a = stop;
+        off += n;
+        out += n;
+        len -= n;
     }
     return ESP_OK;
 }

@@ -52,6 +52,25 @@ static void *aligned_at(uint8_t *base, uint32_t off)
     return rf_at16(base + off);
 }
 
+/* rf_is_blank() once for the table and otadata checks */
+static RF_NOINLINE bool blank(const uint8_t *buf, uint32_t n)
+{
+    return rf_is_blank(buf, n);
+}
+
+static uint32_t table_offset(const rf_eng_dev_t *dev)
+{
+    return dev->ptable_offset ? dev->ptable_offset : RF_PTABLE_OFFSET_DEFAULT;
+}
+
+/* The boot model's layout of the device (rule 6, the boot path). */
+static RF_NOINLINE void dev_layout(const rf_eng_dev_t *dev, rf_boot_layout_t *lay)
+{
+    *lay = dev->boot;
+    lay->chip_id = dev->chip_id;
+    lay->ptable_offset = table_offset(dev);
+}
+
 /* Table bytes through a reader, from `base` on (rf_ptable_parse_read); a
  * read error is kept apart from the parse's verdicts. */
 typedef struct {
@@ -133,20 +152,18 @@ static esp_err_t check_esp(eng_t *e, const rf_reader_t *rd, uint32_t off, uint32
                                                            : RF_ENG_ESP_INVALID);
     }
     if (info->has_app_desc) {
-        rf_str_copy(out->app_project, info->app.project_name, sizeof out->app_project);
-        rf_str_copy(out->app_version, info->app.version, sizeof out->app_version);
+        rf_boot_app_names(out->app_project, out->app_version, info);
     }
     if (info->kind != want) {
         out->content = info->kind == RF_ESP_KIND_APP ? RF_ENG_CONTENT_ESP_APP : RF_ENG_CONTENT_ESP_BOOTLOADER;
         return refuse(e, want == RF_ESP_KIND_BOOTLOADER ? RF_ENG_NOT_BOOTLOADER : RF_ENG_APP_FORMAT);
     }
     if (want == RF_ESP_KIND_BOOTLOADER) {
-        for (uint32_t s = 0; s < info->segments_parsed && s < RF_ESP_MAX_SEGMENTS; s++) {
-            if (!rf_boot_segment_loadable(e->dev->chip_id, info->segments[s].load_addr, info->segments[s].len)) {
-                out->detail = s;
-                out->err_offset = info->segments[s].offset - 8;
-                return refuse(e, RF_ENG_BOOTLOADER_SEGMENT);
-            }
+        int32_t s = rf_boot_bad_segment(e->dev->chip_id, info);
+        if (s >= 0) {
+            out->detail = (uint32_t)s;
+            out->err_offset = info->segments[s].offset - 8;
+            return refuse(e, RF_ENG_BOOTLOADER_SEGMENT);
         }
         uint32_t bl_len = info->image_len;
         out->bootloader = rf_boot_identify(&w, 0, bl_len, e->work, RF_BOOT_SCRATCH_LEN);
@@ -291,15 +308,15 @@ static esp_err_t check_ptable(eng_t *e)
         /* no table at all (every byte 0xFF): only a bootloader that needs
          * none boots (rule 6); anything else there is a corrupt table */
         uint8_t *buf = (uint8_t *)t;
-        bool blank = true;
-        for (uint32_t o = 0; blank && o < RF_PTABLE_MAX_LEN; o += RF_BOOT_SCRATCH_LEN) {
+        bool is_blank = true;
+        for (uint32_t o = 0; is_blank && o < RF_PTABLE_MAX_LEN; o += RF_BOOT_SCRATCH_LEN) {
             uint32_t n = RF_MIN(RF_BOOT_SCRATCH_LEN, RF_PTABLE_MAX_LEN - o);
             if (rf_reader_read(&e->vr, e->pt_off + o, buf, n) != ESP_OK) {
                 return refuse(e, RF_ENG_IO);
             }
-            blank = rf_is_blank(buf, n);
+            is_blank = blank(buf, n);
         }
-        if (blank) {
+        if (is_blank) {
             return ESP_OK;
         }
     }
@@ -346,7 +363,7 @@ static esp_err_t check_otadata(eng_t *e, const rf_part_t *od)
             return refuse(e, RF_ENG_IO);
         }
         uint32_t seq = rf_le32(raw);
-        if (rf_is_blank(raw, sizeof raw)) {
+        if (blank(raw, sizeof raw)) {
             continue;
         }
         if (seq == UINT32_MAX || rf_le32(raw + 28) != rf_otadata_crc(seq)) {
@@ -368,12 +385,12 @@ esp_err_t rf_eng_check_write(const rf_eng_dev_t *dev, rf_vflash_t *vf, const rf_
     RF_MEMSET(out, 0, sizeof *out);
     eng_t e = { .dev = dev, .work = work, .out = out,
                 .info = aligned_at(work, RF_BOOT_SCRATCH_LEN) };
-    e.pt_off = dev->ptable_offset ? dev->ptable_offset : RF_PTABLE_OFFSET_DEFAULT;
+    e.pt_off = table_offset(dev);
     bool chip_known = rf_esp_chip_name(dev->chip_id) != 0;
     e.bl_off = chip_known ? rf_esp_chip_bootloader_offset(dev->chip_id) : 0;
 
     /* 1. The digest of the whole staged file. */
-    if (w->expect_sha256 != 0 && (w->src_sha256 == 0 || !rf_bytes_equal(w->expect_sha256, w->src_sha256, 32))) {
+    if (w->expect_sha256 != 0 && (w->src_sha256 == 0 || RF_MEMCMP(w->expect_sha256, w->src_sha256, 32) != 0)) {
         out->at = w->dst;
         return refuse(&e, RF_ENG_SHA256);
     }
@@ -389,9 +406,9 @@ esp_err_t rf_eng_check_write(const rf_eng_dev_t *dev, rf_vflash_t *vf, const rf_
     bool app_start;
     table_before(&e, &before, w->dst, &od, &app_start);
     out->app_slot = app_start;
-    out->touches_bootloader = chip_known && e.pt_off > e.bl_off && rf_overlaps(w->dst, w->dst_size, e.bl_off, e.pt_off - e.bl_off);
-    out->touches_ptable = rf_overlaps(w->dst, w->dst_size, e.pt_off, RF_PTABLE_SECTOR);
-    out->touches_otadata = od.size >= 2 * RF_OTADATA_SECTOR && rf_overlaps(w->dst, w->dst_size, od.offset, od.size);
+    out->touches_bootloader = chip_known && e.pt_off > e.bl_off && rf_span_overlaps(w->dst, w->dst_size, e.bl_off, e.pt_off - e.bl_off);
+    out->touches_ptable = rf_span_overlaps(w->dst, w->dst_size, e.pt_off, RF_PTABLE_SECTOR);
+    out->touches_otadata = od.size >= 2 * RF_OTADATA_SECTOR && rf_span_overlaps(w->dst, w->dst_size, od.offset, od.size);
 
     /* 5. The image's own kind (read from the staged bytes). */
     esp_err_t err = ESP_OK;
@@ -414,7 +431,6 @@ esp_err_t rf_eng_check_write(const rf_eng_dev_t *dev, rf_vflash_t *vf, const rf_
     _Static_assert(RF_ENG_KNOWN_AT + 2u * sizeof(rf_sha_known_t) + 16u <= RF_ENG_WORK_LEN, "work area");
     _Static_assert(RF_ENG_KNOWN_AT >= RF_ENG_PTABLE_END && RF_ENG_KNOWN_AT >= RF_BOOT_WORK_LEN, "work area");
     rf_sha_known_t *known = aligned_at(e.work, RF_ENG_KNOWN_AT);
-    const uint32_t max_known = 2u;
     uint32_t n_known = 0;
     rf_boot_hint_t hint = { .known = known, .no_bootloader_sha256 = true };
     if (out->img_sha.len != 0 && out->img_sha.len <= w->len) {
@@ -429,23 +445,16 @@ esp_err_t rf_eng_check_write(const rf_eng_dev_t *dev, rf_vflash_t *vf, const rf_
     if (out->touches_bootloader) {
         /* the ROM reads the image wherever it ends (an MCUboot bootloader may
          * run over the table sector: it reads no table) */
-        rf_sha_known_t rel = { 0 }, *kb = 0;
-        for (uint32_t i = 0; i < n_known; i++) {
-            if (known[i].off == e.bl_off) {   /* the image's own digest, when it starts there */
-                rel = known[i];
-                rel.off = 0;
-                kb = &rel;
-            }
-        }
+        /* the image's own digest (relative to it: off 0), when it starts there */
+        const rf_sha_known_t *kb = n_known != 0 && w->dst == e.bl_off ? &out->img_sha : 0;
         err = check_esp(&e, &e.vr, e.bl_off, e.vr.size - e.bl_off, RF_ESP_KIND_BOOTLOADER, kb);
         if (err == ESP_OK) {
             const rf_esp_image_info_t *bl = e.info;   /* check_esp's result */
-            if (n_known < max_known) {
-                known[n_known].off = e.bl_off;
-                known[n_known].len = bl->checksum_offset + 1;
-                RF_MEMCPY(known[n_known].sha256, bl->sha256_calc, RF_SHA256_LEN);
-                n_known++;
-            }
+            /* n_known <= 1 here: room for this one */
+            known[n_known].off = e.bl_off;
+            known[n_known].len = bl->checksum_offset + 1;
+            RF_MEMCPY(known[n_known].sha256, bl->sha256_calc, RF_SHA256_LEN);
+            n_known++;
             hint.bl_known = out->bootloader;   /* check_esp identified it */
             hint.bl_known_off = e.bl_off;
             bl_changed = !same_bytes(&e, &before, &e.vr, e.bl_off, bl->image_len);
@@ -462,9 +471,8 @@ esp_err_t rf_eng_check_write(const rf_eng_dev_t *dev, rf_vflash_t *vf, const rf_
     }
     /* 6. The end state. */
     if (err == ESP_OK && chip_known) {
-        rf_boot_layout_t lay = dev->boot;
-        lay.chip_id = dev->chip_id;
-        lay.ptable_offset = e.pt_off;
+        rf_boot_layout_t lay;
+        dev_layout(dev, &lay);
         hint.known_count = n_known;
         rf_boot_result_t r = rf_boot_eval_ex(&e.vr, &lay, &hint, work, RF_BOOT_WORK_LEN, &out->end);
         if (r == RF_BOOT_BRICK && !out->touches_bootloader && !out->touches_ptable && !out->touches_otadata) {
@@ -522,9 +530,8 @@ int32_t rf_eng_boot_path(const rf_eng_dev_t *dev, const rf_reader_t *flash, void
     if ((uint8_t *)st + sizeof *st > (uint8_t *)work + work_len) {
         return -1;
     }
-    rf_boot_layout_t lay = dev->boot;
-    lay.chip_id = dev->chip_id;
-    lay.ptable_offset = dev->ptable_offset ? dev->ptable_offset : RF_PTABLE_OFFSET_DEFAULT;
+    rf_boot_layout_t lay;
+    dev_layout(dev, &lay);
     (void)rf_boot_eval(flash, &lay, work, RF_BOOT_WORK_LEN, st);
     /* Only ESP-IDF's bootloader is understood well enough: it boots one app
      * chosen by otadata and tries others in a known order. MCUboot (which

@@ -57,22 +57,53 @@ static bool is_ota_app(const rf_part_t *p)
     return p->type == RF_PART_TYPE_APP && p->subtype >= RF_PART_SUBTYPE_OTA_MIN && p->subtype <= RF_PART_SUBTYPE_OTA_MAX;
 }
 
-/* Clear of the destination and of the running partition: what staging and
- * backup partitions must be. */
-static bool clear_of_run_dest(const rf_part_t *p, const rf_part_t *running, uint32_t dest, uint32_t dest_size)
+bool rf_span_overlaps(uint32_t a, uint32_t as, uint32_t b, uint32_t bs)
 {
-    return !rf_overlaps(p->offset, p->size, dest, dest_size) &&
-           !rf_overlaps(p->offset, p->size, running->offset, running->size);
+    /* rf_overlaps() in 32 bits: the distance from the lower start is below
+     * the lower span's size */
+    return as != 0 && bs != 0 && (a >= b ? a - b < bs : b - a < as);
 }
 
-static bool clear_of(const rf_part_t *p, const uint32_t *avoid, uint32_t n)
+static bool part_overlaps(const rf_part_t *p, uint32_t off, uint32_t size)
 {
+    return rf_span_overlaps(p->offset, p->size, off, size);
+}
+
+/* Clear of the destination, of the running partition and of the `avoid`
+ * ranges (start, size pairs): what staging and backup partitions must be. */
+static bool clear_of(const rf_part_t *p, const rf_part_t *running, uint32_t dest, uint32_t dest_size,
+                     const uint32_t *avoid, uint32_t n)
+{
+    if (part_overlaps(p, dest, dest_size) || part_overlaps(p, running->offset, running->size)) {
+        return false;
+    }
     for (uint32_t i = 0; i < n; i++) {
-        if (rf_overlaps(p->offset, p->size, avoid[2 * i], avoid[2 * i + 1])) {
+        if (part_overlaps(p, avoid[2 * i], avoid[2 * i + 1])) {
             return false;
         }
     }
     return true;
+}
+
+/* The first OTA app partition (after the running one when after_running, wrapping) of at least
+ * `need` bytes that is clear_of() the rest: the staging and the backup rules. */
+static esp_err_t pick(const rf_ptable_t *t, bool after_running, const rf_part_t *running, uint32_t need, uint32_t dest,
+                      uint32_t dest_size, const uint32_t *avoid, uint32_t n_avoid, rf_part_t *out)
+{
+    uint32_t n = t ? t->count : 0, start = 0;
+    for (uint32_t i = 0; after_running && i < n; i++) {
+        if (t->parts[i].offset == running->offset) {
+            start = i + 1;
+        }
+    }
+    for (uint32_t j = 0; j < n; j++) {
+        const rf_part_t *p = &t->parts[(start + j) % n];
+        if (is_ota_app(p) && p->size >= need && clear_of(p, running, dest, dest_size, avoid, n_avoid)) {
+            *out = *p;
+            return ESP_OK;
+        }
+    }
+    return ESP_ERR_NOT_FOUND;
 }
 
 bool rf_choose_direct(const rf_ptable_t *t, const rf_part_t *running, uint32_t dest, uint32_t dest_size,
@@ -83,14 +114,16 @@ bool rf_choose_direct(const rf_ptable_t *t, const rf_part_t *running, uint32_t d
     }
     for (uint32_t i = 0; i < t->count; i++) {
         const rf_part_t *p = &t->parts[i];
-        if (!is_ota_app(p) || dest < p->offset || (uint64_t)dest + dest_size > (uint64_t)p->offset + p->size) {
+        /* [dest, dest + dest_size) inside p (rf_contains() in 32 bits) */
+        uint32_t in = dest - p->offset;
+        if (!is_ota_app(p) || dest < p->offset || in > p->size || dest_size > p->size - in) {
             continue;
         }
-        if (rf_overlaps(p->offset, p->size, running->offset, running->size)) {
+        if (part_overlaps(p, running->offset, running->size)) {
             return false;
         }
         for (int32_t k = 0; k < boot_path_count; k++) {
-            if (boot_path[k] >= p->offset && boot_path[k] - p->offset < p->size) {
+            if (part_overlaps(p, boot_path[k], 1)) {   /* boots or tries an app in it */
                 return false;
             }
         }
@@ -108,41 +141,24 @@ esp_err_t rf_choose_staging(const rf_ptable_t *t, const rf_part_t *running, cons
 {
     *rule = RF_RULE_OK;
     if (forced != NULL) {
-        if (!clear_of_run_dest(forced, running, dest, dest_size) || !clear_of(forced, avoid, avoid_count)) {
+        if (!clear_of(forced, running, dest, dest_size, avoid, avoid_count)) {
             *rule = RF_RULE_STAGING_CONFLICT;
             return ESP_ERR_INVALID_ARG;
         }
         *out = *forced;
         return ESP_OK;
     }
-    uint32_t n = t ? t->count : 0, start = 0;
-    for (uint32_t i = 0; i < n; i++) {
-        if (t->parts[i].offset == running->offset) {
-            start = i + 1;
-        }
+    esp_err_t err = pick(t, true, running, 0, dest, dest_size, avoid, avoid_count, out);
+    if (err != ESP_OK) {
+        *rule = RF_RULE_NO_STAGING;
     }
-    for (uint32_t j = 0; j < n; j++) {
-        const rf_part_t *p = &t->parts[(start + j) % n];
-        if (is_ota_app(p) && clear_of_run_dest(p, running, dest, dest_size) && clear_of(p, avoid, avoid_count)) {
-            *out = *p;
-            return ESP_OK;
-        }
-    }
-    *rule = RF_RULE_NO_STAGING;
-    return ESP_ERR_NOT_FOUND;
+    return err;
 }
 
 esp_err_t rf_choose_backup(const rf_ptable_t *t, const rf_part_t *running, uint32_t need, uint32_t dest,
                            uint32_t dest_size, rf_part_t *out)
 {
-    for (uint32_t i = 0; t != NULL && i < t->count; i++) {
-        const rf_part_t *p = &t->parts[i];
-        if (is_ota_app(p) && p->size >= need && clear_of_run_dest(p, running, dest, dest_size)) {
-            *out = *p;
-            return ESP_OK;
-        }
-    }
-    return ESP_ERR_NOT_FOUND;
+    return pick(t, false, running, need, dest, dest_size, NULL, 0, out);
 }
 
 /* The otadata partition the library's otadata_select() would switch: the
