@@ -21,6 +21,8 @@
 # esp_self_reflasher_directly_copy_to_region_with() with a platform whose flash calls are the
 # ROM's esp_rom_spiflash_* functions. Afterwards the device's flash must equal what
 # `reflasher migrate` leaves from the same start.
+# Then the download example's calls (init, download_bin, copy_to_region, upd_next_config, ...), each
+# "download" read from the chip's flash below the device, against `reflasher migrate --image ...`.
 # Exits 1 on a difference or a failed run; 0 with "skipped" when something it needs is missing.
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
@@ -79,10 +81,14 @@ FLAGS=(-march=rv32imc_zicsr -mabi=ilp32 -Os -ffunction-sections -fdata-sections 
 INC=(-Icfg -I"$repo/include" -I"$repo/core/include" -I"$repo/host/compat/include" -I"$MBEDTLS_SRC/include"
      -isystem ext -isystem "$PICO/include")
 srcs=("$repo"/core/src/*.c "$repo"/src/*.c "$repo/crypto/rf_crypto_mbedtls.c" "$repo/crypto/rf_sig_none.c"
-      "$repo/host/compat/src/esp_err_to_name.c" "$repo/tests/target/esp32c3/harness.c")
-# the embedded call's arguments: the example's (merged image at 0x50000 -> 0x1000, 0x10F000 bytes)
+      "$repo/host/compat/src/esp_err_to_name.c")
+# the embedded call's arguments: the example's (merged image at 0x50000 -> 0x1000, 0x10F000 bytes);
+# the download example's images, read from the chip's flash below the device
+APP_AT=0x100000
+BL_AT=0x300000
 DEFS=(-DRF_C3_BASE=$BASE -DRF_C3_FLASH=0x800000 -DRF_C3_DEVICE_CHIP=0 -DRF_C3_SRC=0x50000 -DRF_C3_DST=0x1000
-      -DRF_C3_LEN=0x10F000)
+      -DRF_C3_LEN=0x10F000 -DRF_C3_APP_URL="\"c3flash:$APP_AT+$(stat -c %s "$F/app_upd.bin")\""
+      -DRF_C3_BL_URL="\"c3flash:$BL_AT+$(stat -c %s "$F/mcuboot-esp32.bin")\"")
 objs=()
 for s in "${srcs[@]}"; do
     o=obj/$(basename "${s%.c}").o
@@ -96,17 +102,27 @@ for s in sha256 md5 platform_util; do
 done
 $CC -march=rv32imc_zicsr -mabi=ilp32 -c "$repo/tests/target/esp32c3/start.S" -o obj/start.o
 LIBGCC=$($CC -march=rv32im -mabi=ilp32 -print-libgcc-file-name)
-$CC -march=rv32imc_zicsr -mabi=ilp32 -nostdlib -nostartfiles -Wl,--gc-sections -Wl,--no-warn-rwx-segments \
-    -T "$repo/tests/target/esp32c3/harness.ld" -Wl,-Map,harness.map obj/start.o "${objs[@]}" \
-    "$PICO/lib/rv32im/ilp32/libc.a" "$LIBGCC" -o harness.elf
-python3 "$repo/tests/target/esp32c3/mkimage.py" harness.elf harness.bin
-riscv64-unknown-elf-size harness.elf | tail -1 | awk '{printf "harness: text %d, data %d, bss %d bytes\n", $1, $2, $3}'
+# two programs: the embedded call (harness-emb.bin), the download example's calls (harness-dl.bin)
+for v in emb dl; do
+    extra=()
+    [ $v = dl ] && extra=(-DRF_C3_DOWNLOAD=1)
+    $CC "${FLAGS[@]}" "${INC[@]}" "${DEFS[@]}" "${extra[@]}" -c "$repo/tests/target/esp32c3/harness.c" \
+        -o obj/harness-$v.o
+    $CC -march=rv32imc_zicsr -mabi=ilp32 -nostdlib -nostartfiles -Wl,--gc-sections -Wl,--no-warn-rwx-segments \
+        -T "$repo/tests/target/esp32c3/harness.ld" -Wl,-Map,harness-$v.map obj/start.o obj/harness-$v.o \
+        "${objs[@]}" "$PICO/lib/rv32im/ilp32/libc.a" "$LIBGCC" -o harness-$v.elf
+    python3 "$repo/tests/target/esp32c3/mkimage.py" harness-$v.elf harness-$v.bin
+    riscv64-unknown-elf-size harness-$v.elf | tail -1 |
+        awk -v v=$v '{printf "harness-%s: text %d, data %d, bss %d bytes\n", v, $1, $2, $3}'
+done
 
 # ---- runs: the chip's flash is the harness at 0x0 and a device at BASE ---------------------
-# run_c3 DEVICE_IMG NAME: boot it; NAME.serial.log, NAME.after.img; prints the call's result
+# run_c3 DEVICE_IMG NAME HARNESS: boot it; NAME.serial.log, NAME.after.img; prints the call's result
 run_c3() {
     head -c $((0x800000)) /dev/zero | tr '\0' '\377' >"$2.flash.bin"
-    dd if=harness.bin of="$2.flash.bin" conv=notrunc status=none
+    dd if="$3" of="$2.flash.bin" conv=notrunc status=none
+    dd if="$F/app_upd.bin" of="$2.flash.bin" bs=4096 seek=$((APP_AT / 4096)) conv=notrunc status=none
+    dd if="$F/mcuboot-esp32.bin" of="$2.flash.bin" bs=4096 seek=$((BL_AT / 4096)) conv=notrunc status=none
     dd if="$1" of="$2.flash.bin" bs=4096 seek=$((BASE / 4096)) conv=notrunc status=none
     "$QEMU" ${QEMU_BIOS:+-L "$QEMU_BIOS"} -machine esp32c3 -display none -monitor none -nic none \
         -drive file="$2.flash.bin",if=mtd,format=raw -serial file:"$2.serial.log" </dev/null >"$2.qemu.out" 2>&1 &
@@ -126,7 +142,7 @@ run_c3() {
 fail=0
 
 # 1. the migration: the device must end as reflasher migrate leaves it
-result=$(run_c3 old.img migrate)
+result=$(run_c3 old.img migrate harness-emb.bin)
 if [ "$result" != 0 ]; then
     echo "FAIL migrate: the call returned ${result:-nothing} (logs in $W)"
     fail=1
@@ -151,7 +167,7 @@ cp bad.img bad-host.img && cp bad.img.meta bad-host.img.meta
 host_rc=0
 "$R" migrate --device bad-host.img --embedded bad.bin@0x1000 --at 0x50000 --quiet >/dev/null 2>&1 || host_rc=$?
 cmp -s bad-host.img bad.img || host_rc="$host_rc, and it changed the flash"
-result=$(run_c3 bad.img refused)
+result=$(run_c3 bad.img refused harness-emb.bin)
 if [ "${result:-0}" = 0 ] || [ -z "$result" ]; then
     echo "FAIL refused: the call returned ${result:-nothing} for a corrupt image (logs in $W)"
     fail=1
@@ -160,6 +176,28 @@ elif cmp -s refused.after.img bad.img; then
          "unchanged (reflasher migrate: exit $host_rc)"
 else
     echo "FAIL refused: $(cmp -l refused.after.img bad.img | wc -l) bytes changed although the image was refused"
+    fail=1
+fi
+
+# 3. the download example: its device (the same real old system on its table), the calls of
+# boot_swap_download.c (app_upd.bin -> 0x110000, then mcuboot-esp32.bin -> 0x1000), each
+# "download" read from the chip's flash; the device must end as reflasher migrate leaves it
+cp "$repo/examples/boot_swap_download_example/partitions.csv" dl-parts.csv
+"$R" device create --chip esp32 --flash-size 4MB --partitions dl-parts.csv --running factory -o dl-old.img \
+    --old-system --bootloader "$F/idf-v5.1.2-bootloader-esp32.bin" --app "$F/idf-v5.1.2-hello_world-esp32.bin" >/dev/null
+cp dl-old.img dl-new.img && cp dl-old.img.meta dl-new.img.meta
+"$R" migrate --device dl-new.img --image "$F/app_upd.bin@0x110000" --image "$F/mcuboot-esp32.bin@0x1000:0xF000" \
+    --quiet >/dev/null
+result=$(run_c3 dl-old.img download harness-dl.bin)
+if [ "$result" != 0 ]; then
+    echo "FAIL download: the calls returned ${result:-nothing} (logs in $W)"
+    fail=1
+elif cmp -s download.after.img dl-new.img; then
+    echo "PASS download: the device's 4 MB after the download example's calls on the ESP32-C3 equal" \
+         "reflasher migrate's, byte for byte ($(cmp -l dl-old.img dl-new.img | wc -l) bytes changed)"
+else
+    echo "FAIL download: $(cmp -l download.after.img dl-new.img | wc -l) bytes differ from reflasher migrate's; first:"
+    cmp -l download.after.img dl-new.img | head -3
     fail=1
 fi
 exit $fail

@@ -3,10 +3,13 @@
  * the chip's real ROM): scripts/qemu_c3_check.sh.
  *
  * The ROM loads this program into internal RAM as a second-stage
- * bootloader; it then runs the reference's embedded call,
- * esp_self_reflasher_directly_copy_to_region_with(), over a simulated
- * device that lies at RF_C3_BASE in the chip's flash, through a platform
- * whose flash calls are the ROM's own SPI flash functions. The objects are
+ * bootloader; it then runs, over a device that lies at RF_C3_BASE in the
+ * chip's flash, through a platform whose flash calls are the ROM's own SPI
+ * flash functions, either the reference's embedded call
+ * (esp_self_reflasher_directly_copy_to_region_with) or, with
+ * RF_C3_DOWNLOAD, the reference download example's sequence (init, download,
+ * copy, next config, download, copy) with "downloads" read from the chip's
+ * flash outside the device (a source named c3flash:ADDR+LEN). The objects are
  * the ones scripts/footprint.py measures (rv32imc, -Os, function sections,
  * -msave-restore). The script compares the flash afterwards with what the
  * host tool's `reflasher migrate` leaves: the same bytes, or the check fails.
@@ -103,17 +106,13 @@ static esp_err_t rom_err(int r, const char *what, uint32_t addr)
     return ESP_OK;
 }
 
-static esp_err_t c3_read(void *ctx, uint32_t addr, void *buf, uint32_t len)
+/* any bytes of the chip's flash */
+static esp_err_t chip_read(uint32_t addr, void *buf, uint32_t len)
 {
-    (void)ctx;
-    s_ops[0]++;
-    if ((uint64_t)addr + len > DEV_SIZE) {
-        return ESP_ERR_INVALID_ARG;
-    }
     uint8_t *out = buf;
     uint32_t words[16];
     while (len > 0) {
-        const uint32_t a = RF_C3_BASE + addr, head = a & 3u;
+        const uint32_t a = addr, head = a & 3u;
         uint32_t n = sizeof words - head;
         n = n < len ? n : len;
         const uint32_t span = (head + n + 3u) & ~3u;
@@ -126,6 +125,80 @@ static esp_err_t c3_read(void *ctx, uint32_t addr, void *buf, uint32_t len)
         len -= n;
     }
     return ESP_OK;
+}
+
+static esp_err_t c3_read(void *ctx, uint32_t addr, void *buf, uint32_t len)
+{
+    (void)ctx;
+    s_ops[0]++;
+    if ((uint64_t)addr + len > DEV_SIZE) {
+        return ESP_ERR_INVALID_ARG;
+    }
+    return chip_read(RF_C3_BASE + addr, buf, len);
+}
+
+/* ---- sources: "c3flash:ADDR+LEN", bytes of the chip's flash below the device ---- */
+
+typedef struct {
+    uint32_t at, len, pos;
+} c3_src_t;
+static c3_src_t s_src;
+
+static esp_err_t src_open(void *ctx, uint32_t offset, int64_t *total)
+{
+    c3_src_t *s = ctx;
+    if (offset > s->len) {
+        return ESP_ERR_INVALID_ARG;
+    }
+    s->pos = offset;
+    *total = s->len;
+    return ESP_OK;
+}
+
+static esp_err_t src_read(void *ctx, void *buf, uint32_t cap, uint32_t *got)
+{
+    c3_src_t *s = ctx;
+    uint32_t n = s->len - s->pos < cap ? s->len - s->pos : cap;
+    *got = 0;
+    if (n > 0 && chip_read(s->at + s->pos, buf, n) != ESP_OK) {
+        return ESP_FAIL;
+    }
+    s->pos += n;
+    *got = n;
+    return ESP_OK;
+}
+
+static void src_close(void *ctx)
+{
+    (void)ctx;
+}
+
+static esp_err_t c3_make_source(void *ctx, const esp_http_client_config_t *http, rf_source_t *out)
+{
+    (void)ctx;
+    char *end = NULL;
+    if (http == NULL || http->url == NULL || strncmp(http->url, "c3flash:", 8) != 0) {
+        return ESP_ERR_INVALID_ARG;
+    }
+    s_src.at = (uint32_t)strtoul(http->url + 8, &end, 0);
+    s_src.len = (uint32_t)strtoul(end + 1, NULL, 0);
+    s_src.pos = 0;
+    if (s_src.at + s_src.len > RF_C3_BASE) {
+        return ESP_ERR_INVALID_ARG;
+    }
+    memset(out, 0, sizeof *out);
+    out->ctx = &s_src;
+    out->open = src_open;
+    out->read = src_read;
+    out->close = src_close;
+    out->name = http->url;
+    return ESP_OK;
+}
+
+static void c3_free_source(void *ctx, rf_source_t *src)
+{
+    (void)ctx;
+    (void)src;
 }
 
 static esp_err_t c3_program(void *ctx, uint32_t addr, const void *buf, uint32_t len)
@@ -260,14 +333,31 @@ int rf_c3_main(void)
     esp_self_reflasher_platform_t pf = {
         .flash = &s_flash, .chip_id = RF_C3_DEVICE_CHIP, .ptable_offset = 0x8000,
         .running_partition = c3_running, .list_partitions = c3_list,
+        .make_source = c3_make_source, .free_source = c3_free_source,
         .log = { .fn = c3_log },
     };
+#ifdef RF_C3_DOWNLOAD
+    /* the reference download example's calls, its Kconfig defaults for the ESP32 */
+    esp_http_client_config_t app_http = { .url = RF_C3_APP_URL };
+    esp_self_reflasher_config_t app_cfg = { .http_config = &app_http, .dest_region = { 0x110000, 0x100000 } };
+    esp_http_client_config_t bl_http = { .url = RF_C3_BL_URL };
+    esp_self_reflasher_config_t bl_cfg = { .http_config = &bl_http, .dest_region = { 0x1000, 0xF000 } };
+    esp_self_reflasher_handle_t h = NULL;
+    esp_err_t err = esp_self_reflasher_init_with(&pf, &app_cfg, &h);
+    err = err == ESP_OK ? esp_self_reflasher_download_bin(h) : err;
+    err = err == ESP_OK ? esp_self_reflasher_copy_to_region(h) : err;
+    err = err == ESP_OK ? esp_self_reflasher_upd_next_config(&bl_cfg, h) : err;
+    err = err == ESP_OK ? esp_self_reflasher_download_bin(h) : err;
+    err = err == ESP_OK ? esp_self_reflasher_copy_to_region(h) : err;
+    esp_self_reflasher_deinit(h);
+#else
     esp_self_reflasher_config_t cfg = {
         .src_region = { RF_C3_SRC, RF_C3_LEN },
         .dest_region = { RF_C3_DST, RF_C3_LEN },
         .src_bin_size = RF_C3_LEN,
     };
     esp_err_t err = esp_self_reflasher_directly_copy_to_region_with(&pf, &cfg);
+#endif
     ets_printf("RF-C3 RESULT %d reads %u programs %u erases %u heap %u\n", (int)err, (unsigned)s_ops[0],
                (unsigned)s_ops[1], (unsigned)s_ops[2], (unsigned)s_peak);
     return 0;
