@@ -63,6 +63,18 @@ static rf_ptable_t *table_in_work(const mem_t *m)
     return in_work(m);
 }
 
+/* (uint64_t)a + n > end, in 32 bits. */
+RF_NOINLINE static bool past_end(uint32_t a, uint32_t n, uint32_t end)
+{
+    return n > end || a > end - n;
+}
+
+/* The whole flash as a reader. */
+static esp_err_t whole_reader(const rf_exec_dev_t *dev, rf_reader_t *r, rf_reader_flash_t *rc)
+{
+    return rf_reader_from_flash(r, rc, dev->flash, 0, dev->flash->size);
+}
+
 static uint32_t ptable_at(const rf_exec_dev_t *dev)
 {
     return dev->ptable_offset ? dev->ptable_offset : RF_PTABLE_OFFSET_DEFAULT;
@@ -87,7 +99,7 @@ esp_err_t rf_exec_check_dest(const rf_exec_dev_t *dev, uint32_t dst, uint64_t si
         RF_LOGE(dev->log, "Dest 0x%08x: not 0x%x-aligned", (unsigned)dst, (unsigned)f->sector_size);
         return ESP_ERR_INVALID_ARG;
     }
-    if (size > f->size || (uint64_t)dst + rf_align_up((uint32_t)size, f->sector_size) > f->size) {
+    if (size > f->size || past_end(dst, rf_align_up((uint32_t)size, f->sector_size), f->size)) {
         RF_LOGE(dev->log, "0x%08x+0x%llx: past flash end 0x%x", (unsigned)dst, (unsigned long long)size,
                 (unsigned)f->size);
         return ESP_ERR_INVALID_ARG;
@@ -153,7 +165,7 @@ static uint32_t staging_keep(const rf_exec_dev_t *dev, uint32_t keep[4])
     eng_dev(dev, &e);
     rf_reader_t r;
     rf_reader_flash_t rc;
-    if (rf_reader_from_flash(&r, &rc, dev->flash, 0, dev->flash->size) != ESP_OK) {
+    if (whole_reader(dev, &r, &rc) != ESP_OK) {
         return 0;
     }
     return rf_eng_staging_keep(&e, &r, keep);
@@ -191,7 +203,7 @@ esp_err_t rf_exec_plan_download(const rf_exec_dev_t *dev, rf_exec_dl_t *dl, cons
     const uint32_t n_keep = staging_keep(dev, keep);
     if (forced != NULL) {
         if (forced->size == 0 || !rf_is_aligned(forced->offset, dev->flash->sector_size) ||
-            (uint64_t)forced->offset + forced->size > dev->flash->size) {
+            past_end(forced->offset, forced->size, dev->flash->size)) {
             RF_LOGE(dev->log, "Target '%s' 0x%08x+0x%x: bad range", forced->label, (unsigned)forced->offset,
                     (unsigned)forced->size);
             return ESP_ERR_INVALID_ARG;
@@ -220,7 +232,7 @@ esp_err_t rf_exec_plan_download(const rf_exec_dev_t *dev, rf_exec_dl_t *dl, cons
         rf_reader_t r;
         rf_reader_flash_t rc;
         uint32_t path[RF_ENG_BOOT_PATH_MAX];
-        const int32_t n_path = rf_reader_from_flash(&r, &rc, dev->flash, 0, dev->flash->size) == ESP_OK
+        const int32_t n_path = whole_reader(dev, &r, &rc) == ESP_OK
                                    ? rf_eng_boot_path(&e, &r, m.work, m.work_len, path) : -1;
         table_err = list_table(dev, table);   /* the boot model used the whole work area */
         if (table_err == ESP_OK && rf_choose_direct(table, run, dl->dst, dsize, path, n_path, &dl->staging)) {
@@ -272,10 +284,10 @@ static bool journal_open(const rf_exec_dev_t *dev, rf_journal_t *j, const uint32
         return false;
     }
     const uint32_t at = journal_at(dev), len = RF_JOURNAL_SECTORS * dev->flash->sector_size;
+    bool need_have = false;
     for (uint32_t i = 0; i < n_avoid; i++) {
         if (rf_overlaps(at, len, avoid[2 * i], avoid[2 * i + 1])) {
-            RF_LOGW(dev->log, "Journal 0x%08x..0x%08x overlaps this step: no resume", (unsigned)at,
-                    (unsigned)(at + len));
+            RF_LOGW(dev->log, "Journal 0x%08x overlaps step: no resume", (unsigned)at);
             return false;
         }
     }
@@ -287,16 +299,14 @@ static bool journal_open(const rf_exec_dev_t *dev, rf_journal_t *j, const uint32
         for (uint32_t i = 0; clear && i < t->count; i++) {
             clear = !rf_overlaps(at, len, t->parts[i].offset, t->parts[i].size);
         }
-        if (!table) {
-            /* No readable table (an interrupted run erased it on its way to
-             * the new system): the journal is used only if it is there. */
-            return rf_journal_open(j, dev->flash, at, m->work, m->work_len) == ESP_OK && j->have;
-        }
-        if (!clear) {
+        if (table && !clear) {
             return false;
         }
+        /* No readable table (an interrupted run erased it on its way to
+         * the new system): the journal is used only if it is there. */
+        need_have = !table;
     }
-    return rf_journal_open(j, dev->flash, at, m->work, m->work_len) == ESP_OK;
+    return rf_journal_open(j, dev->flash, at, m->work, m->work_len) == ESP_OK && (!need_have || j->have);
 }
 
 /* Make n sectors from a blank: a sector that already reads all 0xFF is not
@@ -416,7 +426,7 @@ esp_err_t rf_exec_dl_from_journal(const rf_exec_dev_t *dev, rf_exec_dl_t *dl, vo
     if (rf_exec_check_dest(dev, dl->dst, dl->dst_size) == ESP_OK && journal_open(dev, j, NULL, 0, &m) && j->have &&
         memcmp(last->id, id, sizeof id) == 0 && last->state >= RF_JSTATE_STAGING &&
         last->state <= RF_JSTATE_COPIED && last->aux_len > 0 &&
-        (uint64_t)last->aux_addr + last->aux_len <= dev->flash->size &&
+        !past_end(last->aux_addr, last->aux_len, dev->flash->size) &&
         !rf_overlaps(last->aux_addr, last->aux_len, dl->dst, dl->dst_size)) {
         memset(&dl->running, 0, sizeof dl->running);
         memset(&dl->staging, 0, sizeof dl->staging);
@@ -436,7 +446,7 @@ esp_err_t rf_exec_dl_from_journal(const rf_exec_dev_t *dev, rf_exec_dl_t *dl, vo
 static void log_verdict(const rf_exec_dev_t *dev, uint32_t dst, const rf_eng_verdict_t *v)
 {
     if (v->rule == RF_ENG_OK && v->before_brick) {
-        RF_LOGW(dev->log, "Flash boots nothing; 0x%08x off the boot path: allowed", (unsigned)dst);
+        RF_LOGW(dev->log, "0x%08x off boot path; flash boots nothing", (unsigned)dst);
     }
     if (v->rule == RF_ENG_OK) {
         if (v->content == RF_ENG_CONTENT_MCUBOOT) {
@@ -502,7 +512,7 @@ static esp_err_t verify_image(const rf_exec_dev_t *dev, const rf_exec_check_t *c
         }
     }
     if (err == ESP_OK) {
-        err = rf_reader_from_flash(&c->whole, &c->whole_c, dev->flash, 0, dev->flash->size);
+        err = whole_reader(dev, &c->whole, &c->whole_c);
     }
     if (err == ESP_OK) {
         err = rf_reader_from_flash(&c->src, &c->src_c, dev->flash, addr, len);
@@ -556,8 +566,9 @@ static esp_err_t stream_source(const rf_exec_dev_t *dev, rf_exec_dl_t *dl, rf_so
             dl_note(dev, dl, RF_JSTATE_STAGING, id, flushed, total > 0 ? (uint32_t)total : 0, NULL);
         }
     }
-    if (total >= 0 && st->offset != (uint64_t)total) {
-        RF_LOGE(dev->log, "Download short: %llu of %lld bytes", (unsigned long long)st->offset, (long long)total);
+    /* total <= the limit open_checked enforced: it fits 32 bits */
+    if (total >= 0 && st->offset != (uint32_t)total) {
+        RF_LOGE(dev->log, "Download short: %u of %u bytes", (unsigned)st->offset, (unsigned)total);
         return RF_ERR_INCOMPLETE_DATA;
     }
     if (st->offset == 0) {
@@ -565,6 +576,12 @@ static esp_err_t stream_source(const rf_exec_dev_t *dev, rf_exec_dl_t *dl, rf_so
         return ESP_ERR_INVALID_SIZE;
     }
     return ESP_OK;
+}
+
+/* An image longer than the step's destination. */
+RF_NOINLINE static void log_over_dest(const rf_exec_dev_t *dev, const rf_exec_dl_t *dl, int64_t len)
+{
+    RF_LOGE(dev->log, "Image %lld B > dest 0x%08x (0x%x)", (long long)len, (unsigned)dl->dst, (unsigned)dl->dst_size);
 }
 
 /* Open the source (at io->offset when it proves the same object) and check
@@ -588,8 +605,7 @@ static esp_err_t open_checked(const rf_exec_dev_t *dev, const rf_exec_dl_t *dl, 
             RF_LOGE(dev->log, "Image %lld B > staging '%s' (0x%x)", (long long)total, dl->staging.label,
                     (unsigned)dl->staging.size);
         } else {
-            RF_LOGE(dev->log, "Image %lld B > dest 0x%08x (0x%x)", (long long)total, (unsigned)dl->dst,
-                    (unsigned)dl->dst_size);
+            log_over_dest(dev, dl, total);
         }
         return ESP_ERR_INVALID_SIZE;
     }
@@ -614,7 +630,7 @@ static bool staged_by_journal(const rf_exec_dev_t *dev, rf_exec_dl_t *dl, const 
             ESP_OK) {
         return false;
     }
-    RF_LOGI(dev->log, "'%s': already staged (journal), verified", dl->staging.label);
+    RF_LOGI(dev->log, "'%s': already staged (journal)", dl->staging.label);
     dl->staged = true;
     dl->staged_len = last->total;
     memcpy(dl->staged_sha, sha, sizeof sha);
@@ -690,8 +706,7 @@ esp_err_t rf_exec_download(const rf_exec_dev_t *dev, rf_exec_dl_t *dl, const rf_
     memcpy(dl->validator, io->validator, sizeof dl->validator);
     if (how == RF_RESUME_CONTINUE) {
         resume_at = io->offset;
-        RF_LOGI(dev->log, "Resume at byte %u of %lld (%s)", (unsigned)resume_at, (long long)total,
-                io->validator);
+        RF_LOGI(dev->log, "Resume at byte %u (%s)", (unsigned)resume_at, io->validator);
     } else if (srec != NULL && srec->progress > 0) {
         dl_note(dev, dl, RF_JSTATE_NONE, id, 0, 0, NULL);   /* the staged bytes are no longer a resume point */
     }
@@ -738,11 +753,7 @@ esp_err_t rf_exec_download(const rf_exec_dev_t *dev, rf_exec_dl_t *dl, const rf_
     dl->img_sha = st->img;   /* len 0 unless hashed on the way in (image_only) */
     err = verify_image(dev, chk, dl->dst, dl->dst_size, dl->staging.offset, st->offset, file_sha, &m, &dl->img_sha);
     if (err != ESP_OK) {
-        if (dl->direct) {
-            RF_LOGE(dev->log, "Image refused; erased from dest");
-        } else {
-            RF_LOGE(dev->log, "Image refused; staged copy erased, dest untouched");
-        }
+        RF_LOGE(dev->log, "Image refused; %s", dl->direct ? "erased from dest" : "staged copy erased, dest untouched");
         if (resume_at > 0) {
             st->touched_lo = 0;   /* a resumed image that fails may mix two versions: erase it all */
         }
@@ -760,6 +771,19 @@ esp_err_t rf_exec_download(const rf_exec_dev_t *dev, rf_exec_dl_t *dl, const rf_
 
 /* ---- copies ---- */
 
+/* The second-stage bootloader's sectors [*bl, *bl + *n): false when the chip
+ * is unknown or the partition table does not lie after the bootloader. */
+static bool boot_window(const rf_exec_dev_t *dev, uint32_t *bl, uint32_t *n)
+{
+    if (dev->chip_id == 0xFFFF) {
+        return false;
+    }
+    const uint32_t b = rf_esp_chip_bootloader_offset(dev->chip_id), pt = ptable_at(dev);
+    *bl = b;
+    *n = pt - b;
+    return pt > b;
+}
+
 /* The ranges a copy writes last, to keep the old boot chain alive as long as
  * possible: the second-stage bootloader's sectors (the only unavoidable
  * window), then the partition table and otadata (the old bootloader needs
@@ -768,13 +792,8 @@ static uint32_t boot_deferred(const rf_exec_dev_t *dev, const mem_t *m, uint32_t
 {
     uint32_t n = 0;
     const uint32_t pt = ptable_at(dev);
-    if (dev->chip_id != 0xFFFF) {
-        uint32_t bl = rf_esp_chip_bootloader_offset(dev->chip_id);
-        if (pt > bl) {
-            out[2 * n] = bl;
-            out[2 * n + 1] = pt - bl;
-            n++;
-        }
+    if (boot_window(dev, &out[0], &out[1])) {
+        n++;
     }
     out[2 * n] = pt;
     out[2 * n + 1] = 0x1000;
@@ -820,11 +839,9 @@ static esp_err_t write_recovery_copy(const rf_exec_dev_t *dev, uint32_t src, uin
                                      uint32_t dst_size, const mem_t *m)
 {
     const uint32_t rec = dev->recovery_bootloader_addr, S = dev->flash->sector_size;
-    if (rec == 0 || dev->chip_id == 0xFFFF) {
-        return ESP_OK;
-    }
-    const uint32_t bl = rf_esp_chip_bootloader_offset(dev->chip_id), pt = ptable_at(dev);
-    if (pt <= bl || !rf_overlaps(dst, dst_size, bl, pt - bl) || dst > bl || bl - dst >= len) {
+    uint32_t bl, bl_n;
+    if (rec == 0 || !boot_window(dev, &bl, &bl_n) || !rf_overlaps(dst, dst_size, bl, bl_n) || dst > bl ||
+        bl - dst >= len) {
         return ESP_OK;
     }
     const uint32_t off = bl - dst;
@@ -838,7 +855,7 @@ static esp_err_t write_recovery_copy(const rf_exec_dev_t *dev, uint32_t src, uin
         bl_len = info->image_len;
     }
     const uint32_t size = rf_align_up(bl_len, S);
-    if (bl_len == 0 || !rf_is_aligned(rec, S) || (uint64_t)rec + size > dev->flash->size ||
+    if (bl_len == 0 || !rf_is_aligned(rec, S) || past_end(rec, size, dev->flash->size) ||
         rf_overlaps(rec, size, dst, dst_size) || rf_overlaps(rec, size, src, len) ||
         rf_overlaps(rec, size, dev->flash->size - RF_JOURNAL_SECTORS * S, RF_JOURNAL_SECTORS * S)) {
         RF_LOGW(dev->log, "No recovery copy at 0x%08x: bootloader window", (unsigned)rec);
@@ -879,11 +896,8 @@ static esp_err_t copy_verified(const rf_exec_dev_t *dev, uint32_t src, uint32_t 
 
 static bool touches_bootloader(const rf_exec_dev_t *dev, uint32_t dst, uint32_t dst_size)
 {
-    if (dev->chip_id == 0xFFFF) {
-        return false;
-    }
-    const uint32_t bl = rf_esp_chip_bootloader_offset(dev->chip_id), pt = ptable_at(dev);
-    return pt > bl && rf_overlaps(dst, rf_align_up(dst_size, dev->flash->sector_size), bl, pt - bl);
+    uint32_t bl, n;
+    return boot_window(dev, &bl, &n) && rf_overlaps(dst, rf_align_up(dst_size, dev->flash->sector_size), bl, n);
 }
 
 /* A direct download is at its destination, verified there after the
@@ -903,8 +917,7 @@ static esp_err_t direct_in_place(const rf_exec_dev_t *dev, rf_exec_dl_t *dl, con
     if (err != ESP_OK) {
         return err;
     }
-    RF_LOGI(dev->log, "Image 0x%x B in place at 0x%08x; %u sectors after it erased", (unsigned)dl->staged_len,
-            (unsigned)dl->dst, (unsigned)erased);
+    RF_LOGI(dev->log, "Image in place at 0x%08x; %u sectors after it erased", (unsigned)dl->dst, (unsigned)erased);
     return ESP_OK;
 }
 
@@ -952,8 +965,7 @@ esp_err_t rf_exec_copy(const rf_exec_dev_t *dev, rf_exec_dl_t *dl, const rf_exec
         return ESP_ERR_INVALID_STATE;
     }
     if (dl->staged_len > dl->dst_size) {
-        RF_LOGE(dev->log, "Image %lld B > dest 0x%08x (0x%x)", (long long)dl->staged_len, (unsigned)dl->dst,
-                (unsigned)dl->dst_size);
+        log_over_dest(dev, dl, dl->staged_len);
         return ESP_ERR_INVALID_SIZE;
     }
     if (dl->direct) {
@@ -999,20 +1011,19 @@ static esp_err_t otadata_select(const rf_exec_dev_t *dev, const rf_ptable_t *t, 
         return ESP_ERR_NOT_FOUND;
     }
     const uint32_t idx = sel->subtype - RF_PART_SUBTYPE_OTA_MIN;
-    rf_otadata_entry_t e[2];
+    /* both entries read (in order), the newest valid one kept */
+    uint32_t max_seq = 0;
+    int newest = -1;
     for (int k = 0; k < 2; k++) {
+        rf_otadata_entry_t e;
         esp_err_t err = rf_flash_read(dev->flash, od->offset + (uint32_t)k * RF_OTADATA_SECTOR, work,
                                       RF_OTADATA_ENTRY_LEN);
         if (err != ESP_OK) {
             return err;
         }
-        rf_otadata_entry_decode(work, &e[k]);
-    }
-    uint32_t max_seq = 0;
-    int newest = -1;
-    for (int k = 0; k < 2; k++) {
-        if (e[k].valid && (newest < 0 || e[k].ota_seq > max_seq)) {
-            max_seq = e[k].ota_seq;
+        rf_otadata_entry_decode(work, &e);
+        if (e.valid && (newest < 0 || e.ota_seq > max_seq)) {
+            max_seq = e.ota_seq;
             newest = k;
         }
     }
@@ -1037,7 +1048,7 @@ static esp_err_t otadata_select(const rf_exec_dev_t *dev, const rf_ptable_t *t, 
         err = ESP_ERR_INVALID_CRC;
     }
     if (err == ESP_OK) {
-        RF_LOGI(dev->log, "otadata: '%s' (seq %u)", sel->label, (unsigned)seq);
+        RF_LOGD(dev->log, "otadata: '%s' (seq %u)", sel->label, (unsigned)seq);
     }
     return err;
 }
@@ -1060,7 +1071,7 @@ static esp_err_t backup_running_app(const rf_exec_dev_t *dev, const rf_part_t *r
         rf_esp_image_inspect(&r, m->work, RF_BOOT_SCRATCH_LEN, info) == ESP_OK) {
         app_len = info->image_len;
     }
-    if (src < run->offset || (uint64_t)src + len > (uint64_t)run->offset + run->size) {
+    if (src < run->offset || past_end(src - run->offset, len, run->size)) {
         RF_LOGW(dev->log, "Image outside running app: no backup for 0x%08x", (unsigned)dst);
         return ESP_ERR_NOT_FOUND;
     }
@@ -1121,7 +1132,9 @@ esp_err_t rf_exec_embedded(const rf_exec_dev_t *dev, uint32_t src, uint32_t len,
      * 0xFF sectors, which the copy then does not read again. */
     uint8_t *sha = m.step->emb.sparse;
     uint8_t *want_full = chk->expect_sha256 != NULL ? m.step->emb.full : NULL;
-    const bool mapped = (uint64_t)len <= (uint64_t)sizeof m.step->emb.blank_map * 8u * dev->flash->sector_size;
+    /* len <= 8 * sizeof blank_map * S, in 32 bits: rounded-up sectors per map bit */
+    const uint32_t per_map = 8u * sizeof m.step->emb.blank_map;
+    const bool mapped = len / per_map + (len % per_map != 0) <= dev->flash->sector_size;
     const rf_journal_rec_t *last = &journal->last;
     /* an earlier run backed the image up (and maybe began the copy): its
      * backup is the source, if it still hashes right and passes the checks;
