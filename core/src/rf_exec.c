@@ -630,7 +630,7 @@ static bool staged_by_journal(const rf_exec_dev_t *dev, rf_exec_dl_t *dl, const 
             ESP_OK) {
         return false;
     }
-    RF_LOGI(dev->log, "'%s': already staged (journal)", dl->staging.label);
+    RF_LOGD(dev->log, "'%s': already staged (journal)", dl->staging.label);
     dl->staged = true;
     dl->staged_len = last->total;
     memcpy(dl->staged_sha, sha, sizeof sha);
@@ -706,7 +706,7 @@ esp_err_t rf_exec_download(const rf_exec_dev_t *dev, rf_exec_dl_t *dl, const rf_
     memcpy(dl->validator, io->validator, sizeof dl->validator);
     if (how == RF_RESUME_CONTINUE) {
         resume_at = io->offset;
-        RF_LOGI(dev->log, "Resume at byte %u (%s)", (unsigned)resume_at, io->validator);
+        RF_LOGD(dev->log, "Resume at byte %u (%s)", (unsigned)resume_at, io->validator);
     } else if (srec != NULL && srec->progress > 0) {
         dl_note(dev, dl, RF_JSTATE_NONE, id, 0, 0, NULL);   /* the staged bytes are no longer a resume point */
     }
@@ -917,7 +917,7 @@ static esp_err_t direct_in_place(const rf_exec_dev_t *dev, rf_exec_dl_t *dl, con
     if (err != ESP_OK) {
         return err;
     }
-    RF_LOGI(dev->log, "Image in place at 0x%08x; %u sectors after it erased", (unsigned)dl->dst, (unsigned)erased);
+    RF_LOGD(dev->log, "Image in place at 0x%08x; %u sectors after it erased", (unsigned)dl->dst, (unsigned)erased);
     return ESP_OK;
 }
 
@@ -1088,7 +1088,7 @@ static esp_err_t backup_running_app(const rf_exec_dev_t *dev, const rf_part_t *r
         err = ESP_ERR_NOT_FOUND;
     }
     if (err == ESP_OK) {
-        RF_LOGI(dev->log, "Backup '%s' (0x%x B) to '%s' 0x%08x", run->label, (unsigned)need, bk.label,
+        RF_LOGD(dev->log, "Backup '%s' (0x%x B) to '%s' 0x%08x", run->label, (unsigned)need, bk.label,
                 (unsigned)bk.offset);
         rf_write_stats_t ws;
         err = flash_copy(dev, run->offset, need, bk.offset, need, m, NULL, 0, blank_map, src - run->offset, len, &ws);
@@ -1159,7 +1159,7 @@ esp_err_t rf_exec_embedded(const rf_exec_dev_t *dev, uint32_t src, uint32_t len,
         from_backup = false;
     }
     if (from_backup) {
-        RF_LOGI(dev->log, "Resume: source is backup 0x%08x", (unsigned)img);
+        RF_LOGD(dev->log, "Resume: source is backup 0x%08x", (unsigned)img);
     } else {
         rf_part_t run;
         if (err == ESP_OK && dev->running_partition != NULL && dev->running_partition(dev->ctx, &run) == ESP_OK &&
