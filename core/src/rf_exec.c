@@ -107,6 +107,16 @@ esp_err_t rf_exec_check_dest(const rf_exec_dev_t *dev, uint32_t dst, uint64_t si
     return ESP_OK;
 }
 
+/* The caller's key into *key (logged when it does not load). */
+static esp_err_t load_key(const rf_exec_dev_t *dev, const rf_exec_check_t *chk, rf_sig_key_t *key)
+{
+    const esp_err_t err = rf_sig_load_key(chk->pubkey, chk->pubkey_len, key);
+    if (err != ESP_OK) {
+        RF_LOGE(dev->log, "Key not loaded: %s", esp_err_to_name(err));
+    }
+    return err;
+}
+
 esp_err_t rf_exec_check_key(const rf_exec_dev_t *dev, const rf_exec_check_t *chk, void *mem, size_t mem_len)
 {
     if (chk == NULL || chk->pubkey == NULL) {
@@ -117,11 +127,7 @@ esp_err_t rf_exec_check_key(const rf_exec_dev_t *dev, const rf_exec_check_t *chk
     if (err != ESP_OK) {
         return err;
     }
-    if ((err = rf_sig_load_key(chk->pubkey, chk->pubkey_len, (rf_sig_key_t *)in_work(&m))) != ESP_OK) {
-        RF_LOGE(dev->log, "Key not loaded: %s", esp_err_to_name(err));
-        return ESP_ERR_INVALID_ARG;
-    }
-    return ESP_OK;
+    return load_key(dev, chk, in_work(&m)) != ESP_OK ? ESP_ERR_INVALID_ARG : ESP_OK;
 }
 
 /* The device as the engine's rules see it. */
@@ -505,11 +511,8 @@ static esp_err_t verify_image(const rf_exec_dev_t *dev, const rf_exec_check_t *c
     esp_err_t err = ESP_OK;
     const rf_sig_key_t *key = NULL;
     if (chk->pubkey != NULL) {
-        err = rf_sig_load_key(chk->pubkey, chk->pubkey_len, &c->key);
+        err = load_key(dev, chk, &c->key);
         key = &c->key;
-        if (err != ESP_OK) {
-            RF_LOGE(dev->log, "Key not loaded: %s", esp_err_to_name(err));
-        }
     }
     if (err == ESP_OK) {
         err = whole_reader(dev, &c->whole, &c->whole_c);
@@ -612,6 +615,14 @@ static esp_err_t open_checked(const rf_exec_dev_t *dev, const rf_exec_dl_t *dl, 
     return ESP_OK;
 }
 
+/* The step's image is staged (sha: its whole-file digest, zero: none). */
+static void set_staged(rf_exec_dl_t *dl, uint32_t len, const uint8_t sha[RF_SHA256_LEN])
+{
+    dl->staged = true;
+    dl->staged_len = len;
+    memcpy(dl->staged_sha, sha, RF_SHA256_LEN);
+}
+
 /* The journal says this step's image is staged: it is a hint. The staged
  * bytes must still hash to what it recorded AND pass this step's checks
  * (its expected digest, key and destination rules) on the flash as it is
@@ -631,9 +642,7 @@ static bool staged_by_journal(const rf_exec_dev_t *dev, rf_exec_dl_t *dl, const 
         return false;
     }
     RF_LOGD(dev->log, "'%s': already staged (journal)", dl->staging.label);
-    dl->staged = true;
-    dl->staged_len = last->total;
-    memcpy(dl->staged_sha, sha, sizeof sha);
+    set_staged(dl, last->total, sha);
     return true;
 }
 
@@ -762,9 +771,7 @@ esp_err_t rf_exec_download(const rf_exec_dev_t *dev, rf_exec_dl_t *dl, const rf_
         return err;
     }
     dl_note(dev, dl, RF_JSTATE_STAGED, id, st->offset, st->offset, file_sha);
-    dl->staged = true;
-    dl->staged_len = st->offset;
-    memcpy(dl->staged_sha, sha, sizeof sha);   /* all zero without a whole-file digest */
+    set_staged(dl, st->offset, sha);   /* all zero without a whole-file digest */
     RF_LOGI(dev->log, "File downloaded successfully");
     return ESP_OK;
 }
@@ -830,6 +837,19 @@ static esp_err_t flash_copy(const rf_exec_dev_t *dev, uint32_t src, uint32_t len
     return rf_region_write(&w, ws);
 }
 
+/* The ESP image at [addr, addr + len) inspected into the work area (after
+ * its scratch); NULL when it is none. */
+static const rf_esp_image_info_t *inspect_at(const rf_exec_dev_t *dev, const mem_t *m, uint32_t addr, uint32_t len)
+{
+    rf_esp_image_info_t *info = in_work(m);
+    rf_reader_t r;
+    rf_reader_flash_t rctx;
+    return rf_reader_from_flash(&r, &rctx, dev->flash, addr, len) == ESP_OK &&
+                   rf_esp_image_inspect(&r, m->work, RF_BOOT_SCRATCH_LEN, info) == ESP_OK
+               ? info
+               : NULL;
+}
+
 /* On chips whose ROM falls back to a recovery bootloader: when the copy
  * rewrites the second-stage bootloader's sectors, write the new bootloader
  * (the ESP image the copy puts at the bootloader offset) at the recovery
@@ -845,15 +865,8 @@ static esp_err_t write_recovery_copy(const rf_exec_dev_t *dev, uint32_t src, uin
         return ESP_OK;
     }
     const uint32_t off = bl - dst;
-    rf_esp_image_info_t *info = in_work(m);
-    rf_reader_t r;
-    rf_reader_flash_t rctx;
-    uint32_t bl_len = 0;
-    if (rf_reader_from_flash(&r, &rctx, dev->flash, src + off, len - off) == ESP_OK &&
-        rf_esp_image_inspect(&r, m->work, RF_BOOT_SCRATCH_LEN, info) == ESP_OK &&
-        info->kind == RF_ESP_KIND_BOOTLOADER) {
-        bl_len = info->image_len;
-    }
+    const rf_esp_image_info_t *info = inspect_at(dev, m, src + off, len - off);
+    const uint32_t bl_len = info != NULL && info->kind == RF_ESP_KIND_BOOTLOADER ? info->image_len : 0;
     const uint32_t size = rf_align_up(bl_len, S);
     if (bl_len == 0 || !rf_is_aligned(rec, S) || past_end(rec, size, dev->flash->size) ||
         rf_overlaps(rec, size, dst, dst_size) || rf_overlaps(rec, size, src, len) ||
@@ -1063,14 +1076,8 @@ static esp_err_t backup_running_app(const rf_exec_dev_t *dev, const rf_part_t *r
                                     uint32_t *img_addr)
 {
     esp_err_t err;
-    uint32_t app_len = 0;
-    rf_reader_t r;
-    rf_reader_flash_t rctx;
-    rf_esp_image_info_t *info = in_work(m);
-    if (rf_reader_from_flash(&r, &rctx, dev->flash, run->offset, run->size) == ESP_OK &&
-        rf_esp_image_inspect(&r, m->work, RF_BOOT_SCRATCH_LEN, info) == ESP_OK) {
-        app_len = info->image_len;
-    }
+    const rf_esp_image_info_t *info = inspect_at(dev, m, run->offset, run->size);
+    const uint32_t app_len = info != NULL ? info->image_len : 0;
     if (src < run->offset || past_end(src - run->offset, len, run->size)) {
         RF_LOGW(dev->log, "Image outside running app: no backup for 0x%08x", (unsigned)dst);
         return ESP_ERR_NOT_FOUND;
