@@ -131,6 +131,15 @@ esp_err_t rf_exec_check_key(const rf_exec_dev_t *dev, const rf_exec_check_t *chk
 }
 
 /* The device as the engine's rules see it. */
+static void eng_dev(const rf_exec_dev_t *dev, rf_eng_dev_t *e);
+
+/* The device and its whole flash as the engine reads them. */
+static esp_err_t eng_view(const rf_exec_dev_t *dev, rf_eng_dev_t *e, rf_reader_t *r, rf_reader_flash_t *rc)
+{
+    eng_dev(dev, e);
+    return whole_reader(dev, r, rc);
+}
+
 static void eng_dev(const rf_exec_dev_t *dev, rf_eng_dev_t *e)
 {
     memset(e, 0, sizeof *e);
@@ -168,10 +177,9 @@ static bool staging_conflicts(const rf_exec_dev_t *dev, const rf_part_t *st, con
 static uint32_t staging_keep(const rf_exec_dev_t *dev, uint32_t keep[4])
 {
     rf_eng_dev_t e;
-    eng_dev(dev, &e);
     rf_reader_t r;
     rf_reader_flash_t rc;
-    if (whole_reader(dev, &r, &rc) != ESP_OK) {
+    if (eng_view(dev, &e, &r, &rc) != ESP_OK) {
         return 0;
     }
     return rf_eng_staging_keep(&e, &r, keep);
@@ -234,11 +242,10 @@ esp_err_t rf_exec_plan_download(const rf_exec_dev_t *dev, rf_exec_dl_t *dl, cons
     rf_part_t direct;
     if (table_err == ESP_OK && rf_choose_direct(table, run, dl->dst, dsize, NULL, 0, &direct)) {
         rf_eng_dev_t e;
-        eng_dev(dev, &e);
         rf_reader_t r;
         rf_reader_flash_t rc;
         uint32_t path[RF_ENG_BOOT_PATH_MAX];
-        const int32_t n_path = whole_reader(dev, &r, &rc) == ESP_OK
+        const int32_t n_path = eng_view(dev, &e, &r, &rc) == ESP_OK
                                    ? rf_eng_boot_path(&e, &r, m.work, m.work_len, path) : -1;
         table_err = list_table(dev, table);   /* the boot model used the whole work area */
         if (table_err == ESP_OK && rf_choose_direct(table, run, dl->dst, dsize, path, n_path, &dl->staging)) {
