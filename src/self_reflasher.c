@@ -268,22 +268,17 @@ static esp_err_t usable(rf_ctx_t *h, const char *what)
     return ESP_OK;
 }
 
-/* The platform's source maker as the core's source port. */
-typedef struct src_port_arg {
-    const esp_self_reflasher_platform_t *pf;
-    const esp_http_client_config_t *http;
-} src_port_arg_t;
-
+/* The platform's source maker as the core's source port (arg: the handle). */
 static esp_err_t src_make(void *arg, rf_source_t *out)
 {
-    const src_port_arg_t *a = arg;
-    return a->pf->make_source(a->pf->ctx, a->http, out);
+    const rf_ctx_t *h = arg;
+    return h->pf->make_source(h->pf->ctx, h->cfg.http_config, out);
 }
 
 static void src_release(void *arg, rf_source_t *src)
 {
-    const src_port_arg_t *a = arg;
-    a->pf->free_source(a->pf->ctx, src);
+    const rf_ctx_t *h = arg;
+    h->pf->free_source(h->pf->ctx, src);
 }
 
 /* What a download or a copy needs: the handle usable, the core's device and
@@ -324,8 +319,7 @@ esp_err_t esp_self_reflasher_download_bin(esp_self_reflasher_handle_t handle)
     if (mem == NULL) {
         return err;
     }
-    src_port_arg_t a = { .pf = h->pf, .http = h->cfg.http_config };
-    const rf_exec_source_port_t sp = { .make = src_make, .release = src_release, .arg = &a };
+    const rf_exec_source_port_t sp = { .make = src_make, .release = src_release, .arg = h };
     return step_end(h, mem, rf_exec_download(&dev, &h->dl, &chk, &sp, mem, len));
 }
 

@@ -63,6 +63,18 @@ static rf_ptable_t *table_in_work(const mem_t *m)
     return in_work(m);
 }
 
+/* (uint64_t)a + n > end, in 32 bits. */
+RF_NOINLINE static bool past_end(uint32_t a, uint32_t n, uint32_t end)
+{
+    return n > end || a > end - n;
+}
+
+/* The whole flash as a reader. */
+static esp_err_t whole_reader(const rf_exec_dev_t *dev, rf_reader_t *r, rf_reader_flash_t *rc)
+{
+    return rf_reader_from_flash(r, rc, dev->flash, 0, dev->flash->size);
+}
+
 static uint32_t ptable_at(const rf_exec_dev_t *dev)
 {
     return dev->ptable_offset ? dev->ptable_offset : RF_PTABLE_OFFSET_DEFAULT;
@@ -87,12 +99,22 @@ esp_err_t rf_exec_check_dest(const rf_exec_dev_t *dev, uint32_t dst, uint64_t si
         RF_LOGE(dev->log, "Dest 0x%08x: not 0x%x-aligned", (unsigned)dst, (unsigned)f->sector_size);
         return ESP_ERR_INVALID_ARG;
     }
-    if (size > f->size || (uint64_t)dst + rf_align_up((uint32_t)size, f->sector_size) > f->size) {
+    if (size > f->size || past_end(dst, rf_align_up((uint32_t)size, f->sector_size), f->size)) {
         RF_LOGE(dev->log, "0x%08x+0x%llx: past flash end 0x%x", (unsigned)dst, (unsigned long long)size,
                 (unsigned)f->size);
         return ESP_ERR_INVALID_ARG;
     }
     return ESP_OK;
+}
+
+/* The caller's key into *key (logged when it does not load). */
+static esp_err_t load_key(const rf_exec_dev_t *dev, const rf_exec_check_t *chk, rf_sig_key_t *key)
+{
+    const esp_err_t err = rf_sig_load_key(chk->pubkey, chk->pubkey_len, key);
+    if (err != ESP_OK) {
+        RF_LOGE(dev->log, "Key not loaded: %s", esp_err_to_name(err));
+    }
+    return err;
 }
 
 esp_err_t rf_exec_check_key(const rf_exec_dev_t *dev, const rf_exec_check_t *chk, void *mem, size_t mem_len)
@@ -105,14 +127,19 @@ esp_err_t rf_exec_check_key(const rf_exec_dev_t *dev, const rf_exec_check_t *chk
     if (err != ESP_OK) {
         return err;
     }
-    if ((err = rf_sig_load_key(chk->pubkey, chk->pubkey_len, (rf_sig_key_t *)in_work(&m))) != ESP_OK) {
-        RF_LOGE(dev->log, "Key not loaded: %s", esp_err_to_name(err));
-        return ESP_ERR_INVALID_ARG;
-    }
-    return ESP_OK;
+    return load_key(dev, chk, in_work(&m)) != ESP_OK ? ESP_ERR_INVALID_ARG : ESP_OK;
 }
 
 /* The device as the engine's rules see it. */
+static void eng_dev(const rf_exec_dev_t *dev, rf_eng_dev_t *e);
+
+/* The device and its whole flash as the engine reads them. */
+static esp_err_t eng_view(const rf_exec_dev_t *dev, rf_eng_dev_t *e, rf_reader_t *r, rf_reader_flash_t *rc)
+{
+    eng_dev(dev, e);
+    return whole_reader(dev, r, rc);
+}
+
 static void eng_dev(const rf_exec_dev_t *dev, rf_eng_dev_t *e)
 {
     memset(e, 0, sizeof *e);
@@ -150,10 +177,9 @@ static bool staging_conflicts(const rf_exec_dev_t *dev, const rf_part_t *st, con
 static uint32_t staging_keep(const rf_exec_dev_t *dev, uint32_t keep[4])
 {
     rf_eng_dev_t e;
-    eng_dev(dev, &e);
     rf_reader_t r;
     rf_reader_flash_t rc;
-    if (rf_reader_from_flash(&r, &rc, dev->flash, 0, dev->flash->size) != ESP_OK) {
+    if (eng_view(dev, &e, &r, &rc) != ESP_OK) {
         return 0;
     }
     return rf_eng_staging_keep(&e, &r, keep);
@@ -191,7 +217,7 @@ esp_err_t rf_exec_plan_download(const rf_exec_dev_t *dev, rf_exec_dl_t *dl, cons
     const uint32_t n_keep = staging_keep(dev, keep);
     if (forced != NULL) {
         if (forced->size == 0 || !rf_is_aligned(forced->offset, dev->flash->sector_size) ||
-            (uint64_t)forced->offset + forced->size > dev->flash->size) {
+            past_end(forced->offset, forced->size, dev->flash->size)) {
             RF_LOGE(dev->log, "Target '%s' 0x%08x+0x%x: bad range", forced->label, (unsigned)forced->offset,
                     (unsigned)forced->size);
             return ESP_ERR_INVALID_ARG;
@@ -216,11 +242,10 @@ esp_err_t rf_exec_plan_download(const rf_exec_dev_t *dev, rf_exec_dl_t *dl, cons
     rf_part_t direct;
     if (table_err == ESP_OK && rf_choose_direct(table, run, dl->dst, dsize, NULL, 0, &direct)) {
         rf_eng_dev_t e;
-        eng_dev(dev, &e);
         rf_reader_t r;
         rf_reader_flash_t rc;
         uint32_t path[RF_ENG_BOOT_PATH_MAX];
-        const int32_t n_path = rf_reader_from_flash(&r, &rc, dev->flash, 0, dev->flash->size) == ESP_OK
+        const int32_t n_path = eng_view(dev, &e, &r, &rc) == ESP_OK
                                    ? rf_eng_boot_path(&e, &r, m.work, m.work_len, path) : -1;
         table_err = list_table(dev, table);   /* the boot model used the whole work area */
         if (table_err == ESP_OK && rf_choose_direct(table, run, dl->dst, dsize, path, n_path, &dl->staging)) {
@@ -272,10 +297,10 @@ static bool journal_open(const rf_exec_dev_t *dev, rf_journal_t *j, const uint32
         return false;
     }
     const uint32_t at = journal_at(dev), len = RF_JOURNAL_SECTORS * dev->flash->sector_size;
+    bool need_have = false;
     for (uint32_t i = 0; i < n_avoid; i++) {
         if (rf_overlaps(at, len, avoid[2 * i], avoid[2 * i + 1])) {
-            RF_LOGW(dev->log, "Journal 0x%08x..0x%08x overlaps this step: no resume", (unsigned)at,
-                    (unsigned)(at + len));
+            RF_LOGW(dev->log, "Journal 0x%08x overlaps step: no resume", (unsigned)at);
             return false;
         }
     }
@@ -287,16 +312,14 @@ static bool journal_open(const rf_exec_dev_t *dev, rf_journal_t *j, const uint32
         for (uint32_t i = 0; clear && i < t->count; i++) {
             clear = !rf_overlaps(at, len, t->parts[i].offset, t->parts[i].size);
         }
-        if (!table) {
-            /* No readable table (an interrupted run erased it on its way to
-             * the new system): the journal is used only if it is there. */
-            return rf_journal_open(j, dev->flash, at, m->work, m->work_len) == ESP_OK && j->have;
-        }
-        if (!clear) {
+        if (table && !clear) {
             return false;
         }
+        /* No readable table (an interrupted run erased it on its way to
+         * the new system): the journal is used only if it is there. */
+        need_have = !table;
     }
-    return rf_journal_open(j, dev->flash, at, m->work, m->work_len) == ESP_OK;
+    return rf_journal_open(j, dev->flash, at, m->work, m->work_len) == ESP_OK && (!need_have || j->have);
 }
 
 /* Make n sectors from a blank: a sector that already reads all 0xFF is not
@@ -416,7 +439,7 @@ esp_err_t rf_exec_dl_from_journal(const rf_exec_dev_t *dev, rf_exec_dl_t *dl, vo
     if (rf_exec_check_dest(dev, dl->dst, dl->dst_size) == ESP_OK && journal_open(dev, j, NULL, 0, &m) && j->have &&
         memcmp(last->id, id, sizeof id) == 0 && last->state >= RF_JSTATE_STAGING &&
         last->state <= RF_JSTATE_COPIED && last->aux_len > 0 &&
-        (uint64_t)last->aux_addr + last->aux_len <= dev->flash->size &&
+        !past_end(last->aux_addr, last->aux_len, dev->flash->size) &&
         !rf_overlaps(last->aux_addr, last->aux_len, dl->dst, dl->dst_size)) {
         memset(&dl->running, 0, sizeof dl->running);
         memset(&dl->staging, 0, sizeof dl->staging);
@@ -436,7 +459,7 @@ esp_err_t rf_exec_dl_from_journal(const rf_exec_dev_t *dev, rf_exec_dl_t *dl, vo
 static void log_verdict(const rf_exec_dev_t *dev, uint32_t dst, const rf_eng_verdict_t *v)
 {
     if (v->rule == RF_ENG_OK && v->before_brick) {
-        RF_LOGW(dev->log, "Flash boots nothing; 0x%08x off the boot path: allowed", (unsigned)dst);
+        RF_LOGW(dev->log, "0x%08x off boot path; flash boots nothing", (unsigned)dst);
     }
     if (v->rule == RF_ENG_OK) {
         if (v->content == RF_ENG_CONTENT_MCUBOOT) {
@@ -495,14 +518,11 @@ static esp_err_t verify_image(const rf_exec_dev_t *dev, const rf_exec_check_t *c
     esp_err_t err = ESP_OK;
     const rf_sig_key_t *key = NULL;
     if (chk->pubkey != NULL) {
-        err = rf_sig_load_key(chk->pubkey, chk->pubkey_len, &c->key);
+        err = load_key(dev, chk, &c->key);
         key = &c->key;
-        if (err != ESP_OK) {
-            RF_LOGE(dev->log, "Key not loaded: %s", esp_err_to_name(err));
-        }
     }
     if (err == ESP_OK) {
-        err = rf_reader_from_flash(&c->whole, &c->whole_c, dev->flash, 0, dev->flash->size);
+        err = whole_reader(dev, &c->whole, &c->whole_c);
     }
     if (err == ESP_OK) {
         err = rf_reader_from_flash(&c->src, &c->src_c, dev->flash, addr, len);
@@ -556,8 +576,9 @@ static esp_err_t stream_source(const rf_exec_dev_t *dev, rf_exec_dl_t *dl, rf_so
             dl_note(dev, dl, RF_JSTATE_STAGING, id, flushed, total > 0 ? (uint32_t)total : 0, NULL);
         }
     }
-    if (total >= 0 && st->offset != (uint64_t)total) {
-        RF_LOGE(dev->log, "Download short: %llu of %lld bytes", (unsigned long long)st->offset, (long long)total);
+    /* total <= the limit open_checked enforced: it fits 32 bits */
+    if (total >= 0 && st->offset != (uint32_t)total) {
+        RF_LOGE(dev->log, "Download short: %u of %u bytes", (unsigned)st->offset, (unsigned)total);
         return RF_ERR_INCOMPLETE_DATA;
     }
     if (st->offset == 0) {
@@ -565,6 +586,12 @@ static esp_err_t stream_source(const rf_exec_dev_t *dev, rf_exec_dl_t *dl, rf_so
         return ESP_ERR_INVALID_SIZE;
     }
     return ESP_OK;
+}
+
+/* An image longer than the step's destination. */
+RF_NOINLINE static void log_over_dest(const rf_exec_dev_t *dev, const rf_exec_dl_t *dl, int64_t len)
+{
+    RF_LOGE(dev->log, "Image %lld B > dest 0x%08x (0x%x)", (long long)len, (unsigned)dl->dst, (unsigned)dl->dst_size);
 }
 
 /* Open the source (at io->offset when it proves the same object) and check
@@ -588,12 +615,19 @@ static esp_err_t open_checked(const rf_exec_dev_t *dev, const rf_exec_dl_t *dl, 
             RF_LOGE(dev->log, "Image %lld B > staging '%s' (0x%x)", (long long)total, dl->staging.label,
                     (unsigned)dl->staging.size);
         } else {
-            RF_LOGE(dev->log, "Image %lld B > dest 0x%08x (0x%x)", (long long)total, (unsigned)dl->dst,
-                    (unsigned)dl->dst_size);
+            log_over_dest(dev, dl, total);
         }
         return ESP_ERR_INVALID_SIZE;
     }
     return ESP_OK;
+}
+
+/* The step's image is staged (sha: its whole-file digest, zero: none). */
+static void set_staged(rf_exec_dl_t *dl, uint32_t len, const uint8_t sha[RF_SHA256_LEN])
+{
+    dl->staged = true;
+    dl->staged_len = len;
+    memcpy(dl->staged_sha, sha, RF_SHA256_LEN);
 }
 
 /* The journal says this step's image is staged: it is a hint. The staged
@@ -614,10 +648,8 @@ static bool staged_by_journal(const rf_exec_dev_t *dev, rf_exec_dl_t *dl, const 
             ESP_OK) {
         return false;
     }
-    RF_LOGI(dev->log, "'%s': already staged (journal), verified", dl->staging.label);
-    dl->staged = true;
-    dl->staged_len = last->total;
-    memcpy(dl->staged_sha, sha, sizeof sha);
+    RF_LOGD(dev->log, "'%s': already staged (journal)", dl->staging.label);
+    set_staged(dl, last->total, sha);
     return true;
 }
 
@@ -690,8 +722,7 @@ esp_err_t rf_exec_download(const rf_exec_dev_t *dev, rf_exec_dl_t *dl, const rf_
     memcpy(dl->validator, io->validator, sizeof dl->validator);
     if (how == RF_RESUME_CONTINUE) {
         resume_at = io->offset;
-        RF_LOGI(dev->log, "Resume at byte %u of %lld (%s)", (unsigned)resume_at, (long long)total,
-                io->validator);
+        RF_LOGD(dev->log, "Resume at byte %u (%s)", (unsigned)resume_at, io->validator);
     } else if (srec != NULL && srec->progress > 0) {
         dl_note(dev, dl, RF_JSTATE_NONE, id, 0, 0, NULL);   /* the staged bytes are no longer a resume point */
     }
@@ -738,11 +769,7 @@ esp_err_t rf_exec_download(const rf_exec_dev_t *dev, rf_exec_dl_t *dl, const rf_
     dl->img_sha = st->img;   /* len 0 unless hashed on the way in (image_only) */
     err = verify_image(dev, chk, dl->dst, dl->dst_size, dl->staging.offset, st->offset, file_sha, &m, &dl->img_sha);
     if (err != ESP_OK) {
-        if (dl->direct) {
-            RF_LOGE(dev->log, "Image refused; erased from dest");
-        } else {
-            RF_LOGE(dev->log, "Image refused; staged copy erased, dest untouched");
-        }
+        RF_LOGE(dev->log, "Image refused; %s", dl->direct ? "erased from dest" : "staged copy erased, dest untouched");
         if (resume_at > 0) {
             st->touched_lo = 0;   /* a resumed image that fails may mix two versions: erase it all */
         }
@@ -751,14 +778,25 @@ esp_err_t rf_exec_download(const rf_exec_dev_t *dev, rf_exec_dl_t *dl, const rf_
         return err;
     }
     dl_note(dev, dl, RF_JSTATE_STAGED, id, st->offset, st->offset, file_sha);
-    dl->staged = true;
-    dl->staged_len = st->offset;
-    memcpy(dl->staged_sha, sha, sizeof sha);   /* all zero without a whole-file digest */
+    set_staged(dl, st->offset, sha);   /* all zero without a whole-file digest */
     RF_LOGI(dev->log, "File downloaded successfully");
     return ESP_OK;
 }
 
 /* ---- copies ---- */
+
+/* The second-stage bootloader's sectors [*bl, *bl + *n): false when the chip
+ * is unknown or the partition table does not lie after the bootloader. */
+static bool boot_window(const rf_exec_dev_t *dev, uint32_t *bl, uint32_t *n)
+{
+    if (dev->chip_id == 0xFFFF) {
+        return false;
+    }
+    const uint32_t b = rf_esp_chip_bootloader_offset(dev->chip_id), pt = ptable_at(dev);
+    *bl = b;
+    *n = pt - b;
+    return pt > b;
+}
 
 /* The ranges a copy writes last, to keep the old boot chain alive as long as
  * possible: the second-stage bootloader's sectors (the only unavoidable
@@ -768,13 +806,8 @@ static uint32_t boot_deferred(const rf_exec_dev_t *dev, const mem_t *m, uint32_t
 {
     uint32_t n = 0;
     const uint32_t pt = ptable_at(dev);
-    if (dev->chip_id != 0xFFFF) {
-        uint32_t bl = rf_esp_chip_bootloader_offset(dev->chip_id);
-        if (pt > bl) {
-            out[2 * n] = bl;
-            out[2 * n + 1] = pt - bl;
-            n++;
-        }
+    if (boot_window(dev, &out[0], &out[1])) {
+        n++;
     }
     out[2 * n] = pt;
     out[2 * n + 1] = 0x1000;
@@ -811,6 +844,19 @@ static esp_err_t flash_copy(const rf_exec_dev_t *dev, uint32_t src, uint32_t len
     return rf_region_write(&w, ws);
 }
 
+/* The ESP image at [addr, addr + len) inspected into the work area (after
+ * its scratch); NULL when it is none. */
+static const rf_esp_image_info_t *inspect_at(const rf_exec_dev_t *dev, const mem_t *m, uint32_t addr, uint32_t len)
+{
+    rf_esp_image_info_t *info = in_work(m);
+    rf_reader_t r;
+    rf_reader_flash_t rctx;
+    return rf_reader_from_flash(&r, &rctx, dev->flash, addr, len) == ESP_OK &&
+                   rf_esp_image_inspect(&r, m->work, RF_BOOT_SCRATCH_LEN, info) == ESP_OK
+               ? info
+               : NULL;
+}
+
 /* On chips whose ROM falls back to a recovery bootloader: when the copy
  * rewrites the second-stage bootloader's sectors, write the new bootloader
  * (the ESP image the copy puts at the bootloader offset) at the recovery
@@ -820,25 +866,16 @@ static esp_err_t write_recovery_copy(const rf_exec_dev_t *dev, uint32_t src, uin
                                      uint32_t dst_size, const mem_t *m)
 {
     const uint32_t rec = dev->recovery_bootloader_addr, S = dev->flash->sector_size;
-    if (rec == 0 || dev->chip_id == 0xFFFF) {
-        return ESP_OK;
-    }
-    const uint32_t bl = rf_esp_chip_bootloader_offset(dev->chip_id), pt = ptable_at(dev);
-    if (pt <= bl || !rf_overlaps(dst, dst_size, bl, pt - bl) || dst > bl || bl - dst >= len) {
+    uint32_t bl, bl_n;
+    if (rec == 0 || !boot_window(dev, &bl, &bl_n) || !rf_overlaps(dst, dst_size, bl, bl_n) || dst > bl ||
+        bl - dst >= len) {
         return ESP_OK;
     }
     const uint32_t off = bl - dst;
-    rf_esp_image_info_t *info = in_work(m);
-    rf_reader_t r;
-    rf_reader_flash_t rctx;
-    uint32_t bl_len = 0;
-    if (rf_reader_from_flash(&r, &rctx, dev->flash, src + off, len - off) == ESP_OK &&
-        rf_esp_image_inspect(&r, m->work, RF_BOOT_SCRATCH_LEN, info) == ESP_OK &&
-        info->kind == RF_ESP_KIND_BOOTLOADER) {
-        bl_len = info->image_len;
-    }
+    const rf_esp_image_info_t *info = inspect_at(dev, m, src + off, len - off);
+    const uint32_t bl_len = info != NULL && info->kind == RF_ESP_KIND_BOOTLOADER ? info->image_len : 0;
     const uint32_t size = rf_align_up(bl_len, S);
-    if (bl_len == 0 || !rf_is_aligned(rec, S) || (uint64_t)rec + size > dev->flash->size ||
+    if (bl_len == 0 || !rf_is_aligned(rec, S) || past_end(rec, size, dev->flash->size) ||
         rf_overlaps(rec, size, dst, dst_size) || rf_overlaps(rec, size, src, len) ||
         rf_overlaps(rec, size, dev->flash->size - RF_JOURNAL_SECTORS * S, RF_JOURNAL_SECTORS * S)) {
         RF_LOGW(dev->log, "No recovery copy at 0x%08x: bootloader window", (unsigned)rec);
@@ -879,11 +916,8 @@ static esp_err_t copy_verified(const rf_exec_dev_t *dev, uint32_t src, uint32_t 
 
 static bool touches_bootloader(const rf_exec_dev_t *dev, uint32_t dst, uint32_t dst_size)
 {
-    if (dev->chip_id == 0xFFFF) {
-        return false;
-    }
-    const uint32_t bl = rf_esp_chip_bootloader_offset(dev->chip_id), pt = ptable_at(dev);
-    return pt > bl && rf_overlaps(dst, rf_align_up(dst_size, dev->flash->sector_size), bl, pt - bl);
+    uint32_t bl, n;
+    return boot_window(dev, &bl, &n) && rf_overlaps(dst, rf_align_up(dst_size, dev->flash->sector_size), bl, n);
 }
 
 /* A direct download is at its destination, verified there after the
@@ -903,8 +937,7 @@ static esp_err_t direct_in_place(const rf_exec_dev_t *dev, rf_exec_dl_t *dl, con
     if (err != ESP_OK) {
         return err;
     }
-    RF_LOGI(dev->log, "Image 0x%x B in place at 0x%08x; %u sectors after it erased", (unsigned)dl->staged_len,
-            (unsigned)dl->dst, (unsigned)erased);
+    RF_LOGD(dev->log, "Image in place at 0x%08x; %u sectors after it erased", (unsigned)dl->dst, (unsigned)erased);
     return ESP_OK;
 }
 
@@ -952,8 +985,7 @@ esp_err_t rf_exec_copy(const rf_exec_dev_t *dev, rf_exec_dl_t *dl, const rf_exec
         return ESP_ERR_INVALID_STATE;
     }
     if (dl->staged_len > dl->dst_size) {
-        RF_LOGE(dev->log, "Image %lld B > dest 0x%08x (0x%x)", (long long)dl->staged_len, (unsigned)dl->dst,
-                (unsigned)dl->dst_size);
+        log_over_dest(dev, dl, dl->staged_len);
         return ESP_ERR_INVALID_SIZE;
     }
     if (dl->direct) {
@@ -999,20 +1031,19 @@ static esp_err_t otadata_select(const rf_exec_dev_t *dev, const rf_ptable_t *t, 
         return ESP_ERR_NOT_FOUND;
     }
     const uint32_t idx = sel->subtype - RF_PART_SUBTYPE_OTA_MIN;
-    rf_otadata_entry_t e[2];
+    /* both entries read (in order), the newest valid one kept */
+    uint32_t max_seq = 0;
+    int newest = -1;
     for (int k = 0; k < 2; k++) {
+        rf_otadata_entry_t e;
         esp_err_t err = rf_flash_read(dev->flash, od->offset + (uint32_t)k * RF_OTADATA_SECTOR, work,
                                       RF_OTADATA_ENTRY_LEN);
         if (err != ESP_OK) {
             return err;
         }
-        rf_otadata_entry_decode(work, &e[k]);
-    }
-    uint32_t max_seq = 0;
-    int newest = -1;
-    for (int k = 0; k < 2; k++) {
-        if (e[k].valid && (newest < 0 || e[k].ota_seq > max_seq)) {
-            max_seq = e[k].ota_seq;
+        rf_otadata_entry_decode(work, &e);
+        if (e.valid && (newest < 0 || e.ota_seq > max_seq)) {
+            max_seq = e.ota_seq;
             newest = k;
         }
     }
@@ -1037,7 +1068,7 @@ static esp_err_t otadata_select(const rf_exec_dev_t *dev, const rf_ptable_t *t, 
         err = ESP_ERR_INVALID_CRC;
     }
     if (err == ESP_OK) {
-        RF_LOGI(dev->log, "otadata: '%s' (seq %u)", sel->label, (unsigned)seq);
+        RF_LOGD(dev->log, "otadata: '%s' (seq %u)", sel->label, (unsigned)seq);
     }
     return err;
 }
@@ -1052,15 +1083,9 @@ static esp_err_t backup_running_app(const rf_exec_dev_t *dev, const rf_part_t *r
                                     uint32_t *img_addr)
 {
     esp_err_t err;
-    uint32_t app_len = 0;
-    rf_reader_t r;
-    rf_reader_flash_t rctx;
-    rf_esp_image_info_t *info = in_work(m);
-    if (rf_reader_from_flash(&r, &rctx, dev->flash, run->offset, run->size) == ESP_OK &&
-        rf_esp_image_inspect(&r, m->work, RF_BOOT_SCRATCH_LEN, info) == ESP_OK) {
-        app_len = info->image_len;
-    }
-    if (src < run->offset || (uint64_t)src + len > (uint64_t)run->offset + run->size) {
+    const rf_esp_image_info_t *info = inspect_at(dev, m, run->offset, run->size);
+    const uint32_t app_len = info != NULL ? info->image_len : 0;
+    if (src < run->offset || past_end(src - run->offset, len, run->size)) {
         RF_LOGW(dev->log, "Image outside running app: no backup for 0x%08x", (unsigned)dst);
         return ESP_ERR_NOT_FOUND;
     }
@@ -1077,7 +1102,7 @@ static esp_err_t backup_running_app(const rf_exec_dev_t *dev, const rf_part_t *r
         err = ESP_ERR_NOT_FOUND;
     }
     if (err == ESP_OK) {
-        RF_LOGI(dev->log, "Backup '%s' (0x%x B) to '%s' 0x%08x", run->label, (unsigned)need, bk.label,
+        RF_LOGD(dev->log, "Backup '%s' (0x%x B) to '%s' 0x%08x", run->label, (unsigned)need, bk.label,
                 (unsigned)bk.offset);
         rf_write_stats_t ws;
         err = flash_copy(dev, run->offset, need, bk.offset, need, m, NULL, 0, blank_map, src - run->offset, len, &ws);
@@ -1121,7 +1146,9 @@ esp_err_t rf_exec_embedded(const rf_exec_dev_t *dev, uint32_t src, uint32_t len,
      * 0xFF sectors, which the copy then does not read again. */
     uint8_t *sha = m.step->emb.sparse;
     uint8_t *want_full = chk->expect_sha256 != NULL ? m.step->emb.full : NULL;
-    const bool mapped = (uint64_t)len <= (uint64_t)sizeof m.step->emb.blank_map * 8u * dev->flash->sector_size;
+    /* len <= 8 * sizeof blank_map * S, in 32 bits: rounded-up sectors per map bit */
+    const uint32_t per_map = 8u * sizeof m.step->emb.blank_map;
+    const bool mapped = len / per_map + (len % per_map != 0) <= dev->flash->sector_size;
     const rf_journal_rec_t *last = &journal->last;
     /* an earlier run backed the image up (and maybe began the copy): its
      * backup is the source, if it still hashes right and passes the checks;
@@ -1146,7 +1173,7 @@ esp_err_t rf_exec_embedded(const rf_exec_dev_t *dev, uint32_t src, uint32_t len,
         from_backup = false;
     }
     if (from_backup) {
-        RF_LOGI(dev->log, "Resume: source is backup 0x%08x", (unsigned)img);
+        RF_LOGD(dev->log, "Resume: source is backup 0x%08x", (unsigned)img);
     } else {
         rf_part_t run;
         if (err == ESP_OK && dev->running_partition != NULL && dev->running_partition(dev->ctx, &run) == ESP_OK &&
