@@ -1068,7 +1068,8 @@ static esp_err_t otadata_select(const rf_exec_dev_t *dev, const rf_ptable_t *t, 
         err = ESP_ERR_INVALID_CRC;
     }
     if (err == ESP_OK) {
-        RF_LOGD(dev->log, "otadata: '%s' (seq %u)", sel->label, (unsigned)seq);
+        /* Info, like the backup: writes outside the destination show in a device's default log */
+        RF_LOGI(dev->log, "otadata: '%s' (seq %u)", sel->label, (unsigned)seq);
     }
     return err;
 }
@@ -1102,7 +1103,7 @@ static esp_err_t backup_running_app(const rf_exec_dev_t *dev, const rf_part_t *r
         err = ESP_ERR_NOT_FOUND;
     }
     if (err == ESP_OK) {
-        RF_LOGD(dev->log, "Backup '%s' (0x%x B) to '%s' 0x%08x", run->label, (unsigned)need, bk.label,
+        RF_LOGI(dev->log, "Backup '%s' (0x%x B) to '%s' 0x%08x", run->label, (unsigned)need, bk.label,
                 (unsigned)bk.offset);
         rf_write_stats_t ws;
         err = flash_copy(dev, run->offset, need, bk.offset, need, m, NULL, 0, blank_map, src - run->offset, len, &ws);
