@@ -273,6 +273,21 @@ static esp_err_t http_event(esp_http_client_event_t *evt)
     return err;
 }
 
+/* An error line "WHAT: URL" (one call shape for the port's many), and the
+ * code to return. */
+RF_NOINLINE static esp_err_t http_fail(const http_src_t *s, esp_err_t err, const char *what)
+{
+    RF_LOGE(&s_log, "%s: %s", what, s->cfg.url);
+    return err;
+}
+
+/* A time limit broke (the connection is closed): say which. */
+RF_NOINLINE static esp_err_t http_expired(const http_src_t *s)
+{
+    RF_LOGE(&s_log, "%s exceeded: %s", rf_source_verdict_name(s->verdict), s->cfg.url);
+    return ESP_ERR_TIMEOUT;
+}
+
 static void http_close(void *ctx)
 {
     http_src_t *s = ctx;
@@ -297,8 +312,7 @@ static esp_err_t http_request(http_src_t *s, uint32_t offset, const char *if_ran
     s->content_encoding[0] = 0;
     s->client = esp_http_client_init(&s->cfg);
     if (s->client == NULL) {
-        RF_LOGE(&s_log, "No HTTP client: %s", s->cfg.url);
-        return ESP_ERR_INVALID_ARG;
+        return http_fail(s, ESP_ERR_INVALID_ARG, "No HTTP client");
     }
     /* a whole transfer may come gzip-compressed (inflated by rf_inflate.h);
      * a Range request asks for identity bytes, and so does a build without
@@ -328,12 +342,11 @@ static esp_err_t http_request(http_src_t *s, uint32_t offset, const char *if_ran
     }
     int64_t announced = esp_http_client_fetch_headers(s->client);
     if (s->expired) {
-        RF_LOGE(&s_log, "%s exceeded: %s", rf_source_verdict_name(s->verdict), s->cfg.url);
-        return ESP_ERR_TIMEOUT;
+        return http_expired(s);
     }
     if (announced < 0) {
-        RF_LOGE(&s_log, "No headers: %s", s->cfg.url);
-        return announced == -ESP_ERR_HTTP_EAGAIN ? ESP_ERR_HTTP_READ_TIMEOUT : ESP_ERR_HTTP_FETCH_HEADER;
+        return http_fail(s, announced == -ESP_ERR_HTTP_EAGAIN ? ESP_ERR_HTTP_READ_TIMEOUT : ESP_ERR_HTTP_FETCH_HEADER,
+                         "No headers");
     }
     *status = esp_http_client_get_status_code(s->client);
     *length = esp_http_client_is_chunked_response(s->client) ? -1 : esp_http_client_get_content_length(s->client);
@@ -429,8 +442,8 @@ static esp_err_t http_open_at(void *ctx, rf_source_open_t *io)
     io->start = (resume && continues) ? io->offset : 0;
     io->total = continues ? (int64_t)s->range_total : length;
     s->remaining = length;
-    rf_source_pick_validator(s->etag[0] ? s->etag : NULL, s->last_modified[0] ? s->last_modified : NULL,
-                             s->date[0] ? s->date : NULL, io->validator);
+    /* "" (header absent) counts as NULL there: no ETag, no date */
+    rf_source_pick_validator(s->etag, s->last_modified, s->date, io->validator);
     return ESP_OK;
 }
 #endif
@@ -456,16 +469,13 @@ static esp_err_t http_read(void *ctx, void *buf, uint32_t cap, uint32_t *got)
             meter_event(s, s->client, 0);   /* the wait since the last data, and the deadline */
         }
         if (s->expired && n <= 0) {   /* bytes that did arrive are handed out first */
-            RF_LOGE(&s_log, "%s exceeded: %s", rf_source_verdict_name(s->verdict), s->cfg.url);
-            return ESP_ERR_TIMEOUT;
+            return http_expired(s);
         }
         if (n == -ESP_ERR_HTTP_EAGAIN) {
-            RF_LOGE(&s_log, "Read timeout: %s", s->cfg.url);
-            return ESP_ERR_HTTP_READ_TIMEOUT;
+            return http_fail(s, ESP_ERR_HTTP_READ_TIMEOUT, "Read timeout");
         }
         if (n < 0) {
-            RF_LOGE(&s_log, "Read failed: %s", s->cfg.url);
-            return ESP_ERR_HTTP_INCOMPLETE_DATA;
+            return http_fail(s, ESP_ERR_HTTP_INCOMPLETE_DATA, "Read failed");
         }
         if (n == 0) {
             /* End of the body: complete, or the server stopped early. With a
@@ -482,8 +492,7 @@ static esp_err_t http_read(void *ctx, void *buf, uint32_t cap, uint32_t *got)
                              !esp_http_client_is_complete_data_received(s->client);
             }
             if (incomplete) {
-                RF_LOGE(&s_log, "Closed early: %s", s->cfg.url);
-                return ESP_ERR_HTTP_INCOMPLETE_DATA;
+                return http_fail(s, ESP_ERR_HTTP_INCOMPLETE_DATA, "Closed early");
             }
             return ESP_OK;
         }
