@@ -77,24 +77,16 @@ static esp_err_t take(rf_inflate_source_t *s, uint8_t *b)
     return ESP_OK;
 }
 
-/* The next n bytes into b[0, n), or dropped when b is NULL. */
+/* Up to a NUL (RFC 1952's zero-terminated strings), as a length for take_n. */
+#define TO_NUL UINT32_MAX
+
+/* The next n bytes into b[0, n), or dropped when b is NULL; n == TO_NUL (b
+ * NULL): every byte up to and including the next 0. */
 static esp_err_t take_n(rf_inflate_source_t *s, uint8_t *b, uint32_t n)
 {
-    uint8_t c;
-    for (uint32_t i = 0; i < n; i++) {
+    uint8_t c = 1;
+    for (uint32_t i = 0; n == TO_NUL ? c != 0 : i < n; i++) {
         esp_err_t err = take(s, b != NULL ? &b[i] : &c);
-        if (err != ESP_OK) {
-            return err;
-        }
-    }
-    return ESP_OK;
-}
-
-static esp_err_t skip_string(rf_inflate_source_t *s)
-{
-    uint8_t b = 1;
-    while (b != 0) {
-        esp_err_t err = take(s, &b);
         if (err != ESP_OK) {
             return err;
         }
@@ -115,21 +107,22 @@ static esp_err_t parse_header(rf_inflate_source_t *s)
         if ((err = take_n(s, h + 2, 8)) != ESP_OK) {
             return err;
         }
-        if (h[2] != 8 || (h[3] & GZ_FRESERVED) != 0) {
+        const uint8_t flg = h[3];
+        if (h[2] != 8 || (flg & GZ_FRESERVED) != 0) {
             return ESP_ERR_INVALID_RESPONSE;
         }
-        if ((h[3] & GZ_FEXTRA) &&
-            ((err = take_n(s, h, 2)) != ESP_OK || (err = take_n(s, NULL, rf_le16(h))) != ESP_OK)) {
+        if ((flg & GZ_FEXTRA) && (err = take_n(s, h, 2)) != ESP_OK) {
             return err;
         }
-        if ((h[3] & GZ_FNAME) && (err = skip_string(s)) != ESP_OK) {
-            return err;
-        }
-        if ((h[3] & GZ_FCOMMENT) && (err = skip_string(s)) != ESP_OK) {
-            return err;
-        }
-        if ((h[3] & GZ_FHCRC) && (err = take_n(s, NULL, 2)) != ESP_OK) {
-            return err;
+        /* the optional parts, in the order they come: FEXTRA's XLEN bytes,
+         * FNAME, FCOMMENT (zero-terminated), FHCRC's CRC16 */
+        static const uint8_t parts[] = { GZ_FEXTRA, GZ_FNAME, GZ_FCOMMENT, GZ_FHCRC };
+        for (size_t i = 0; i < sizeof parts; i++) {
+            const uint8_t f = parts[i];
+            if ((flg & f) &&
+                (err = take_n(s, NULL, f == GZ_FEXTRA ? rf_le16(h) : f == GZ_FHCRC ? 2u : TO_NUL)) != ESP_OK) {
+                return err;
+            }
         }
         return ESP_OK;
     }
