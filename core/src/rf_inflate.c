@@ -159,17 +159,15 @@ static void sum_output(rf_inflate_source_t *s, const uint8_t *p, size_t n)
 static esp_err_t check_trailer(rf_inflate_source_t *s)
 {
     uint8_t t[8];
-    esp_err_t err = take_n(s, t, s->mode == MODE_GZIP ? 8u : 4u);
+    const bool gz = s->mode == MODE_GZIP;
+    esp_err_t err = take_n(s, t, gz ? 8u : 4u);
     if (err != ESP_OK) {
         return err;
     }
-    bool ok;
-    if (s->mode == MODE_GZIP) {
-        ok = rf_le32(t) == s->crc && rf_le32(t + 4) == s->out_len;
-    } else {
-        uint32_t want = ((uint32_t)t[0] << 24) | ((uint32_t)t[1] << 16) | ((uint32_t)t[2] << 8) | t[3];
-        ok = want == ((s->adler_b << 16) | s->adler_a);
-    }
+    /* gzip: CRC-32 and ISIZE, little-endian; zlib: Adler-32, big-endian */
+    const uint32_t first = rf_le32(t);
+    const bool ok = gz ? first == s->crc && rf_le32(t + 4) == s->out_len
+                       : __builtin_bswap32(first) == ((s->adler_b << 16) | s->adler_a);
     return ok ? ESP_OK : ESP_ERR_INVALID_CRC;
 }
 
