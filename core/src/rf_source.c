@@ -189,30 +189,33 @@ bool rf_source_parse_content_range(const char *v, uint64_t *first, uint64_t *las
     while (*v == ' ' || *v == '\t') {
         v++;
     }
-    static const char unit[] = "bytes ";
-    for (size_t i = 0; i < sizeof unit - 1; i++) {
-        char c = v[i];
-        if (c >= 'A' && c <= 'Z') {
-            c = (char)(c - 'A' + 'a');
-        }
-        if (c != unit[i]) {
+    /* "bytes" in any case (a byte ORed with 0x20 equals a lower-case letter
+     * only when it is that letter in either case), then one space */
+    for (size_t i = 0; i < 5; i++) {
+        if ((v[i] | 0x20) != "bytes"[i]) {
             return false;
         }
     }
-    v += sizeof unit - 1;
-    uint64_t a, b, t;
-    if (!parse_u64(&v, &a) || *v++ != '-' || !parse_u64(&v, &b) || *v++ != '/' || !parse_u64(&v, &t)) {
+    if (v[5] != ' ') {
         return false;
+    }
+    v += 6;
+    /* FIRST '-' LAST '/' TOTAL */
+    uint64_t n[3];
+    for (size_t i = 0; i < 3; i++) {
+        if ((i > 0 && *v++ != "-/"[i - 1]) || !parse_u64(&v, &n[i])) {
+            return false;
+        }
     }
     while (*v == ' ' || *v == '\t' || *v == '\r' || *v == '\n') {
         v++;
     }
-    if (*v != 0 || a > b || b >= t) {
+    if (*v != 0 || n[0] > n[1] || n[1] >= n[2]) {
         return false;
     }
-    *first = a;
-    *last = b;
-    *total = t;
+    *first = n[0];
+    *last = n[1];
+    *total = n[2];
     return true;
 }
 
