@@ -482,16 +482,9 @@ static esp_err_t http_read(void *ctx, void *buf, uint32_t cap, uint32_t *got)
              * known length, fewer bytes than announced; chunked, no final
              * chunk. A body delimited by the connection's close (no length,
              * not chunked) cannot be told from a truncated one. */
-            bool incomplete;
-            if (s->skip > 0) {
-                incomplete = true;
-            } else if (s->remaining >= 0) {
-                incomplete = s->remaining > 0 && !esp_http_client_is_complete_data_received(s->client);
-            } else {
-                incomplete = esp_http_client_is_chunked_response(s->client) &&
-                             !esp_http_client_is_complete_data_received(s->client);
-            }
-            if (incomplete) {
+            if (s->skip > 0 ||
+                ((s->remaining >= 0 ? s->remaining > 0 : esp_http_client_is_chunked_response(s->client)) &&
+                 !esp_http_client_is_complete_data_received(s->client))) {
                 return http_fail(s, ESP_ERR_HTTP_INCOMPLETE_DATA, "Closed early");
             }
             return ESP_OK;
@@ -521,29 +514,21 @@ static const char *http_content_encoding(void *ctx)
 typedef struct {
     rf_inflate_source_t infl;   /* first: the wrapper's functions take the struct */
     http_src_t http;
-    rf_inflater_t inf;          /* lazy: reset allocates the tinfl state */
-    rf_inflater_t tinfl_inf;
+    rf_inflater_t inf;          /* lazy: its first reset allocates the tinfl state ... */
     rf_tinfl_inflater_t *tinfl;
 } port_src_t;
 
 static esp_err_t lazy_reset(void *ctx)
 {
     port_src_t *p = ctx;
+    p->tinfl = calloc(1, sizeof *p->tinfl);
     if (p->tinfl == NULL) {
-        p->tinfl = calloc(1, sizeof *p->tinfl);
-        if (p->tinfl == NULL) {
-            return ESP_ERR_NO_MEM;
-        }
-        rf_tinfl_inflater_init(p->tinfl, &p->tinfl_inf);
-        p->inf.in_buf = p->tinfl_inf.in_buf;   /* the input buffer comes with the state */
+        return ESP_ERR_NO_MEM;
     }
-    return p->tinfl_inf.reset(p->tinfl_inf.ctx);
-}
-
-static int lazy_run(void *ctx, const uint8_t *in, size_t *in_len, uint8_t *out, size_t *out_len)
-{
-    port_src_t *p = ctx;
-    return p->tinfl_inf.run(p->tinfl_inf.ctx, in, in_len, out, out_len);
+    /* ... and makes inf tinfl's own (its ctx, functions and the input
+     * buffer that comes with the state): later calls go straight there */
+    rf_tinfl_inflater_init(p->tinfl, &p->inf);
+    return p->inf.reset(p->inf.ctx);
 }
 #else
 /* Without gzip the core reads the HTTP source itself. */
@@ -585,7 +570,7 @@ static esp_err_t make_source(void *ctx, const esp_http_client_config_t *http, rf
 #endif
 #if PORT_GZIP
     inner.content_encoding = http_content_encoding;
-    p->inf = (rf_inflater_t){ .ctx = p, .reset = lazy_reset, .run = lazy_run };
+    p->inf = (rf_inflater_t){ .ctx = p, .reset = lazy_reset };   /* no run before a reset */
     rf_inflate_source_init(&p->infl, &inner, &p->inf, out);
 #else
     *out = inner;   /* ctx: &p->http, which is p */
