@@ -49,12 +49,7 @@ void rf_journal_encode(const rf_journal_rec_t *r, uint8_t out[RF_JOURNAL_REC_LEN
     rf_put_le32(out, RF_JOURNAL_MAGIC);
     out[9] = out[10] = out[11] = 0;
     fields((rf_journal_rec_t *)r, out, true);
-    uint8_t n = 0;
-    if (rf_source_validator_ok(r->validator)) {
-        while (r->validator[n] != 0) {
-            n++;
-        }
-    }
+    const uint8_t n = (uint8_t)rf_source_validator_len(r->validator);   /* < RF_SOURCE_VALIDATOR_MAX */
     out[VALIDATOR_AT] = n;
     RF_MEMCPY(out + VALIDATOR_AT + 1, r->validator, n);
     rf_put_le32(out + RF_JOURNAL_REC_LEN - 4, rf_crc32_le(0, out, RF_JOURNAL_REC_LEN - 4));
@@ -72,11 +67,9 @@ bool rf_journal_decode(const uint8_t in[RF_JOURNAL_REC_LEN], rf_journal_rec_t *r
     if (n < RF_SOURCE_VALIDATOR_MAX) {
         RF_MEMCPY(r->validator, in + VALIDATOR_AT + 1, n);
     }
-    size_t len = 0;
-    while (len < n && r->validator[len] != 0) {
-        len++;
-    }
-    if (len != n || !rf_source_validator_ok(r->validator)) {
+    /* exactly n bytes (no NUL among them) that make a validator; n == 0
+     * leaves "" too */
+    if (rf_source_validator_len(r->validator) != n) {
         r->validator[0] = 0;   /* forged or torn: no validator, no resume */
     }
     return true;

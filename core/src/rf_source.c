@@ -34,25 +34,35 @@ esp_err_t rf_source_open_at(const rf_source_t *src, rf_source_open_t *io)
     return src->open(src->ctx, 0, &io->total);
 }
 
-bool rf_source_validator_ok(const char *v)
+size_t rf_source_validator_len(const char *v)
 {
-    if (v == NULL || v[0] == 0) {
-        return false;
-    }
     size_t n = 0;
-    for (; v[n] != 0; n++) {
-        if (n >= RF_SOURCE_VALIDATOR_MAX - 1 || (unsigned char)v[n] < 0x20 || (unsigned char)v[n] > 0x7E) {
-            return false;
+    for (; v != NULL && v[n] != 0; n++) {
+        /* visible ASCII and space: 0x20..0x7E */
+        if (n >= RF_SOURCE_VALIDATOR_MAX - 1 || (uint8_t)(v[n] - 0x20) > 0x7E - 0x20) {
+            return 0;
         }
     }
-    return true;
+    return n;
 }
 
-static bool copy_validator(const char *v, char out[RF_SOURCE_VALIDATOR_MAX])
+bool rf_source_validator_ok(const char *v)
+{
+    return rf_source_validator_len(v) != 0;
+}
+
+/* v past its leading spaces and tabs (HTTP's OWS); NULL stays NULL. */
+RF_NOINLINE static const char *skip_ows(const char *v)
 {
     while (v != NULL && (*v == ' ' || *v == '\t')) {
         v++;
     }
+    return v;
+}
+
+static bool copy_validator(const char *v, char out[RF_SOURCE_VALIDATOR_MAX])
+{
+    v = skip_ows(v);
     if (v == NULL) {
         return false;
     }
@@ -88,11 +98,9 @@ static int32_t name3(const char **p, const char *names, unsigned n)
 
 bool rf_source_http_date(const char *v, int64_t *secs)
 {
+    v = skip_ows(v);
     if (v == NULL) {
         return false;
-    }
-    while (*v == ' ' || *v == '\t') {
-        v++;
     }
     /* IMF-fixdate, the one form taken: 'w' a day name, 'm' a month name,
      * '#' a digit, every other character itself. The numbers go to f[] in
@@ -183,11 +191,9 @@ static bool parse_u64(const char **p, uint64_t *v)
 
 bool rf_source_parse_content_range(const char *v, uint64_t *first, uint64_t *last, uint64_t *total)
 {
+    v = skip_ows(v);
     if (v == NULL) {
         return false;
-    }
-    while (*v == ' ' || *v == '\t') {
-        v++;
     }
     /* "bytes" in any case (a byte ORed with 0x20 equals a lower-case letter
      * only when it is that letter in either case), then one space */
