@@ -22,11 +22,13 @@ bool rf_inflate_name_is_gz(const char *name)
     if (name == NULL) {
         return false;
     }
-    size_t n = 0;
-    while (name[n] != 0 && name[n] != '?' && name[n] != '#') {
-        n++;
+    /* the last three bytes before the end, '?' or '#' (0 for the missing
+     * ones of a shorter name, and '.' is never 0) */
+    uint32_t last3 = 0;
+    for (; *name != 0 && *name != '?' && *name != '#'; name++) {
+        last3 = (last3 << 8) | (uint8_t)*name;
     }
-    return n >= 3 && name[n - 3] == '.' && name[n - 2] == 'g' && name[n - 1] == 'z';
+    return (last3 & 0xFFFFFFu) == (('.' << 16) | ('g' << 8) | 'z');
 }
 
 static bool encoding_is_compressed(const char *e)
@@ -179,7 +181,8 @@ static void inner_close(rf_inflate_source_t *s)
     }
 }
 
-RF_NOINLINE static void begin(rf_inflate_source_t *s)
+/* A fresh start for an open; true when the name says the stream is gzip. */
+RF_NOINLINE static bool begin(rf_inflate_source_t *s)
 {
     inner_close(s);
     s->in_pos = s->in_len = 0;
@@ -191,6 +194,7 @@ RF_NOINLINE static void begin(rf_inflate_source_t *s)
     s->adler_b = 0;
     s->out_len = 0;
     s->err = ESP_OK;
+    return rf_inflate_name_is_gz(s->inner.name);
 }
 
 /* The inner source answered from byte `start`: identity bytes pass as they
@@ -216,14 +220,14 @@ static esp_err_t opened(rf_inflate_source_t *s, bool by_name, uint32_t start, in
 static esp_err_t src_open(void *ctx, uint32_t offset, int64_t *total_len)
 {
     rf_inflate_source_t *s = ctx;
-    begin(s);
-    const bool by_name = rf_inflate_name_is_gz(s->inner.name);
+    const bool by_name = begin(s);
     if (by_name && offset > 0) {
         return ESP_ERR_NOT_SUPPORTED;
     }
-    esp_err_t err = s->inner.open(s->inner.ctx, by_name ? 0 : offset, total_len);
+    /* from here by_name means offset == 0 */
+    esp_err_t err = s->inner.open(s->inner.ctx, offset, total_len);
     s->inner_open = true;
-    return err != ESP_OK ? err : opened(s, by_name, by_name ? 0 : offset, total_len);
+    return err != ESP_OK ? err : opened(s, by_name, offset, total_len);
 }
 
 /* With validators (rf_source.h): an identity response resumes as the inner
@@ -232,8 +236,7 @@ static esp_err_t src_open(void *ctx, uint32_t offset, int64_t *total_len)
 static esp_err_t src_open_at(void *ctx, rf_source_open_t *io)
 {
     rf_inflate_source_t *s = ctx;
-    begin(s);
-    const bool by_name = rf_inflate_name_is_gz(s->inner.name);
+    const bool by_name = begin(s);
     if (by_name) {
         io->offset = 0;
         io->if_range = NULL;
