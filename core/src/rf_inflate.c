@@ -250,6 +250,7 @@ static esp_err_t src_open_at(void *ctx, rf_source_open_t *io)
     return err;
 }
 
+/* *got is 0 on entry (src_read) and stays so unless bytes come. */
 static esp_err_t inflate_some(rf_inflate_source_t *s, uint8_t *buf, uint32_t cap, uint32_t *got)
 {
     esp_err_t err;
@@ -285,8 +286,7 @@ static esp_err_t inflate_some(rf_inflate_source_t *s, uint8_t *buf, uint32_t cap
             return ESP_ERR_HTTP_INCOMPLETE_DATA;
         }
     }
-    *got = 0;   /* the end; bytes after the trailer are ignored */
-    return ESP_OK;
+    return ESP_OK;   /* the end (*got is 0); bytes after the trailer are ignored */
 }
 
 static esp_err_t src_read(void *ctx, void *buf, uint32_t cap, uint32_t *got)
