@@ -185,24 +185,28 @@ RF_NOINLINE static uint64_t port_now_ms(void)
 }
 
 typedef struct {
-    esp_http_client_config_t cfg;   /* the caller's, with our event handler in front of theirs */
-    http_event_handle_cb user_handler;
-    void *user_data;
+    /* the fields the code touches most first: short offsets, compressed
+     * instructions */
     esp_http_client_handle_t client;
-    int64_t remaining;      /* body bytes still expected from this response, -1: unknown */
     uint32_t skip;          /* bytes to drop: a server that ignored our Range (open() only) */
+    int64_t remaining;      /* body bytes still expected from this response, -1: unknown */
+    uint64_t event_ms;      /* the meter's clock: last event, or the start of the call waiting for one */
+    rf_source_verdict_t verdict;
+    bool expired;           /* a limit broke: the connection was closed */
 #if PORT_RESUME
     bool has_range;         /* a Content-Range header that parses strictly ... */
     uint64_t range_first, range_last, range_total;   /* ... with these values */
+#endif
+    rf_source_meter_t meter;
+    esp_http_client_config_t cfg;   /* the caller's, with our event handler in front of theirs */
+    http_event_handle_cb user_handler;
+    void *user_data;
+#if PORT_RESUME
     char etag[RF_SOURCE_VALIDATOR_MAX + 1];
     char last_modified[RF_SOURCE_VALIDATOR_MAX + 1];
     char date[40];
 #endif
     char content_encoding[16]; /* the response's, "" for none (rf_inflate.h inflates gzip) */
-    rf_source_meter_t meter;
-    uint64_t event_ms;      /* the meter's clock: last event, or the start of the call waiting for one */
-    bool expired;           /* a limit broke: the connection was closed */
-    rf_source_verdict_t verdict;
 } http_src_t;
 
 static void note(char *dst, size_t cap, const char *v)
