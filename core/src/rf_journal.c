@@ -23,22 +23,28 @@ static const struct {
 };
 #undef FIELD
 
+/* A little-endian host keeps a uint32_t as the slot does: its fields are
+ * plain bytes both ways. */
+#if defined(__BYTE_ORDER__) && defined(__ORDER_LITTLE_ENDIAN__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+#define HOST_LE 1
+#else
+#define HOST_LE 0
+#endif
+
 /* to_slot: record -> slot, else slot -> record */
 RF_NOINLINE static void fields(rf_journal_rec_t *r, uint8_t *slot, bool to_slot)
 {
     for (size_t i = 0; i < sizeof k_fields / sizeof k_fields[0]; i++) {
         uint8_t *in_rec = (uint8_t *)r + k_fields[i].rec, *in_slot = slot + k_fields[i].slot;
         const uint8_t n = k_fields[i].len;
-        if (n == 4) {
+        if (!HOST_LE && n == 4) {
             if (to_slot) {
                 rf_put_le32(in_slot, *(uint32_t *)(void *)in_rec);
             } else {
                 *(uint32_t *)(void *)in_rec = rf_le32(in_slot);
             }
-        } else if (to_slot) {
-            RF_MEMCPY(in_slot, in_rec, n);
         } else {
-            RF_MEMCPY(in_rec, in_slot, n);
+            RF_MEMCPY(to_slot ? in_slot : in_rec, to_slot ? in_rec : in_slot, n);
         }
     }
 }
