@@ -98,6 +98,14 @@ static void port_log(void *arg, rf_log_level_t level, const char *tag, const cha
  * URL comes last. */
 static const rf_log_t s_log = { .fn = port_log };
 
+/* An error line "WHAT: URL" (one call shape for the port's many), and the
+ * code to return. */
+RF_NOINLINE static esp_err_t fail_at(const char *url, esp_err_t err, const char *what)
+{
+    RF_LOGE(&s_log, "%s: %s", what, url);
+    return err;
+}
+
 /* ---- flash ---------------------------------------------------------------- */
 
 static esp_err_t flash_read(void *ctx, uint32_t addr, void *buf, uint32_t len)
@@ -277,14 +285,6 @@ static esp_err_t http_event(esp_http_client_event_t *evt)
     return err;
 }
 
-/* An error line "WHAT: URL" (one call shape for the port's many), and the
- * code to return. */
-RF_NOINLINE static esp_err_t http_fail(const http_src_t *s, esp_err_t err, const char *what)
-{
-    RF_LOGE(&s_log, "%s: %s", what, s->cfg.url);
-    return err;
-}
-
 /* A time limit broke (the connection is closed): say which. */
 RF_NOINLINE static esp_err_t http_expired(const http_src_t *s)
 {
@@ -316,7 +316,7 @@ static esp_err_t http_request(http_src_t *s, uint32_t offset, const char *if_ran
     s->content_encoding[0] = 0;
     s->client = esp_http_client_init(&s->cfg);
     if (s->client == NULL) {
-        return http_fail(s, ESP_ERR_INVALID_ARG, "No HTTP client");
+        return fail_at(s->cfg.url, ESP_ERR_INVALID_ARG, "No HTTP client");
     }
     /* a whole transfer may come gzip-compressed (inflated by rf_inflate.h);
      * a Range request asks for identity bytes, and so does a build without
@@ -349,7 +349,7 @@ static esp_err_t http_request(http_src_t *s, uint32_t offset, const char *if_ran
         return http_expired(s);
     }
     if (announced < 0) {
-        return http_fail(s, announced == -ESP_ERR_HTTP_EAGAIN ? ESP_ERR_HTTP_READ_TIMEOUT : ESP_ERR_HTTP_FETCH_HEADER,
+        return fail_at(s->cfg.url, announced == -ESP_ERR_HTTP_EAGAIN ? ESP_ERR_HTTP_READ_TIMEOUT : ESP_ERR_HTTP_FETCH_HEADER,
                          "No headers");
     }
     *status = esp_http_client_get_status_code(s->client);
@@ -476,10 +476,10 @@ static esp_err_t http_read(void *ctx, void *buf, uint32_t cap, uint32_t *got)
             return http_expired(s);
         }
         if (n == -ESP_ERR_HTTP_EAGAIN) {
-            return http_fail(s, ESP_ERR_HTTP_READ_TIMEOUT, "Read timeout");
+            return fail_at(s->cfg.url, ESP_ERR_HTTP_READ_TIMEOUT, "Read timeout");
         }
         if (n < 0) {
-            return http_fail(s, ESP_ERR_HTTP_INCOMPLETE_DATA, "Read failed");
+            return fail_at(s->cfg.url, ESP_ERR_HTTP_INCOMPLETE_DATA, "Read failed");
         }
         if (n == 0) {
             /* End of the body: complete, or the server stopped early. With a
@@ -489,7 +489,7 @@ static esp_err_t http_read(void *ctx, void *buf, uint32_t cap, uint32_t *got)
             if (s->skip > 0 ||
                 ((s->remaining >= 0 ? s->remaining > 0 : esp_http_client_is_chunked_response(s->client)) &&
                  !esp_http_client_is_complete_data_received(s->client))) {
-                return http_fail(s, ESP_ERR_HTTP_INCOMPLETE_DATA, "Closed early");
+                return fail_at(s->cfg.url, ESP_ERR_HTTP_INCOMPLETE_DATA, "Closed early");
             }
             return ESP_OK;
         }
@@ -549,13 +549,11 @@ static esp_err_t make_source(void *ctx, const esp_http_client_config_t *http, rf
     }
     /* Refused here, before anything is erased: download_bin makes the source first. */
     if (!CONFIG_SELF_REFLASHER_ALLOW_PLAIN_HTTP && strncasecmp(http->url, "http://", 7) == 0) {
-        RF_LOGE(&s_log, "Plain HTTP off (SELF_REFLASHER_ALLOW_PLAIN_HTTP): %s", http->url);
-        return ESP_ERR_NOT_SUPPORTED;
+        return fail_at(http->url, ESP_ERR_NOT_SUPPORTED, "Plain HTTP off (SELF_REFLASHER_ALLOW_PLAIN_HTTP)");
     }
 #if !PORT_GZIP
     if (rf_inflate_name_is_gz(http->url)) {
-        RF_LOGE(&s_log, "gzip off: %s", http->url);
-        return ESP_ERR_NOT_SUPPORTED;
+        return fail_at(http->url, ESP_ERR_NOT_SUPPORTED, "gzip off");
     }
 #endif
     port_src_t *p = calloc(1, sizeof *p);
