@@ -120,8 +120,9 @@ bool rf_source_http_date(const char *v, int64_t *secs)
             f[k++] = x;
         } else if (*p == 'w' || *p == 'm') {
             const bool month = *p++ == 'm';
-            int32_t i = month ? name3(&v, "JanFebMarAprMayJunJulAugSepOctNovDec", 12)
-                              : name3(&v, "MonTueWedThuFriSatSun", 7);
+            /* the day names follow the month names */
+            static const char names[] = "JanFebMarAprMayJunJulAugSepOctNovDecMonTueWedThuFriSatSun";
+            int32_t i = name3(&v, month ? names : names + 36, month ? 12u : 7u);
             if (i < 0) {
                 return false;
             }
