@@ -374,7 +374,7 @@ static esp_err_t http_request(http_src_t *s, uint32_t offset, const char *if_ran
 
 static void start_meter(http_src_t *s)
 {
-    rf_source_limits_t lim = {
+    static const rf_source_limits_t lim = {
         .deadline_ms = (uint32_t)CONFIG_SELF_REFLASHER_DOWNLOAD_DEADLINE_S * 1000u,
         .min_rate_bps = (uint32_t)CONFIG_SELF_REFLASHER_MIN_RATE_BPS,
         .rate_window_ms = (uint32_t)CONFIG_SELF_REFLASHER_MIN_RATE_WINDOW_S * 1000u,
@@ -637,10 +637,16 @@ const esp_self_reflasher_platform_t *esp_self_reflasher_default_platform(void)
         RF_LOGE(&s_log, "No flash chip");
         return NULL;
     }
-    s_flash = (rf_flash_t){
-        .ctx = chip, .size = size, .sector_size = 4096, .block_size = 65536, .page_size = 256,
-        .read = flash_read, .program = flash_program, .erase = flash_erase,
-    };
+    /* field by field: the cost hints stay 0 as s_flash starts (static) and
+     * nothing else writes it */
+    s_flash.ctx = chip;
+    s_flash.size = size;
+    s_flash.sector_size = 4096;
+    s_flash.block_size = 65536;
+    s_flash.page_size = 256;
+    s_flash.read = flash_read;
+    s_flash.program = flash_program;
+    s_flash.erase = flash_erase;
 #if !CONFIG_SPI_FLASH_DANGEROUS_WRITE_ALLOWED
     RF_LOGW(&s_log, "SPI_FLASH_DANGEROUS_WRITE_ALLOWED off: boot area writes fail");
 #endif
