@@ -36,14 +36,17 @@ static bool encoding_is_compressed(const char *e)
     if (e == NULL) {
         return false;
     }
-    static const char *const names[] = { "gzip", "x-gzip", "deflate" };
-    for (size_t k = 0; k < sizeof names / sizeof names[0]; k++) {
+    /* the names, each ended by a NUL, the list by an empty one */
+    for (const char *n = "gzip\0x-gzip\0deflate\0"; *n != 0; n++) {
         size_t i = 0;
-        while (names[k][i] != 0 && (e[i] | 0x20) == names[k][i]) {
+        while (n[i] != 0 && (e[i] | 0x20) == n[i]) {
             i++;
         }
-        if (names[k][i] == 0 && e[i] == 0) {
+        if (n[i] == 0 && e[i] == 0) {
             return true;
+        }
+        while (*n != 0) {
+            n++;
         }
     }
     return false;
