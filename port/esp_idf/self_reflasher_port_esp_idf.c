@@ -133,8 +133,7 @@ static void part_to_rf(const esp_partition_t *p, rf_part_t *out)
     out->offset = (uint32_t)p->address;
     out->size = (uint32_t)p->size;
     size_t n = strnlen(p->label, RF_PART_LABEL_MAX);
-    memcpy(out->label, p->label, n);
-    out->label[n] = 0;
+    memcpy(out->label, p->label, n);   /* NUL-terminated: zeroed above, n <= RF_PART_LABEL_MAX */
     out->flags = p->encrypted ? RF_PART_FLAG_ENCRYPTED : 0;
 }
 
@@ -227,7 +226,7 @@ static void note(char *dst, size_t cap, const char *v)
  * trickle (one byte or one header line at a time, each within timeout_ms)
  * would hold them for hours. On a broken limit the connection is closed:
  * the client's next transport read fails and the call returns. */
-static void meter_event(http_src_t *s, esp_http_client_handle_t client, uint64_t bytes)
+static void meter_event(http_src_t *s, esp_http_client_handle_t client, uint32_t bytes)   /* bytes < 2 GiB */
 {
     uint64_t now = port_now_ms();
     rf_source_verdict_t v = rf_source_meter_check(&s->meter, now, now - s->event_ms, bytes);
@@ -259,7 +258,7 @@ static esp_err_t http_event(esp_http_client_event_t *evt)
 {
     http_src_t *s = evt->user_data;
     if (evt->event_id == HTTP_EVENT_ON_DATA && evt->data_len > 0) {
-        meter_event(s, evt->client, (uint64_t)evt->data_len);
+        meter_event(s, evt->client, (uint32_t)evt->data_len);   /* > 0 */
     }
     if (evt->event_id == HTTP_EVENT_ON_HEADER && evt->header_key != NULL && evt->header_value != NULL) {
         const char *k = evt->header_key, *v = evt->header_value;
