@@ -174,7 +174,8 @@ rf_resume_t rf_resume_decide(const rf_journal_rec_t *rec, const rf_source_open_t
     if (io->start == 0) {
         return RF_RESUME_RESTARTED;
     }
-    if (rec == NULL || io->offset == 0 || io->offset != rec->progress || io->start != io->offset ||
+    /* io->start != 0 here, so io->start == io->offset also means offset > 0 */
+    if (rec == NULL || io->offset != rec->progress || io->start != io->offset ||
         !rf_source_validator_ok(rec->validator)) {
         return RF_RESUME_REOPEN;
     }

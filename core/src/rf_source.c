@@ -138,12 +138,12 @@ bool rf_source_http_date(const char *v, int64_t *secs)
         return false;
     }
     /* days since 1970-01-01 of a proleptic Gregorian date (civil-from-days inverse) */
-    int32_t yy = y - (mon <= 2) + 400;   /* >= 399: one era ahead, so no negative division */
-    int32_t era = yy / 400 - 1;
-    int32_t yoe = yy % 400;
+    int32_t yy = y - (mon <= 2) + 400;   /* >= 399: one era (146097 days) ahead, so no negative division */
     int32_t doy = (153 * (mon + (mon > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-    int32_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    int32_t days_since = era * 146097 + doe - 719468;
+    /* = (yy / 400 - 1) * 146097 + doe(yy % 400) - 719468, with
+     * doe(r) = r * 365 + r / 4 - r / 100 + doy: yy = 400 q + r gives
+     * yy * 365 + yy / 4 - yy / 100 + yy / 400 = 146097 q + r * 365 + r / 4 - r / 100 */
+    int32_t days_since = yy * 365 + yy / 4 - yy / 100 + yy / 400 + doy - (719468 + 146097);
     *secs = (int64_t)days_since * 86400 + (hh * 3600 + mm * 60 + ss);
     return true;
 }
