@@ -51,6 +51,14 @@ bool rf_source_validator_ok(const char *v)
     return rf_source_validator_len(v) != 0;
 }
 
+/* ' ', '\t', '\r' or '\n': bits 0 ('\t' - 9), 1 ('\n'), 4 ('\r') and
+ * 23 (' ') of a mask indexed from 9; anything below 9 wraps far above. */
+static inline bool is_ws_crlf(char c)
+{
+    const uint32_t i = (uint32_t)(uint8_t)c - 9u;
+    return i < 24u && ((0x800013u >> i) & 1u) != 0;
+}
+
 /* v past its leading spaces and tabs (HTTP's OWS); NULL stays NULL. */
 RF_NOINLINE static const char *skip_ows(const char *v)
 {
@@ -67,7 +75,7 @@ static bool copy_validator(const char *v, char out[RF_SOURCE_VALIDATOR_MAX])
         return false;
     }
     size_t n = str_len(v);
-    while (n > 0 && (v[n - 1] == ' ' || v[n - 1] == '\t' || v[n - 1] == '\r' || v[n - 1] == '\n')) {
+    while (n > 0 && is_ws_crlf(v[n - 1])) {
         n--;
     }
     if (n == 0 || n >= RF_SOURCE_VALIDATOR_MAX) {
@@ -214,7 +222,7 @@ bool rf_source_parse_content_range(const char *v, uint64_t *first, uint64_t *las
             return false;
         }
     }
-    while (*v == ' ' || *v == '\t' || *v == '\r' || *v == '\n') {
+    while (is_ws_crlf(*v)) {
         v++;
     }
     if (*v != 0 || n[0] > n[1] || n[1] >= n[2]) {
