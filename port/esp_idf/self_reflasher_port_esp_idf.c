@@ -199,14 +199,16 @@ typedef struct {
     int64_t remaining;      /* body bytes still expected from this response, -1: unknown */
     uint64_t event_ms;      /* the meter's clock: last event, or the start of the call waiting for one */
     rf_source_verdict_t verdict;
-    bool expired;           /* a limit broke: the connection was closed */
+    uint32_t expired;       /* 1: a limit broke: the connection was closed (a word: compressed access) */
 #if PORT_RESUME
-    bool has_range;         /* a Content-Range header that parses strictly ... */
+    uint32_t has_range;     /* 1: a Content-Range header that parses strictly ... */
+#endif
+    http_event_handle_cb user_handler;   /* here: no padding before the 64-bit fields */
+#if PORT_RESUME
     uint64_t range_first, range_last, range_total;   /* ... with these values */
 #endif
     rf_source_meter_t meter;
     esp_http_client_config_t cfg;   /* the caller's, with our event handler in front of theirs */
-    http_event_handle_cb user_handler;
     void *user_data;
 #if PORT_RESUME
     char etag[RF_SOURCE_VALIDATOR_MAX + 1];
