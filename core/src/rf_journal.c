@@ -14,15 +14,6 @@ _Static_assert(VALIDATOR_AT + 1 + RF_SOURCE_VALIDATOR_MAX <= RF_JOURNAL_REC_LEN 
 /* The fixed fields: where each lies in the record and in the slot, and its
  * length (4: a little-endian number; otherwise bytes). One table for both
  * directions, so the layout is written once. */
-#define FIELD(f, at) { (uint8_t)offsetof(rf_journal_rec_t, f), at, (uint8_t)sizeof(((rf_journal_rec_t *)0)->f) }
-static const struct {
-    uint8_t rec, slot, len;
-} k_fields[] = {
-    FIELD(seq, 4), FIELD(state, 8), FIELD(id, 12), FIELD(progress, 28), FIELD(total, 32), FIELD(sha256, 36),
-    FIELD(aux_addr, 68), FIELD(aux_len, 72),
-};
-#undef FIELD
-
 /* A little-endian host keeps a uint32_t as the slot does: its fields are
  * plain bytes both ways. */
 #if defined(__BYTE_ORDER__) && defined(__ORDER_LITTLE_ENDIAN__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
@@ -30,6 +21,26 @@ static const struct {
 #else
 #define HOST_LE 0
 #endif
+
+#define FIELD(f, at) { (uint8_t)offsetof(rf_journal_rec_t, f), at, (uint8_t)sizeof(((rf_journal_rec_t *)0)->f) }
+static const struct {
+    uint8_t rec, slot, len;
+} k_fields[] = {
+    FIELD(seq, 4), FIELD(state, 8), FIELD(id, 12),
+#if HOST_LE
+    /* progress, total, sha256, aux_addr, aux_len: one run of bytes in both */
+    { (uint8_t)offsetof(rf_journal_rec_t, progress), 28,
+      (uint8_t)(offsetof(rf_journal_rec_t, aux_len) + 4 - offsetof(rf_journal_rec_t, progress)) },
+#else
+    FIELD(progress, 28), FIELD(total, 32), FIELD(sha256, 36), FIELD(aux_addr, 68), FIELD(aux_len, 72),
+#endif
+};
+_Static_assert(offsetof(rf_journal_rec_t, total) == offsetof(rf_journal_rec_t, progress) + 4 &&
+                   offsetof(rf_journal_rec_t, sha256) == offsetof(rf_journal_rec_t, progress) + 8 &&
+                   offsetof(rf_journal_rec_t, aux_addr) == offsetof(rf_journal_rec_t, progress) + 40 &&
+                   offsetof(rf_journal_rec_t, aux_len) == offsetof(rf_journal_rec_t, progress) + 44,
+               "progress .. aux_len lie as in the slot (28 .. 76)");
+#undef FIELD
 
 /* to_slot: record -> slot, else slot -> record */
 RF_NOINLINE static void fields(rf_journal_rec_t *r, uint8_t *slot, bool to_slot)
