@@ -62,9 +62,12 @@ RF_NOINLINE static void fields(rf_journal_rec_t *r, uint8_t *slot, bool to_slot)
 
 void rf_journal_encode(const rf_journal_rec_t *r, uint8_t out[RF_JOURNAL_REC_LEN])
 {
+    /* the magic (little-endian) and zeros up to the id; seq and state are
+     * written over by fields() */
+    static const uint8_t k_head[12] = { (uint8_t)RF_JOURNAL_MAGIC, (uint8_t)(RF_JOURNAL_MAGIC >> 8),
+                                        (uint8_t)(RF_JOURNAL_MAGIC >> 16), (uint8_t)(RF_JOURNAL_MAGIC >> 24) };
     RF_MEMSET(out, 0xFF, RF_JOURNAL_REC_LEN);
-    rf_put_le32(out, RF_JOURNAL_MAGIC);
-    out[9] = out[10] = out[11] = 0;
+    RF_MEMCPY(out, k_head, sizeof k_head);
     fields((rf_journal_rec_t *)r, out, true);
     const uint8_t n = (uint8_t)rf_source_validator_len(r->validator);   /* < RF_SOURCE_VALIDATOR_MAX */
     out[VALIDATOR_AT] = n;
