@@ -308,6 +308,8 @@ static void http_close(void *ctx)
 static esp_err_t http_request(http_src_t *s, uint32_t offset, const char *if_range, int *status, int64_t *length)
 {
     http_close(s);
+    *status = 0;      /* what the callers started from before they left it to this */
+    *length = -1;
     s->skip = 0;
     s->remaining = -1;
 #if PORT_RESUME
@@ -391,8 +393,8 @@ static void start_meter(http_src_t *s)
 static esp_err_t http_open(void *ctx, uint32_t offset, int64_t *total_len)
 {
     http_src_t *s = ctx;
-    int status = 0;
-    int64_t length = -1;
+    int status;       /* http_request sets both */
+    int64_t length;
     start_meter(s);
     esp_err_t err = http_request(s, offset, NULL, &status, &length);
     if (err != ESP_OK) {
@@ -429,8 +431,8 @@ static esp_err_t http_open(void *ctx, uint32_t offset, int64_t *total_len)
 static esp_err_t http_open_at(void *ctx, rf_source_open_t *io)
 {
     http_src_t *s = ctx;
-    int status = 0;
-    int64_t length = -1;
+    int status;       /* http_request sets both */
+    int64_t length;
     bool resume = io->offset > 0 && rf_source_validator_ok(io->if_range);
     start_meter(s);
     esp_err_t err = http_request(s, resume ? io->offset : 0, resume ? io->if_range : NULL, &status, &length);
