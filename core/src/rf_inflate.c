@@ -1,4 +1,5 @@
 /* Compressed sources: see rf_inflate.h. */
+#include <stddef.h>
 #include "rf_inflate.h"
 #include "rf_crc.h"
 
@@ -188,15 +189,11 @@ static void inner_close(rf_inflate_source_t *s)
 RF_NOINLINE static bool begin(rf_inflate_source_t *s)
 {
     inner_close(s);
-    s->in_pos = s->in_len = 0;
-    s->inner_eof = false;
-    s->mode = MODE_IDENTITY;
-    s->phase = PHASE_HEADER;
-    s->crc = 0;
+    /* in_pos through err to 0 (inner_open is 0 already; MODE_IDENTITY,
+     * PHASE_HEADER, ESP_OK are 0), then Adler-32's a starts at 1 */
+    _Static_assert(MODE_IDENTITY == 0 && PHASE_HEADER == 0 && ESP_OK == 0, "begin() zeroes them");
+    RF_MEMSET(&s->in_pos, 0, offsetof(rf_inflate_source_t, err) + sizeof s->err - offsetof(rf_inflate_source_t, in_pos));
     s->adler_a = 1;
-    s->adler_b = 0;
-    s->out_len = 0;
-    s->err = ESP_OK;
     return rf_inflate_name_is_gz(s->inner.name);
 }
 

@@ -175,8 +175,9 @@ esp_err_t rf_journal_append(rf_journal_t *j, const rf_journal_rec_t *rec)
 
 uint32_t rf_resume_offset(const rf_journal_rec_t *rec, uint32_t sector_size)
 {
+    /* (progress 0 returns 0 as it is) */
     if (rec == NULL || rec->state != RF_JSTATE_STAGING || !rf_source_validator_ok(rec->validator) ||
-        rec->progress == 0 || sector_size == 0 || rec->progress % sector_size != 0 ||
+        sector_size == 0 || rec->progress % sector_size != 0 ||
         (rec->total != 0 && rec->progress >= rec->total)) {
         return 0;
     }
