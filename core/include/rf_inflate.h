@@ -53,9 +53,10 @@ typedef struct rf_inflate_source {
     const rf_inflater_t *inflater;
     uint8_t *in;     /* the backend's in_buf, once a response is compressed */
     uint32_t in_pos, in_len;
-    bool inner_open, inner_eof;
-    uint8_t mode;    /* 0 identity, 1 compressed: format not seen yet, 2 gzip, 3 zlib */
-    uint8_t phase;   /* 0 header, 1 body, 2 trailer checked (done) */
+    /* words, not bytes: a word at a short offset has compressed loads and stores */
+    uint32_t inner_open, inner_eof;   /* 0 or 1 */
+    uint32_t mode;   /* 0 identity, 1 compressed: format not seen yet, 2 gzip, 3 zlib */
+    uint32_t phase;  /* 0 header, 1 body, 2 trailer checked (done) */
     uint32_t crc, adler_a, adler_b, out_len;
     esp_err_t err;   /* sticky */
 } rf_inflate_source_t;

@@ -78,6 +78,9 @@ esp_err_t rf_source_open_at(const rf_source_t *src, rf_source_open_t *io);
  *  CR, LF or other control byte: a forged journal cannot inject headers). */
 bool rf_source_validator_ok(const char *v);
 
+/** The length of v when rf_source_validator_ok(v), else 0. */
+size_t rf_source_validator_len(const char *v);
+
 /** The validator of a response: a strong ETag (not W/...) when there is one,
  *  else Last-Modified when it is a strong validator (RFC 9110 8.8.2.2: the
  *  response's Date is at least 60 s later, both IMF-fixdate; a file changed

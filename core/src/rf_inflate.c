@@ -1,4 +1,5 @@
 /* Compressed sources: see rf_inflate.h. */
+#include <stddef.h>
 #include "rf_inflate.h"
 #include "rf_crc.h"
 
@@ -22,11 +23,13 @@ bool rf_inflate_name_is_gz(const char *name)
     if (name == NULL) {
         return false;
     }
-    size_t n = 0;
-    while (name[n] != 0 && name[n] != '?' && name[n] != '#') {
-        n++;
+    /* the last three bytes before the end, '?' or '#' (0 for the missing
+     * ones of a shorter name, and '.' is never 0) */
+    uint32_t last3 = 0;
+    for (; *name != 0 && *name != '?' && *name != '#'; name++) {
+        last3 = (last3 << 8) | (uint8_t)*name;
     }
-    return n >= 3 && name[n - 3] == '.' && name[n - 2] == 'g' && name[n - 1] == 'z';
+    return (last3 & 0xFFFFFFu) == (('.' << 16) | ('g' << 8) | 'z');
 }
 
 static bool encoding_is_compressed(const char *e)
@@ -34,14 +37,17 @@ static bool encoding_is_compressed(const char *e)
     if (e == NULL) {
         return false;
     }
-    static const char *const names[] = { "gzip", "x-gzip", "deflate" };
-    for (size_t k = 0; k < sizeof names / sizeof names[0]; k++) {
+    /* the names, each ended by a NUL, the list by an empty one */
+    for (const char *n = "gzip\0x-gzip\0deflate\0"; *n != 0; n++) {
         size_t i = 0;
-        while (names[k][i] != 0 && (e[i] | 0x20) == names[k][i]) {
+        while (n[i] != 0 && (e[i] | 0x20) == n[i]) {
             i++;
         }
-        if (names[k][i] == 0 && e[i] == 0) {
+        if (n[i] == 0 && e[i] == 0) {
             return true;
+        }
+        while (*n != 0) {
+            n++;
         }
     }
     return false;
@@ -77,24 +83,16 @@ static esp_err_t take(rf_inflate_source_t *s, uint8_t *b)
     return ESP_OK;
 }
 
-/* The next n bytes into b[0, n), or dropped when b is NULL. */
+/* Up to a NUL (RFC 1952's zero-terminated strings), as a length for take_n. */
+#define TO_NUL UINT32_MAX
+
+/* The next n bytes into b[0, n), or dropped when b is NULL; n == TO_NUL (b
+ * NULL): every byte up to and including the next 0. */
 static esp_err_t take_n(rf_inflate_source_t *s, uint8_t *b, uint32_t n)
 {
-    uint8_t c;
-    for (uint32_t i = 0; i < n; i++) {
+    uint8_t c = 1;
+    for (uint32_t i = 0; n == TO_NUL ? c != 0 : i < n; i++) {
         esp_err_t err = take(s, b != NULL ? &b[i] : &c);
-        if (err != ESP_OK) {
-            return err;
-        }
-    }
-    return ESP_OK;
-}
-
-static esp_err_t skip_string(rf_inflate_source_t *s)
-{
-    uint8_t b = 1;
-    while (b != 0) {
-        esp_err_t err = take(s, &b);
         if (err != ESP_OK) {
             return err;
         }
@@ -115,21 +113,22 @@ static esp_err_t parse_header(rf_inflate_source_t *s)
         if ((err = take_n(s, h + 2, 8)) != ESP_OK) {
             return err;
         }
-        if (h[2] != 8 || (h[3] & GZ_FRESERVED) != 0) {
+        const uint8_t flg = h[3];
+        if (h[2] != 8 || (flg & GZ_FRESERVED) != 0) {
             return ESP_ERR_INVALID_RESPONSE;
         }
-        if ((h[3] & GZ_FEXTRA) &&
-            ((err = take_n(s, h, 2)) != ESP_OK || (err = take_n(s, NULL, rf_le16(h))) != ESP_OK)) {
+        if ((flg & GZ_FEXTRA) && (err = take_n(s, h, 2)) != ESP_OK) {
             return err;
         }
-        if ((h[3] & GZ_FNAME) && (err = skip_string(s)) != ESP_OK) {
-            return err;
-        }
-        if ((h[3] & GZ_FCOMMENT) && (err = skip_string(s)) != ESP_OK) {
-            return err;
-        }
-        if ((h[3] & GZ_FHCRC) && (err = take_n(s, NULL, 2)) != ESP_OK) {
-            return err;
+        /* the optional parts, in the order they come: FEXTRA's XLEN bytes,
+         * FNAME, FCOMMENT (zero-terminated), FHCRC's CRC16 */
+        static const uint8_t parts[] = { GZ_FEXTRA, GZ_FNAME, GZ_FCOMMENT, GZ_FHCRC };
+        for (size_t i = 0; i < sizeof parts; i++) {
+            const uint8_t f = parts[i];
+            if ((flg & f) &&
+                (err = take_n(s, NULL, f == GZ_FEXTRA ? rf_le16(h) : f == GZ_FHCRC ? 2u : TO_NUL)) != ESP_OK) {
+                return err;
+            }
         }
         return ESP_OK;
     }
@@ -166,17 +165,15 @@ static void sum_output(rf_inflate_source_t *s, const uint8_t *p, size_t n)
 static esp_err_t check_trailer(rf_inflate_source_t *s)
 {
     uint8_t t[8];
-    esp_err_t err = take_n(s, t, s->mode == MODE_GZIP ? 8u : 4u);
+    const bool gz = s->mode == MODE_GZIP;
+    esp_err_t err = take_n(s, t, gz ? 8u : 4u);
     if (err != ESP_OK) {
         return err;
     }
-    bool ok;
-    if (s->mode == MODE_GZIP) {
-        ok = rf_le32(t) == s->crc && rf_le32(t + 4) == s->out_len;
-    } else {
-        uint32_t want = ((uint32_t)t[0] << 24) | ((uint32_t)t[1] << 16) | ((uint32_t)t[2] << 8) | t[3];
-        ok = want == ((s->adler_b << 16) | s->adler_a);
-    }
+    /* gzip: CRC-32 and ISIZE, little-endian; zlib: Adler-32, big-endian */
+    const uint32_t first = rf_le32(t);
+    const bool ok = gz ? first == s->crc && rf_le32(t + 4) == s->out_len
+                       : __builtin_bswap32(first) == ((s->adler_b << 16) | s->adler_a);
     return ok ? ESP_OK : ESP_ERR_INVALID_CRC;
 }
 
@@ -188,18 +185,16 @@ static void inner_close(rf_inflate_source_t *s)
     }
 }
 
-RF_NOINLINE static void begin(rf_inflate_source_t *s)
+/* A fresh start for an open; true when the name says the stream is gzip. */
+RF_NOINLINE static bool begin(rf_inflate_source_t *s)
 {
     inner_close(s);
-    s->in_pos = s->in_len = 0;
-    s->inner_eof = false;
-    s->mode = MODE_IDENTITY;
-    s->phase = PHASE_HEADER;
-    s->crc = 0;
+    /* in_pos through err to 0 (inner_open is 0 already; MODE_IDENTITY,
+     * PHASE_HEADER, ESP_OK are 0), then Adler-32's a starts at 1 */
+    _Static_assert(MODE_IDENTITY == 0 && PHASE_HEADER == 0 && ESP_OK == 0, "begin() zeroes them");
+    RF_MEMSET(&s->in_pos, 0, offsetof(rf_inflate_source_t, err) + sizeof s->err - offsetof(rf_inflate_source_t, in_pos));
     s->adler_a = 1;
-    s->adler_b = 0;
-    s->out_len = 0;
-    s->err = ESP_OK;
+    return rf_inflate_name_is_gz(s->inner.name);
 }
 
 /* The inner source answered from byte `start`: identity bytes pass as they
@@ -225,14 +220,14 @@ static esp_err_t opened(rf_inflate_source_t *s, bool by_name, uint32_t start, in
 static esp_err_t src_open(void *ctx, uint32_t offset, int64_t *total_len)
 {
     rf_inflate_source_t *s = ctx;
-    begin(s);
-    const bool by_name = rf_inflate_name_is_gz(s->inner.name);
+    const bool by_name = begin(s);
     if (by_name && offset > 0) {
         return ESP_ERR_NOT_SUPPORTED;
     }
-    esp_err_t err = s->inner.open(s->inner.ctx, by_name ? 0 : offset, total_len);
+    /* from here by_name means offset == 0 */
+    esp_err_t err = s->inner.open(s->inner.ctx, offset, total_len);
     s->inner_open = true;
-    return err != ESP_OK ? err : opened(s, by_name, by_name ? 0 : offset, total_len);
+    return err != ESP_OK ? err : opened(s, by_name, offset, total_len);
 }
 
 /* With validators (rf_source.h): an identity response resumes as the inner
@@ -241,8 +236,7 @@ static esp_err_t src_open(void *ctx, uint32_t offset, int64_t *total_len)
 static esp_err_t src_open_at(void *ctx, rf_source_open_t *io)
 {
     rf_inflate_source_t *s = ctx;
-    begin(s);
-    const bool by_name = rf_inflate_name_is_gz(s->inner.name);
+    const bool by_name = begin(s);
     if (by_name) {
         io->offset = 0;
         io->if_range = NULL;
@@ -256,6 +250,7 @@ static esp_err_t src_open_at(void *ctx, rf_source_open_t *io)
     return err;
 }
 
+/* *got is 0 on entry (src_read) and stays so unless bytes come. */
 static esp_err_t inflate_some(rf_inflate_source_t *s, uint8_t *buf, uint32_t cap, uint32_t *got)
 {
     esp_err_t err;
@@ -291,8 +286,7 @@ static esp_err_t inflate_some(rf_inflate_source_t *s, uint8_t *buf, uint32_t cap
             return ESP_ERR_HTTP_INCOMPLETE_DATA;
         }
     }
-    *got = 0;   /* the end; bytes after the trailer are ignored */
-    return ESP_OK;
+    return ESP_OK;   /* the end (*got is 0); bytes after the trailer are ignored */
 }
 
 static esp_err_t src_read(void *ctx, void *buf, uint32_t cap, uint32_t *got)

@@ -14,13 +14,32 @@ _Static_assert(VALIDATOR_AT + 1 + RF_SOURCE_VALIDATOR_MAX <= RF_JOURNAL_REC_LEN 
 /* The fixed fields: where each lies in the record and in the slot, and its
  * length (4: a little-endian number; otherwise bytes). One table for both
  * directions, so the layout is written once. */
+/* A little-endian host keeps a uint32_t as the slot does: its fields are
+ * plain bytes both ways. */
+#if defined(__BYTE_ORDER__) && defined(__ORDER_LITTLE_ENDIAN__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+#define HOST_LE 1
+#else
+#define HOST_LE 0
+#endif
+
 #define FIELD(f, at) { (uint8_t)offsetof(rf_journal_rec_t, f), at, (uint8_t)sizeof(((rf_journal_rec_t *)0)->f) }
 static const struct {
     uint8_t rec, slot, len;
 } k_fields[] = {
-    FIELD(seq, 4), FIELD(state, 8), FIELD(id, 12), FIELD(progress, 28), FIELD(total, 32), FIELD(sha256, 36),
-    FIELD(aux_addr, 68), FIELD(aux_len, 72),
+    FIELD(seq, 4), FIELD(state, 8), FIELD(id, 12),
+#if HOST_LE
+    /* progress, total, sha256, aux_addr, aux_len: one run of bytes in both */
+    { (uint8_t)offsetof(rf_journal_rec_t, progress), 28,
+      (uint8_t)(offsetof(rf_journal_rec_t, aux_len) + 4 - offsetof(rf_journal_rec_t, progress)) },
+#else
+    FIELD(progress, 28), FIELD(total, 32), FIELD(sha256, 36), FIELD(aux_addr, 68), FIELD(aux_len, 72),
+#endif
 };
+_Static_assert(offsetof(rf_journal_rec_t, total) == offsetof(rf_journal_rec_t, progress) + 4 &&
+                   offsetof(rf_journal_rec_t, sha256) == offsetof(rf_journal_rec_t, progress) + 8 &&
+                   offsetof(rf_journal_rec_t, aux_addr) == offsetof(rf_journal_rec_t, progress) + 40 &&
+                   offsetof(rf_journal_rec_t, aux_len) == offsetof(rf_journal_rec_t, progress) + 44,
+               "progress .. aux_len lie as in the slot (28 .. 76)");
 #undef FIELD
 
 /* to_slot: record -> slot, else slot -> record */
@@ -29,32 +48,28 @@ RF_NOINLINE static void fields(rf_journal_rec_t *r, uint8_t *slot, bool to_slot)
     for (size_t i = 0; i < sizeof k_fields / sizeof k_fields[0]; i++) {
         uint8_t *in_rec = (uint8_t *)r + k_fields[i].rec, *in_slot = slot + k_fields[i].slot;
         const uint8_t n = k_fields[i].len;
-        if (n == 4) {
+        if (!HOST_LE && n == 4) {
             if (to_slot) {
                 rf_put_le32(in_slot, *(uint32_t *)(void *)in_rec);
             } else {
                 *(uint32_t *)(void *)in_rec = rf_le32(in_slot);
             }
-        } else if (to_slot) {
-            RF_MEMCPY(in_slot, in_rec, n);
         } else {
-            RF_MEMCPY(in_rec, in_slot, n);
+            RF_MEMCPY(to_slot ? in_slot : in_rec, to_slot ? in_rec : in_slot, n);
         }
     }
 }
 
 void rf_journal_encode(const rf_journal_rec_t *r, uint8_t out[RF_JOURNAL_REC_LEN])
 {
+    /* the magic (little-endian) and zeros up to the id; seq and state are
+     * written over by fields() */
+    static const uint8_t k_head[12] = { (uint8_t)RF_JOURNAL_MAGIC, (uint8_t)(RF_JOURNAL_MAGIC >> 8),
+                                        (uint8_t)(RF_JOURNAL_MAGIC >> 16), (uint8_t)(RF_JOURNAL_MAGIC >> 24) };
     RF_MEMSET(out, 0xFF, RF_JOURNAL_REC_LEN);
-    rf_put_le32(out, RF_JOURNAL_MAGIC);
-    out[9] = out[10] = out[11] = 0;
+    RF_MEMCPY(out, k_head, sizeof k_head);
     fields((rf_journal_rec_t *)r, out, true);
-    uint8_t n = 0;
-    if (rf_source_validator_ok(r->validator)) {
-        while (r->validator[n] != 0) {
-            n++;
-        }
-    }
+    const uint8_t n = (uint8_t)rf_source_validator_len(r->validator);   /* < RF_SOURCE_VALIDATOR_MAX */
     out[VALIDATOR_AT] = n;
     RF_MEMCPY(out + VALIDATOR_AT + 1, r->validator, n);
     rf_put_le32(out + RF_JOURNAL_REC_LEN - 4, rf_crc32_le(0, out, RF_JOURNAL_REC_LEN - 4));
@@ -72,11 +87,9 @@ bool rf_journal_decode(const uint8_t in[RF_JOURNAL_REC_LEN], rf_journal_rec_t *r
     if (n < RF_SOURCE_VALIDATOR_MAX) {
         RF_MEMCPY(r->validator, in + VALIDATOR_AT + 1, n);
     }
-    size_t len = 0;
-    while (len < n && r->validator[len] != 0) {
-        len++;
-    }
-    if (len != n || !rf_source_validator_ok(r->validator)) {
+    /* exactly n bytes (no NUL among them) that make a validator; n == 0
+     * leaves "" too */
+    if (rf_source_validator_len(r->validator) != n) {
         r->validator[0] = 0;   /* forged or torn: no validator, no resume */
     }
     return true;
@@ -162,8 +175,9 @@ esp_err_t rf_journal_append(rf_journal_t *j, const rf_journal_rec_t *rec)
 
 uint32_t rf_resume_offset(const rf_journal_rec_t *rec, uint32_t sector_size)
 {
+    /* (progress 0 returns 0 as it is) */
     if (rec == NULL || rec->state != RF_JSTATE_STAGING || !rf_source_validator_ok(rec->validator) ||
-        rec->progress == 0 || sector_size == 0 || rec->progress % sector_size != 0 ||
+        sector_size == 0 || rec->progress % sector_size != 0 ||
         (rec->total != 0 && rec->progress >= rec->total)) {
         return 0;
     }
@@ -175,7 +189,8 @@ rf_resume_t rf_resume_decide(const rf_journal_rec_t *rec, const rf_source_open_t
     if (io->start == 0) {
         return RF_RESUME_RESTARTED;
     }
-    if (rec == NULL || io->offset == 0 || io->offset != rec->progress || io->start != io->offset ||
+    /* io->start != 0 here, so io->start == io->offset also means offset > 0 */
+    if (rec == NULL || io->offset != rec->progress || io->start != io->offset ||
         !rf_source_validator_ok(rec->validator)) {
         return RF_RESUME_REOPEN;
     }

@@ -34,30 +34,48 @@ esp_err_t rf_source_open_at(const rf_source_t *src, rf_source_open_t *io)
     return src->open(src->ctx, 0, &io->total);
 }
 
-bool rf_source_validator_ok(const char *v)
+size_t rf_source_validator_len(const char *v)
 {
-    if (v == NULL || v[0] == 0) {
-        return false;
-    }
     size_t n = 0;
-    for (; v[n] != 0; n++) {
-        if (n >= RF_SOURCE_VALIDATOR_MAX - 1 || (unsigned char)v[n] < 0x20 || (unsigned char)v[n] > 0x7E) {
-            return false;
+    for (; v != NULL && v[n] != 0; n++) {
+        /* visible ASCII and space: 0x20..0x7E */
+        if (n >= RF_SOURCE_VALIDATOR_MAX - 1 || (uint8_t)(v[n] - 0x20) > 0x7E - 0x20) {
+            return 0;
         }
     }
-    return true;
+    return n;
 }
 
-static bool copy_validator(const char *v, char out[RF_SOURCE_VALIDATOR_MAX])
+bool rf_source_validator_ok(const char *v)
+{
+    return rf_source_validator_len(v) != 0;
+}
+
+/* ' ', '\t', '\r' or '\n': bits 0 ('\t' - 9), 1 ('\n'), 4 ('\r') and
+ * 23 (' ') of a mask indexed from 9; anything below 9 wraps far above. */
+static inline bool is_ws_crlf(char c)
+{
+    const uint32_t i = (uint32_t)(uint8_t)c - 9u;
+    return i < 24u && ((0x800013u >> i) & 1u) != 0;
+}
+
+/* v past its leading spaces and tabs (HTTP's OWS); NULL stays NULL. */
+RF_NOINLINE static const char *skip_ows(const char *v)
 {
     while (v != NULL && (*v == ' ' || *v == '\t')) {
         v++;
     }
+    return v;
+}
+
+static bool copy_validator(const char *v, char out[RF_SOURCE_VALIDATOR_MAX])
+{
+    v = skip_ows(v);
     if (v == NULL) {
         return false;
     }
     size_t n = str_len(v);
-    while (n > 0 && (v[n - 1] == ' ' || v[n - 1] == '\t' || v[n - 1] == '\r' || v[n - 1] == '\n')) {
+    while (n > 0 && is_ws_crlf(v[n - 1])) {
         n--;
     }
     if (n == 0 || n >= RF_SOURCE_VALIDATOR_MAX) {
@@ -88,11 +106,9 @@ static int32_t name3(const char **p, const char *names, unsigned n)
 
 bool rf_source_http_date(const char *v, int64_t *secs)
 {
+    v = skip_ows(v);
     if (v == NULL) {
         return false;
-    }
-    while (*v == ' ' || *v == '\t') {
-        v++;
     }
     /* IMF-fixdate, the one form taken: 'w' a day name, 'm' a month name,
      * '#' a digit, every other character itself. The numbers go to f[] in
@@ -112,8 +128,9 @@ bool rf_source_http_date(const char *v, int64_t *secs)
             f[k++] = x;
         } else if (*p == 'w' || *p == 'm') {
             const bool month = *p++ == 'm';
-            int32_t i = month ? name3(&v, "JanFebMarAprMayJunJulAugSepOctNovDec", 12)
-                              : name3(&v, "MonTueWedThuFriSatSun", 7);
+            /* the day names follow the month names */
+            static const char names[] = "JanFebMarAprMayJunJulAugSepOctNovDecMonTueWedThuFriSatSun";
+            int32_t i = name3(&v, month ? names : names + 36, month ? 12u : 7u);
             if (i < 0) {
                 return false;
             }
@@ -129,12 +146,12 @@ bool rf_source_http_date(const char *v, int64_t *secs)
         return false;
     }
     /* days since 1970-01-01 of a proleptic Gregorian date (civil-from-days inverse) */
-    int32_t yy = y - (mon <= 2) + 400;   /* >= 399: one era ahead, so no negative division */
-    int32_t era = yy / 400 - 1;
-    int32_t yoe = yy % 400;
+    int32_t yy = y - (mon <= 2) + 400;   /* >= 399: one era (146097 days) ahead, so no negative division */
     int32_t doy = (153 * (mon + (mon > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-    int32_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    int32_t days_since = era * 146097 + doe - 719468;
+    /* = (yy / 400 - 1) * 146097 + doe(yy % 400) - 719468, with
+     * doe(r) = r * 365 + r / 4 - r / 100 + doy: yy = 400 q + r gives
+     * yy * 365 + yy / 4 - yy / 100 + yy / 400 = 146097 q + r * 365 + r / 4 - r / 100 */
+    int32_t days_since = yy * 365 + yy / 4 - yy / 100 + yy / 400 + doy - (719468 + 146097);
     *secs = (int64_t)days_since * 86400 + (hh * 3600 + mm * 60 + ss);
     return true;
 }
@@ -183,36 +200,37 @@ static bool parse_u64(const char **p, uint64_t *v)
 
 bool rf_source_parse_content_range(const char *v, uint64_t *first, uint64_t *last, uint64_t *total)
 {
+    v = skip_ows(v);
     if (v == NULL) {
         return false;
     }
-    while (*v == ' ' || *v == '\t') {
-        v++;
-    }
-    static const char unit[] = "bytes ";
-    for (size_t i = 0; i < sizeof unit - 1; i++) {
-        char c = v[i];
-        if (c >= 'A' && c <= 'Z') {
-            c = (char)(c - 'A' + 'a');
-        }
-        if (c != unit[i]) {
+    /* "bytes" in any case (a byte ORed with 0x20 equals a lower-case letter
+     * only when it is that letter in either case), then one space */
+    for (size_t i = 0; i < 5; i++) {
+        if ((v[i] | 0x20) != "bytes"[i]) {
             return false;
         }
     }
-    v += sizeof unit - 1;
-    uint64_t a, b, t;
-    if (!parse_u64(&v, &a) || *v++ != '-' || !parse_u64(&v, &b) || *v++ != '/' || !parse_u64(&v, &t)) {
+    if (v[5] != ' ') {
         return false;
     }
-    while (*v == ' ' || *v == '\t' || *v == '\r' || *v == '\n') {
+    v += 6;
+    /* FIRST '-' LAST '/' TOTAL */
+    uint64_t n[3];
+    for (size_t i = 0; i < 3; i++) {
+        if ((i > 0 && *v++ != "-/"[i - 1]) || !parse_u64(&v, &n[i])) {
+            return false;
+        }
+    }
+    while (is_ws_crlf(*v)) {
         v++;
     }
-    if (*v != 0 || a > b || b >= t) {
+    if (*v != 0 || n[0] > n[1] || n[1] >= n[2]) {
         return false;
     }
-    *first = a;
-    *last = b;
-    *total = t;
+    *first = n[0];
+    *last = n[1];
+    *total = n[2];
     return true;
 }
 

@@ -11,7 +11,7 @@ static esp_err_t tinfl_reset(void *ctx)
 }
 
 /* Hand out what tinfl already put into the dictionary. */
-static size_t give(rf_tinfl_inflater_t *s, uint8_t *out, size_t cap)
+RF_NOINLINE static size_t give(rf_tinfl_inflater_t *s, uint8_t *out, size_t cap)
 {
     size_t n = RF_MIN(cap, s->pend_len);
     RF_MEMCPY(out, s->dict + s->pend_ofs, n);

@@ -23,12 +23,13 @@
 #endif
 
 typedef struct rf_tinfl_inflater {
-    tinfl_decompressor d;
-    uint8_t dict[TINFL_LZ_DICT_SIZE];
+    /* the small fields first, at short offsets (the code reaching them is shorter) */
     size_t dict_ofs;   /* where tinfl writes next */
     size_t pend_ofs;   /* inflated bytes not handed out yet: [pend_ofs, pend_ofs + pend_len) */
     size_t pend_len;
-    bool done;
+    uint32_t done;     /* 0 or 1; a word (compressed access), in what was padding */
+    tinfl_decompressor d;
+    uint8_t dict[TINFL_LZ_DICT_SIZE];
     uint8_t in[RF_INFLATE_IN_CHUNK];   /* the wrapper's input buffer (rf_inflater_t.in_buf) */
 } rf_tinfl_inflater_t;
 

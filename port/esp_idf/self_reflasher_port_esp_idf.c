@@ -98,6 +98,14 @@ static void port_log(void *arg, rf_log_level_t level, const char *tag, const cha
  * URL comes last. */
 static const rf_log_t s_log = { .fn = port_log };
 
+/* An error line "WHAT: URL" (one call shape for the port's many), and the
+ * code to return. */
+RF_NOINLINE static esp_err_t fail_at(const char *url, esp_err_t err, const char *what)
+{
+    RF_LOGE(&s_log, "%s: %s", what, url);
+    return err;
+}
+
 /* ---- flash ---------------------------------------------------------------- */
 
 static esp_err_t flash_read(void *ctx, uint32_t addr, void *buf, uint32_t len)
@@ -125,8 +133,7 @@ static void part_to_rf(const esp_partition_t *p, rf_part_t *out)
     out->offset = (uint32_t)p->address;
     out->size = (uint32_t)p->size;
     size_t n = strnlen(p->label, RF_PART_LABEL_MAX);
-    memcpy(out->label, p->label, n);
-    out->label[n] = 0;
+    memcpy(out->label, p->label, n);   /* NUL-terminated: zeroed above, n <= RF_PART_LABEL_MAX */
     out->flags = p->encrypted ? RF_PART_FLAG_ENCRYPTED : 0;
 }
 
@@ -185,24 +192,30 @@ RF_NOINLINE static uint64_t port_now_ms(void)
 }
 
 typedef struct {
-    esp_http_client_config_t cfg;   /* the caller's, with our event handler in front of theirs */
-    http_event_handle_cb user_handler;
-    void *user_data;
+    /* the fields the code touches most first: short offsets, compressed
+     * instructions */
     esp_http_client_handle_t client;
-    int64_t remaining;      /* body bytes still expected from this response, -1: unknown */
     uint32_t skip;          /* bytes to drop: a server that ignored our Range (open() only) */
+    int64_t remaining;      /* body bytes still expected from this response, -1: unknown */
+    uint64_t event_ms;      /* the meter's clock: last event, or the start of the call waiting for one */
+    rf_source_verdict_t verdict;
+    uint32_t expired;       /* 1: a limit broke: the connection was closed (a word: compressed access) */
 #if PORT_RESUME
-    bool has_range;         /* a Content-Range header that parses strictly ... */
+    uint32_t has_range;     /* 1: a Content-Range header that parses strictly ... */
+#endif
+    http_event_handle_cb user_handler;   /* here: no padding before the 64-bit fields */
+#if PORT_RESUME
     uint64_t range_first, range_last, range_total;   /* ... with these values */
+#endif
+    rf_source_meter_t meter;
+    esp_http_client_config_t cfg;   /* the caller's, with our event handler in front of theirs */
+    void *user_data;
+#if PORT_RESUME
     char etag[RF_SOURCE_VALIDATOR_MAX + 1];
     char last_modified[RF_SOURCE_VALIDATOR_MAX + 1];
     char date[40];
 #endif
     char content_encoding[16]; /* the response's, "" for none (rf_inflate.h inflates gzip) */
-    rf_source_meter_t meter;
-    uint64_t event_ms;      /* the meter's clock: last event, or the start of the call waiting for one */
-    bool expired;           /* a limit broke: the connection was closed */
-    rf_source_verdict_t verdict;
 } http_src_t;
 
 static void note(char *dst, size_t cap, const char *v)
@@ -215,7 +228,7 @@ static void note(char *dst, size_t cap, const char *v)
  * trickle (one byte or one header line at a time, each within timeout_ms)
  * would hold them for hours. On a broken limit the connection is closed:
  * the client's next transport read fails and the call returns. */
-static void meter_event(http_src_t *s, esp_http_client_handle_t client, uint64_t bytes)
+static void meter_event(http_src_t *s, esp_http_client_handle_t client, uint32_t bytes)   /* bytes < 2 GiB */
 {
     uint64_t now = port_now_ms();
     rf_source_verdict_t v = rf_source_meter_check(&s->meter, now, now - s->event_ms, bytes);
@@ -247,7 +260,7 @@ static esp_err_t http_event(esp_http_client_event_t *evt)
 {
     http_src_t *s = evt->user_data;
     if (evt->event_id == HTTP_EVENT_ON_DATA && evt->data_len > 0) {
-        meter_event(s, evt->client, (uint64_t)evt->data_len);
+        meter_event(s, evt->client, (uint32_t)evt->data_len);   /* > 0 */
     }
     if (evt->event_id == HTTP_EVENT_ON_HEADER && evt->header_key != NULL && evt->header_value != NULL) {
         const char *k = evt->header_key, *v = evt->header_value;
@@ -273,6 +286,13 @@ static esp_err_t http_event(esp_http_client_event_t *evt)
     return err;
 }
 
+/* A time limit broke (the connection is closed): say which. */
+RF_NOINLINE static esp_err_t http_expired(const http_src_t *s)
+{
+    RF_LOGE(&s_log, "%s exceeded: %s", rf_source_verdict_name(s->verdict), s->cfg.url);
+    return ESP_ERR_TIMEOUT;
+}
+
 static void http_close(void *ctx)
 {
     http_src_t *s = ctx;
@@ -288,6 +308,8 @@ static void http_close(void *ctx)
 static esp_err_t http_request(http_src_t *s, uint32_t offset, const char *if_range, int *status, int64_t *length)
 {
     http_close(s);
+    *status = 0;      /* what the callers started from before they left it to this */
+    *length = -1;
     s->skip = 0;
     s->remaining = -1;
 #if PORT_RESUME
@@ -297,8 +319,7 @@ static esp_err_t http_request(http_src_t *s, uint32_t offset, const char *if_ran
     s->content_encoding[0] = 0;
     s->client = esp_http_client_init(&s->cfg);
     if (s->client == NULL) {
-        RF_LOGE(&s_log, "No HTTP client: %s", s->cfg.url);
-        return ESP_ERR_INVALID_ARG;
+        return fail_at(s->cfg.url, ESP_ERR_INVALID_ARG, "No HTTP client");
     }
     /* a whole transfer may come gzip-compressed (inflated by rf_inflate.h);
      * a Range request asks for identity bytes, and so does a build without
@@ -328,12 +349,11 @@ static esp_err_t http_request(http_src_t *s, uint32_t offset, const char *if_ran
     }
     int64_t announced = esp_http_client_fetch_headers(s->client);
     if (s->expired) {
-        RF_LOGE(&s_log, "%s exceeded: %s", rf_source_verdict_name(s->verdict), s->cfg.url);
-        return ESP_ERR_TIMEOUT;
+        return http_expired(s);
     }
     if (announced < 0) {
-        RF_LOGE(&s_log, "No headers: %s", s->cfg.url);
-        return announced == -ESP_ERR_HTTP_EAGAIN ? ESP_ERR_HTTP_READ_TIMEOUT : ESP_ERR_HTTP_FETCH_HEADER;
+        return fail_at(s->cfg.url, announced == -ESP_ERR_HTTP_EAGAIN ? ESP_ERR_HTTP_READ_TIMEOUT : ESP_ERR_HTTP_FETCH_HEADER,
+                         "No headers");
     }
     *status = esp_http_client_get_status_code(s->client);
     *length = esp_http_client_is_chunked_response(s->client) ? -1 : esp_http_client_get_content_length(s->client);
@@ -357,7 +377,7 @@ static esp_err_t http_request(http_src_t *s, uint32_t offset, const char *if_ran
 
 static void start_meter(http_src_t *s)
 {
-    rf_source_limits_t lim = {
+    static const rf_source_limits_t lim = {
         .deadline_ms = (uint32_t)CONFIG_SELF_REFLASHER_DOWNLOAD_DEADLINE_S * 1000u,
         .min_rate_bps = (uint32_t)CONFIG_SELF_REFLASHER_MIN_RATE_BPS,
         .rate_window_ms = (uint32_t)CONFIG_SELF_REFLASHER_MIN_RATE_WINDOW_S * 1000u,
@@ -373,8 +393,8 @@ static void start_meter(http_src_t *s)
 static esp_err_t http_open(void *ctx, uint32_t offset, int64_t *total_len)
 {
     http_src_t *s = ctx;
-    int status = 0;
-    int64_t length = -1;
+    int status;       /* http_request sets both */
+    int64_t length;
     start_meter(s);
     esp_err_t err = http_request(s, offset, NULL, &status, &length);
     if (err != ESP_OK) {
@@ -411,8 +431,8 @@ static esp_err_t http_open(void *ctx, uint32_t offset, int64_t *total_len)
 static esp_err_t http_open_at(void *ctx, rf_source_open_t *io)
 {
     http_src_t *s = ctx;
-    int status = 0;
-    int64_t length = -1;
+    int status;       /* http_request sets both */
+    int64_t length;
     bool resume = io->offset > 0 && rf_source_validator_ok(io->if_range);
     start_meter(s);
     esp_err_t err = http_request(s, resume ? io->offset : 0, resume ? io->if_range : NULL, &status, &length);
@@ -429,8 +449,8 @@ static esp_err_t http_open_at(void *ctx, rf_source_open_t *io)
     io->start = (resume && continues) ? io->offset : 0;
     io->total = continues ? (int64_t)s->range_total : length;
     s->remaining = length;
-    rf_source_pick_validator(s->etag[0] ? s->etag : NULL, s->last_modified[0] ? s->last_modified : NULL,
-                             s->date[0] ? s->date : NULL, io->validator);
+    /* "" (header absent) counts as NULL there: no ETag, no date */
+    rf_source_pick_validator(s->etag, s->last_modified, s->date, io->validator);
     return ESP_OK;
 }
 #endif
@@ -456,34 +476,23 @@ static esp_err_t http_read(void *ctx, void *buf, uint32_t cap, uint32_t *got)
             meter_event(s, s->client, 0);   /* the wait since the last data, and the deadline */
         }
         if (s->expired && n <= 0) {   /* bytes that did arrive are handed out first */
-            RF_LOGE(&s_log, "%s exceeded: %s", rf_source_verdict_name(s->verdict), s->cfg.url);
-            return ESP_ERR_TIMEOUT;
+            return http_expired(s);
         }
         if (n == -ESP_ERR_HTTP_EAGAIN) {
-            RF_LOGE(&s_log, "Read timeout: %s", s->cfg.url);
-            return ESP_ERR_HTTP_READ_TIMEOUT;
+            return fail_at(s->cfg.url, ESP_ERR_HTTP_READ_TIMEOUT, "Read timeout");
         }
         if (n < 0) {
-            RF_LOGE(&s_log, "Read failed: %s", s->cfg.url);
-            return ESP_ERR_HTTP_INCOMPLETE_DATA;
+            return fail_at(s->cfg.url, ESP_ERR_HTTP_INCOMPLETE_DATA, "Read failed");
         }
         if (n == 0) {
             /* End of the body: complete, or the server stopped early. With a
              * known length, fewer bytes than announced; chunked, no final
              * chunk. A body delimited by the connection's close (no length,
              * not chunked) cannot be told from a truncated one. */
-            bool incomplete;
-            if (s->skip > 0) {
-                incomplete = true;
-            } else if (s->remaining >= 0) {
-                incomplete = s->remaining > 0 && !esp_http_client_is_complete_data_received(s->client);
-            } else {
-                incomplete = esp_http_client_is_chunked_response(s->client) &&
-                             !esp_http_client_is_complete_data_received(s->client);
-            }
-            if (incomplete) {
-                RF_LOGE(&s_log, "Closed early: %s", s->cfg.url);
-                return ESP_ERR_HTTP_INCOMPLETE_DATA;
+            if (s->skip > 0 ||
+                ((s->remaining >= 0 ? s->remaining > 0 : esp_http_client_is_chunked_response(s->client)) &&
+                 !esp_http_client_is_complete_data_received(s->client))) {
+                return fail_at(s->cfg.url, ESP_ERR_HTTP_INCOMPLETE_DATA, "Closed early");
             }
             return ESP_OK;
         }
@@ -512,29 +521,21 @@ static const char *http_content_encoding(void *ctx)
 typedef struct {
     rf_inflate_source_t infl;   /* first: the wrapper's functions take the struct */
     http_src_t http;
-    rf_inflater_t inf;          /* lazy: reset allocates the tinfl state */
-    rf_inflater_t tinfl_inf;
+    rf_inflater_t inf;          /* lazy: its first reset allocates the tinfl state ... */
     rf_tinfl_inflater_t *tinfl;
 } port_src_t;
 
 static esp_err_t lazy_reset(void *ctx)
 {
     port_src_t *p = ctx;
+    p->tinfl = calloc(1, sizeof *p->tinfl);
     if (p->tinfl == NULL) {
-        p->tinfl = calloc(1, sizeof *p->tinfl);
-        if (p->tinfl == NULL) {
-            return ESP_ERR_NO_MEM;
-        }
-        rf_tinfl_inflater_init(p->tinfl, &p->tinfl_inf);
-        p->inf.in_buf = p->tinfl_inf.in_buf;   /* the input buffer comes with the state */
+        return ESP_ERR_NO_MEM;
     }
-    return p->tinfl_inf.reset(p->tinfl_inf.ctx);
-}
-
-static int lazy_run(void *ctx, const uint8_t *in, size_t *in_len, uint8_t *out, size_t *out_len)
-{
-    port_src_t *p = ctx;
-    return p->tinfl_inf.run(p->tinfl_inf.ctx, in, in_len, out, out_len);
+    /* ... and makes inf tinfl's own (its ctx, functions and the input
+     * buffer that comes with the state): later calls go straight there */
+    rf_tinfl_inflater_init(p->tinfl, &p->inf);
+    return p->inf.reset(p->inf.ctx);
 }
 #else
 /* Without gzip the core reads the HTTP source itself. */
@@ -551,13 +552,11 @@ static esp_err_t make_source(void *ctx, const esp_http_client_config_t *http, rf
     }
     /* Refused here, before anything is erased: download_bin makes the source first. */
     if (!CONFIG_SELF_REFLASHER_ALLOW_PLAIN_HTTP && strncasecmp(http->url, "http://", 7) == 0) {
-        RF_LOGE(&s_log, "Plain HTTP off (SELF_REFLASHER_ALLOW_PLAIN_HTTP): %s", http->url);
-        return ESP_ERR_NOT_SUPPORTED;
+        return fail_at(http->url, ESP_ERR_NOT_SUPPORTED, "Plain HTTP off (SELF_REFLASHER_ALLOW_PLAIN_HTTP)");
     }
 #if !PORT_GZIP
     if (rf_inflate_name_is_gz(http->url)) {
-        RF_LOGE(&s_log, "gzip off: %s", http->url);
-        return ESP_ERR_NOT_SUPPORTED;
+        return fail_at(http->url, ESP_ERR_NOT_SUPPORTED, "gzip off");
     }
 #endif
     port_src_t *p = calloc(1, sizeof *p);
@@ -576,7 +575,7 @@ static esp_err_t make_source(void *ctx, const esp_http_client_config_t *http, rf
 #endif
 #if PORT_GZIP
     inner.content_encoding = http_content_encoding;
-    p->inf = (rf_inflater_t){ .ctx = p, .reset = lazy_reset, .run = lazy_run };
+    p->inf = (rf_inflater_t){ .ctx = p, .reset = lazy_reset };   /* no run before a reset */
     rf_inflate_source_init(&p->infl, &inner, &p->inf, out);
 #else
     *out = inner;   /* ctx: &p->http, which is p */
@@ -641,10 +640,16 @@ const esp_self_reflasher_platform_t *esp_self_reflasher_default_platform(void)
         RF_LOGE(&s_log, "No flash chip");
         return NULL;
     }
-    s_flash = (rf_flash_t){
-        .ctx = chip, .size = size, .sector_size = 4096, .block_size = 65536, .page_size = 256,
-        .read = flash_read, .program = flash_program, .erase = flash_erase,
-    };
+    /* field by field: the cost hints stay 0 as s_flash starts (static) and
+     * nothing else writes it */
+    s_flash.ctx = chip;
+    s_flash.size = size;
+    s_flash.sector_size = 4096;
+    s_flash.block_size = 65536;
+    s_flash.page_size = 256;
+    s_flash.read = flash_read;
+    s_flash.program = flash_program;
+    s_flash.erase = flash_erase;
 #if !CONFIG_SPI_FLASH_DANGEROUS_WRITE_ALLOWED
     RF_LOGW(&s_log, "SPI_FLASH_DANGEROUS_WRITE_ALLOWED off: boot area writes fail");
 #endif
