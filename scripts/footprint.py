@@ -74,9 +74,9 @@ BUDGETS = [
 # measured sizes rounded up to 256 bytes (enforced). A change that must add
 # code raises them here, in the same commit, saying why.
 CEILINGS = [
-    ("flash_nosig", ".text + .rodata without signatures: no growth", 35328),
-    ("flash_sig", ".text + .rodata with signatures: no growth", 37120),
-    ("flash_min", ".text + .rodata, minimal configuration: no growth", 31488),
+    ("flash_nosig", ".text + .rodata without signatures: no growth", 34048),
+    ("flash_sig", ".text + .rodata with signatures: no growth", 35840),
+    ("flash_min", ".text + .rodata, minimal configuration: no growth", 30720),
 ]
 
 SDKCONFIG = """/* sdkconfig.h of the footprint build: Kconfig defaults, ESP32-C3. */
