@@ -140,20 +140,23 @@ run_c3() {
     grep -sao 'RF-C3 RESULT [-0-9]*' "$2.serial.log" | awk '{print $3}' | head -1 || true
 }
 fail=0
+# expect_same NAME RESULT BEFORE EXPECTED WHAT: the run returned 0 and left the device as EXPECTED
+expect_same() {
+    if [ "$2" != 0 ]; then
+        echo "FAIL $1: the calls returned ${2:-nothing} (logs in $W)"
+        fail=1
+    elif cmp -s "$1.after.img" "$4"; then
+        echo "PASS $1: the device's 4 MB after $5 on the ESP32-C3 equal reflasher migrate's, byte for byte" \
+             "($(cmp -l "$3" "$4" | wc -l) bytes changed)"
+    else
+        echo "FAIL $1: $(cmp -l "$1.after.img" "$4" | wc -l) bytes differ from reflasher migrate's; first:"
+        cmp -l "$1.after.img" "$4" | head -3
+        fail=1
+    fi
+}
 
 # 1. the migration: the device must end as reflasher migrate leaves it
-result=$(run_c3 old.img migrate harness-emb.bin)
-if [ "$result" != 0 ]; then
-    echo "FAIL migrate: the call returned ${result:-nothing} (logs in $W)"
-    fail=1
-elif cmp -s migrate.after.img new.img; then
-    echo "PASS migrate: the device's 4 MB after the run on the ESP32-C3 equal reflasher migrate's, byte" \
-         "for byte ($(cmp -l old.img new.img | wc -l) bytes changed by the migration)"
-else
-    echo "FAIL migrate: $(cmp -l migrate.after.img new.img | wc -l) bytes differ from reflasher migrate's; first:"
-    cmp -l migrate.after.img new.img | head -3
-    fail=1
-fi
+expect_same migrate "$(run_c3 old.img migrate harness-emb.bin)" old.img new.img "the embedded call"
 
 # 2. a corrupt image (one byte of app_upd.bin's payload flipped where the running app holds it):
 # refused before anything is written, as on the host
@@ -188,16 +191,6 @@ cp "$repo/examples/boot_swap_download_example/partitions.csv" dl-parts.csv
 cp dl-old.img dl-new.img && cp dl-old.img.meta dl-new.img.meta
 "$R" migrate --device dl-new.img --image "$F/app_upd.bin@0x110000" --image "$F/mcuboot-esp32.bin@0x1000:0xF000" \
     --quiet >/dev/null
-result=$(run_c3 dl-old.img download harness-dl.bin)
-if [ "$result" != 0 ]; then
-    echo "FAIL download: the calls returned ${result:-nothing} (logs in $W)"
-    fail=1
-elif cmp -s download.after.img dl-new.img; then
-    echo "PASS download: the device's 4 MB after the download example's calls on the ESP32-C3 equal" \
-         "reflasher migrate's, byte for byte ($(cmp -l dl-old.img dl-new.img | wc -l) bytes changed)"
-else
-    echo "FAIL download: $(cmp -l download.after.img dl-new.img | wc -l) bytes differ from reflasher migrate's; first:"
-    cmp -l download.after.img dl-new.img | head -3
-    fail=1
-fi
+expect_same download "$(run_c3 dl-old.img download harness-dl.bin)" dl-old.img dl-new.img \
+    "the download example's calls"
 exit $fail

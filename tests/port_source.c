@@ -10,8 +10,7 @@
 
 #include <sys/stat.h>
 #include <unistd.h>
-#include "http_server.h"
-#include "testlib.h"
+#include "port_fetch.h"
 
 #define FILE_LEN 200000u
 #define RESUME_AT 65536u
@@ -47,38 +46,12 @@ static int group_teardown(void **state)
     return 0;
 }
 
-typedef struct {
-    esp_err_t open_err, read_err;
-    rf_source_open_t io;
-    size_t len;
-    uint8_t *data;
-} got_t;
-
-/* The port's make_source + rf_source_open_at + reads to the end. */
+/* The port's make_source (which must offer open_at) + rf_source_open_at + reads to the end. */
 static got_t fetch(const char *path, uint32_t offset, const char *if_range)
 {
-    got_t r;
-    memset(&r, 0, sizeof r);
-    char url[300];
-    ths_url(&g.srv, path, url, sizeof url);
-    esp_http_client_config_t cfg = { .url = url, .timeout_ms = 3000 };
-    rf_source_t src;
-    assert_int_equal(make_source(NULL, &cfg, &src), ESP_OK);
-    assert_non_null(src.open_at);
-    r.io.offset = offset;
-    r.io.if_range = if_range;
-    r.data = malloc(FILE_LEN + 1);
-    assert_non_null(r.data);
-    r.open_err = rf_source_open_at(&src, &r.io);
-    if (r.open_err == ESP_OK) {
-        uint32_t n = 0;
-        while ((r.read_err = src.read(src.ctx, r.data + r.len, 4096, &n)) == ESP_OK && n > 0) {
-            r.len += n;
-            assert_true(r.len <= FILE_LEN);
-        }
-    }
-    src.close(src.ctx);
-    free_source(NULL, &src);
+    got_t r = port_fetch(&g.srv, path, offset, if_range, FILE_LEN);
+    assert_int_equal(r.make_err, ESP_OK);
+    assert_true(r.has_open_at);
     return r;
 }
 

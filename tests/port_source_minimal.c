@@ -10,8 +10,7 @@
 
 #include <zlib.h>
 #include "rf_journal.h"
-#include "http_server.h"
-#include "testlib.h"
+#include "port_fetch.h"
 
 #define FILE_LEN 150000u
 #define RESUME_AT 65536u
@@ -57,44 +56,9 @@ static int group_teardown(void **state)
     return 0;
 }
 
-typedef struct {
-    esp_err_t make_err, open_err, read_err;
-    rf_source_open_t io;
-    bool has_open_at, has_encoding;
-    size_t len;
-    uint8_t *data;
-} got_t;
-
 static got_t fetch(const char *path, uint32_t offset, const char *if_range)
 {
-    got_t r;
-    memset(&r, 0, sizeof r);
-    char url[300];
-    ths_url(&g.srv, path, url, sizeof url);
-    esp_http_client_config_t cfg = { .url = url, .timeout_ms = 3000 };
-    rf_source_t src;
-    memset(&src, 0, sizeof src);
-    r.make_err = make_source(NULL, &cfg, &src);
-    if (r.make_err != ESP_OK) {
-        return r;
-    }
-    r.has_open_at = src.open_at != NULL;
-    r.has_encoding = src.content_encoding != NULL;
-    r.io.offset = offset;
-    r.io.if_range = if_range;
-    r.data = malloc(FILE_LEN + 1);
-    assert_non_null(r.data);
-    r.open_err = rf_source_open_at(&src, &r.io);
-    if (r.open_err == ESP_OK) {
-        uint32_t n = 0;
-        while ((r.read_err = src.read(src.ctx, r.data + r.len, 4096, &n)) == ESP_OK && n > 0) {
-            r.len += n;
-            assert_true(r.len <= FILE_LEN);
-        }
-    }
-    src.close(src.ctx);
-    free_source(NULL, &src);
-    return r;
+    return port_fetch(&g.srv, path, offset, if_range, FILE_LEN);
 }
 
 /* A resume point and a validator from an earlier run are ignored: the
