@@ -41,14 +41,11 @@ extern "C" {
 
 /* ---- readers ------------------------------------------------------------- */
 
-/** Random-access reader of an image: bytes [off, off+len) into buf. */
-typedef esp_err_t (*rf_read_fn)(void *arg, uint32_t off, void *buf, uint32_t len);
-
 /** Random-access reader of `size` bytes: read(arg, off, buf, len) fills buf
  *  with bytes [off, off + len). Callers go through rf_reader_read(), which
  *  refuses ranges outside [0, size). */
 typedef struct rf_reader {
-    esp_err_t (*read)(void *arg, uint32_t off, void *buf, uint32_t len);
+    rf_read_fn read;
     void *arg;
     uint32_t size;
 } rf_reader_t;

@@ -52,13 +52,10 @@ typedef struct rf_ptable {
  *  neither blank, nor a partition, nor MD5 (the table is corrupt). */
 esp_err_t rf_ptable_parse(const uint8_t *buf, size_t len, rf_ptable_t *out);
 
-/** Reader of table bytes [off, off + len) (the parse reads one entry at a time). */
-typedef esp_err_t (*rf_ptable_read_fn)(void *arg, uint32_t off, void *buf, uint32_t len);
-
 /** rf_ptable_parse() of the `len` bytes a reader gives, read one 32-byte
  *  entry at a time (no copy of the table is held; its MD5 is computed as the
  *  entries pass). A read error is returned as it is, with out->count 0. */
-esp_err_t rf_ptable_parse_read(rf_ptable_read_fn read, void *arg, size_t len, rf_ptable_t *out);
+esp_err_t rf_ptable_parse_read(rf_read_fn read, void *arg, size_t len, rf_ptable_t *out);
 
 /** Read and parse the table at `offset` through the flash port, with the
  *  caller's scratch buffer of at least RF_PTABLE_MAX_LEN bytes. */

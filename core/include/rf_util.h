@@ -23,6 +23,10 @@
 #define RF_NOINLINE
 #endif
 
+/** Random-access read of bytes [off, off + len) into buf: the one shape of
+ *  the core's readers (images, tables, the flash). */
+typedef esp_err_t (*rf_read_fn)(void *arg, uint32_t off, void *buf, uint32_t len);
+
 #define RF_MIN(a, b) ((a) < (b) ? (a) : (b))
 #define RF_MAX(a, b) ((a) > (b) ? (a) : (b))
 

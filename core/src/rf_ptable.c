@@ -201,7 +201,7 @@ bool rf_part_decode(const uint8_t e[RF_PTABLE_ENTRY_LEN], rf_part_t *p)
 
 /* ---- parse / read / serialize ------------------------------------------- */
 
-esp_err_t rf_ptable_parse_read(rf_ptable_read_fn read, void *arg, size_t len, rf_ptable_t *out)
+esp_err_t rf_ptable_parse_read(rf_read_fn read, void *arg, size_t len, rf_ptable_t *out)
 {
     if (read == NULL || out == NULL) {
         return ESP_ERR_INVALID_ARG;
