@@ -4,18 +4,16 @@
 
 /** True when [a, a+as) and [b, b+bs) share at least one byte. Containment
  *  counts; touching ([0,4) and [4,8)) does not; empty intervals overlap
- *  nothing. Computed in 64 bits so regions ending at 4 GiB do not wrap. */
+ *  nothing. Exact in 32 bits (regions ending at 4 GiB do not wrap): the
+ *  distance from the lower start is below the lower interval's size. */
 static inline bool rf_overlaps(uint32_t a, uint32_t as, uint32_t b, uint32_t bs)
 {
-    if (as == 0 || bs == 0) {
-        return false;
-    }
-    uint64_t a_end = (uint64_t)a + as, b_end = (uint64_t)b + bs;
-    return (uint64_t)a < b_end && (uint64_t)b < a_end;
+    return as != 0 && bs != 0 && (a >= b ? a - b < bs : b - a < as);
 }
 
-/** True when [inner, inner+is) lies wholly inside [outer, outer+os). */
+/** True when [inner, inner+is) lies wholly inside [outer, outer+os). Exact
+ *  in 32 bits, as rf_overlaps(). */
 static inline bool rf_contains(uint32_t outer, uint32_t os, uint32_t inner, uint32_t is)
 {
-    return inner >= outer && (uint64_t)inner + is <= (uint64_t)outer + os;
+    return inner >= outer && is <= os && inner - outer <= os - is;
 }

@@ -63,10 +63,10 @@ static rf_ptable_t *table_in_work(const mem_t *m)
     return in_work(m);
 }
 
-/* (uint64_t)a + n > end, in 32 bits. */
+/* [a, a + n) does not lie inside [0, end) (one out-of-line copy). */
 RF_NOINLINE static bool past_end(uint32_t a, uint32_t n, uint32_t end)
 {
-    return n > end || a > end - n;
+    return !rf_contains(0, end, a, n);
 }
 
 /* The whole flash as a reader. */

@@ -59,9 +59,7 @@ static bool is_ota_app(const rf_part_t *p)
 
 bool rf_span_overlaps(uint32_t a, uint32_t as, uint32_t b, uint32_t bs)
 {
-    /* rf_overlaps() in 32 bits: the distance from the lower start is below
-     * the lower span's size */
-    return as != 0 && bs != 0 && (a >= b ? a - b < bs : b - a < as);
+    return rf_overlaps(a, as, b, bs);
 }
 
 static bool part_overlaps(const rf_part_t *p, uint32_t off, uint32_t size)
@@ -114,9 +112,7 @@ bool rf_choose_direct(const rf_ptable_t *t, const rf_part_t *running, uint32_t d
     }
     for (uint32_t i = 0; i < t->count; i++) {
         const rf_part_t *p = &t->parts[i];
-        /* [dest, dest + dest_size) inside p (rf_contains() in 32 bits) */
-        uint32_t in = dest - p->offset;
-        if (!is_ota_app(p) || dest < p->offset || in > p->size || dest_size > p->size - in) {
+        if (!is_ota_app(p) || !rf_contains(p->offset, p->size, dest, dest_size)) {
             continue;
         }
         if (part_overlaps(p, running->offset, running->size)) {
